@@ -1,0 +1,79 @@
+// Package dataplane defines the one interface every data plane implements (proxy, xdp,
+// ipvs) and the registry that chooses one by name. The engine hands a data plane the
+// whole desired table; the data plane reconciles and reports counters.
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/govs/govs/internal/table"
+)
+
+// ErrNotSupported is returned by a factory when this host cannot run the data plane
+// (no kernel module, no privilege); the message says why and what to use instead.
+var ErrNotSupported = errors.New("data plane not supported on this host")
+
+// Dataplane forwards traffic for the services of the desired table.
+type Dataplane interface {
+	// Apply reconciles what runs with t. It is called from the engine goroutine only,
+	// with the whole table every time; it diffs on identity (ServiceKey, Dest.Addr).
+	Apply(ctx context.Context, t table.Table) error
+	// Stats returns a snapshot of every service's and destination's counters.
+	Stats() table.Stats
+	// Close stops forwarding. Established connections get until ctx is done to finish.
+	Close(ctx context.Context) error
+}
+
+// Options are what a factory gets.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// Factory builds a data plane.
+type Factory func(opts Options) (Dataplane, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a data plane available by name. A duplicate name panics.
+func Register(name string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("dataplane: duplicate data plane " + name)
+	}
+	registry[name] = f
+}
+
+// New builds the named data plane.
+func New(name string, opts Options) (Dataplane, error) {
+	registryMu.RLock()
+	f, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("dataplane: unknown data plane %q (known: %v)", name, Names())
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return f(opts)
+}
+
+// Names lists the registered data planes, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

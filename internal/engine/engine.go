@@ -1,0 +1,382 @@
+// Package engine owns govs's runtime state in one goroutine. It turns the configuration
+// (a Spec), health events, and admin commands into the desired table and hands the whole
+// table to the data plane, which diffs. Nothing else changes state: every other
+// component sends the engine events.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/govs/govs/internal/dataplane"
+	"github.com/govs/govs/internal/script"
+	"github.com/govs/govs/internal/table"
+)
+
+// HealthEvent is a real server's health as its checkers see it: a transition, or a
+// new dynamic weight (MISC_CHECK misc_dynamic, FILE_CHECK, feedback).
+type HealthEvent struct {
+	Service table.ServiceKey
+	RS      netip.AddrPort
+	Up      bool
+	// Weight is a dynamic weight to use instead of the configured one while the
+	// server is up; -1 keeps the configured weight.
+	Weight int
+	Reason string
+}
+
+// AdminOp is a runtime change made with `govs adm`: a function from table to table.
+// The engine keeps every applied op and replays them on each recomputation, so they
+// survive health changes until the next reload, like ipvsadm rules survive until
+// keepalived reloads.
+type AdminOp func(table.Table) (table.Table, error)
+
+// Engine is the runtime state. Create it with New and start it with Run.
+type Engine struct {
+	dp      dataplane.Dataplane
+	log     *slog.Logger
+	scripts ScriptRunner
+	reqs    chan func(*state)
+	done    chan struct{}
+}
+
+// ScriptRunner runs notify and quorum scripts; tests substitute their own.
+type ScriptRunner func(ctx context.Context, s script.Spec)
+
+// Options configure an Engine.
+type Options struct {
+	Logger  *slog.Logger
+	Scripts ScriptRunner // default: run with internal/script, output to the log
+}
+
+// state is owned by the Run goroutine.
+type state struct {
+	ctx     context.Context
+	spec    Spec
+	health  map[rsID]*health
+	quorum  map[table.ServiceKey]bool
+	overlay []AdminOp
+	applied table.Table
+	events  []Event
+}
+
+type health struct {
+	up     bool
+	weight int // dynamic weight, -1 for none
+	reason string
+	since  time.Time
+}
+
+// Event is one thing worth showing an operator: a state change with its reason.
+type Event struct {
+	At      time.Time
+	Kind    string // "rs-up", "rs-down", "quorum-up", "quorum-down", "reload", "admin"
+	Service string
+	RS      string
+	Message string
+}
+
+const maxEvents = 200
+
+// New returns an engine that will drive dp.
+func New(dp dataplane.Dataplane, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{dp: dp, log: opts.Logger, scripts: opts.Scripts, reqs: make(chan func(*state)), done: make(chan struct{})}
+	if e.scripts == nil {
+		e.scripts = func(ctx context.Context, s script.Spec) {
+			res := script.Run(ctx, s, e.log)
+			if !res.OK() {
+				e.log.Warn("script failed", "script", s.String(), "exit", res.ExitCode, "err", res.Err)
+			}
+		}
+	}
+	return e
+}
+
+// ErrStopped is returned by calls made after Run has returned.
+var ErrStopped = errors.New("engine stopped")
+
+// Run owns the state until ctx is done.
+func (e *Engine) Run(ctx context.Context) error {
+	defer close(e.done)
+	s := &state{ctx: ctx, health: map[rsID]*health{}, quorum: map[table.ServiceKey]bool{}}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-e.reqs:
+			f(s)
+		}
+	}
+}
+
+// do runs f in the engine goroutine and waits for it.
+func (e *Engine) do(ctx context.Context, f func(*state)) error {
+	finished := make(chan struct{})
+	select {
+	case e.reqs <- func(s *state) { f(s); close(finished) }:
+	case <-e.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-finished:
+		return nil
+	case <-e.done:
+		return ErrStopped
+	}
+}
+
+// Load installs a new spec (start-up or reload). Health of real servers that still
+// exist is kept; admin changes are dropped, as a keepalived reload drops ipvsadm edits.
+func (e *Engine) Load(ctx context.Context, spec Spec) error {
+	var err error
+	derr := e.do(ctx, func(s *state) {
+		first := s.spec.Services == nil
+		s.spec = spec
+		s.overlay = nil
+		live := map[rsID]bool{}
+		now := time.Now()
+		for _, vs := range spec.Services {
+			key := vs.Service.ServiceKey
+			for _, rs := range vs.RealServers {
+				id := rsID{key, rs.Addr}
+				live[id] = true
+				if _, ok := s.health[id]; !ok {
+					// Without alpha a server starts alive, as keepalived puts it in
+					// IPVS at once; with alpha it must pass its checks first.
+					s.health[id] = &health{up: !rs.Checked || !rs.Alpha, weight: -1, since: now, reason: "initial state"}
+				}
+			}
+		}
+		for id := range s.health {
+			if !live[id] {
+				delete(s.health, id)
+			}
+		}
+		if !first {
+			s.record(Event{Kind: "reload", Message: fmt.Sprintf("%d virtual services", len(spec.Services))})
+		}
+		err = e.apply(s)
+	})
+	return errors.Join(derr, err)
+}
+
+// Health records a health event from the checkers.
+func (e *Engine) Health(ctx context.Context, ev HealthEvent) error {
+	var err error
+	derr := e.do(ctx, func(s *state) {
+		id := rsID{ev.Service, ev.RS}
+		h, ok := s.health[id]
+		if !ok {
+			return // a server a reload removed; its checker was late
+		}
+		rs := s.spec.realServer(id)
+		changed := h.up != ev.Up
+		if !changed && h.weight == ev.Weight {
+			return
+		}
+		h.weight = ev.Weight
+		if changed {
+			h.up, h.reason, h.since = ev.Up, ev.Reason, time.Now()
+			kind, verb, notify := "rs-down", "DOWN", rs.NotifyDown
+			if ev.Up {
+				kind, verb, notify = "rs-up", "UP", rs.NotifyUp
+			}
+			e.log.Info("real server "+verb, "service", ev.Service.String(), "rs", ev.RS.String(), "reason", ev.Reason)
+			s.record(Event{Kind: kind, Service: ev.Service.String(), RS: ev.RS.String(), Message: ev.Reason})
+			e.runScript(s.ctx, notify)
+		}
+		err = e.apply(s)
+	})
+	return errors.Join(derr, err)
+}
+
+// Admin applies a runtime change and keeps it until the next reload. An op that fails
+// against the current table is refused and not kept.
+func (e *Engine) Admin(ctx context.Context, op AdminOp) error {
+	var err error
+	derr := e.do(ctx, func(s *state) {
+		if _, err = op(s.applied); err != nil {
+			return
+		}
+		s.overlay = append(s.overlay, op)
+		err = e.apply(s)
+	})
+	return errors.Join(derr, err)
+}
+
+// Table returns the table last handed to the data plane.
+func (e *Engine) Table(ctx context.Context) (table.Table, error) {
+	var t table.Table
+	err := e.do(ctx, func(s *state) { t = s.applied })
+	return t, err
+}
+
+// ServiceStatus is one virtual service as the status API shows it.
+type ServiceStatus struct {
+	Key         table.ServiceKey
+	Quorum      bool
+	RealServers []RealServerStatus
+}
+
+// RealServerStatus is one real server's health and the weight it has in the table.
+type RealServerStatus struct {
+	Addr        netip.AddrPort
+	Up          bool
+	Weight      int // configured weight
+	TableWeight int // weight in the table now; -1 when not in the table
+	Reason      string
+	Since       time.Time
+}
+
+// Status is a snapshot for the status API, `govs status` and the dashboard.
+type Status struct {
+	Services []ServiceStatus
+	Events   []Event
+}
+
+// Status returns a snapshot of health, quorum and recent events.
+func (e *Engine) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := e.do(ctx, func(s *state) {
+		for _, vs := range s.spec.Services {
+			key := vs.Service.ServiceKey
+			ss := ServiceStatus{Key: key, Quorum: s.quorum[key]}
+			var dests []table.Dest
+			if i := slices.IndexFunc(s.applied.Services, func(t table.Service) bool { return t.ServiceKey == key }); i >= 0 {
+				dests = s.applied.Services[i].Dests
+			}
+			for _, rs := range vs.RealServers {
+				h := s.health[rsID{key, rs.Addr}]
+				rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, TableWeight: -1, Reason: h.reason, Since: h.since}
+				if i := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); i >= 0 {
+					rst.TableWeight = dests[i].Weight
+				}
+				ss.RealServers = append(ss.RealServers, rst)
+			}
+			st.Services = append(st.Services, ss)
+		}
+		st.Events = slices.Clone(s.events)
+	})
+	return st, err
+}
+
+// apply recomputes the desired table and hands it to the data plane.
+func (e *Engine) apply(s *state) error {
+	t := e.compute(s)
+	for _, op := range s.overlay {
+		// An op that no longer fits (its real server left with a health change) is
+		// skipped for now and tried again on the next recomputation.
+		if next, err := op(t); err == nil {
+			t = next
+		}
+	}
+	s.applied = t
+	return e.dp.Apply(s.ctx, t)
+}
+
+// compute derives the table from the spec and health, with keepalived's rules for
+// inhibit_on_failure, quorum and the sorry server.
+func (e *Engine) compute(s *state) table.Table {
+	t := table.Table{Timeouts: s.spec.Timeouts}
+	for _, vs := range s.spec.Services {
+		svc := vs.Service
+		svc.Dests = nil
+		key := svc.ServiceKey
+		live := 0
+		for _, rs := range vs.RealServers {
+			h := s.health[rsID{key, rs.Addr}]
+			w := rs.Weight
+			if h.weight >= 0 {
+				w = h.weight
+			}
+			switch {
+			case h.up:
+				live += w
+				svc.Dests = append(svc.Dests, rs.dest(w))
+			case rs.InhibitOnFailure:
+				svc.Dests = append(svc.Dests, rs.dest(0))
+			}
+		}
+		up := e.quorumState(s, vs, live)
+		if !up && vs.Sorry != nil {
+			svc.Dests = []table.Dest{vs.Sorry.dest(vs.Sorry.Weight)}
+		} else if up && vs.Sorry != nil && vs.SorryInhibit {
+			svc.Dests = append(svc.Dests, vs.Sorry.dest(0))
+		}
+		t.Services = append(t.Services, svc)
+	}
+	return t
+}
+
+// quorumState updates and returns whether vs has its quorum, running quorum_up /
+// quorum_down on a transition. keepalived's rule: gained at live ≥ quorum+hysteresis,
+// lost at live < quorum−hysteresis (or no live weight at all).
+func (e *Engine) quorumState(s *state, vs VirtualService, live int) bool {
+	key := vs.Service.ServiceKey
+	quorum := max(vs.Quorum, 1)
+	up, known := s.quorum[key]
+	next := up
+	switch {
+	case !known:
+		next = live >= quorum+vs.Hysteresis
+	case up:
+		next = !(live == 0 || live < quorum-vs.Hysteresis)
+	default:
+		next = live >= quorum+vs.Hysteresis
+	}
+	s.quorum[key] = next
+	if known && next != up {
+		kind, script, verb := "quorum-down", vs.QuorumDown, "lost"
+		if next {
+			kind, script, verb = "quorum-up", vs.QuorumUp, "gained"
+		}
+		e.log.Info("quorum "+verb, "service", key.String(), "live_weight", live, "quorum", quorum, "hysteresis", vs.Hysteresis)
+		s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, quorum, vs.Hysteresis)})
+		e.runScript(s.ctx, script)
+	}
+	return next
+}
+
+func (e *Engine) runScript(ctx context.Context, s *script.Spec) {
+	if s == nil {
+		return
+	}
+	// Scripts run beside the engine so a slow one never holds up the table.
+	go e.scripts(ctx, *s)
+}
+
+func (rs RealServer) dest(weight int) table.Dest {
+	return table.Dest{Addr: rs.Addr, Weight: weight, Method: rs.Method, UThreshold: rs.UThreshold, LThreshold: rs.LThreshold}
+}
+
+func (sp *Spec) realServer(id rsID) RealServer {
+	for _, vs := range sp.Services {
+		if vs.Service.ServiceKey != id.service {
+			continue
+		}
+		if i := slices.IndexFunc(vs.RealServers, func(rs RealServer) bool { return rs.Addr == id.addr }); i >= 0 {
+			return vs.RealServers[i]
+		}
+	}
+	return RealServer{}
+}
+
+func (s *state) record(ev Event) {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	if len(s.events) == maxEvents {
+		s.events = slices.Delete(s.events, 0, 1)
+	}
+	s.events = append(s.events, ev)
+}

@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/govs/govs/internal/script"
+	"github.com/govs/govs/internal/table"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is a data plane that keeps every table it is given.
+type recorder struct {
+	mu     sync.Mutex
+	tables []table.Table
+	fail   error
+}
+
+func (r *recorder) Apply(_ context.Context, t table.Table) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tables = append(r.tables, t)
+	return r.fail
+}
+func (r *recorder) Stats() table.Stats          { return table.Stats{} }
+func (r *recorder) Close(context.Context) error { return nil }
+func (r *recorder) last() table.Table {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tables[len(r.tables)-1]
+}
+func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.tables) }
+
+var (
+	vip  = table.ServiceKey{Protocol: table.TCP, Addr: netip.MustParseAddrPort("192.0.2.1:80")}
+	rs1  = netip.MustParseAddrPort("10.0.0.1:80")
+	rs2  = netip.MustParseAddrPort("10.0.0.2:80")
+	rs3  = netip.MustParseAddrPort("10.0.0.3:80")
+	sorr = netip.MustParseAddrPort("10.0.0.9:80")
+)
+
+func start(t *testing.T, opts Options) (*Engine, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	e := New(rec, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return e, rec
+}
+
+// weights renders a service's destinations as addr→weight for comparisons.
+func weights(t table.Table) map[netip.AddrPort]int {
+	m := map[netip.AddrPort]int{}
+	for _, s := range t.Services {
+		for _, d := range s.Dests {
+			m[d.Addr] = d.Weight
+		}
+	}
+	return m
+}
+
+func equalWeights(a, b map[netip.AddrPort]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func spec(rss ...RealServer) Spec {
+	return Spec{Services: []VirtualService{{Service: table.Service{ServiceKey: vip, Scheduler: "wlc"}, RealServers: rss}}}
+}
+
+func TestHealthDrivesTable(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		spec   Spec
+		events []HealthEvent
+		want   map[netip.AddrPort]int
+	}{
+		{
+			name: "all alive at start without alpha",
+			spec: spec(RealServer{Addr: rs1, Weight: 3, Checked: true}, RealServer{Addr: rs2, Weight: 1, Checked: true}),
+			want: map[netip.AddrPort]int{rs1: 3, rs2: 1},
+		},
+		{
+			name:   "alpha starts down until checked",
+			spec:   spec(RealServer{Addr: rs1, Weight: 3, Checked: true, Alpha: true}, RealServer{Addr: rs2, Weight: 1, Checked: true, Alpha: true}),
+			events: []HealthEvent{{Service: vip, RS: rs2, Up: true, Weight: -1}},
+			want:   map[netip.AddrPort]int{rs2: 1},
+		},
+		{
+			name:   "failed server leaves",
+			spec:   spec(RealServer{Addr: rs1, Weight: 3, Checked: true}, RealServer{Addr: rs2, Weight: 1, Checked: true}),
+			events: []HealthEvent{{Service: vip, RS: rs1, Up: false, Weight: -1}},
+			want:   map[netip.AddrPort]int{rs2: 1},
+		},
+		{
+			name:   "inhibit_on_failure keeps it at weight 0",
+			spec:   spec(RealServer{Addr: rs1, Weight: 3, Checked: true, InhibitOnFailure: true}, RealServer{Addr: rs2, Weight: 1, Checked: true}),
+			events: []HealthEvent{{Service: vip, RS: rs1, Up: false, Weight: -1}},
+			want:   map[netip.AddrPort]int{rs1: 0, rs2: 1},
+		},
+		{
+			name: "recovered server returns",
+			spec: spec(RealServer{Addr: rs1, Weight: 3, Checked: true}),
+			events: []HealthEvent{
+				{Service: vip, RS: rs1, Up: false, Weight: -1},
+				{Service: vip, RS: rs1, Up: true, Weight: -1},
+			},
+			want: map[netip.AddrPort]int{rs1: 3},
+		},
+		{
+			name:   "dynamic weight replaces the configured one",
+			spec:   spec(RealServer{Addr: rs1, Weight: 3, Checked: true}),
+			events: []HealthEvent{{Service: vip, RS: rs1, Up: true, Weight: 7}},
+			want:   map[netip.AddrPort]int{rs1: 7},
+		},
+		{
+			name: "unchecked server is alive even with alpha",
+			spec: spec(RealServer{Addr: rs1, Weight: 2, Alpha: true}),
+			want: map[netip.AddrPort]int{rs1: 2},
+		},
+		{
+			name:   "event for an unknown server is ignored",
+			spec:   spec(RealServer{Addr: rs1, Weight: 2, Checked: true}),
+			events: []HealthEvent{{Service: vip, RS: rs3, Up: false, Weight: -1}},
+			want:   map[netip.AddrPort]int{rs1: 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, rec := start(t, Options{})
+			if err := e.Load(ctx, tt.spec); err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range tt.events {
+				if err := e.Health(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := weights(rec.last()); !equalWeights(got, tt.want) {
+				t.Errorf("table weights = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestQuorumAndSorryServer(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var ran []string
+	e, rec := start(t, Options{Scripts: func(_ context.Context, s script.Spec) {
+		mu.Lock()
+		ran = append(ran, s.Argv[0])
+		mu.Unlock()
+	}})
+	sorry := RealServer{Addr: sorr, Weight: 1}
+	sp := spec(RealServer{Addr: rs1, Weight: 2, Checked: true}, RealServer{Addr: rs2, Weight: 2, Checked: true}, RealServer{Addr: rs3, Weight: 2, Checked: true})
+	sp.Services[0].Quorum = 4
+	sp.Services[0].Hysteresis = 1
+	sp.Services[0].Sorry = &sorry
+	sp.Services[0].QuorumUp = &script.Spec{Argv: []string{"up"}}
+	sp.Services[0].QuorumDown = &script.Spec{Argv: []string{"down"}}
+	if err := e.Load(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		rs   netip.AddrPort
+		up   bool
+		want map[netip.AddrPort]int
+	}{
+		// live 6 ≥ 4+1: quorum up from the start.
+		{rs1, false, map[netip.AddrPort]int{rs2: 2, rs3: 2}},        // live 4: not < 4-1, still up
+		{rs2, false, map[netip.AddrPort]int{sorr: 1}},               // live 2 < 3: lost, sorry server only
+		{rs2, true, map[netip.AddrPort]int{sorr: 1}},                // live 4 < 4+1: still lost
+		{rs1, true, map[netip.AddrPort]int{rs1: 2, rs2: 2, rs3: 2}}, // live 6: regained
+	}
+	for i, st := range steps {
+		if err := e.Health(ctx, HealthEvent{Service: vip, RS: st.rs, Up: st.up, Weight: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if got := weights(rec.last()); !equalWeights(got, st.want) {
+			t.Fatalf("step %d: weights %v, want %v", i, got, st.want)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ran)
+		mu.Unlock()
+		if n == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ran) != 2 || ran[0] != "down" || ran[1] != "up" {
+		t.Errorf("quorum scripts ran %v, want [down up]", ran)
+	}
+}
+
+func TestAdminOverlayUntilReload(t *testing.T) {
+	ctx := context.Background()
+	e, rec := start(t, Options{})
+	sp := spec(RealServer{Addr: rs1, Weight: 3, Checked: true}, RealServer{Addr: rs2, Weight: 1, Checked: true})
+	if err := e.Load(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	setWeight := func(addr netip.AddrPort, w int) AdminOp {
+		return func(t table.Table) (table.Table, error) {
+			for si := range t.Services {
+				for di := range t.Services[si].Dests {
+					if t.Services[si].Dests[di].Addr == addr {
+						t.Services[si].Dests = append([]table.Dest(nil), t.Services[si].Dests...)
+						t.Services[si].Dests[di].Weight = w
+						return t, nil
+					}
+				}
+			}
+			return t, errors.New("No such destination")
+		}
+	}
+	if err := e.Admin(ctx, setWeight(rs1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Admin(ctx, setWeight(rs3, 5)); err == nil {
+		t.Fatal("admin op on a missing destination succeeded")
+	}
+	// A health change recomputes the table; the admin change stays.
+	if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs2, Up: false, Weight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := weights(rec.last()), map[netip.AddrPort]int{rs1: 0}; !equalWeights(got, want) {
+		t.Fatalf("after health change: %v, want %v", got, want)
+	}
+	// A reload drops it; rs2's health survives the reload.
+	if err := e.Load(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := weights(rec.last()), map[netip.AddrPort]int{rs1: 3}; !equalWeights(got, want) {
+		t.Fatalf("after reload: %v, want %v", got, want)
+	}
+	st, err := e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Services) != 1 || st.Services[0].RealServers[1].Up || st.Services[0].RealServers[1].TableWeight != -1 {
+		t.Errorf("status = %+v", st)
+	}
+	if n := rec.count(); n != 4 {
+		t.Errorf("data plane got %d tables, want 4 (load, admin, health, reload)", n)
+	}
+}
+
+func TestStoppedEngine(t *testing.T) {
+	rec := &recorder{}
+	e := New(rec, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	cancel()
+	<-done
+	if err := e.Load(context.Background(), Spec{}); !errors.Is(err, ErrStopped) {
+		t.Errorf("Load after stop = %v, want ErrStopped", err)
+	}
+}

@@ -1,0 +1,115 @@
+// Package smtptest starts a real SMTP server (aiosmtpd from Debian's python3-aiosmtpd)
+// on a free loopback port for tests, delivering into a Maildir the test can read.
+package smtptest
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// Python is Debian's interpreter, where python3-aiosmtpd installs the module (a python3
+// earlier on PATH, e.g. from pyenv, would not have it).
+const Python = "/usr/bin/python3"
+
+// Server is a running aiosmtpd.
+type Server struct {
+	Addr    string // 127.0.0.1:port
+	Maildir string
+	cmd     *exec.Cmd
+}
+
+// Start runs aiosmtpd for the rest of the test; the test is skipped (failed in CI) when
+// it is not installed.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	_, err := os.Stat(Python)
+	ok := err == nil && exec.Command(Python, "-c", "import aiosmtpd").Run() == nil
+	testutil.Need(t, ok, "python3-aiosmtpd is not installed (scripts/test.sh installs it)")
+	dir := filepath.Join(t.TempDir(), "Maildir")
+	for attempt := 0; attempt < 5; attempt++ {
+		port := FreePort(t)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		cmd := exec.Command(Python, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", dir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("aiosmtpd: %v", err)
+		}
+		s := &Server{Addr: addr, Maildir: dir, cmd: cmd}
+		t.Cleanup(s.Stop)
+		if WaitListening(addr, 10*time.Second) {
+			return s
+		}
+		s.Stop()
+	}
+	t.Fatalf("aiosmtpd did not start listening")
+	return nil
+}
+
+// Stop kills the server (it is also stopped at the end of the test).
+func (s *Server) Stop() {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		_ = s.cmd.Wait()
+	}
+}
+
+// Messages returns every delivered message, raw.
+func (s *Server) Messages() []string {
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		files, _ := filepath.Glob(filepath.Join(s.Maildir, sub, "*"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil {
+				out = append(out, string(b))
+			}
+		}
+	}
+	return out
+}
+
+// WaitFor polls (every 20 ms, at most d) until a message contains substr.
+func (s *Server) WaitFor(substr string, d time.Duration) (string, bool) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, m := range s.Messages() {
+			if strings.Contains(m, substr) {
+				return m, true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "", false
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitListening polls (every 20 ms, at most d) until addr accepts TCP connections.
+func WaitListening(addr string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}

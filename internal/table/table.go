@@ -93,6 +93,9 @@ type Persistence struct {
 	// prefix length (default 128).
 	PrefixLen int
 	Engine    string // persistence engine, e.g. "sip"; empty for none
+	// Mask, when valid, is an IPv4 client mask that PrefixLen cannot express: ipvsadm and
+	// the kernel accept any dotted mask (-M 255.0.255.0, -M 0.0.0.0). It wins over PrefixLen.
+	Mask netip.Addr
 }
 
 // Service is one virtual service and its destinations.
@@ -176,4 +179,17 @@ type ServiceStats struct {
 // Stats is a snapshot of every service's counters.
 type Stats struct {
 	Services []ServiceStats
+}
+
+// Conn is one entry of the connection table (ipvsadm -L -c): a connection, or a
+// persistence template (client port 0, state NONE or ASSURED).
+type Conn struct {
+	Protocol Protocol       // 0 (shown as IP) for templates of fwmark services
+	Client   netip.AddrPort // templates: the masked client address, port 0
+	Virtual  netip.AddrPort // fwmark templates: the mark as an IPv4 address, port 0
+	Dest     netip.AddrPort
+	State    string        // ESTABLISHED, SYN_RECV, TIME_WAIT, UDP, ASSURED, NONE, ...
+	Expires  time.Duration // time left before the entry expires
+	PEName   string        // persistence engine, e.g. "sip"; empty for none
+	PEData   string        // the engine's key, e.g. a SIP Call-ID
 }

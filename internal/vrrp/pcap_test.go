@@ -2,7 +2,6 @@ package vrrp
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -71,10 +70,9 @@ func TestKeepalivedCaptures(t *testing.T) {
 	for _, tc := range []struct {
 		file    string
 		version uint8
-		want    int
 	}{
-		{"v2.pcap", 2, 0},
-		{"v3.pcap", 3, 0},
+		{"v2.pcap", 2},
+		{"v3.pcap", 3},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			pkts := readPcapIPv4(t, pcapDir+tc.file)
@@ -109,7 +107,7 @@ func TestKeepalivedCaptures(t *testing.T) {
 			if n == 0 || prio0 == 0 {
 				t.Fatalf("%d VRRP packets, %d with priority 0: the capture should have both", n, prio0)
 			}
-			t.Log(fmt.Sprintf("%d VRRP packets decoded, %d priority-0", n, prio0))
+			t.Logf("%d VRRP packets decoded, %d priority-0", n, prio0)
 		})
 	}
 }

@@ -1,0 +1,233 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// scopes maps keepalived's scope words to rtnetlink scopes.
+var scopes = map[string]netlink.Scope{
+	"":        netlink.SCOPE_UNIVERSE,
+	"global":  netlink.SCOPE_UNIVERSE,
+	"site":    netlink.SCOPE_SITE,
+	"link":    netlink.SCOPE_LINK,
+	"host":    netlink.SCOPE_HOST,
+	"nowhere": netlink.SCOPE_NOWHERE,
+}
+
+var routeTypes = map[string]int{
+	"":            unix.RTN_UNICAST,
+	"unicast":     unix.RTN_UNICAST,
+	"blackhole":   unix.RTN_BLACKHOLE,
+	"unreachable": unix.RTN_UNREACHABLE,
+	"prohibit":    unix.RTN_PROHIBIT,
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// addressPlan is the netlink objects an instance installs as master, resolved once.
+type addressPlan struct {
+	addrs  []plannedAddr
+	routes []*netlink.Route
+	rules  []*netlink.Rule
+}
+
+type plannedAddr struct {
+	link netlink.Link
+	addr *netlink.Addr
+}
+
+// planAddresses resolves devices and builds the netlink objects of an instance.
+func planAddresses(h *netlink.Handle, in *InstanceConfig) (*addressPlan, error) {
+	p := &addressPlan{}
+	links := map[string]netlink.Link{}
+	link := func(name string) (netlink.Link, error) {
+		if name == "" {
+			name = in.Interface
+		}
+		if l, ok := links[name]; ok {
+			return l, nil
+		}
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("device %q: %w", name, err)
+		}
+		links[name] = l
+		return l, nil
+	}
+	for i, v := range append(append([]VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
+		l, err := link(v.Dev)
+		if err != nil {
+			return nil, fmt.Errorf("address %d (%v): %w", i+1, v.Prefix, err)
+		}
+		scope, ok := scopes[v.Scope]
+		if !ok {
+			return nil, fmt.Errorf("address %v: unknown scope %q", v.Prefix, v.Scope)
+		}
+		a := &netlink.Addr{IPNet: ipNet(v.Prefix), Label: v.Label, Scope: int(scope)}
+		if v.Broadcast.IsValid() {
+			a.Broadcast = v.Broadcast.AsSlice()
+		}
+		if v.Prefix.Addr().Is6() {
+			// A VIP must answer at once: duplicate address detection would keep it
+			// tentative (unusable) for a second or more after a takeover.
+			a.Flags = unix.IFA_F_NODAD
+		}
+		p.addrs = append(p.addrs, plannedAddr{link: l, addr: a})
+	}
+	for i, r := range in.Routes {
+		rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric}
+		if r.Dev != "" || !r.Gateway.IsValid() && r.Type == "" {
+			l, err := link(r.Dev)
+			if err != nil {
+				return nil, fmt.Errorf("route %d (%v): %w", i+1, r.Dst, err)
+			}
+			rt.LinkIndex = l.Attrs().Index
+		}
+		if r.Src.IsValid() {
+			rt.Src = r.Src.AsSlice()
+		}
+		if r.Gateway.IsValid() {
+			rt.Gw = r.Gateway.AsSlice()
+		}
+		scope, ok := scopes[r.Scope]
+		if !ok {
+			return nil, fmt.Errorf("route %v: unknown scope %q", r.Dst, r.Scope)
+		}
+		if r.Scope != "" {
+			rt.Scope = scope
+		}
+		typ, ok := routeTypes[r.Type]
+		if !ok {
+			return nil, fmt.Errorf("route %v: unknown type %q", r.Dst, r.Type)
+		}
+		rt.Type = typ
+		if typ != unix.RTN_UNICAST {
+			rt.LinkIndex = 0
+		}
+		p.routes = append(p.routes, rt)
+	}
+	for _, r := range in.Rules {
+		rule := netlink.NewRule()
+		rule.Table = r.Table
+		if r.Priority > 0 {
+			rule.Priority = r.Priority
+		}
+		family := unix.AF_INET
+		if r.Family == 6 || r.From.Addr().Is6() || r.To.Addr().Is6() {
+			family = unix.AF_INET6
+		}
+		rule.Family = family
+		if r.From.IsValid() {
+			rule.Src = ipNet(r.From)
+		}
+		if r.To.IsValid() {
+			rule.Dst = ipNet(r.To)
+		}
+		rule.IifName, rule.OifName = r.IIF, r.OIF
+		if r.FwMark != 0 {
+			rule.Mark = r.FwMark
+			if r.FwMask != 0 {
+				m := r.FwMask
+				rule.Mask = &m
+			}
+		}
+		p.rules = append(p.rules, rule)
+	}
+	return p, nil
+}
+
+// add installs everything; objects that already exist are fine (a reload, or an
+// address an operator added by hand).
+func (p *addressPlan) add(h *netlink.Handle) error {
+	var errs []error
+	for _, a := range p.addrs {
+		if err := h.AddrAdd(a.link, a.addr); err != nil && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, fmt.Errorf("adding %v to %s: %w", a.addr.IPNet, a.link.Attrs().Name, err))
+		}
+	}
+	for _, r := range p.routes {
+		if err := h.RouteAdd(r); err != nil && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, fmt.Errorf("adding route %v: %w", r.Dst, err))
+		}
+	}
+	for _, r := range p.rules {
+		if err := h.RuleAdd(r); err != nil && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, fmt.Errorf("adding rule %v: %w", r, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// remove deletes everything, ignoring what is already gone.
+func (p *addressPlan) remove(h *netlink.Handle) error {
+	gone := func(err error) bool {
+		return err == nil || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.ESRCH) ||
+			errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV)
+	}
+	var errs []error
+	for _, r := range p.rules {
+		if err := h.RuleDel(r); !gone(err) {
+			errs = append(errs, fmt.Errorf("removing rule %v: %w", r, err))
+		}
+	}
+	for _, r := range p.routes {
+		if err := h.RouteDel(r); !gone(err) {
+			errs = append(errs, fmt.Errorf("removing route %v: %w", r.Dst, err))
+		}
+	}
+	for _, a := range p.addrs {
+		if err := h.AddrDel(a.link, a.addr); !gone(err) {
+			errs = append(errs, fmt.Errorf("removing %v from %s: %w", a.addr.IPNet, a.link.Attrs().Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// without returns the part of p that other does not also install, so a reload removes
+// only what is no longer configured.
+func (p *addressPlan) without(other *addressPlan) *addressPlan {
+	out := &addressPlan{}
+	for _, a := range p.addrs {
+		keep := true
+		for _, b := range other.addrs {
+			if a.link.Attrs().Index == b.link.Attrs().Index && a.addr.IPNet.String() == b.addr.IPNet.String() {
+				keep = false
+			}
+		}
+		if keep {
+			out.addrs = append(out.addrs, a)
+		}
+	}
+	for _, r := range p.routes {
+		keep := true
+		for _, o := range other.routes {
+			if r.Dst.String() == o.Dst.String() && r.Table == o.Table {
+				keep = false
+			}
+		}
+		if keep {
+			out.routes = append(out.routes, r)
+		}
+	}
+	for _, r := range p.rules {
+		keep := true
+		for _, o := range other.rules {
+			if r.String() == o.String() {
+				keep = false
+			}
+		}
+		if keep {
+			out.rules = append(out.rules, r)
+		}
+	}
+	return out
+}

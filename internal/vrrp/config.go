@@ -1,0 +1,448 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config is everything a Node runs: keepalived's vrrp_instance, vrrp_sync_group,
+// vrrp_script and track_file blocks plus the global settings they use. The engine maps
+// the parsed keepalived.conf onto it; New validates it and fills in defaults.
+type Config struct {
+	Instances  []InstanceConfig
+	SyncGroups []SyncGroupConfig
+	// Scripts are the vrrp_script blocks instances and groups refer to by name.
+	Scripts []ScriptConfig
+	// TrackFiles are the track_file blocks instances and groups refer to by name.
+	TrackFiles []TrackFileConfig
+	// NotifyFIFO, when set, gets one line per state change (keepalived's notify_fifo).
+	NotifyFIFO string
+	// MulticastGroup4 and MulticastGroup6 replace 224.0.0.18 and ff02::12
+	// (vrrp_mcast_group4/6).
+	MulticastGroup4, MulticastGroup6 netip.Addr
+	// ScriptUser and ScriptGroup run scripts and notifies unless they name their own
+	// (script_user); empty runs them as the daemon's user.
+	ScriptUser, ScriptGroup string
+}
+
+// InstanceConfig is one vrrp_instance.
+type InstanceConfig struct {
+	// Name identifies the instance in logs, notifies and across reloads.
+	Name string
+	// Interface adverts are sent and received on, and the default device of VIPs.
+	Interface string
+	// VRID is virtual_router_id, 1..255 (required).
+	VRID uint8
+	// Priority is the base priority, 1..255 [100]; 255 is the address owner.
+	Priority uint8
+	// AdvertInterval is advert_int [1 s]; VRRPv2 rounds it to whole seconds, VRRPv3 to
+	// centiseconds (at most 40.95 s).
+	AdvertInterval time.Duration
+	// Version is 2 or 3 [2; IPv6 instances are always 3].
+	Version uint8
+	// InitialState is `state MASTER` or `state BACKUP` [BACKUP]. MASTER only clears
+	// nopreempt and preempt_delay; every instance starts as BACKUP except the owner.
+	InitialState State
+	// Nopreempt: a backup accepts a lower priority master (keepalived's nopreempt).
+	Nopreempt bool
+	// PreemptDelay holds preemption by a higher priority backup for this long, 0..1000 s.
+	PreemptDelay time.Duration
+	// DownTimerAdverts is how many adverts may be missed before the master is down [3].
+	DownTimerAdverts int
+	// LowerPrioNoAdvert: a master does not answer lower priority adverts at once.
+	LowerPrioNoAdvert bool
+	// AuthType and AuthPass are VRRPv2's authentication (only PASS is supported; only
+	// the first 8 bytes of the password count). Ignored for version 3, as keepalived does.
+	AuthType AuthType
+	AuthPass string
+	// VIPs are virtual_ipaddress: advertised, all of one family, added on MASTER.
+	VIPs []VIP
+	// ExcludedVIPs are virtual_ipaddress_excluded: added on MASTER but not advertised.
+	ExcludedVIPs []VIP
+	// Routes and Rules are virtual_routes and virtual_rules, added on MASTER.
+	Routes []Route
+	Rules  []Rule
+	// SourceAddr is unicast_src_ip / mcast_src_ip [the interface's first address of the
+	// VIPs' family; for IPv6 its link-local address].
+	SourceAddr netip.Addr
+	// UnicastPeers switch the instance from multicast to unicast adverts, one per peer.
+	UnicastPeers []netip.Addr
+	// MulticastGroup is mcast_dst_ip [Config.MulticastGroup4/6].
+	MulticastGroup netip.Addr
+	// SkipCheckAdvAddr does not compare the advertised addresses with ours.
+	SkipCheckAdvAddr bool
+	// GARP sets the gratuitous ARP / unsolicited NA schedule.
+	GARP GARPConfig
+	// DontTrackPrimary ignores the state of Interface itself.
+	DontTrackPrimary bool
+	// TrackInterfaces, TrackScripts and TrackFiles adjust the effective priority, or put
+	// the instance in FAULT when their weight is 0.
+	TrackInterfaces []TrackInterface
+	TrackScripts    []TrackRef
+	TrackFiles      []TrackRef
+	// Notify are the instance's notify scripts.
+	Notify NotifyConfig
+	// SMTPAlert sends a mail on each state change through Options.Alerter.
+	SMTPAlert bool
+}
+
+// VIP is one line of virtual_ipaddress: `IP[/PREFIX] [brd IP] [dev IF] [scope S]
+// [label L]`.
+type VIP struct {
+	// Prefix is the address and its prefix length [/32, /128].
+	Prefix netip.Prefix
+	// Broadcast is brd; invalid means none.
+	Broadcast netip.Addr
+	// Dev is the device [the instance's interface].
+	Dev string
+	// Scope is the address scope: "global" (default), "site", "link", "host", "nowhere".
+	Scope string
+	// Label is the address label, conventionally "dev:tag".
+	Label string
+}
+
+// Route is one line of virtual_routes.
+type Route struct {
+	Dst     netip.Prefix
+	Src     netip.Addr // preferred source
+	Gateway netip.Addr // via / gw
+	Dev     string
+	Table   int
+	Metric  int
+	Scope   string // as for VIP
+	// Type is "" (unicast), "blackhole", "unreachable" or "prohibit".
+	Type string
+}
+
+// Rule is one line of virtual_rules.
+type Rule struct {
+	From, To netip.Prefix
+	Table    int
+	Priority int // preference; 0 lets the kernel choose
+	IIF, OIF string
+	FwMark   uint32
+	FwMask   uint32
+	// Family is 4 or 6 when From and To are both unset (keepalived's `inet6`) [4].
+	Family int
+}
+
+// GARPConfig is the gratuitous ARP / unsolicited NA schedule on becoming master.
+type GARPConfig struct {
+	// MasterDelay is when the second burst follows the first [5 s; negative: none].
+	MasterDelay time.Duration
+	// MasterRepeat is how many are sent per burst [5].
+	MasterRepeat int
+	// MasterRefresh, when positive, repeats a burst of MasterRefreshRepeat this often.
+	MasterRefresh       time.Duration
+	MasterRefreshRepeat int
+	// Interval is the pause between two GARPs of a burst [0].
+	Interval time.Duration
+}
+
+// TrackInterface is one line of track_interface.
+type TrackInterface struct {
+	Name string
+	// Weight is added while up (positive) or subtracted while down (negative); 0 puts
+	// the instance in FAULT while the interface is down.
+	Weight  int
+	Reverse bool
+}
+
+// TrackRef refers to a vrrp_script or track_file by name, with an optional weight that
+// replaces the block's own.
+type TrackRef struct {
+	Name      string
+	Weight    int
+	WeightSet bool
+	Reverse   bool
+}
+
+// ScriptConfig is one vrrp_script block.
+type ScriptConfig struct {
+	Name string
+	// Command is the script, already split into argv (keepalived's script tokenising).
+	Command Command
+	// Interval between runs [1 s]; Timeout of one run [Interval].
+	Interval, Timeout time.Duration
+	// Weight -253..253 [0]: see TrackInterface.Weight; Reverse swaps success and failure.
+	Weight  int
+	Reverse bool
+	// Rise successes in a row make it OK, Fall failures in a row make it fail [1, 1].
+	Rise, Fall int
+	// InitFail starts the script as failed instead of OK.
+	InitFail bool
+}
+
+// TrackFileConfig is one track_file block: the integer in File, times Weight, is added
+// to the priority (weight 0: a non-zero value means FAULT).
+type TrackFileConfig struct {
+	Name    string
+	File    string
+	Weight  int // [1]
+	Reverse bool
+}
+
+// Command is a program to run: argv, and optionally a user and group.
+type Command struct {
+	Argv        []string
+	User, Group string
+}
+
+// NotifyConfig are keepalived's notify scripts. Master..Stop run with their own
+// arguments only; Generic gets TYPE NAME STATE PRIORITY appended.
+type NotifyConfig struct {
+	Master, Backup, Fault, Stop, Generic *Command
+}
+
+// SyncGroupConfig is one vrrp_sync_group: its members change state together.
+type SyncGroupConfig struct {
+	Name    string
+	Members []string
+	// Tracking applied to every member.
+	TrackInterfaces []TrackInterface
+	TrackScripts    []TrackRef
+	TrackFiles      []TrackRef
+	Notify          NotifyConfig
+	SMTPAlert       bool
+}
+
+// Defaults for zero fields, as keepalived 2.2.7 has them.
+const (
+	DefaultPriority       = 100
+	DefaultAdvertInterval = time.Second
+	DefaultGARPDelay      = 5 * time.Second
+	DefaultGARPRepeat     = 5
+)
+
+// ErrNotSupported marks a configuration govs recognises but does not implement.
+var ErrNotSupported = errors.New("not supported")
+
+// normalize validates c and returns a copy with every default filled in. Errors name
+// the instance and field.
+func (c Config) normalize() (Config, error) {
+	out := c
+	if !out.MulticastGroup4.IsValid() {
+		out.MulticastGroup4 = MulticastGroup4
+	}
+	if !out.MulticastGroup6.IsValid() {
+		out.MulticastGroup6 = MulticastGroup6
+	}
+	scripts := map[string]bool{}
+	out.Scripts = append([]ScriptConfig(nil), c.Scripts...)
+	for i := range out.Scripts {
+		s := &out.Scripts[i]
+		if s.Name == "" || scripts[s.Name] {
+			return c, fmt.Errorf("vrrp_script %d: empty or duplicate name %q", i, s.Name)
+		}
+		scripts[s.Name] = true
+		if len(s.Command.Argv) == 0 {
+			return c, fmt.Errorf("vrrp_script %s: no script", s.Name)
+		}
+		if s.Interval <= 0 {
+			s.Interval = time.Second
+		}
+		if s.Timeout <= 0 {
+			s.Timeout = s.Interval
+		}
+		if s.Rise <= 0 {
+			s.Rise = 1
+		}
+		if s.Fall <= 0 {
+			s.Fall = 1
+		}
+		if s.Weight < -253 || s.Weight > 253 {
+			return c, fmt.Errorf("vrrp_script %s: weight %d outside -253..253", s.Name, s.Weight)
+		}
+	}
+	files := map[string]bool{}
+	for i, f := range c.TrackFiles {
+		if f.Name == "" || files[f.Name] || f.File == "" {
+			return c, fmt.Errorf("track_file %d (%q): empty or duplicate name, or no file", i, f.Name)
+		}
+		files[f.Name] = true
+	}
+	checkRefs := func(where, kind string, refs []TrackRef, known map[string]bool) error {
+		for _, r := range refs {
+			if !known[r.Name] {
+				return fmt.Errorf("%s: %s %q is not defined", where, kind, r.Name)
+			}
+		}
+		return nil
+	}
+	names := map[string]int{}
+	type vkey struct {
+		iface string
+		vrid  uint8
+		v6    bool
+	}
+	vrids := map[vkey]string{}
+	out.Instances = append([]InstanceConfig(nil), c.Instances...)
+	for i := range out.Instances {
+		in := &out.Instances[i]
+		where := fmt.Sprintf("vrrp_instance %s", in.Name)
+		if in.Name == "" {
+			return c, fmt.Errorf("vrrp_instance %d: no name", i)
+		}
+		if _, dup := names[in.Name]; dup {
+			return c, fmt.Errorf("%s: defined twice", where)
+		}
+		names[in.Name] = i
+		if err := in.normalize(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
+		}
+		if err := checkRefs(where, "track_script", in.TrackScripts, scripts); err != nil {
+			return c, err
+		}
+		if err := checkRefs(where, "track_file", in.TrackFiles, files); err != nil {
+			return c, err
+		}
+		k := vkey{in.Interface, in.VRID, in.IPv6()}
+		if other, dup := vrids[k]; dup {
+			return c, fmt.Errorf("%s: virtual_router_id %d on %s is already used by %s", where, in.VRID, in.Interface, other)
+		}
+		vrids[k] = in.Name
+		if !in.MulticastGroup.IsValid() {
+			in.MulticastGroup = out.MulticastGroup4
+			if in.IPv6() {
+				in.MulticastGroup = out.MulticastGroup6
+			}
+		}
+	}
+	member := map[string]string{}
+	out.SyncGroups = append([]SyncGroupConfig(nil), c.SyncGroups...)
+	for _, g := range out.SyncGroups {
+		where := fmt.Sprintf("vrrp_sync_group %s", g.Name)
+		if len(g.Members) == 0 {
+			return c, fmt.Errorf("%s: no group members", where)
+		}
+		for _, m := range g.Members {
+			if _, ok := names[m]; !ok {
+				return c, fmt.Errorf("%s: member %q is not a vrrp_instance", where, m)
+			}
+			if other, dup := member[m]; dup {
+				return c, fmt.Errorf("%s: member %q is already in %s", where, m, other)
+			}
+			member[m] = g.Name
+		}
+		if err := checkRefs(where, "track_script", g.TrackScripts, scripts); err != nil {
+			return c, err
+		}
+		if err := checkRefs(where, "track_file", g.TrackFiles, files); err != nil {
+			return c, err
+		}
+	}
+	return out, nil
+}
+
+// IPv6 reports whether the instance advertises IPv6 addresses.
+func (in *InstanceConfig) IPv6() bool {
+	if len(in.VIPs) > 0 {
+		return in.VIPs[0].Prefix.Addr().Is6()
+	}
+	return in.SourceAddr.Is6()
+}
+
+func (in *InstanceConfig) normalize() error {
+	if in.Interface == "" {
+		return fmt.Errorf("interface: missing")
+	}
+	if in.VRID == 0 {
+		return fmt.Errorf("virtual_router_id: missing or 0, want 1..255")
+	}
+	if in.Priority == 0 {
+		in.Priority = DefaultPriority
+	}
+	if in.InitialState != StateMaster && in.InitialState != StateBackup && in.InitialState != StateInit {
+		return fmt.Errorf("state: %v, want MASTER or BACKUP", in.InitialState)
+	}
+	if in.InitialState == StateMaster || in.Priority == 255 {
+		// keepalived: `state MASTER` and the owner both ignore nopreempt/preempt_delay.
+		in.Nopreempt, in.PreemptDelay = false, 0
+	}
+	if in.PreemptDelay < 0 || in.PreemptDelay > 1000*time.Second {
+		return fmt.Errorf("preempt_delay: %v outside 0..1000 s", in.PreemptDelay)
+	}
+	if in.AdvertInterval == 0 {
+		in.AdvertInterval = DefaultAdvertInterval
+	}
+	if in.IPv6() {
+		if in.Version == 2 {
+			return fmt.Errorf("version: 2 cannot carry IPv6 addresses, use 3")
+		}
+		in.Version = 3
+	}
+	switch in.Version {
+	case 0, 2:
+		in.Version = 2
+		in.AdvertInterval = in.AdvertInterval.Round(time.Second)
+		if in.AdvertInterval < time.Second || in.AdvertInterval > 255*time.Second {
+			return fmt.Errorf("advert_int: %v outside 1..255 s for VRRPv2", in.AdvertInterval)
+		}
+	case 3:
+		in.AdvertInterval = in.AdvertInterval.Truncate(10 * time.Millisecond)
+		if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > maxV3Interval {
+			return fmt.Errorf("advert_int: %v outside 0.01..40.95 s for VRRPv3", in.AdvertInterval)
+		}
+		in.AuthType, in.AuthPass = AuthNone, "" // keepalived: "v3 does not support authentication"
+	default:
+		return fmt.Errorf("version: %d, want 2 or 3", in.Version)
+	}
+	switch in.AuthType {
+	case AuthNone, AuthPass:
+	case AuthAH:
+		return fmt.Errorf("authentication: auth_type AH: %w", ErrNotSupported)
+	default:
+		return fmt.Errorf("authentication: auth_type %v, want PASS", in.AuthType)
+	}
+	if in.DownTimerAdverts == 0 {
+		in.DownTimerAdverts = 3
+	}
+	if in.DownTimerAdverts < 1 || in.DownTimerAdverts > 100 {
+		return fmt.Errorf("down_timer_adverts: %d outside 1..100", in.DownTimerAdverts)
+	}
+	if len(in.VIPs) > maxAddrs {
+		return fmt.Errorf("virtual_ipaddress: %d addresses, at most %d fit an advert", len(in.VIPs), maxAddrs)
+	}
+	v6 := in.IPv6()
+	for i, v := range in.VIPs {
+		if !v.Prefix.IsValid() {
+			return fmt.Errorf("virtual_ipaddress %d: no address", i+1)
+		}
+		if v.Prefix.Addr().Is6() != v6 {
+			return fmt.Errorf("virtual_ipaddress %d (%v): every address must be of one family", i+1, v.Prefix)
+		}
+	}
+	for i, v := range in.ExcludedVIPs {
+		if !v.Prefix.IsValid() {
+			return fmt.Errorf("virtual_ipaddress_excluded %d: no address", i+1)
+		}
+	}
+	if in.SourceAddr.IsValid() && in.SourceAddr.Is6() != v6 {
+		return fmt.Errorf("unicast_src_ip %v: not of the VIPs' family", in.SourceAddr)
+	}
+	for _, p := range in.UnicastPeers {
+		if p.Is6() != v6 {
+			return fmt.Errorf("unicast_peer %v: not of the VIPs' family", p)
+		}
+	}
+	if in.MulticastGroup.IsValid() && (!in.MulticastGroup.IsMulticast() || in.MulticastGroup.Is6() != v6) {
+		return fmt.Errorf("mcast_dst_ip %v: not a multicast address of the VIPs' family", in.MulticastGroup)
+	}
+	if in.GARP.MasterDelay == 0 {
+		in.GARP.MasterDelay = DefaultGARPDelay
+	}
+	if in.GARP.MasterRepeat <= 0 {
+		in.GARP.MasterRepeat = DefaultGARPRepeat
+	}
+	if in.GARP.MasterRefreshRepeat <= 0 {
+		in.GARP.MasterRefreshRepeat = 1
+	}
+	for _, ti := range in.TrackInterfaces {
+		if ti.Weight < -253 || ti.Weight > 253 {
+			return fmt.Errorf("track_interface %s: weight %d outside -253..253", ti.Name, ti.Weight)
+		}
+	}
+	return nil
+}

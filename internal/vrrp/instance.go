@@ -1,0 +1,289 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// counters are an instance's statistics; they outlive reloads.
+type counters struct {
+	advertsSent, advertsReceived     atomic.Uint64
+	priority0Sent, priority0Received atomic.Uint64
+	transitions, becameMaster        atomic.Uint64
+	bad                              [numReasons]atomic.Uint64
+}
+
+// instance is one running vrrp_instance: configuration, sockets and state machine. Its
+// runner goroutine owns every field below stats except mu-guarded snap.
+type instance struct {
+	cfg    InstanceConfig
+	logger *slog.Logger
+	items  []trackItem
+	params Params
+	m      Machine
+	policy rxPolicy
+	stats  *counters
+
+	ifindex   int
+	src       netip.Addr
+	dsts      []netip.Addr // checksum destination of each socket destination
+	sock      *advertSocket
+	announce  *announcer
+	plan      *addressPlan
+	announced []netip.Addr // VIPs and excluded VIPs, announced by GARP/NA
+
+	// adv and txBuf are reused for every advert: sending does not allocate.
+	adv   Advert
+	txBuf []byte
+
+	faulted  bool
+	faults   []string
+	timerAt  time.Time // the state machine's single timer; zero when disarmed
+	garpLeft int       // GARPs left in the current burst
+	garpNext time.Time // next GARP of the burst
+	burstAt  time.Time // second burst (garp_master_delay)
+	refresh  time.Time // next refresh burst (garp_master_refresh)
+
+	mu   sync.Mutex
+	snap InstanceStatus
+}
+
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig) (*instance, error) {
+	link, err := h.LinkByName(in.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("interface %q: %w", in.Interface, err)
+	}
+	i := &instance{
+		cfg:     in,
+		logger:  n.logger.With("instance", in.Name),
+		items:   trackItems(&in, g, scripts, files),
+		policy:  newRxPolicy(&in),
+		ifindex: link.Attrs().Index,
+	}
+	n.mu.Lock()
+	if c, ok := n.counters[in.Name]; ok {
+		i.stats = c
+	} else {
+		i.stats = &counters{}
+		n.counters[in.Name] = i.stats
+	}
+	n.mu.Unlock()
+	if i.src, err = sourceAddr(h, link, &in); err != nil {
+		return nil, err
+	}
+	group := in.MulticastGroup
+	if len(in.UnicastPeers) > 0 {
+		i.dsts = in.UnicastPeers
+	} else {
+		i.dsts = []netip.Addr{group}
+	}
+	if i.plan, err = planAddresses(h, &in); err != nil {
+		return nil, err
+	}
+	for _, v := range in.VIPs {
+		i.adv.Addrs = append(i.adv.Addrs, v.Prefix.Addr())
+		i.announced = append(i.announced, v.Prefix.Addr())
+	}
+	for _, v := range in.ExcludedVIPs {
+		i.announced = append(i.announced, v.Prefix.Addr())
+	}
+	i.adv.Version, i.adv.VRID, i.adv.Interval = in.Version, in.VRID, in.AdvertInterval
+	if in.Version == 2 {
+		i.adv.AuthType = in.AuthType
+		if in.AuthType == AuthPass {
+			copy(i.adv.AuthData[:], in.AuthPass)
+		}
+	}
+	i.txBuf = make([]byte, 0, i.adv.Len())
+	i.params = Params{
+		Version: in.Version, Priority: in.Priority, AdvertInterval: in.AdvertInterval,
+		Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
+		LowerPrioNoAdvert: in.LowerPrioNoAdvert, Address: i.src, Synced: g != nil && len(g.Members) > 1,
+	}
+	if i.sock, err = openAdvertSocket(i.ifindex, i.src, group, in.UnicastPeers); err != nil {
+		return nil, fmt.Errorf("interface %s: %w", in.Interface, err)
+	}
+	if i.announce, err = openAnnouncer(i.ifindex, link.Attrs().HardwareAddr); err != nil {
+		i.sock.close()
+		return nil, err
+	}
+	return i, nil
+}
+
+// sourceAddr is the configured source, or the interface's first address of the
+// instance's family (for IPv6 its link-local one, as RFC 5798 §5.1.2.1 requires).
+func sourceAddr(h *netlink.Handle, link netlink.Link, in *InstanceConfig) (netip.Addr, error) {
+	if in.SourceAddr.IsValid() {
+		return in.SourceAddr, nil
+	}
+	family := netlink.FAMILY_V4
+	if in.IPv6() {
+		family = netlink.FAMILY_V6
+	}
+	addrs, err := h.AddrList(link, family)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", in.Interface, err)
+	}
+	vip := map[netip.Addr]bool{}
+	for _, v := range in.VIPs {
+		vip[v.Prefix.Addr()] = true
+	}
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if vip[ip] || (family == netlink.FAMILY_V6) != ip.IsLinkLocalUnicast() {
+			continue
+		}
+		return ip, nil
+	}
+	kind := "IPv4"
+	if family == netlink.FAMILY_V6 {
+		kind = "IPv6 link-local"
+	}
+	return netip.Addr{}, fmt.Errorf("interface %s has no %s address: %w", in.Interface, kind, errNoSource)
+}
+
+func (i *instance) close() {
+	i.sock.close()
+	i.announce.close()
+}
+
+// sendAdvert encodes and sends one advert per destination, without allocating.
+func (i *instance) sendAdvert(priority uint8) {
+	i.adv.Priority = priority
+	for k, dst := range i.dsts {
+		msg, err := i.adv.Append(i.txBuf[:0], i.src, dst)
+		if err == nil {
+			err = unix.Sendto(i.sock.tx, msg, 0, i.sock.dsts[k])
+		}
+		if err != nil {
+			i.logger.Warn("sending advert", "to", dst, "err", err)
+			continue
+		}
+		i.stats.advertsSent.Add(1)
+		if priority == 0 {
+			i.stats.priority0Sent.Add(1)
+		}
+	}
+}
+
+func (i *instance) status() InstanceStatus {
+	i.mu.Lock()
+	s := i.snap
+	i.mu.Unlock()
+	s.Faults = append([]string(nil), s.Faults...)
+	s.AdvertsSent = i.stats.advertsSent.Load()
+	s.AdvertsReceived = i.stats.advertsReceived.Load()
+	s.Priority0Sent = i.stats.priority0Sent.Load()
+	s.Priority0Received = i.stats.priority0Received.Load()
+	s.Transitions = i.stats.transitions.Load()
+	s.BecameMaster = i.stats.becameMaster.Load()
+	s.BadPackets = map[string]uint64{}
+	for _, r := range Reasons() {
+		if v := i.stats.bad[r].Load(); v > 0 {
+			s.BadPackets[r.String()] = v
+		}
+	}
+	return s
+}
+
+// publish refreshes the status snapshot after a step.
+func (i *instance) publish(changed time.Time) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	s := &i.snap
+	s.Name, s.Interface, s.VRID, s.Version = i.cfg.Name, i.cfg.Interface, i.cfg.VRID, i.cfg.Version
+	s.State, s.Priority, s.EffectivePriority = i.m.State, i.cfg.Priority, i.params.Priority
+	s.Master, s.MasterPriority = i.m.Master, i.m.MasterPriority
+	if i.m.State == StateMaster {
+		s.Master, s.MasterPriority = i.src, i.params.Priority
+	}
+	s.Faults = i.faults
+	s.SourceAddr = i.src
+	s.AdvertInterval, s.MasterAdverInterval = i.params.AdvertInterval, i.m.MasterAdverInterval
+	if s.VIPs == nil {
+		for _, v := range i.cfg.VIPs {
+			s.VIPs = append(s.VIPs, v.Prefix)
+		}
+	}
+	if !changed.IsZero() {
+		s.LastTransition = changed
+	}
+}
+
+// rxAdvert is a validated advert handed from an instance's reader to its runner.
+type rxAdvert struct {
+	inst *instance
+	info AdvertInfo
+}
+
+// readLoop receives adverts until the socket closes, validating and counting them.
+func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	var a Advert
+	for {
+		payload, meta, err := i.sock.read(buf, oob)
+		if errors.Is(err, errClosed) {
+			return
+		}
+		if err != nil {
+			var pe *PacketError
+			if errors.As(err, &pe) {
+				i.stats.bad[pe.Reason].Add(1)
+				continue
+			}
+			i.logger.Warn("receiving adverts", "err", err)
+			select { // a persistent error must not spin
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if len(payload) >= 2 && payload[1] != i.cfg.VRID {
+			continue // another virtual router on the same link
+		}
+		if err := a.Unmarshal(payload, meta.src, meta.dst); err != nil {
+			i.countBad(err, meta.src)
+			continue
+		}
+		if a.VRID == 0 {
+			i.countBad(packetErr(ReasonVRID, "VRID", 1, "0 is not a valid virtual router id"), meta.src)
+			continue
+		}
+		if pe := i.policy.check(meta, &a); pe != nil {
+			i.countBad(pe, meta.src)
+			continue
+		}
+		i.stats.advertsReceived.Add(1)
+		if a.Priority == 0 {
+			i.stats.priority0Received.Add(1)
+		}
+		select {
+		case out <- rxAdvert{inst: i, info: AdvertInfo{Source: meta.src, Priority: a.Priority, Interval: a.Interval}}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (i *instance) countBad(err error, src netip.Addr) {
+	var pe *PacketError
+	if errors.As(err, &pe) {
+		i.stats.bad[pe.Reason].Add(1)
+	}
+	i.logger.Debug("dropped advert", "from", src, "err", err)
+}

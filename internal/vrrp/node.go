@@ -1,0 +1,390 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// StateChange is sent on Node.Events for every transition of an instance.
+type StateChange struct {
+	Instance string
+	From, To State
+	// Priority is the effective priority at the time of the change.
+	Priority uint8
+	Time     time.Time
+}
+
+// InstanceStatus is a snapshot of one instance.
+type InstanceStatus struct {
+	Name      string
+	Interface string
+	VRID      uint8
+	Version   uint8
+	State     State
+	// Priority is the configured priority, EffectivePriority the one tracking made of it.
+	Priority, EffectivePriority uint8
+	// Master is the current master as far as we know: our source address when we are
+	// master, the last advertising master otherwise (invalid when unknown).
+	Master         netip.Addr
+	MasterPriority uint8
+	// Faults say why the instance is in FAULT.
+	Faults []string
+	// Counters since the instance was first started (they survive reloads).
+	AdvertsSent, AdvertsReceived        uint64
+	Priority0Sent, Priority0Received    uint64
+	Transitions, BecameMaster           uint64
+	BadPackets                          map[string]uint64 // by Reason.String()
+	LastTransition                      time.Time
+	SourceAddr                          netip.Addr
+	VIPs                                []netip.Prefix
+	AdvertInterval, MasterAdverInterval time.Duration
+}
+
+// Option changes how a Node runs.
+type Option func(*Node)
+
+// WithNetNS makes the node open its sockets and do its netlink work in the network
+// namespace h instead of the caller's. Scripts still run in the process's namespace.
+func WithNetNS(h netns.NsHandle) Option {
+	return func(n *Node) { n.ns = h }
+}
+
+// WithAlerter sends smtp_alert mails through a.
+func WithAlerter(a Alerter) Option {
+	return func(n *Node) { n.alerter = a }
+}
+
+// Node runs every VRRP instance of a configuration.
+type Node struct {
+	logger  *slog.Logger
+	ns      netns.NsHandle
+	alerter Alerter
+
+	mu      sync.Mutex
+	cfg     Config
+	updates chan Config
+	events  chan StateChange
+	dropped atomic.Uint64
+	// counters survive reloads, keyed by instance name.
+	counters map[string]*counters
+	// live are the instances of the running generation, for Status.
+	live []*instance
+}
+
+// New validates cfg and returns a node ready to Run. logger may be nil.
+func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	norm, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		logger: logger.With("component", "vrrp"), ns: netns.None(), cfg: norm,
+		updates: make(chan Config, 1), events: make(chan StateChange, 256),
+		counters: map[string]*counters{},
+	}
+	for _, o := range opts {
+		o(n)
+	}
+	return n, nil
+}
+
+// Events delivers state changes. The channel is buffered; if the reader falls behind,
+// changes are dropped (and logged) rather than delaying adverts — Status always has the
+// current state.
+func (n *Node) Events() <-chan StateChange { return n.events }
+
+// Update replaces the configuration of a running node (a reload): instances that still
+// exist under the same name, interface and VRID keep their state (a master stays master
+// and keeps the addresses still configured); removed instances stop as on shutdown.
+func (n *Node) Update(cfg Config) error {
+	norm, err := cfg.normalize()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-n.updates: // an update not yet applied is superseded
+	default:
+	}
+	n.updates <- norm
+	return nil
+}
+
+// Status returns a snapshot of every instance, in configuration order.
+func (n *Node) Status() []InstanceStatus {
+	n.mu.Lock()
+	live := n.live
+	n.mu.Unlock()
+	out := make([]InstanceStatus, 0, len(live))
+	for _, i := range live {
+		out = append(out, i.status())
+	}
+	return out
+}
+
+// Run runs the instances until ctx ends, then stops them as keepalived does on SIGTERM:
+// masters send a priority-0 advert and remove their addresses, and STOP notifies run.
+func (n *Node) Run(ctx context.Context) error {
+	var h *netlink.Handle
+	var err error
+	if n.ns.IsOpen() {
+		h, err = netlink.NewHandleAt(n.ns)
+	} else {
+		h, err = netlink.NewHandle()
+	}
+	if err != nil {
+		return fmt.Errorf("vrrp: netlink: %w", err)
+	}
+	defer h.Close()
+
+	n.mu.Lock()
+	cfg := n.cfg
+	n.mu.Unlock()
+	nctx, stopNotifier := context.WithCancel(context.Background())
+	notif := newNotifier(cfg, n.alerter, n.logger)
+	notifDone := make(chan struct{})
+	go func() { notif.run(nctx); close(notifDone) }()
+	defer func() { stopNotifier(); <-notifDone }()
+
+	gen, err := n.start(ctx, h, cfg, notif, nil)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			gen.stop(nil)
+			return nil
+		case next := <-n.updates:
+			keep := map[string]bool{}
+			for _, in := range next.Instances {
+				keep[in.Name] = true
+			}
+			carried := gen.stop(keep)
+			g, err := n.start(ctx, h, next, notif, carried)
+			if err != nil {
+				// The new configuration cannot run (an interface vanished...): go on
+				// with the old one, as keepalived keeps its old config on a bad reload.
+				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
+				if g, err = n.start(ctx, h, n.cfg, notif, carried); err != nil {
+					return fmt.Errorf("vrrp: restarting the previous configuration: %w", err)
+				}
+				gen = g
+				continue
+			}
+			n.mu.Lock()
+			n.cfg = next
+			n.mu.Unlock()
+			gen = g
+			n.logger.Info("configuration reloaded", "instances", len(next.Instances))
+		}
+	}
+}
+
+// inNamespace runs f on an OS thread switched to ns (when open), so sockets it opens
+// belong there for good.
+func inNamespace(ns netns.NsHandle, f func() error) error {
+	if !ns.IsOpen() {
+		return f()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering the network namespace: %w", err)
+			return
+		}
+		err = f()
+		if netns.Set(orig) == nil {
+			// Only a thread back in its own namespace may serve other goroutines;
+			// otherwise it exits with this goroutine.
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// generation is one configuration running: its tracker watchers and runners.
+type generation struct {
+	cancelWatch context.CancelFunc
+	watchers    sync.WaitGroup
+	runners     []*runner
+}
+
+// carry is the state an instance hands to its successor on reload.
+type carry struct {
+	m    Machine
+	plan *addressPlan
+}
+
+func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *notifier, carried map[string]carry) (*generation, error) {
+	tr := newTracker(cfg, n.logger)
+	scripts := map[string]ScriptConfig{}
+	for _, s := range cfg.Scripts {
+		scripts[s.Name] = s
+	}
+	files := map[string]TrackFileConfig{}
+	for _, f := range cfg.TrackFiles {
+		files[f.Name] = f
+	}
+	groupOf := map[string]*SyncGroupConfig{}
+	for gi := range cfg.SyncGroups {
+		for _, m := range cfg.SyncGroups[gi].Members {
+			groupOf[m] = &cfg.SyncGroups[gi]
+		}
+	}
+	if err := n.watchLinks(h, tr); err != nil {
+		return nil, err
+	}
+	var insts []*instance
+	byName := map[string]*instance{}
+	err := inNamespace(n.ns, func() error {
+		for idx := range cfg.Instances {
+			in := cfg.Instances[idx]
+			i, err := n.newInstance(h, in, groupOf[in.Name], scripts, files)
+			if err != nil {
+				for _, o := range insts {
+					o.close()
+				}
+				return fmt.Errorf("vrrp_instance %s: %w", in.Name, err)
+			}
+			insts = append(insts, i)
+			byName[in.Name] = i
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	wctx, cancel := context.WithCancel(ctx)
+	gen := &generation{cancelWatch: cancel}
+	gen.watchers.Add(1)
+	go func() { defer gen.watchers.Done(); n.followLinks(wctx, tr) }()
+	for _, s := range cfg.Scripts {
+		gen.watchers.Add(1)
+		go func() { defer gen.watchers.Done(); tr.runScript(wctx, s, cfg.ScriptUser, cfg.ScriptGroup) }()
+	}
+	for _, f := range cfg.TrackFiles {
+		gen.watchers.Add(1)
+		go func() { defer gen.watchers.Done(); tr.watchFile(wctx, f) }()
+	}
+
+	// One runner per sync group, one per instance outside a group: a group's members
+	// share a goroutine so they change state together without locks.
+	seen := map[string]bool{}
+	for _, i := range insts {
+		if seen[i.cfg.Name] {
+			continue
+		}
+		var members []*instance
+		if g := groupOf[i.cfg.Name]; g != nil {
+			for _, m := range g.Members {
+				members = append(members, byName[m])
+				seen[m] = true
+			}
+		} else {
+			members = []*instance{i}
+		}
+		r := newRunner(n, groupOf[i.cfg.Name], members, tr, notif, h)
+		gen.runners = append(gen.runners, r)
+	}
+	for _, r := range gen.runners {
+		r.begin(ctx, carried)
+	}
+	n.mu.Lock()
+	n.live = insts
+	n.mu.Unlock()
+	return gen, nil
+}
+
+// stop ends the generation. Instances named in keep hand over their state; the others
+// shut down (priority 0 if master, addresses removed, STOP notify).
+func (g *generation) stop(keep map[string]bool) map[string]carry {
+	out := map[string]carry{}
+	for _, r := range g.runners {
+		for name, c := range r.end(keep) {
+			out[name] = c
+		}
+	}
+	g.cancelWatch()
+	g.watchers.Wait()
+	return out
+}
+
+// watchLinks seeds the tracker with the current state of every link.
+func (n *Node) watchLinks(h *netlink.Handle, tr *tracker) error {
+	links, err := h.LinkList()
+	if err != nil {
+		return fmt.Errorf("vrrp: listing links: %w", err)
+	}
+	for _, l := range links {
+		tr.setLink(l.Attrs().Name, linkUp(l))
+	}
+	return nil
+}
+
+// linkUp is keepalived's view of an interface: administratively up and with carrier.
+func linkUp(l netlink.Link) bool {
+	a := l.Attrs()
+	if a.Flags&net.FlagUp == 0 {
+		return false
+	}
+	return a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown
+}
+
+// followLinks keeps the tracker's link states current from netlink notifications.
+func (n *Node) followLinks(ctx context.Context, tr *tracker) {
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
+		n.logger.Warn("link notifications", "err", err)
+	}}
+	if n.ns.IsOpen() {
+		ns := n.ns
+		opts.Namespace = &ns
+	}
+	if err := netlink.LinkSubscribeWithOptions(updates, done, opts); err != nil {
+		n.logger.Error("cannot follow link state; tracked interfaces stay as they were", "err", err)
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			if u.Link == nil {
+				continue
+			}
+			tr.setLink(u.Link.Attrs().Name, u.Header.Type != 17 /* RTM_DELLINK */ && linkUp(u.Link))
+		}
+	}
+}
+
+var errNoSource = errors.New("no usable source address")

@@ -1,0 +1,197 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/govs/govs/internal/script"
+	"golang.org/x/sys/unix"
+)
+
+// Alerter sends keepalived's smtp_alert mails. The engine passes internal/notify's
+// mailer through WithAlerter; without one smtp_alert only logs.
+type Alerter interface {
+	Alert(subject, body string)
+}
+
+// notifyJob is one state change to announce.
+type notifyJob struct {
+	group    bool // a sync group ("GROUP") rather than an instance ("INSTANCE")
+	name     string
+	state    State
+	priority uint8
+	cmds     NotifyConfig
+	smtp     bool
+}
+
+// notifier runs notify scripts, writes notify_fifo lines and sends alerts in the order
+// the state changes happened, off the runners' goroutines so a slow script never delays
+// an advert.
+type notifier struct {
+	jobs    chan notifyJob
+	fifo    string
+	user    string
+	group   string
+	alerter Alerter
+	logger  *slog.Logger
+	scripts sync.WaitGroup
+}
+
+// stopNotifyGrace is how long notify_stop scripts get before the node returns
+// (keepalived gives them one second before killing them).
+const stopNotifyGrace = time.Second
+
+func newNotifier(cfg Config, alerter Alerter, logger *slog.Logger) *notifier {
+	return &notifier{
+		jobs: make(chan notifyJob, 256), fifo: cfg.NotifyFIFO,
+		user: cfg.ScriptUser, group: cfg.ScriptGroup, alerter: alerter, logger: logger,
+	}
+}
+
+// enqueue never blocks the caller; a full queue drops the job with a log line.
+func (n *notifier) enqueue(j notifyJob) {
+	select {
+	case n.jobs <- j:
+	default:
+		n.logger.Error("notify queue full, dropping a notification", "name", j.name, "state", j.state)
+	}
+}
+
+// run handles jobs until ctx ends and the queue is drained, then waits (bounded) for
+// the scripts it started.
+func (n *notifier) run(ctx context.Context) {
+	scriptCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for {
+		select {
+		case j := <-n.jobs:
+			n.handle(scriptCtx, j)
+			continue
+		case <-ctx.Done():
+		}
+		// Drain what the runners queued while stopping (STOP notifies).
+		for {
+			select {
+			case j := <-n.jobs:
+				n.handle(scriptCtx, j)
+				continue
+			default:
+			}
+			break
+		}
+		done := make(chan struct{})
+		go func() { n.scripts.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(stopNotifyGrace):
+			cancel()
+			<-done
+		}
+		return
+	}
+}
+
+// FIFOLine is keepalived's notify_fifo line for a state change.
+func FIFOLine(group bool, name string, state State, priority uint8) string {
+	kind := "INSTANCE"
+	if group {
+		kind = "GROUP"
+		priority = 0
+	}
+	return fmt.Sprintf("%s %s %s %d\n", kind, strconv.Quote(name), state, priority)
+}
+
+// notifyArgs appends keepalived's four arguments to the generic notify command.
+func notifyArgs(argv []string, group bool, name string, state State, priority uint8) []string {
+	kind := "INSTANCE"
+	if group {
+		kind, priority = "GROUP", 0
+	}
+	out := append(append([]string(nil), argv...), kind, name, state.String(), strconv.Itoa(int(priority)))
+	return out
+}
+
+func (n *notifier) handle(ctx context.Context, j notifyJob) {
+	if n.fifo != "" {
+		if err := writeFIFO(n.fifo, FIFOLine(j.group, j.name, j.state, j.priority)); err != nil {
+			n.logger.Warn("notify_fifo", "err", err)
+		}
+	}
+	var specific *Command
+	switch j.state {
+	case StateMaster:
+		specific = j.cmds.Master
+	case StateBackup:
+		specific = j.cmds.Backup
+	case StateFault:
+		specific = j.cmds.Fault
+	case StateStop:
+		specific = j.cmds.Stop
+	}
+	if specific != nil {
+		n.start(ctx, specific.Argv, *specific)
+	}
+	if g := j.cmds.Generic; g != nil {
+		n.start(ctx, notifyArgs(g.Argv, j.group, j.name, j.state, j.priority), *g)
+	}
+	if j.smtp {
+		kind := "Instance"
+		if j.group {
+			kind = "Group"
+		}
+		subject := fmt.Sprintf("[%s] VRRP %s %s is now %s", hostname(), kind, j.name, j.state)
+		if n.alerter != nil {
+			n.alerter.Alert(subject, fmt.Sprintf("=> VRRP %s %s is now %s (priority %d) <=", kind, j.name, j.state, j.priority))
+		} else {
+			n.logger.Info("smtp_alert without a mailer", "subject", subject)
+		}
+	}
+}
+
+func (n *notifier) start(ctx context.Context, argv []string, c Command) {
+	spec := script.Spec{Argv: argv, User: c.User, Group: c.Group}
+	if spec.User == "" {
+		spec.User, spec.Group = n.user, n.group
+	}
+	n.scripts.Add(1)
+	go func() {
+		defer n.scripts.Done()
+		script.Run(ctx, spec, n.logger)
+	}()
+}
+
+// writeFIFO writes one line to the notify FIFO, creating it when missing. A FIFO
+// nobody reads is not an error worth more than a debug line: the line is dropped, as
+// keepalived drops it. A regular file is appended to.
+func writeFIFO(path, line string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("creating %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return nil // no reader
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(line)
+	return err
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "govs"
+	}
+	return h
+}

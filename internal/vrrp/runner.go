@@ -1,0 +1,330 @@
+package vrrp
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// runner is the goroutine that owns a sync group's instances (or a single instance):
+// their state machines, timers and transitions.
+type runner struct {
+	n       *Node
+	group   *SyncGroupConfig // nil for an instance outside any group
+	members []*instance
+	tr      *tracker
+	notif   *notifier
+	h       *netlink.Handle
+	rx      chan rxAdvert
+	wake    chan struct{}
+	epoch   time.Time
+
+	groupState State // last state notified for the group
+
+	cancel  context.CancelFunc
+	keep    map[string]bool // set before cancel: what to hand over instead of stopping
+	carried map[string]carry
+	done    chan struct{}
+	readers sync.WaitGroup
+}
+
+func newRunner(n *Node, g *SyncGroupConfig, members []*instance, tr *tracker, notif *notifier, h *netlink.Handle) *runner {
+	return &runner{
+		n: n, group: g, members: members, tr: tr, notif: notif, h: h,
+		rx: make(chan rxAdvert, 64), done: make(chan struct{}), epoch: time.Now(),
+	}
+}
+
+// begin starts the runner; instances found in carried resume their state.
+func (r *runner) begin(parent context.Context, carried map[string]carry) {
+	ctx, cancel := context.WithCancel(parent)
+	r.cancel = cancel
+	r.wake = r.tr.subscribe()
+	for _, i := range r.members {
+		r.readers.Add(1)
+		go func() { defer r.readers.Done(); i.readLoop(ctx, r.rx) }()
+	}
+	go r.loop(ctx, carried)
+}
+
+// end stops the runner and returns the state of the members named in keep; the others
+// are shut down. A nil keep shuts everything down.
+func (r *runner) end(keep map[string]bool) map[string]carry {
+	r.keep = keep
+	r.cancel()
+	<-r.done
+	for _, i := range r.members {
+		i.close()
+	}
+	r.readers.Wait()
+	r.tr.unsubscribe(r.wake)
+	return r.carried
+}
+
+func (r *runner) loop(ctx context.Context, carried map[string]carry) {
+	defer close(r.done)
+	r.retrack(true)
+	for _, i := range r.members {
+		if c, ok := carried[i.cfg.Name]; ok {
+			r.resume(i, c)
+			continue
+		}
+		r.step(i, Event{Kind: EventStart, Fault: i.faulted})
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if next := r.nextDeadline(); !next.IsZero() {
+			timer.Reset(time.Until(next))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			r.finish()
+			return
+		case a := <-r.rx:
+			r.step(a.inst, Event{Kind: EventAdvert, Advert: a.info})
+		case <-r.wake:
+			r.retrack(false)
+		case <-timer.C:
+			r.fire(time.Now())
+		}
+	}
+}
+
+// resume adopts a predecessor's state on reload: a master keeps its addresses (those
+// still configured) and goes on advertising.
+func (r *runner) resume(i *instance, c carry) {
+	i.m = c.m
+	now := time.Now()
+	switch i.m.State {
+	case StateMaster:
+		if err := i.plan.add(r.h); err != nil {
+			i.logger.Error("adding virtual addresses", "err", err)
+		}
+		if c.plan != nil {
+			if err := c.plan.without(i.plan).remove(r.h); err != nil {
+				i.logger.Error("removing addresses no longer configured", "err", err)
+			}
+		}
+		i.timerAt = now
+	case StateBackup:
+		i.timerAt = now.Add(MasterDownInterval(i.params, i.m.MasterAdverInterval))
+	}
+	if i.faulted && i.m.State != StateFault {
+		r.step(i, Event{Kind: EventFault})
+	} else if !i.faulted && i.m.State == StateFault {
+		r.step(i, Event{Kind: EventFaultCleared})
+	}
+	i.publish(time.Time{})
+}
+
+// finish hands over or shuts down every member when the runner's context ends.
+func (r *runner) finish() {
+	r.carried = map[string]carry{}
+	for _, i := range r.members {
+		if r.keep[i.cfg.Name] {
+			r.carried[i.cfg.Name] = carry{m: i.m, plan: i.plan}
+			continue
+		}
+		r.step(i, Event{Kind: EventShutdown})
+	}
+}
+
+func (r *runner) nextDeadline() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, i := range r.members {
+		consider(i.timerAt)
+		if i.garpLeft > 0 {
+			consider(i.garpNext)
+		}
+		consider(i.burstAt)
+		consider(i.refresh)
+	}
+	return next
+}
+
+// fire handles every deadline that has passed.
+func (r *runner) fire(now time.Time) {
+	for _, i := range r.members {
+		if !i.timerAt.IsZero() && !now.Before(i.timerAt) {
+			i.timerAt = time.Time{}
+			r.step(i, Event{Kind: EventTimer})
+		}
+		if i.m.State != StateMaster {
+			continue
+		}
+		g := i.cfg.GARP
+		if !i.burstAt.IsZero() && !now.Before(i.burstAt) {
+			i.burstAt = time.Time{}
+			r.startBurst(i, g.MasterRepeat, now)
+		}
+		if !i.refresh.IsZero() && !now.Before(i.refresh) {
+			i.refresh = now.Add(g.MasterRefresh)
+			r.startBurst(i, g.MasterRefreshRepeat, now)
+		}
+		r.sendGARPs(i, now)
+	}
+}
+
+// sendGARPs sends the GARPs / NAs of the current burst that are due: all of them at
+// once without garp_interval, else one per interval.
+func (r *runner) sendGARPs(i *instance, now time.Time) {
+	for i.garpLeft > 0 && !now.Before(i.garpNext) {
+		if err := i.announce.announce(i.announced); err != nil {
+			i.logger.Warn("gratuitous ARP / NA", "err", err)
+		}
+		i.garpLeft--
+		i.garpNext = i.garpNext.Add(i.cfg.GARP.Interval)
+		if i.cfg.GARP.Interval > 0 {
+			return
+		}
+	}
+}
+
+func (r *runner) startBurst(i *instance, n int, now time.Time) {
+	if i.garpLeft == 0 {
+		i.garpNext = now
+	}
+	i.garpLeft += n
+}
+
+// retrack recomputes effective priorities and faults from the tracker. A sync group
+// is faulted as a whole when any member is.
+func (r *runner) retrack(initial bool) {
+	groupFaults := []string(nil)
+	for _, i := range r.members {
+		prio, faults := r.tr.priority(i.cfg.Priority, i.items)
+		if prio != i.params.Priority && !initial {
+			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
+		}
+		i.params.Priority = prio
+		i.faults = faults
+		for _, f := range faults {
+			groupFaults = append(groupFaults, i.cfg.Name+": "+f)
+		}
+	}
+	for _, i := range r.members {
+		faulted := len(i.faults) > 0
+		if r.group != nil && len(groupFaults) > 0 {
+			faulted = true
+			i.faults = groupFaults
+		}
+		was := i.faulted
+		i.faulted = faulted
+		if initial {
+			continue
+		}
+		switch {
+		case faulted && !was:
+			i.logger.Warn("entering FAULT", "why", i.faults)
+			r.step(i, Event{Kind: EventFault})
+		case !faulted && was:
+			r.step(i, Event{Kind: EventFaultCleared})
+		default:
+			i.publish(time.Time{})
+		}
+	}
+}
+
+// step runs the state machine for one event and carries out its actions, then keeps
+// the sync group together.
+func (r *runner) step(i *instance, ev Event) {
+	ev.Now = time.Since(r.epoch)
+	m, act := Step(i.m, i.params, ev)
+	i.m = m
+	now := time.Now()
+	if act.Send {
+		i.sendAdvert(act.SendPriority)
+	}
+	if act.StopTimer {
+		i.timerAt = time.Time{}
+	}
+	if act.TimerSet {
+		i.timerAt = now.Add(act.Timer)
+	}
+	if act.Changed {
+		r.transition(i, act.From, act.To, now)
+	}
+	i.publish(time.Time{})
+	if r.group == nil || len(r.members) < 2 {
+		return
+	}
+	if act.WantMaster {
+		for _, o := range r.members {
+			if o.m.State != StateMaster && !o.m.WantMaster {
+				return
+			}
+		}
+		for _, o := range r.members {
+			if o.m.State == StateBackup {
+				r.step(o, Event{Kind: EventGroupMaster})
+			}
+		}
+	}
+	if act.Changed && act.From == StateMaster && act.To == StateBackup {
+		for _, o := range r.members {
+			if o != i && o.m.State == StateMaster {
+				r.step(o, Event{Kind: EventGroupBackup})
+			}
+		}
+	}
+}
+
+// transition does what entering and leaving a state means outside the state machine.
+func (r *runner) transition(i *instance, from, to State, now time.Time) {
+	i.logger.Info("(" + i.cfg.Name + ") Entering " + to.String() + " STATE")
+	i.stats.transitions.Add(1)
+	if from == StateMaster {
+		i.garpLeft, i.burstAt, i.refresh = 0, time.Time{}, time.Time{}
+		if err := i.plan.remove(r.h); err != nil {
+			i.logger.Error("removing virtual addresses", "err", err)
+		}
+	}
+	if to == StateMaster {
+		i.stats.becameMaster.Add(1)
+		if err := i.plan.add(r.h); err != nil {
+			i.logger.Error("adding virtual addresses", "err", err)
+		}
+		g := i.cfg.GARP
+		r.startBurst(i, g.MasterRepeat, now)
+		r.sendGARPs(i, now) // the first burst goes out at once
+		if g.MasterDelay > 0 {
+			i.burstAt = now.Add(g.MasterDelay)
+		}
+		if g.MasterRefresh > 0 {
+			i.refresh = now.Add(g.MasterRefresh)
+		}
+	}
+	i.publish(now)
+	select {
+	case r.n.events <- StateChange{Instance: i.cfg.Name, From: from, To: to, Priority: i.params.Priority, Time: now}:
+	default:
+		if r.n.dropped.Add(1)%100 == 1 {
+			r.n.logger.Warn("Events() reader is behind, state changes dropped", "dropped", r.n.dropped.Load())
+		}
+	}
+	if to != StateInit {
+		r.notif.enqueue(notifyJob{name: i.cfg.Name, state: to, priority: i.params.Priority, cmds: i.cfg.Notify, smtp: i.cfg.SMTPAlert})
+	}
+	if r.group == nil {
+		return
+	}
+	for _, o := range r.members {
+		if o.m.State != to {
+			return
+		}
+	}
+	if r.groupState != to {
+		r.groupState = to
+		r.notif.enqueue(notifyJob{group: true, name: r.group.Name, state: to, cmds: r.group.Notify, smtp: r.group.SMTPAlert})
+	}
+}

@@ -1,0 +1,296 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/govs/govs/internal/script"
+)
+
+// trackKind is what a tracked object is.
+type trackKind uint8
+
+const (
+	trackInterface trackKind = iota
+	trackScript
+	trackFile
+)
+
+func (k trackKind) String() string {
+	return [...]string{"interface", "script", "file"}[k]
+}
+
+// trackItem is one object an instance tracks, with the weight that applies to it.
+type trackItem struct {
+	kind    trackKind
+	name    string
+	weight  int
+	reverse bool
+}
+
+// trackValues is the current state of tracked objects, by name.
+type trackValues struct {
+	links   map[string]bool  // interface up (known interfaces only)
+	scripts map[string]bool  // script OK
+	files   map[string]int64 // value read from the file
+}
+
+// effectivePriority is keepalived's effective priority and fault rule (reference c.5):
+// positive weights add while the object is OK, negative ones subtract while it fails,
+// reverse swaps OK and failed, and weight 0 turns a failure into FAULT. The result is
+// clamped to 1..254; the owner's 255 never changes. faults names every object that
+// holds the instance in FAULT.
+func effectivePriority(base uint8, items []trackItem, v trackValues) (prio uint8, faults []string) {
+	total := int(base)
+	for _, it := range items {
+		switch it.kind {
+		case trackInterface, trackScript:
+			ok := false
+			if it.kind == trackInterface {
+				ok = v.links[it.name]
+			} else {
+				ok = v.scripts[it.name]
+			}
+			if it.reverse {
+				ok = !ok
+			}
+			switch {
+			case it.weight == 0 && !ok:
+				faults = append(faults, fmt.Sprintf("%s %s is down", it.kind, it.name))
+			case it.weight > 0 && ok, it.weight < 0 && !ok:
+				total += it.weight
+			}
+		case trackFile:
+			val := v.files[it.name]
+			if it.weight == 0 {
+				if val != 0 {
+					faults = append(faults, fmt.Sprintf("file %s holds %d", it.name, val))
+				}
+				continue
+			}
+			adj := val * int64(it.weight)
+			if it.reverse {
+				adj = -adj
+			}
+			if adj < -253 {
+				faults = append(faults, fmt.Sprintf("file %s holds %d", it.name, val))
+				continue
+			}
+			total += int(min(adj, 253))
+		}
+	}
+	if base == 255 {
+		return 255, faults
+	}
+	return uint8(max(1, min(total, 254))), faults
+}
+
+// tracker holds the state of every tracked object of a node and wakes the runners when
+// something changes. Its watchers run until their context ends.
+type tracker struct {
+	mu      sync.Mutex
+	values  trackValues
+	wake    []chan struct{}
+	logger  *slog.Logger
+	scripts map[string]ScriptConfig
+}
+
+func newTracker(cfg Config, logger *slog.Logger) *tracker {
+	t := &tracker{
+		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}},
+		logger:  logger,
+		scripts: map[string]ScriptConfig{},
+	}
+	for _, s := range cfg.Scripts {
+		t.scripts[s.Name] = s
+		// keepalived starts a script as OK unless init_fail; rise/fall then move it.
+		t.values.scripts[s.Name] = !s.InitFail
+	}
+	return t
+}
+
+// subscribe returns a channel that receives a token after every change.
+func (t *tracker) subscribe() chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := make(chan struct{}, 1)
+	t.wake = append(t.wake, c)
+	return c
+}
+
+func (t *tracker) unsubscribe(c chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, w := range t.wake {
+		if w == c {
+			t.wake = append(t.wake[:i], t.wake[i+1:]...)
+			return
+		}
+	}
+}
+
+// set changes a value under the lock and wakes everyone when it differs.
+func (t *tracker) set(f func(v *trackValues) bool) {
+	t.mu.Lock()
+	changed := f(&t.values)
+	var wake []chan struct{}
+	if changed {
+		wake = append(wake, t.wake...)
+	}
+	t.mu.Unlock()
+	for _, c := range wake {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *tracker) setLink(name string, up bool) {
+	t.set(func(v *trackValues) bool {
+		old, known := v.links[name]
+		v.links[name] = up
+		return !known || old != up
+	})
+}
+
+// priority evaluates items against the current values.
+func (t *tracker) priority(base uint8, items []trackItem) (uint8, []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return effectivePriority(base, items, t.values)
+}
+
+// runScript runs one vrrp_script every interval and applies rise/fall until ctx ends.
+func (t *tracker) runScript(ctx context.Context, s ScriptConfig, user, group string) {
+	spec := script.Spec{Argv: s.Command.Argv, User: s.Command.User, Group: s.Command.Group, Timeout: s.Timeout}
+	if spec.User == "" {
+		spec.User, spec.Group = user, group
+	}
+	logger := t.logger.With("script", s.Name)
+	ok := !s.InitFail
+	streak := 0 // consecutive results that disagree with ok
+	tick := time.NewTicker(s.Interval)
+	defer tick.Stop()
+	for {
+		res := script.Run(ctx, spec, logger)
+		if ctx.Err() != nil {
+			return
+		}
+		if res.OK() != ok {
+			streak++
+			need := s.Fall
+			if !ok {
+				need = s.Rise
+			}
+			if streak >= need {
+				ok, streak = !ok, 0
+				logger.Info("vrrp_script state changed", "ok", ok, "exit", res.ExitCode, "timed_out", res.TimedOut)
+				t.set(func(v *trackValues) bool { v.scripts[s.Name] = ok; return true })
+			}
+		} else {
+			streak = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// trackFilePoll is how often track_file contents are re-read. keepalived uses inotify;
+// polling keeps this simple and is bounded to one small read per file per period.
+const trackFilePoll = 500 * time.Millisecond
+
+// watchFile reads a track_file's integer every trackFilePoll until ctx ends. A missing
+// or unparsable file counts as 0, as keepalived does, with a log line.
+func (t *tracker) watchFile(ctx context.Context, f TrackFileConfig) {
+	tick := time.NewTicker(trackFilePoll)
+	defer tick.Stop()
+	var lastErr string
+	for {
+		val, err := readTrackFile(f.File)
+		if err != nil && err.Error() != lastErr {
+			t.logger.Warn("track_file unreadable, using 0", "track_file", f.Name, "err", err)
+		}
+		lastErr = ""
+		if err != nil {
+			lastErr = err.Error()
+		}
+		t.set(func(v *trackValues) bool {
+			old, known := v.files[f.Name]
+			v.files[f.Name] = val
+			return !known || old != val
+		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// readTrackFile parses the leading integer of a track file (keepalived reads it with
+// strtol: surrounding blanks are allowed, an empty file is 0).
+func readTrackFile(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return 0, nil
+	}
+	if i := strings.IndexAny(s, " \t\n"); i > 0 {
+		s = s[:i]
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("track file %s: %q is not an integer", path, s)
+	}
+	return v, nil
+}
+
+// trackItems lists what an instance tracks: its own objects, then its sync group's. In
+// a sync group every weight is forced to 0 (failures mean FAULT), as keepalived does,
+// so that members never disagree on who should be master.
+func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig) []trackItem {
+	var items []trackItem
+	if !in.DontTrackPrimary {
+		items = append(items, trackItem{kind: trackInterface, name: in.Interface})
+	}
+	add := func(ifs []TrackInterface, ss, fs []TrackRef) {
+		for _, ti := range ifs {
+			items = append(items, trackItem{kind: trackInterface, name: ti.Name, weight: ti.Weight, reverse: ti.Reverse})
+		}
+		for _, r := range ss {
+			w, rev := scripts[r.Name].Weight, scripts[r.Name].Reverse
+			if r.WeightSet {
+				w, rev = r.Weight, r.Reverse
+			}
+			items = append(items, trackItem{kind: trackScript, name: r.Name, weight: w, reverse: rev})
+		}
+		for _, r := range fs {
+			w, rev := files[r.Name].Weight, files[r.Name].Reverse
+			if r.WeightSet {
+				w, rev = r.Weight, r.Reverse
+			}
+			items = append(items, trackItem{kind: trackFile, name: r.Name, weight: w, reverse: rev})
+		}
+	}
+	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles)
+	if g != nil {
+		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles)
+		for i := range items {
+			items[i].weight = 0
+		}
+	}
+	return items
+}

@@ -1,0 +1,3 @@
+package config
+
+func finish(cfg *Config, opts *Options, d *diagSink) {}

@@ -1,0 +1,464 @@
+package config
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Parsers for the one-line entries of value blocks: addresses, routes, rules and
+// virtual_server_group members. Each gets every token of the line.
+
+var addressScopes = []string{"site", "link", "host", "nowhere", "global"}
+
+func parseScope(t []Token, i int) (string, error) {
+	if i >= len(t) {
+		return "", argErrorf(i-1, "scope needs a value")
+	}
+	s := t[i].Text
+	for _, v := range addressScopes {
+		if s == v {
+			return s, nil
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 255 {
+		return s, nil
+	}
+	return "", argErrorf(i, "%q is not a scope; expected %s or 0..255", s, strings.Join(addressScopes, ", "))
+}
+
+// needValue returns the token after option i, or an error naming the option.
+func needValue(t []Token, i int) (string, error) {
+	if i+1 >= len(t) {
+		return "", argErrorf(i, "%s needs a value", t[i].Text)
+	}
+	return t[i+1].Text, nil
+}
+
+// parseIPAddress reads IP[/LEN] [brd IP|+|-] [dev IF] [scope S] [label L] [peer IP[/LEN]]
+// [home] [-nodad] [mngtmpaddr] [noprefixroute] [autojoin] [no_track]
+// [preferred_lft N|forever] [use_vmac] [track_group G].
+func parseIPAddress(t []Token) (any, error) {
+	p, err := parsePrefix(t[0].Text, 0)
+	if err != nil {
+		return nil, err
+	}
+	a := IPAddress{Prefix: p}
+	for i := 1; i < len(t); i++ {
+		opt := t[i].Text
+		switch opt {
+		case "home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute", "autojoin":
+			a.Flags = append(a.Flags, opt)
+			continue
+		case "no_track":
+			a.NoTrack = true
+			continue
+		case "use_vmac":
+			a.UseVMAC = true
+			continue
+		case "scope":
+			if a.Scope, err = parseScope(t, i+1); err != nil {
+				return nil, err
+			}
+			i++
+			continue
+		}
+		v, err := needValue(t, i)
+		if err != nil {
+			return nil, err
+		}
+		switch opt {
+		case "brd", "broadcast":
+			if v != "+" && v != "-" {
+				if _, err := parseAddr(v, i+1); err != nil {
+					return nil, err
+				}
+			}
+			a.Broadcast = v
+		case "dev":
+			a.Dev = v
+		case "label":
+			a.Label = v
+		case "peer":
+			if a.Peer, err = parsePrefix(v, i+1); err != nil {
+				return nil, err
+			}
+		case "preferred_lft":
+			if v != "forever" {
+				if _, err := parseUint32(v, i+1); err != nil {
+					return nil, argErrorf(i+1, "preferred_lft %q is not a number of seconds or forever", v)
+				}
+			}
+			a.PreferredLft = v
+		case "track_group":
+			a.TrackGroup = v
+		default:
+			return nil, argErrorf(i, "unknown address option %q; expected dev, scope, label, brd, peer, preferred_lft, …%s", opt,
+				suggestion(opt, []string{"dev", "scope", "label", "brd", "broadcast", "peer", "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "preferred_lft", "use_vmac", "track_group"}))
+		}
+		i++
+	}
+	return a, nil
+}
+
+// routeTypes are the route types iproute2 accepts before the destination.
+var routeTypes = []string{"unicast", "blackhole", "unreachable", "prohibit", "throw", "local", "broadcast", "multicast", "anycast", "nat"}
+
+// routeValueOptions are route attributes kept as written in Route.Options.
+var routeValueOptions = map[string]bool{
+	"proto": true, "tos": true, "dsfield": true, "realms": true, "mtu": true, "advmss": true,
+	"rtt": true, "rttvar": true, "reordering": true, "window": true, "cwnd": true, "ssthresh": true,
+	"initcwnd": true, "initrwnd": true, "features": true, "quickack": true, "congctl": true,
+	"pref": true, "rto_min": true, "hoplimit": true, "fastopen_no_cookie": true, "ttl-propagate": true,
+	"expires": true, "encap": true, "lock": false,
+}
+
+// routeFlags are route words without a value.
+var routeFlags = map[string]bool{"onlink": true, "append": true, "inet": true, "inet6": true}
+
+// parseRoute reads an iproute2-style route: [src IP] [to] [TYPE] DEST/LEN [via|gw IP]
+// [or IP] [dev IF] [scope S] [table T] [metric|priority|preference N] [nexthop …]
+// [no_track] and other ip-route attributes.
+func parseRoute(t []Token) (any, error) {
+	r := Route{Type: "unicast"}
+	haveDest := false
+	for i := 0; i < len(t); i++ {
+		opt := t[i].Text
+		switch {
+		case opt == "no_track":
+			r.NoTrack = true
+			continue
+		case routeFlags[opt]:
+			if r.Options == nil {
+				r.Options = map[string]string{}
+			}
+			r.Options[opt] = ""
+			continue
+		case !haveDest && contains(routeTypes, opt):
+			r.Type = opt
+			continue
+		case opt == "to":
+			if i+1 >= len(t) {
+				return nil, argErrorf(i, "to needs a destination")
+			}
+			continue
+		case opt == "nexthop":
+			nh, next, err := parseNexthop(t, i+1)
+			if err != nil {
+				return nil, err
+			}
+			r.Nexthops = append(r.Nexthops, nh)
+			i = next - 1
+			continue
+		case opt == "scope":
+			s, err := parseScope(t, i+1)
+			if err != nil {
+				return nil, err
+			}
+			r.Scope = s
+			i++
+			continue
+		}
+		isOption := opt == "src" || opt == "via" || opt == "gw" || opt == "or" || opt == "dev" || opt == "oif" ||
+			opt == "table" || opt == "metric" || opt == "priority" || opt == "preference" || routeValueOptions[opt]
+		if !isOption {
+			if haveDest {
+				return nil, argErrorf(i, "unknown route option %q%s", opt, suggestion(opt, []string{"src", "via", "gw", "dev", "scope", "table", "metric", "nexthop", "no_track", "proto", "mtu"}))
+			}
+			d := opt
+			if d == "default" {
+				d = "0.0.0.0/0"
+			}
+			p, err := parsePrefix(d, i)
+			if err != nil {
+				return nil, err
+			}
+			r.Dest, haveDest = p.Masked(), true
+			continue
+		}
+		v, err := needValue(t, i)
+		if err != nil {
+			return nil, err
+		}
+		switch opt {
+		case "src":
+			r.Src, err = parseAddr(v, i+1)
+		case "via", "gw":
+			if v == "inet" || v == "inet6" {
+				i++
+				if v, err = needValue(t, i); err != nil {
+					return nil, err
+				}
+			}
+			r.Via, err = parseAddr(v, i+1)
+		case "or":
+			var a netip.Addr
+			a, err = parseAddr(v, i+1)
+			r.Nexthops = append(r.Nexthops, Nexthop{Via: a})
+		case "dev", "oif":
+			r.Dev = v
+		case "table":
+			r.Table = v
+		case "metric", "priority", "preference":
+			r.Metric, err = parseIntRange(v, i+1, 0, 1<<31-1)
+		default:
+			if opt == "mtu" && v == "lock" {
+				i++
+				if v, err = needValue(t, i); err != nil {
+					return nil, err
+				}
+				v = "lock " + v
+			}
+			if r.Options == nil {
+				r.Options = map[string]string{}
+			}
+			r.Options[opt] = v
+		}
+		if err != nil {
+			return nil, err
+		}
+		i++
+	}
+	if !haveDest {
+		return nil, argErrorf(-1, "route has no destination")
+	}
+	if r.Src.IsValid() && r.Src.Is4() != r.Dest.Addr().Is4() {
+		return nil, argErrorf(-1, "route source %s and destination %s are of different families", r.Src, r.Dest)
+	}
+	return r, nil
+}
+
+// parseNexthop reads "via IP dev IF weight N" after a nexthop keyword.
+func parseNexthop(t []Token, i int) (Nexthop, int, error) {
+	var nh Nexthop
+	for ; i+1 < len(t); i += 2 {
+		var err error
+		switch t[i].Text {
+		case "via":
+			nh.Via, err = parseAddr(t[i+1].Text, i+1)
+		case "dev":
+			nh.Dev = t[i+1].Text
+		case "weight":
+			nh.Weight, err = parseIntRange(t[i+1].Text, i+1, 1, 256)
+		case "onlink":
+			i--
+		default:
+			return nh, i, nil
+		}
+		if err != nil {
+			return nh, i, err
+		}
+	}
+	return nh, i, nil
+}
+
+var ruleActions = []string{"blackhole", "prohibit", "unreachable", "nop"}
+
+var ruleValueOptions = map[string]bool{
+	"iif": true, "oif": true, "tos": true, "dsfield": true, "fwmark": true, "realms": true,
+	"uidrange": true, "protocol": true, "ip_proto": true, "sport": true, "dport": true,
+	"suppress_prefixlength": true, "suppress_ifgroup": true, "goto": true, "track_group": true,
+}
+
+// parseRule reads an iproute2-style rule: [not] [from P] [to P] [table|lookup T]
+// [preference|priority|pref N] [iif IF] [oif IF] [fwmark N[/M]] … [no_track] [inet6].
+func parseRule(t []Token) (any, error) {
+	r := Rule{}
+	for i := 0; i < len(t); i++ {
+		opt := t[i].Text
+		switch {
+		case opt == "no_track":
+			r.NoTrack = true
+			continue
+		case opt == "inet6" || opt == "inet":
+			r.Family = opt
+			continue
+		case opt == "not" || opt == "l3mdev":
+			if r.Options == nil {
+				r.Options = map[string]string{}
+			}
+			r.Options[opt] = ""
+			continue
+		case contains(ruleActions, opt):
+			r.Action = opt
+			continue
+		}
+		v, err := needValue(t, i)
+		if err != nil {
+			if !ruleValueOptions[opt] && opt != "from" && opt != "to" && opt != "table" && opt != "lookup" &&
+				opt != "preference" && opt != "priority" && opt != "pref" {
+				return nil, argErrorf(i, "unknown rule option %q", opt)
+			}
+			return nil, err
+		}
+		switch opt {
+		case "from":
+			r.From, err = parseRulePrefix(v, i+1)
+		case "to":
+			r.To, err = parseRulePrefix(v, i+1)
+		case "table", "lookup":
+			r.Table = v
+		case "preference", "priority", "pref":
+			r.Preference, err = parseIntRange(v, i+1, 0, 1<<32-1)
+		default:
+			if !ruleValueOptions[opt] {
+				return nil, argErrorf(i, "unknown rule option %q%s", opt, suggestion(opt, []string{"from", "to", "table", "preference", "iif", "oif", "fwmark", "goto", "no_track"}))
+			}
+			if r.Options == nil {
+				r.Options = map[string]string{}
+			}
+			r.Options[opt] = v
+			if opt == "goto" {
+				r.Action = "goto"
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		i++
+	}
+	switch {
+	case r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is4() != r.To.Addr().Is4():
+		return nil, argErrorf(-1, "rule from %s and to %s are of different families", r.From, r.To)
+	case r.From.IsValid():
+		r.Family = family(r.From.Addr())
+	case r.To.IsValid():
+		r.Family = family(r.To.Addr())
+	case r.Family == "":
+		r.Family = "inet"
+	}
+	return r, nil
+}
+
+func parseRulePrefix(s string, arg int) (netip.Prefix, error) {
+	if s == "all" {
+		return netip.Prefix{}, nil
+	}
+	p, err := parsePrefix(s, arg)
+	return p.Masked(), err
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "inet"
+	}
+	return "inet6"
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// maxGroupRange caps how many addresses one virtual_server_group line may expand to.
+const maxGroupRange = 65536
+
+// parseVSGroupEntry reads a virtual_server_group line: "fwmark N [inet|inet6]", or an
+// address, range (A.B.C.D-E, ae00::2-9, A-B) or prefix (IP/LEN) with an optional port.
+func parseVSGroupEntry(t []Token) (any, error) {
+	e := VSGroupEntry{}
+	if t[0].Text == "fwmark" {
+		if len(t) < 2 {
+			return nil, argErrorf(0, "fwmark needs a number")
+		}
+		m, err := parseUint32(t[1].Text, 1)
+		if err != nil || m == 0 {
+			return nil, argErrorf(1, "%q is not a firewall mark 1..4294967295", t[1].Text)
+		}
+		e.FwMark = m
+		if len(t) > 2 {
+			if t[2].Text != "inet" && t[2].Text != "inet6" {
+				return nil, argErrorf(2, "expected inet or inet6, not %q", t[2].Text)
+			}
+			e.Family = t[2].Text
+		}
+		if len(t) > 3 {
+			return nil, argErrorf(3, "unexpected %q", t[3].Text)
+		}
+		return e, nil
+	}
+	first, last, err := parseAddrRange(t[0].Text)
+	if err != nil {
+		return nil, err
+	}
+	e.First, e.Last, e.Family = first, last, family(first)
+	if len(t) > 1 {
+		if e.Port, err = parsePort(t[1].Text, 1); err != nil {
+			return nil, err
+		}
+	}
+	if len(t) > 2 {
+		return nil, argErrorf(2, "unexpected %q after the port", t[2].Text)
+	}
+	return e, nil
+}
+
+// parseAddrRange reads IP, IP-LASTPART (the last octet, or last group for IPv6),
+// IP-IP or IP/LEN.
+func parseAddrRange(s string) (netip.Addr, netip.Addr, error) {
+	bad := func(why string) (netip.Addr, netip.Addr, error) {
+		return netip.Addr{}, netip.Addr{}, argErrorf(0, "%q is not an address or range: %s", s, why)
+	}
+	if strings.Contains(s, "/") {
+		p, err := parsePrefix(s, 0)
+		if err != nil {
+			return netip.Addr{}, netip.Addr{}, err
+		}
+		p = p.Masked()
+		if p.Addr().BitLen()-p.Bits() > 16 {
+			return bad("ranges are limited to 65536 addresses")
+		}
+		last := p.Addr()
+		for n := 1; n < 1<<(p.Addr().BitLen()-p.Bits()); n++ {
+			last = last.Next()
+		}
+		return p.Addr(), last, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	first, err := netip.ParseAddr(lo)
+	if err != nil {
+		return bad("invalid address " + strconv.Quote(lo))
+	}
+	if !isRange {
+		return first, first, nil
+	}
+	if last, err := netip.ParseAddr(hi); err == nil {
+		if last.Is4() != first.Is4() || last.Less(first) {
+			return bad("the end is below the start or of another family")
+		}
+		if rangeSize(first, last) > maxGroupRange {
+			return bad("ranges are limited to 65536 addresses")
+		}
+		return first, last, nil
+	}
+	b := first.AsSlice()
+	if first.Is4() {
+		n, err := strconv.ParseUint(hi, 10, 8)
+		if err != nil || byte(n) < b[3] {
+			return bad("the end " + strconv.Quote(hi) + " must be a last octet >= the start's")
+		}
+		b[3] = byte(n)
+	} else {
+		n, err := strconv.ParseUint(hi, 16, 16)
+		cur := uint64(b[14])<<8 | uint64(b[15])
+		if err != nil || n < cur {
+			return bad("the end " + strconv.Quote(hi) + " must be a last group >= the start's")
+		}
+		b[14], b[15] = byte(n>>8), byte(n)
+	}
+	last, _ := netip.AddrFromSlice(b)
+	return first, last, nil
+}
+
+// rangeSize counts addresses from first to last, saturating above maxGroupRange.
+func rangeSize(first, last netip.Addr) int {
+	n := 1
+	for a := first; a != last && n <= maxGroupRange; a = a.Next() {
+		n++
+	}
+	return n
+}

@@ -1,0 +1,485 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Source records where a block was written and where each of its keywords was set.
+// Lines is keyed by the keyword's canonical name (lb_kind, not lvs_method). A value
+// that no line set is a default; a value inherited from an enclosing block (a checker's
+// delay_loop taken from its virtual_server) carries that block's line.
+type Source struct {
+	Pos   Pos            `json:"pos"`
+	Lines map[string]Pos `json:"lines,omitempty"`
+}
+
+// IsSet reports whether a line set the keyword (or an enclosing block it inherits from).
+func (s *Source) IsSet(keyword string) bool { _, ok := s.Lines[keyword]; return ok }
+
+// Line returns where the keyword was set, or the zero Pos for a default.
+func (s *Source) Line(keyword string) Pos { return s.Lines[keyword] }
+
+func (s *Source) mark(keyword string, p Pos) {
+	if s.Lines == nil {
+		s.Lines = make(map[string]Pos, 4)
+	}
+	s.Lines[keyword] = p
+}
+
+// Config is a whole keepalived.conf, includes expanded and defaults filled.
+type Config struct {
+	Source
+	Global              GlobalDefs            `json:"global" kw:"global_defs"`
+	StaticAddresses     []IPAddress           `json:"static_addresses,omitempty" kw:"static_ipaddress"`
+	StaticRoutes        []Route               `json:"static_routes,omitempty" kw:"static_routes"`
+	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`
+	Scripts             []*VRRPScript         `json:"vrrp_scripts,omitempty" kw:"vrrp_script"`
+	TrackFiles          []*TrackFile          `json:"track_files,omitempty" kw:"track_file"`
+	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
+	Instances           []*Instance           `json:"vrrp_instances,omitempty" kw:"vrrp_instance"`
+	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups,omitempty" kw:"virtual_server_group"`
+	VirtualServers      []*VirtualServer      `json:"virtual_servers,omitempty" kw:"virtual_server"`
+}
+
+// GlobalDefs is the global_defs block: process-wide settings and defaults for instances.
+type GlobalDefs struct {
+	Source
+	RouterID             string        `json:"router_id,omitempty" kw:"router_id"`            // [short host name, filled by the runtime]
+	DefaultInterface     string        `json:"default_interface" kw:"default_interface"`      // [eth0] for static addresses and routes without dev
+	McastGroup4          netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"`      // [224.0.0.18]
+	McastGroup6          netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"`      // [ff02::12]
+	VRRPVersion          int           `json:"vrrp_version" kw:"vrrp_version"`                // [2]
+	GarpMasterDelay      time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"` // [5s]
+	GarpMasterRepeat     int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
+	GarpMasterRefresh    time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
+	GarpRefreshRepeat    int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
+	GarpLowerPrioDelay   time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
+	GarpLowerPrioRepeat  int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
+	GarpInterval         time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
+	GnaInterval          time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
+	DownTimerAdverts     int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]
+	LowerPrioNoAdvert    bool          `json:"lower_prio_no_advert" kw:"vrrp_lower_prio_no_advert"`
+	HigherPrioSendAdvert bool          `json:"higher_prio_send_advert" kw:"vrrp_higher_prio_send_advert"`
+	CheckUnicastSrc      bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
+	SkipCheckAdvAddr     bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
+	Strict               bool          `json:"vrrp_strict" kw:"vrrp_strict"`
+	StartupDelay         time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
+	ScriptUser           UserGroup     `json:"script_user" kw:"script_user"`
+	EnableScriptSecurity bool          `json:"enable_script_security" kw:"enable_script_security"`
+	LVSSyncDaemon        *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
+	LVSTimeouts          LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
+	LVSFlush             bool          `json:"lvs_flush" kw:"lvs_flush"`
+	LVSFlushOnStop       string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"` // "" (off), "VS" or "RS"
+}
+
+// UserGroup is a "user [group]" pair scripts run as.
+type UserGroup struct {
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
+}
+
+// SyncDaemon is global lvs_sync_daemon: the IPVS connection sync daemon.
+type SyncDaemon struct {
+	Interface string     `json:"interface"`
+	Instance  string     `json:"instance,omitempty"` // the vrrp_instance whose state drives master/backup
+	SyncID    int        `json:"id"`
+	MaxLen    int        `json:"maxlen,omitempty"`
+	Port      uint16     `json:"port"`  // [8848]
+	TTL       int        `json:"ttl"`   // [1]
+	Group     netip.Addr `json:"group"` // [224.0.0.81]
+}
+
+// LVSTimeouts is global lvs_timeouts; zero means the kernel default.
+type LVSTimeouts struct {
+	TCP    time.Duration `json:"tcp"`
+	TCPFin time.Duration `json:"tcpfin"`
+	UDP    time.Duration `json:"udp"`
+}
+
+// Script is a command line keepalived runs: argv after shell-like tokenising of the
+// quoted command, and the optional user and group it runs as.
+type Script struct {
+	Argv  []string `json:"argv"`
+	User  string   `json:"user,omitempty"`
+	Group string   `json:"group,omitempty"`
+}
+
+// Weight is a tracking weight with keepalived's optional "reverse".
+type Weight struct {
+	Value   int  `json:"value"`
+	Reverse bool `json:"reverse,omitempty"`
+}
+
+// VRRPScript is a vrrp_script block: a command run every Interval whose result
+// adjusts the priority of the instances tracking it.
+type VRRPScript struct {
+	Source
+	Name     string        `json:"name"`
+	Script   *Script       `json:"script,omitempty" kw:"script"` // nil: keepalived drops the script (warning)
+	Interval time.Duration `json:"interval" kw:"interval"`       // [1s]
+	Timeout  time.Duration `json:"timeout" kw:"timeout"`         // [= Interval]
+	Weight   Weight        `json:"weight" kw:"weight"`           // [0]
+	Rise     int           `json:"rise" kw:"rise"`               // [1]
+	Fall     int           `json:"fall" kw:"fall"`               // [1]
+	RunAs    UserGroup     `json:"user" kw:"user"`               // [global script_user]
+	InitFail bool          `json:"init_fail" kw:"init_fail"`
+}
+
+// TrackFile is a track_file block: a file whose number, times Weight, adjusts priority.
+type TrackFile struct {
+	Source
+	Name     string    `json:"name"`
+	File     string    `json:"file" kw:"file"`
+	Weight   Weight    `json:"weight" kw:"weight"` // [1]
+	InitFile *InitFile `json:"init_file,omitempty" kw:"init_file"`
+}
+
+// InitFile is track_file's "init_file [VALUE] [overwrite]".
+type InitFile struct {
+	Value     int  `json:"value"`
+	Overwrite bool `json:"overwrite,omitempty"`
+}
+
+// SyncGroup is a vrrp_sync_group: instances that change state together.
+type SyncGroup struct {
+	Source
+	Name                    string          `json:"name"`
+	Members                 []string        `json:"group" kw:"group"`
+	TrackInterfaces         []TrackedObject `json:"track_interface,omitempty" kw:"track_interface"`
+	TrackScripts            []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
+	TrackFiles              []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
+	NotifyMaster            *Script         `json:"notify_master,omitempty" kw:"notify_master"`
+	NotifyBackup            *Script         `json:"notify_backup,omitempty" kw:"notify_backup"`
+	NotifyFault             *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
+	NotifyStop              *Script         `json:"notify_stop,omitempty" kw:"notify_stop"`
+	Notify                  *Script         `json:"notify,omitempty" kw:"notify"`
+	SyncGroupTrackingWeight bool            `json:"sync_group_tracking_weight" kw:"sync_group_tracking_weight"`
+	Instances               []*Instance     `json:"-"` // Members resolved, in order
+}
+
+// Instance is a vrrp_instance: one virtual router this node takes part in.
+type Instance struct {
+	Source
+	Name                 string          `json:"name"`
+	State                State           `json:"state" kw:"state"` // [MASTER when Priority is 255, else BACKUP]
+	Interface            string          `json:"interface,omitempty" kw:"interface"`
+	VRID                 int             `json:"virtual_router_id" kw:"virtual_router_id"` // required, 1..255
+	Priority             int             `json:"priority" kw:"priority"`                   // [100; 255 with state MASTER]
+	AdvertInt            time.Duration   `json:"advert_int" kw:"advert_int"`               // [1s]
+	Version              int             `json:"version" kw:"version"`                     // [global vrrp_version; 3 for IPv6]
+	Family               string          `json:"family"`                                   // "inet" or "inet6", from the VIPs
+	Auth                 *Authentication `json:"authentication,omitempty" kw:"authentication"`
+	VirtualIPs           []IPAddress     `json:"virtual_ipaddress,omitempty" kw:"virtual_ipaddress"`
+	ExcludedIPs          []IPAddress     `json:"virtual_ipaddress_excluded,omitempty" kw:"virtual_ipaddress_excluded"`
+	VirtualRoutes        []Route         `json:"virtual_routes,omitempty" kw:"virtual_routes"`
+	VirtualRules         []Rule          `json:"virtual_rules,omitempty" kw:"virtual_rules"`
+	TrackInterfaces      []TrackedObject `json:"track_interface,omitempty" kw:"track_interface"`
+	TrackScripts         []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
+	TrackFiles           []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
+	DontTrackPrimary     bool            `json:"dont_track_primary" kw:"dont_track_primary"`
+	TrackSrcIP           bool            `json:"track_src_ip" kw:"track_src_ip"`
+	SourceIP             netip.Addr      `json:"src_ip,omitzero" kw:"mcast_src_ip"` // mcast_src_ip / unicast_src_ip
+	McastDstIP           netip.Addr      `json:"mcast_dst_ip,omitzero" kw:"mcast_dst_ip"`
+	UnicastPeers         []UnicastPeer   `json:"unicast_peer,omitempty" kw:"unicast_peer"`
+	UnicastTTL           int             `json:"unicast_ttl" kw:"unicast_ttl"` // [255]
+	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
+	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"` // [global]
+	Accept               bool            `json:"accept" kw:"accept"`                       // [true, false with strict and priority < 255]
+	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt"`                 // cleared by state MASTER or priority 255
+	PreemptDelay         time.Duration   `json:"preempt_delay" kw:"preempt_delay"`
+	SkipCheckAdvAddr     bool            `json:"skip_check_adv_addr" kw:"skip_check_adv_addr"` // [global]
+	Strict               bool            `json:"strict_mode" kw:"strict_mode"`                 // [global vrrp_strict]
+	GarpMasterDelay      time.Duration   `json:"garp_master_delay" kw:"garp_master_delay"`     // [global]
+	GarpMasterRepeat     int             `json:"garp_master_repeat" kw:"garp_master_repeat"`
+	GarpMasterRefresh    time.Duration   `json:"garp_master_refresh" kw:"garp_master_refresh"`
+	GarpRefreshRepeat    int             `json:"garp_master_refresh_repeat" kw:"garp_master_refresh_repeat"`
+	GarpLowerPrioDelay   time.Duration   `json:"garp_lower_prio_delay" kw:"garp_lower_prio_delay"`
+	GarpLowerPrioRepeat  int             `json:"garp_lower_prio_repeat" kw:"garp_lower_prio_repeat"`
+	DownTimerAdverts     int             `json:"down_timer_adverts" kw:"down_timer_adverts"` // [global, 3]
+	LowerPrioNoAdvert    bool            `json:"lower_prio_no_advert" kw:"lower_prio_no_advert"`
+	HigherPrioSendAdvert bool            `json:"higher_prio_send_advert" kw:"higher_prio_send_advert"`
+	NotifyMaster         *Script         `json:"notify_master,omitempty" kw:"notify_master"`
+	NotifyBackup         *Script         `json:"notify_backup,omitempty" kw:"notify_backup"`
+	NotifyFault          *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
+	NotifyStop           *Script         `json:"notify_stop,omitempty" kw:"notify_stop"`
+	NotifyDeleted        *Script         `json:"notify_deleted,omitempty" kw:"notify_deleted"`
+	Notify               *Script         `json:"notify,omitempty" kw:"notify"` // gets TYPE NAME STATE PRIORITY appended
+	NotifyMasterRxLower  *Script         `json:"notify_master_rx_lower_pri,omitempty" kw:"notify_master_rx_lower_pri"`
+	SyncGroup            *SyncGroup      `json:"-"` // the group this instance belongs to, if any
+}
+
+// State is a configured VRRP start state.
+type State string
+
+// The states a vrrp_instance may be configured with.
+const (
+	StateMaster State = "MASTER"
+	StateBackup State = "BACKUP"
+)
+
+// Authentication is a VRRPv2 authentication block.
+type Authentication struct {
+	Source
+	Type string `json:"auth_type" kw:"auth_type"` // PASS or AH
+	Pass string `json:"auth_pass" kw:"auth_pass"` // at most 8 characters are used
+}
+
+// TrackedObject is one entry of a track_interface/track_script/track_file block.
+// Weight is filled from the tracked object when the entry sets none.
+type TrackedObject struct {
+	Pos       Pos    `json:"pos"`
+	Name      string `json:"name"`
+	Weight    int    `json:"weight"`
+	WeightSet bool   `json:"weight_set,omitempty"` // the entry gave its own weight
+	Reverse   bool   `json:"reverse,omitempty"`
+}
+
+// UnicastPeer is one unicast_peer entry.
+type UnicastPeer struct {
+	Pos    Pos        `json:"pos"`
+	Addr   netip.Addr `json:"addr"`
+	MinTTL int        `json:"min_ttl,omitempty"`
+	MaxTTL int        `json:"max_ttl,omitempty"` // 0: no check
+}
+
+// IPAddress is one virtual_ipaddress, virtual_ipaddress_excluded or static_ipaddress line.
+type IPAddress struct {
+	Pos          Pos          `json:"pos"`
+	Prefix       netip.Prefix `json:"prefix"`              // address/len; /32 or /128 when not given
+	Broadcast    string       `json:"broadcast,omitempty"` // an address, "+" or "-"
+	Dev          string       `json:"dev,omitempty"`       // [instance interface; default_interface for static]
+	Scope        string       `json:"scope,omitempty"`
+	Label        string       `json:"label,omitempty"`
+	Peer         netip.Prefix `json:"peer,omitzero"`
+	PreferredLft string       `json:"preferred_lft,omitempty"`
+	TrackGroup   string       `json:"track_group,omitempty"`
+	NoTrack      bool         `json:"no_track,omitempty"`
+	UseVMAC      bool         `json:"use_vmac,omitempty"`
+	Flags        []string     `json:"flags,omitempty"` // home, -nodad, mngtmpaddr, noprefixroute, autojoin
+}
+
+// Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Via    netip.Addr `json:"via,omitzero"`
+	Dev    string     `json:"dev,omitempty"`
+	Weight int        `json:"weight,omitempty"`
+}
+
+// Route is one virtual_routes or static_routes line, iproute2 style.
+type Route struct {
+	Pos      Pos               `json:"pos"`
+	Type     string            `json:"type"` // unicast, blackhole, unreachable, prohibit, throw, …
+	Dest     netip.Prefix      `json:"dest"`
+	Src      netip.Addr        `json:"src,omitzero"`
+	Via      netip.Addr        `json:"via,omitzero"`
+	Dev      string            `json:"dev,omitempty"`
+	Scope    string            `json:"scope,omitempty"`
+	Table    string            `json:"table,omitempty"`
+	Metric   int               `json:"metric,omitempty"`
+	Nexthops []Nexthop         `json:"nexthops,omitempty"`
+	NoTrack  bool              `json:"no_track,omitempty"`
+	Options  map[string]string `json:"options,omitempty"` // other attributes (mtu, proto, …) as written
+}
+
+// Rule is one virtual_rules or static_rules line, iproute2 style.
+type Rule struct {
+	Pos        Pos               `json:"pos"`
+	From       netip.Prefix      `json:"from,omitzero"`
+	To         netip.Prefix      `json:"to,omitzero"`
+	Table      string            `json:"table,omitempty"`
+	Preference int               `json:"preference,omitempty"` // 0: assigned by the runtime (warning)
+	Action     string            `json:"action,omitempty"`     // blackhole, prohibit, unreachable, goto, nop
+	Family     string            `json:"family"`
+	NoTrack    bool              `json:"no_track,omitempty"`
+	Options    map[string]string `json:"options,omitempty"`
+}
+
+// VirtualServerGroup is a virtual_server_group: addresses and marks that share one
+// set of real servers. Addresses and FwMarks are the resolved, range-expanded list.
+type VirtualServerGroup struct {
+	Source
+	Name      string           `json:"name"`
+	Entries   []VSGroupEntry   `json:"entries"`
+	Addresses []netip.AddrPort `json:"addresses,omitempty"`
+	FwMarks   []uint32         `json:"fwmarks,omitempty"`
+}
+
+// VSGroupEntry is one virtual_server_group line as written: an address range with a
+// port, or a firewall mark.
+type VSGroupEntry struct {
+	Pos    Pos        `json:"pos"`
+	First  netip.Addr `json:"first,omitzero"`
+	Last   netip.Addr `json:"last,omitzero"`
+	Port   uint16     `json:"port,omitempty"`
+	FwMark uint32     `json:"fwmark,omitempty"`
+	Family string     `json:"family,omitempty"`
+}
+
+// Forwarding is an LVS forwarding method (lb_kind / lvs_method) with its tunnel options.
+type Forwarding struct {
+	Method     string `json:"method"`                // NAT, DR or TUN
+	TunnelType string `json:"tunnel_type,omitempty"` // ipip, gue, gre
+	TunnelPort uint16 `json:"tunnel_port,omitempty"`
+	Checksum   string `json:"checksum,omitempty"` // nocsum, csum, remcsum
+}
+
+// VirtualServer is a virtual_server: an address and port, a firewall mark or a group.
+type VirtualServer struct {
+	Source
+	Addr      netip.Addr          `json:"addr,omitzero"`
+	Port      uint16              `json:"port,omitempty"`
+	FwMark    uint32              `json:"fwmark,omitempty"`
+	GroupName string              `json:"group,omitempty"`
+	Group     *VirtualServerGroup `json:"-"` // GroupName resolved
+
+	Protocol           string          `json:"protocol" kw:"protocol"`                       // TCP, UDP, SCTP; "" for fwmark; [UDP, warning]
+	Scheduler          string          `json:"lb_algo" kw:"lb_algo"`                         // [wlc, warning]
+	Forwarding         Forwarding      `json:"lb_kind" kw:"lb_kind"`                         // [NAT, warning]
+	Persistence        time.Duration   `json:"persistence_timeout" kw:"persistence_timeout"` // 0: none; bare keyword 360s
+	PersistenceMask    string          `json:"persistence_granularity,omitempty" kw:"persistence_granularity"`
+	PersistenceEngine  string          `json:"persistence_engine,omitempty" kw:"persistence_engine"`
+	Hashed             bool            `json:"hashed,omitempty" kw:"hashed"`
+	OnePacket          bool            `json:"ops,omitempty" kw:"ops"`
+	Flag1              bool            `json:"flag-1,omitempty" kw:"flag-1"`
+	Flag2              bool            `json:"flag-2,omitempty" kw:"flag-2"`
+	Flag3              bool            `json:"flag-3,omitempty" kw:"flag-3"`
+	SHPort             bool            `json:"sh-port,omitempty" kw:"sh-port"`
+	SHFallback         bool            `json:"sh-fallback,omitempty" kw:"sh-fallback"`
+	MHPort             bool            `json:"mh-port,omitempty" kw:"mh-port"`
+	MHFallback         bool            `json:"mh-fallback,omitempty" kw:"mh-fallback"`
+	HASuspend          bool            `json:"ha_suspend,omitempty" kw:"ha_suspend"`
+	IPFamily           string          `json:"ip_family,omitempty" kw:"ip_family"`
+	Virtualhost        string          `json:"virtualhost,omitempty" kw:"virtualhost"`
+	Alpha              bool            `json:"alpha" kw:"alpha"`
+	Omega              bool            `json:"omega" kw:"omega"`
+	Quorum             int             `json:"quorum" kw:"quorum"` // [1]
+	Hysteresis         int             `json:"hysteresis" kw:"hysteresis"`
+	QuorumUp           *Script         `json:"quorum_up,omitempty" kw:"quorum_up"`
+	QuorumDown         *Script         `json:"quorum_down,omitempty" kw:"quorum_down"`
+	Weight             int             `json:"weight" kw:"weight"` // default real server weight [1]
+	SorryServer        *netip.AddrPort `json:"sorry_server,omitempty" kw:"sorry_server"`
+	SorryServerInhibit bool            `json:"sorry_server_inhibit,omitempty" kw:"sorry_server_inhibit"`
+	SorryForwarding    Forwarding      `json:"sorry_server_lvs_method" kw:"sorry_server_lvs_method"` // [lb_kind]
+	DelayLoop          time.Duration   `json:"delay_loop" kw:"delay_loop"`                           // [60s]
+	ConnectTimeout     time.Duration   `json:"connect_timeout" kw:"connect_timeout"`                 // [5s]
+	Retry              int             `json:"retry" kw:"retry"`                                     // [per checker type]
+	DelayBeforeRetry   time.Duration   `json:"delay_before_retry" kw:"delay_before_retry"`           // [per checker type]
+	Warmup             time.Duration   `json:"warmup" kw:"warmup"`                                   // [= delay_loop]
+	InhibitOnFailure   bool            `json:"inhibit_on_failure" kw:"inhibit_on_failure"`
+	RealServers        []*RealServer   `json:"real_servers" kw:"real_server"`
+}
+
+// RealServer is a real_server with its health checkers. Unset timers and counters
+// are inherited from the virtual server.
+type RealServer struct {
+	Source
+	Addr             netip.Addr    `json:"addr"`
+	Port             uint16        `json:"port"`                       // 0 for fwmark services
+	Weight           int           `json:"weight" kw:"weight"`         // [virtual server weight]
+	Forwarding       Forwarding    `json:"lvs_method" kw:"lvs_method"` // [virtual server lb_kind]
+	UThreshold       int           `json:"uthreshold,omitempty" kw:"uthreshold"`
+	LThreshold       int           `json:"lthreshold,omitempty" kw:"lthreshold"`
+	InhibitOnFailure bool          `json:"inhibit_on_failure" kw:"inhibit_on_failure"`
+	NotifyUp         *Script       `json:"notify_up,omitempty" kw:"notify_up"`
+	NotifyDown       *Script       `json:"notify_down,omitempty" kw:"notify_down"`
+	Alpha            bool          `json:"alpha" kw:"alpha"`
+	Virtualhost      string        `json:"virtualhost,omitempty" kw:"virtualhost"`
+	DelayLoop        time.Duration `json:"delay_loop" kw:"delay_loop"`
+	ConnectTimeout   time.Duration `json:"connect_timeout" kw:"connect_timeout"`
+	Retry            int           `json:"retry" kw:"retry"`
+	DelayBeforeRetry time.Duration `json:"delay_before_retry" kw:"delay_before_retry"`
+	Warmup           time.Duration `json:"warmup" kw:"warmup"`
+	Checkers         []*Checker    `json:"checkers,omitempty" kw:"TCP_CHECK,HTTP_GET,SSL_GET,SMTP_CHECK,DNS_CHECK,MISC_CHECK,PING_CHECK,UDP_CHECK,FILE_CHECK,BFD_CHECK"`
+}
+
+// CheckerType is a checker block name: TCP_CHECK, HTTP_GET, …
+type CheckerType string
+
+// The checker types keepalived 2.2 has.
+const (
+	TCPCheck  CheckerType = "TCP_CHECK"
+	HTTPGet   CheckerType = "HTTP_GET"
+	SSLGet    CheckerType = "SSL_GET"
+	SMTPCheck CheckerType = "SMTP_CHECK"
+	DNSCheck  CheckerType = "DNS_CHECK"
+	MiscCheck CheckerType = "MISC_CHECK"
+	PingCheck CheckerType = "PING_CHECK"
+	UDPCheck  CheckerType = "UDP_CHECK"
+	FileCheck CheckerType = "FILE_CHECK"
+	BFDCheck  CheckerType = "BFD_CHECK"
+)
+
+// Checker is one health checker of a real server; the fields used depend on Type.
+// Every timer and counter is filled: checker ← real_server ← virtual_server ← the
+// type's default, so the runner never re-derives them.
+type Checker struct {
+	Source
+	Type             CheckerType   `json:"type"`
+	ConnectIP        netip.Addr    `json:"connect_ip,omitzero" kw:"connect_ip"`      // [real server address]
+	ConnectPort      uint16        `json:"connect_port,omitempty" kw:"connect_port"` // [real server port]
+	BindTo           netip.Addr    `json:"bindto,omitzero" kw:"bindto"`
+	BindPort         uint16        `json:"bind_port,omitempty" kw:"bind_port"`
+	BindIf           string        `json:"bind_if,omitempty" kw:"bind_if"`
+	FwMark           uint32        `json:"fwmark,omitempty" kw:"fwmark"`
+	ConnectTimeout   time.Duration `json:"connect_timeout" kw:"connect_timeout"`
+	Retry            int           `json:"retry" kw:"retry"`
+	DelayBeforeRetry time.Duration `json:"delay_before_retry" kw:"delay_before_retry"`
+	Warmup           time.Duration `json:"warmup" kw:"warmup"`
+	DelayLoop        time.Duration `json:"delay_loop" kw:"delay_loop"`
+	Alpha            bool          `json:"alpha" kw:"alpha"`
+	LogAllFailures   bool          `json:"log_all_failures,omitempty" kw:"log_all_failures"`
+
+	// HTTP_GET, SSL_GET
+	URLs         []*URL `json:"urls,omitempty" kw:"url"`
+	HTTPProtocol string `json:"http_protocol,omitempty" kw:"http_protocol"` // 1.0, 1.0C, 1.1 [1.0]
+	Virtualhost  string `json:"virtualhost,omitempty" kw:"virtualhost"`     // [real/virtual server virtualhost]
+	EnableSNI    bool   `json:"enable_sni,omitempty" kw:"enable_sni"`
+	FastRecovery bool   `json:"fast_recovery,omitempty" kw:"fast_recovery"`
+	// SMTP_CHECK
+	HeloName string     `json:"helo_name,omitempty" kw:"helo_name"` // [real server address? keepalived: local host name]
+	Hosts    []*Checker `json:"hosts,omitempty" kw:"host"`          // deprecated host { } sub-blocks
+	// DNS_CHECK (Name is the query name) and BFD_CHECK (Name is the bfd_instance)
+	DNSType string `json:"dns_type,omitempty" kw:"type"` // [SOA]
+	Name    string `json:"name,omitempty" kw:"name"`     // DNS [.]
+	// MISC_CHECK
+	MiscPath    *Script       `json:"misc_path,omitempty" kw:"misc_path"`
+	MiscTimeout time.Duration `json:"misc_timeout,omitempty" kw:"misc_timeout"` // [delay_loop]
+	MiscDynamic bool          `json:"misc_dynamic,omitempty" kw:"misc_dynamic"`
+	RunAs       UserGroup     `json:"user" kw:"user"`
+	// UDP_CHECK
+	Payload        []byte      `json:"payload,omitempty" kw:"payload"`
+	RequireReply   *HexPattern `json:"require_reply,omitempty" kw:"require_reply"`
+	MinReplyLength int         `json:"min_reply_length,omitempty" kw:"min_reply_length"`
+	MaxReplyLength int         `json:"max_reply_length,omitempty" kw:"max_reply_length"` // [255]
+	// FILE_CHECK
+	TrackFile string `json:"track_file,omitempty" kw:"track_file"`
+	Weight    Weight `json:"weight" kw:"weight"`
+}
+
+// HexPattern is UDP_CHECK's require_reply: bytes where Mask bits of 0 are wildcards.
+type HexPattern struct {
+	Data []byte `json:"data"`
+	Mask []byte `json:"mask"`
+}
+
+// URL is one url block of HTTP_GET / SSL_GET.
+type URL struct {
+	Source
+	Path           string        `json:"path" kw:"path"`
+	Digest         string        `json:"digest,omitempty" kw:"digest"`
+	StatusCodes    []StatusRange `json:"status_code" kw:"status_code"` // [200-299]
+	Virtualhost    string        `json:"virtualhost,omitempty" kw:"virtualhost"`
+	Regex          string        `json:"regex,omitempty" kw:"regex"`
+	RegexNoMatch   bool          `json:"regex_no_match,omitempty" kw:"regex_no_match"`
+	RegexOptions   []string      `json:"regex_options,omitempty" kw:"regex_options"`
+	RegexMinOffset int           `json:"regex_min_offset,omitempty" kw:"regex_min_offset"`
+	RegexMaxOffset int           `json:"regex_max_offset,omitempty" kw:"regex_max_offset"`
+	RegexStack     []int         `json:"regex_stack,omitempty" kw:"regex_stack"`
+}
+
+// StatusRange is an inclusive range of HTTP status codes.
+type StatusRange struct {
+	Lo int `json:"lo"`
+	Hi int `json:"hi"`
+}

@@ -1,0 +1,535 @@
+package config
+
+import (
+	"reflect"
+	"time"
+)
+
+// The schema: every block and keyword of keepalived 2.2.7's parser (see
+// ../shared/conformance/keepalived-2.2.7-keywords.tsv), with its value type, default,
+// aliases and whether govs acts on it. Decoding, defaults, suggestions, the reference
+// document (docs/config-reference.md) and the coverage test all read this table.
+
+const maxTimer = 4294967295 * time.Microsecond
+
+var (
+	kTimer       = timerKind(time.Microsecond, maxTimer)
+	kTimer0      = timerKind(0, maxTimer)
+	kCount       = intKind(0, 1<<31-1)
+	kPositive    = intKind(1, 1<<31-1)
+	kPriority    = intKind(1, 255)
+	kProcPrio    = intKind(-20, 19)
+	kRTPrio      = intKind(1, 99)
+	kTTL         = intKind(0, 255)
+	kBufSize     = intKind(0, 1<<31-1)
+	kGarpRepeat  = intKind(0, 255)
+	kFwmark      = kind{doc: "MARK", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parseUint32(a[0].Text, 0) }}
+	kMcast4      = kind{doc: "IPv4 multicast address", minArgs: 1, maxArgs: 1, parse: parseMcast(4)}
+	kMcast6      = kind{doc: "IPv6 multicast address", minArgs: 1, maxArgs: 1, parse: parseMcast(6)}
+	kSchedulers  = enumKind("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
+	kProtocols   = enumKind("TCP", "UDP", "SCTP")
+	kFamily      = enumKind("inet", "inet6")
+	kOptBoolList = kind{doc: "[WORD…]", maxArgs: -1, parse: func(a []Token, _ string) (any, error) { return texts(a), nil }}
+)
+
+func parseMcast(v int) func([]Token, string) (any, error) {
+	return func(a []Token, _ string) (any, error) {
+		addr, err := parseAddr(a[0].Text, 0)
+		if err != nil {
+			return nil, err
+		}
+		if !addr.IsMulticast() || (v == 4) != addr.Is4() {
+			return nil, argErrorf(0, "%s is not an IPv%d multicast address", addr, v)
+		}
+		return addr, nil
+	}
+}
+
+// connectionKeywords are the connection options of every checker but MISC, FILE and BFD.
+func connectionKeywords() []*keywordSpec {
+	return []*keywordSpec{
+		kw("connect_ip", kAddr, dfltDoc("real server address")),
+		kw("connect_port", kPort, dfltDoc("real server port")),
+		kw("bindto", kAddr),
+		kw("bind_port", kPort),
+		kw("bind_if", kString),
+		kw("connect_timeout", kTimer, dfltDoc("real_server, virtual_server, 5s")),
+		kw("fwmark", kFwmark),
+	}
+}
+
+// retryKeywords are the scheduling options every checker but FILE and BFD has.
+func retryKeywords(retryDoc, delayDoc string) []*keywordSpec {
+	return []*keywordSpec{
+		kw("retry", kCount, dfltDoc(retryDoc)),
+		kw("delay_before_retry", kTimer0, dfltDoc(delayDoc)),
+		kw("warmup", kTimer0, dfltDoc("real_server, virtual_server, = delay_loop")),
+		kw("delay_loop", kTimer, dfltDoc("real_server, virtual_server, 60s")),
+		kw("alpha", kBool, dfltDoc("real_server alpha")),
+		kw("log_all_failures", kBool),
+	}
+}
+
+func checkerBlock(name string, extra ...*keywordSpec) *blockSpec {
+	kws := append(connectionKeywords(), retryKeywords("real_server, virtual_server, 1", "real_server, virtual_server, 1s")...)
+	return block(name, newOf[Checker], hChecker, "", append(kws, extra...)...)
+}
+
+func urlBlock() *blockSpec {
+	return block("url", newOf[URL], hNone, "",
+		kw("path", kString, required()),
+		kw("digest", kind{doc: "MD5HEX", minArgs: 1, maxArgs: 1, parse: parseDigest}),
+		kw("status_code", kStatus, dflt("200-299")),
+		kw("virtualhost", kString),
+		kw("regex", kString),
+		kw("regex_no_match", kFlag),
+		kw("regex_options", kWords),
+		kw("regex_min_offset", kCount),
+		kw("regex_max_offset", kCount),
+		kw("regex_stack", kind{doc: "START MAX", minArgs: 2, maxArgs: 2, parse: kIntList.parse}),
+	)
+}
+
+func httpBlock(name string) *blockSpec {
+	b := block(name, newOf[Checker], hChecker, "",
+		append(connectionKeywords(), retryKeywords("real_server, virtual_server, 1", "real_server, virtual_server, 3s")...)...)
+	for _, k := range b.keywords {
+		if k.name == "retry" {
+			k.aliases = []string{"nb_get_retry"}
+			k.deprecated = []string{"nb_get_retry"}
+		}
+	}
+	b.keywords = append(b.keywords,
+		kw("virtualhost", kString, dfltDoc("real_server, virtual_server virtualhost")),
+		kw("http_protocol", enumKind("1.0", "1.0C", "1.1"), dflt("1.0")),
+		kw("enable_sni", kBool),
+		kw("fast_recovery", kBool),
+		sub("url", urlBlock(), repeat()),
+	)
+	return b
+}
+
+func smtpBlock() *blockSpec {
+	host := block("host", newOf[Checker], hNone, "",
+		append(connectionKeywords(), retryKeywords("SMTP_CHECK retry", "SMTP_CHECK delay_before_retry")...)...)
+	b := checkerBlock("SMTP_CHECK",
+		kw("helo_name", kString),
+		sub("host", host, repeat(), deprecated("host")),
+	)
+	return b
+}
+
+func dnsBlock() *blockSpec {
+	kws := append(connectionKeywords(), retryKeywords("real_server, virtual_server, 3", "real_server, virtual_server, = delay_loop")...)
+	return block("DNS_CHECK", newOf[Checker], hChecker, "", append(kws,
+		kw("type", enumKind("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"), dflt("SOA")),
+		kw("name", kString, dflt(".")),
+	)...)
+}
+
+func miscBlock() *blockSpec {
+	return block("MISC_CHECK", newOf[Checker], hChecker, "", append(
+		retryKeywords("real_server, virtual_server, 0", "real_server, virtual_server, 1s"),
+		kw("misc_path", kCmd, required()),
+		kw("misc_timeout", kTimer, dfltDoc("delay_loop")),
+		kw("misc_dynamic", kFlag),
+		kw("user", kUser, dfltDoc("global script_user")),
+	)...)
+}
+
+var realServerBlock = block("real_server", newOf[RealServer], hRealServer, "IP [PORT]",
+	kw("weight", intKind(0, 1<<31-1), dfltDoc("virtual_server weight")),
+	kw("lvs_method", kForwarding, dfltDoc("virtual_server lb_kind")),
+	kw("uthreshold", kCount),
+	kw("lthreshold", kCount),
+	kw("inhibit_on_failure", kBool, dfltDoc("virtual_server inhibit_on_failure")),
+	kw("notify_up", kScript),
+	kw("notify_down", kScript),
+	kw("alpha", kBool, dfltDoc("virtual_server alpha")),
+	kw("retry", kCount, dfltDoc("virtual_server retry")),
+	kw("delay_before_retry", kTimer0, dfltDoc("virtual_server delay_before_retry")),
+	kw("warmup", kTimer0, dfltDoc("virtual_server warmup")),
+	kw("connect_timeout", kTimer, dfltDoc("virtual_server connect_timeout")),
+	kw("delay_loop", kTimer, dfltDoc("virtual_server delay_loop")),
+	unsup("smtp_alert", kBool),
+	kw("virtualhost", kString, dfltDoc("virtual_server virtualhost")),
+	unsup("snmp_name", kString),
+	sub("TCP_CHECK", checkerBlock("TCP_CHECK"), repeat()),
+	sub("HTTP_GET", httpBlock("HTTP_GET"), repeat()),
+	sub("SSL_GET", httpBlock("SSL_GET"), repeat()),
+	sub("SMTP_CHECK", smtpBlock(), repeat()),
+	sub("DNS_CHECK", dnsBlock(), repeat()),
+	sub("MISC_CHECK", miscBlock(), repeat()),
+	sub("PING_CHECK", checkerBlock("PING_CHECK"), repeat()),
+	sub("UDP_CHECK", checkerBlock("UDP_CHECK",
+		kw("payload", kHex),
+		kw("require_reply", kHexPattern),
+		kw("min_reply_length", intKind(0, 65535)),
+		kw("max_reply_length", intKind(0, 65535), dflt("255")),
+	), repeat()),
+	sub("FILE_CHECK", block("FILE_CHECK", newOf[Checker], hChecker, "",
+		kw("track_file", kString, required()),
+		kw("weight", weightKind(-254, 254), dflt("1")),
+	), repeat()),
+	sub("BFD_CHECK", block("BFD_CHECK", newOf[Checker], hChecker, "",
+		kw("name", kString, required()),
+		kw("alpha", kBool),
+	), repeat(), unsupported()),
+)
+
+var virtualServerBlock = block("virtual_server", newOf[VirtualServer], hVirtualServer, "IP [PORT] | fwmark N | group NAME",
+	kw("ip_family", kFamily),
+	kw("retry", kCount, dfltDoc("checker type: 1, MISC_CHECK 0, DNS_CHECK 3")),
+	kw("delay_before_retry", kTimer0, dfltDoc("checker type: 1s, HTTP_GET/SSL_GET 3s, DNS_CHECK = delay_loop")),
+	kw("warmup", kTimer0, dfltDoc("= delay_loop")),
+	kw("connect_timeout", kTimer, dflt("5")),
+	kw("delay_loop", kTimer, dflt("60")),
+	kw("inhibit_on_failure", kBool),
+	kw("lb_algo", kSchedulers, alias("lvs_sched"), dfltDoc("wlc (with a warning)")),
+	kw("hashed", kFlag),
+	kw("ops", kFlag),
+	kw("flag-1", kFlag),
+	kw("flag-2", kFlag),
+	kw("flag-3", kFlag),
+	kw("sh-port", kFlag),
+	kw("sh-fallback", kFlag),
+	kw("mh-port", kFlag),
+	kw("mh-fallback", kFlag),
+	kw("lb_kind", kForwarding, alias("lvs_method"), dfltDoc("NAT (with a warning)")),
+	kw("persistence_engine", kString),
+	kw("persistence_timeout", kPersist, dfltDoc("none; the bare keyword means 360 s")),
+	kw("persistence_granularity", kind{doc: "MASK", minArgs: 1, maxArgs: 1, parse: parseGranularity}),
+	kw("protocol", kProtocols, dfltDoc("UDP for an address service (with a warning); none for fwmark")),
+	kw("ha_suspend", kFlag),
+	unsup("smtp_alert", kBool),
+	kw("virtualhost", kString),
+	unsup("snmp_name", kString),
+	kw("alpha", kFlag),
+	kw("omega", kFlag),
+	kw("quorum_up", kScript),
+	kw("quorum_down", kScript),
+	kw("quorum", kPositive, dflt("1")),
+	kw("hysteresis", kCount),
+	kw("weight", intKind(0, 1<<31-1), dflt("1")),
+	kw("sorry_server", kSorry),
+	kw("sorry_server_inhibit", kBool),
+	kw("sorry_server_lvs_method", kForwarding, dfltDoc("lb_kind")),
+	sub("real_server", realServerBlock, repeat()),
+)
+
+var authenticationBlock = block("authentication", newOf[Authentication], hNone, "",
+	kw("auth_type", enumKind("PASS", "AH"), required()),
+	kw("auth_pass", kString),
+)
+
+var instanceBlock = block("vrrp_instance", newOf[Instance], hName, "NAME",
+	unsup("use_vmac", kOptBoolList),
+	unsup("use_vmac_addr", kFlag),
+	unsup("vmac_xmit_base", kFlag),
+	unsup("use_ipvlan", kOptBoolList),
+	kw("unicast_peer", eUnicastPeer),
+	kw("unicast_fault_no_peer", kFlag),
+	kw("check_unicast_src", kBool, dfltDoc("global vrrp_check_unicast_src")),
+	unsup("old_unicast_checksum", kOptStr),
+	unsup("native_ipv6", kFlag, deprecated("native_ipv6")),
+	kw("state", enumKind("MASTER", "BACKUP"), dfltDoc("MASTER when priority is 255, else BACKUP")),
+	kw("interface", kString),
+	unsup("vrf", kString),
+	kw("dont_track_primary", kFlag),
+	kw("track_interface", eTrackIf),
+	kw("track_script", eTrackIf),
+	kw("track_file", eTrackFile),
+	unsup("track_process", eTrackFile),
+	unsup("track_bfd", eTrackIf),
+	kw("mcast_src_ip", kAddr, alias("unicast_src_ip"), dfltDoc("primary address of the interface")),
+	kw("mcast_dst_ip", kAddr, dfltDoc("global vrrp_mcast_group4/6")),
+	kw("track_src_ip", kFlag),
+	kw("virtual_router_id", kPriority, required()),
+	kw("unicast_ttl", kTTL, dflt("255")),
+	kw("version", intKind(2, 3), dfltDoc("global vrrp_version; 3 for IPv6")),
+	kw("priority", kPriority, dfltDoc("100; 255 with state MASTER")),
+	kw("advert_int", timerKind(10*time.Millisecond, 255*time.Second), dflt("1")),
+	kw("virtual_ipaddress", eIPAddress),
+	kw("virtual_ipaddress_excluded", eIPAddress),
+	unsup("promote_secondaries", kFlag),
+	unsup("linkbeat_use_polling", kFlag, deprecated("linkbeat_use_polling")),
+	kw("virtual_routes", eRoute),
+	kw("virtual_rules", eRule),
+	kw("accept", kFlag, dfltDoc("on, off with strict mode and priority < 255")),
+	kw("no_accept", kFlagOff),
+	kw("skip_check_adv_addr", kBool, dfltDoc("global vrrp_skip_check_adv_addr")),
+	kw("strict_mode", kBool, dfltDoc("global vrrp_strict")),
+	kw("preempt", kFlagOff),
+	kw("nopreempt", kFlag),
+	kw("preempt_delay", timerKind(0, 1000*time.Second)),
+	unsup("debug", intKind(0, 4)),
+	kw("notify_backup", kScript),
+	kw("notify_master", kScript),
+	kw("notify_fault", kScript),
+	kw("notify_stop", kScript),
+	kw("notify_deleted", kScript),
+	kw("notify", kScript),
+	kw("notify_master_rx_lower_pri", kScript),
+	unsup("smtp_alert", kBool),
+	unsup("notify_priority_changes", kBool),
+	unsup("lvs_sync_daemon_interface", kString, deprecated("lvs_sync_daemon_interface")),
+	kw("garp_master_delay", kTimer0, dfltDoc("global vrrp_garp_master_delay")),
+	kw("garp_master_refresh", kTimer0, dfltDoc("global vrrp_garp_master_refresh")),
+	kw("garp_master_repeat", kGarpRepeat, dfltDoc("global vrrp_garp_master_repeat")),
+	kw("garp_master_refresh_repeat", kGarpRepeat, dfltDoc("global vrrp_garp_master_refresh_repeat")),
+	kw("garp_lower_prio_delay", kTimer0, dfltDoc("global vrrp_garp_lower_prio_delay")),
+	kw("garp_lower_prio_repeat", kGarpRepeat, dfltDoc("global vrrp_garp_lower_prio_repeat")),
+	kw("down_timer_adverts", intKind(1, 100), dfltDoc("global vrrp_down_timer_adverts")),
+	unsup("garp_extra_if", kWords, alias("vmac_garp_intvl"), deprecated("vmac_garp_intvl")),
+	kw("lower_prio_no_advert", kBool, dfltDoc("global vrrp_lower_prio_no_advert")),
+	kw("higher_prio_send_advert", kBool, dfltDoc("global vrrp_higher_prio_send_advert")),
+	unsup("kernel_rx_buf_size", kBufSize),
+	sub("authentication", authenticationBlock),
+)
+
+var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
+	unsup("process_names", kFlag),
+	unsup("process_name", kString),
+	unsup("vrrp_process_name", kString),
+	unsup("checker_process_name", kString, alias("lvs_process_name")),
+	unsup("bfd_process_name", kString),
+	kw("router_id", kString, dfltDoc("host name")),
+	unsup("notification_email_from", kString),
+	unsup("smtp_server", kind{doc: "HOST|IP [PORT]", minArgs: 1, maxArgs: 2, parse: kWords.parse}),
+	unsup("smtp_helo_name", kString),
+	unsup("smtp_connect_timeout", kPositive),
+	unsup("notification_email", eName),
+	unsup("smtp_alert", kBool),
+	unsup("startup_script", kScript),
+	unsup("startup_script_timeout", intKind(1, 1000)),
+	unsup("shutdown_script", kScript),
+	unsup("shutdown_script_timeout", intKind(1, 1000)),
+	unsup("max_auto_priority", kind{doc: "[-1..99]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return 99, nil
+		}
+		return parseIntRange(a[0].Text, 0, -1, 99)
+	}}),
+	unsup("min_auto_priority_delay", kPositive),
+	unsup("smtp_alert_vrrp", kBool),
+	unsup("smtp_alert_checker", kBool),
+	unsup("checker_log_all_failures", kBool),
+	unsup("dynamic_interfaces", kOptStr),
+	unsup("no_email_faults", kFlag),
+	kw("default_interface", kString, dflt("eth0")),
+	unsup("disable_local_igmp", kFlag),
+	kw("lvs_timeouts", kTimeouts),
+	kw("lvs_flush", kFlag),
+	kw("lvs_flush_on_stop", kind{doc: "[VS|RS]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "RS", nil
+		}
+		if a[0].Text != "VS" && a[0].Text != "RS" {
+			return nil, argErrorf(0, "%q is not VS or RS", a[0].Text)
+		}
+		return a[0].Text, nil
+	}}, alias("lvs_flush_onstop"), deprecated("lvs_flush_onstop")),
+	kw("lvs_sync_daemon", kSyncDaemon),
+	kw("vrrp_mcast_group4", kMcast4, dflt("224.0.0.18")),
+	kw("vrrp_mcast_group6", kMcast6, dflt("ff02::12")),
+	kw("vrrp_garp_master_delay", kTimer0, dflt("5")),
+	kw("vrrp_garp_master_repeat", kGarpRepeat, dflt("5")),
+	kw("vrrp_garp_master_refresh", kTimer0),
+	kw("vrrp_garp_master_refresh_repeat", kGarpRepeat, dflt("1")),
+	kw("vrrp_garp_lower_prio_delay", kTimer0, dfltDoc("vrrp_garp_master_delay")),
+	kw("vrrp_garp_lower_prio_repeat", kGarpRepeat, dfltDoc("vrrp_garp_master_repeat")),
+	kw("vrrp_down_timer_adverts", intKind(1, 100), dflt("3")),
+	kw("vrrp_garp_interval", kTimer0, doc("keepalived 2.2.7 rejects 0 with a warning")),
+	kw("vrrp_gna_interval", kTimer0, doc("keepalived 2.2.7 rejects 0 with a warning")),
+	unsup("vrrp_min_garp", kBool),
+	unsup("vrrp_garp_extra_if", kWords, alias("vrrp_vmac_garp_intvl"), deprecated("vrrp_vmac_garp_intvl")),
+	kw("vrrp_lower_prio_no_advert", kBool),
+	kw("vrrp_higher_prio_send_advert", kBool),
+	kw("vrrp_version", intKind(2, 3), dflt("2")),
+	unsup("vrrp_iptables", kOptBoolList),
+	unsup("vrrp_ipsets", kOptBoolList),
+	unsup("nftables", kOptStr),
+	unsup("nftables_priority", intKind(-2147483648, 2147483647)),
+	unsup("nftables_ifindex", kFlag),
+	unsup("nftables_ipvs", kOptStr),
+	unsup("nftables_ipvs_priority", intKind(-2147483648, 2147483647)),
+	unsup("nftables_ipvs_start_fwmark", kPositive),
+	unsup("nftables_counters", kFlag),
+	kw("vrrp_check_unicast_src", kFlag),
+	kw("vrrp_skip_check_adv_addr", kFlag),
+	kw("vrrp_strict", kFlag),
+	unsup("vrrp_priority", kProcPrio),
+	unsup("vrrp_no_swap", kFlag),
+	unsup("vrrp_rt_priority", kRTPrio),
+	unsup("vrrp_cpu_affinity", kWords),
+	unsup("vrrp_rlimit_rttime", kPositive, alias("vrrp_rlimit_rtime"), deprecated("vrrp_rlimit_rtime")),
+	unsup("notify_fifo", kScript),
+	unsup("notify_fifo_script", kScript),
+	unsup("vrrp_notify_fifo", kScript),
+	unsup("vrrp_notify_fifo_script", kScript),
+	unsup("vrrp_notify_priority_changes", kBool),
+	unsup("fifo_write_vrrp_states_on_reload", kFlag),
+	unsup("lvs_notify_fifo", kScript),
+	unsup("lvs_notify_fifo_script", kScript),
+	unsup("checker_priority", kProcPrio),
+	unsup("checker_no_swap", kFlag),
+	unsup("checker_rt_priority", kRTPrio),
+	unsup("checker_cpu_affinity", kWords),
+	unsup("checker_rlimit_rttime", kPositive, alias("checker_rlimit_rtime"), deprecated("checker_rlimit_rtime")),
+	unsup("bfd_priority", kProcPrio),
+	unsup("bfd_no_swap", kFlag),
+	unsup("bfd_rt_priority", kRTPrio),
+	unsup("bfd_cpu_affinity", kWords),
+	unsup("bfd_rlimit_rttime", kPositive, alias("bfd_rlimit_rtime"), deprecated("bfd_rlimit_rtime")),
+	unsup("snmp_socket", kString),
+	unsup("enable_traps", kFlag),
+	unsup("enable_snmp_vrrp", kFlag, alias("enable_snmp_keepalived"), deprecated("enable_snmp_keepalived")),
+	unsup("enable_snmp_rfc", kFlag),
+	unsup("enable_snmp_rfcv2", kFlag),
+	unsup("enable_snmp_rfcv3", kFlag),
+	unsup("enable_snmp_checker", kFlag),
+	unsup("enable_dbus", kFlag),
+	unsup("dbus_service_name", kString),
+	kw("script_user", kUser, dfltDoc("keepalived_script if that user exists, else root")),
+	kw("enable_script_security", kFlag),
+	unsup("vrrp_netlink_cmd_rcv_bufs", kBufSize),
+	unsup("vrrp_netlink_cmd_rcv_bufs_force", kBool),
+	unsup("vrrp_netlink_monitor_rcv_bufs", kBufSize),
+	unsup("vrrp_netlink_monitor_rcv_bufs_force", kBool),
+	unsup("process_monitor_rcv_bufs", kBufSize),
+	unsup("process_monitor_rcv_bufs_force", kBool),
+	unsup("lvs_netlink_cmd_rcv_bufs", kBufSize),
+	unsup("lvs_netlink_cmd_rcv_bufs_force", kBool),
+	unsup("lvs_netlink_monitor_rcv_bufs", kBufSize),
+	unsup("lvs_netlink_monitor_rcv_bufs_force", kBool),
+	unsup("rs_init_notifies", kFlag),
+	unsup("no_checker_emails", kFlag),
+	unsup("vrrp_rx_bufs_policy", kWords),
+	unsup("vrrp_rx_bufs_multiplier", kPositive),
+	kw("vrrp_startup_delay", kTimer0),
+	unsup("log_unknown_vrids", kFlag),
+	unsup("vmac_prefix", kString),
+	unsup("vmac_addr_prefix", kString),
+	unsup("umask", kWords),
+	unsup("random_seed", kCount),
+	unsup("reload_check_config", kOptStr),
+	unsup("reload_time_file", kString),
+	unsup("reload_repeat", kFlag),
+	unsup("reload_file", kOptStr),
+	unsup("include_check", kOptBoolList),
+	unsup("config_save_dir", kString),
+	unsup("tmp_config_directory", kString),
+	unsup("data_use_instance", kBool),
+)
+
+func trackFileBlock() *blockSpec {
+	return block("track_file", newOf[TrackFile], hName, "NAME",
+		kw("file", kString, required()),
+		kw("weight", weightKind(-2147483647, 2147483647), dflt("1")),
+		kw("init_file", kInitFile),
+	)
+}
+
+var syncGroupBlock = func() *blockSpec {
+	b := block("vrrp_sync_group", newOf[SyncGroup], hName, "NAME",
+		kw("group", eName, required()),
+		kw("track_interface", eTrackIf),
+		kw("track_script", eTrackIf),
+		kw("track_file", eTrackFile),
+		unsup("track_process", eTrackFile),
+		unsup("track_bfd", eTrackIf),
+		kw("notify_backup", kScript),
+		kw("notify_master", kScript),
+		kw("notify_fault", kScript),
+		kw("notify_stop", kScript),
+		kw("notify", kScript),
+		unsup("smtp_alert", kBool),
+		unsup("global_tracking", kFlag, deprecated("global_tracking")),
+		kw("sync_group_tracking_weight", kFlag),
+		unsup("notify_priority_changes", kBool),
+	)
+	b.hint = "members of a sync group go inside group { }"
+	return b
+}()
+
+// rootBlock is the top level of a configuration file.
+var rootBlock = func() *blockSpec {
+	vsg := block("virtual_server_group", newOf[VirtualServerGroup], hName, "NAME")
+	vsg.entries = &eVSGroup
+	root := block("(top level)", nil, hNone, "",
+		unsup("linkbeat_use_polling", kFlag),
+		unsup("net_namespace", kString),
+		unsup("net_namespace_ipvs", kOptStr),
+		unsup("namespace_with_ipsets", kFlag),
+		unsup("use_pid_dir", kFlag),
+		unsup("instance", kString),
+		unsup("child_wait_time", kPositive),
+		sub("global_defs", globalDefsBlock),
+		sub("track_file", trackFileBlock(), alias("vrrp_track_file"), deprecated("vrrp_track_file"), repeat()),
+		sub("track_group", block("track_group", nil, hName, "NAME", kw("group", eName)), repeat(), unsupported()),
+		kw("static_ipaddress", eIPAddress, repeat()),
+		kw("static_routes", eRoute, repeat()),
+		kw("static_rules", eRule, repeat()),
+		sub("vrrp_sync_group", syncGroupBlock, repeat()),
+		sub("garp_group", block("garp_group", nil, hNone, "",
+			kw("garp_interval", kTimer0),
+			kw("gna_interval", kTimer0),
+			kw("interface", kString),
+			kw("interfaces", eName),
+		), repeat(), unsupported()),
+		unsup("linkbeat_interfaces", eWords),
+		sub("vrrp_instance", instanceBlock, repeat()),
+		sub("vrrp_script", block("vrrp_script", newOf[VRRPScript], hName, "NAME",
+			kw("script", kCmd),
+			kw("interval", secondsKind(1, 4294), dflt("1")),
+			kw("timeout", secondsKind(1, 4294), dfltDoc("interval")),
+			kw("weight", kWeight, dflt("0")),
+			kw("rise", kPositive, dflt("1")),
+			kw("fall", kPositive, dflt("1")),
+			kw("user", kUser, dfltDoc("global script_user")),
+			kw("init_fail", kFlag),
+		), repeat()),
+		sub("vrrp_track_process", block("vrrp_track_process", nil, hName, "NAME",
+			kw("process", kWords),
+			kw("param_match", enumKind("initial", "partial")),
+			kw("weight", weightKind(-254, 254)),
+			kw("quorum", kCount),
+			kw("quorum_max", kCount),
+			kw("delay", kTimer0),
+			kw("terminate_delay", kTimer0),
+			kw("fork_delay", kTimer0),
+			kw("full_command", kFlag),
+		), repeat(), unsupported()),
+		unsup("interface_up_down_delays", eWords),
+		sub("SSL", block("SSL", nil, hNone, "",
+			kw("password", kString),
+			kw("ca", kString),
+			kw("certificate", kString),
+			kw("key", kString),
+		), unsupported()),
+		sub("virtual_server_group", vsg, repeat()),
+		sub("virtual_server", virtualServerBlock, repeat()),
+		sub("bfd_instance", block("bfd_instance", nil, hName, "NAME",
+			kw("source_ip", kAddr),
+			kw("neighbor_ip", kAddr, alias("neighbour_ip")),
+			kw("min_rx", intKind(1, 1000)),
+			kw("min_tx", intKind(1, 1000)),
+			kw("idle_tx", intKind(1, 1000)),
+			kw("multiplier", intKind(1, 255)),
+			kw("passive", kFlag),
+			kw("ttl", intKind(1, 255)),
+			kw("hoplimit", intKind(1, 255)),
+			kw("max_hops", intKind(0, 255)),
+			kw("weight", weightKind(-253, 253)),
+			kw("vrrp", kFlag),
+			kw("checker", kFlag),
+		), repeat(), unsupported()),
+	)
+	prepare(root)
+	indexHomes(root)
+	indexFields(reflect.TypeOf(Config{}))
+	return root
+}()
+
+// newOf returns a new zero T; the schema uses it to make a block's model value.
+func newOf[T any]() any { return new(T) }

@@ -1,0 +1,607 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// argError is a bad value; arg indexes the argument at fault (-1: the keyword itself).
+type argError struct {
+	arg int
+	msg string
+}
+
+func (e *argError) Error() string { return e.msg }
+
+func argErrorf(arg int, format string, args ...any) error {
+	return &argError{arg: arg, msg: fmt.Sprintf(format, args...)}
+}
+
+// kind is the type of a keyword's value: how its arguments are parsed and how the
+// reference documents it. A kind with entry set takes a { } block whose every line is
+// one entry, parsed by entry from all of the line's tokens.
+type kind struct {
+	doc     string
+	minArgs int
+	maxArgs int // -1: any number
+	parse   func(args []Token, raw string) (any, error)
+	entry   func(toks []Token) (any, error)
+}
+
+func texts(args []Token) []string {
+	s := make([]string, len(args))
+	for i, a := range args {
+		s[i] = a.Text
+	}
+	return s
+}
+
+var (
+	kString = kind{doc: "STRING", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return a[0].Text, nil }}
+	kWords  = kind{doc: "WORD…", maxArgs: -1, parse: func(a []Token, _ string) (any, error) { return texts(a), nil }}
+	kOptStr = kind{doc: "[STRING]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "", nil
+		}
+		return a[0].Text, nil
+	}}
+	// kFlag is a keyword with no value that turns something on.
+	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
+	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).
+	kFlagOff = kind{doc: "(flag, turns off)", maxArgs: 0, parse: func([]Token, string) (any, error) { return false, nil }}
+	// kBool is an optional on|off|true|false|yes|no; bare means true.
+	kBool = kind{doc: "[BOOL]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return true, nil
+		}
+		return parseBool(a[0].Text, 0)
+	}}
+	kAddr   = kind{doc: "IP", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parseAddr(a[0].Text, 0) }}
+	kPort   = kind{doc: "PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parsePort(a[0].Text, 0) }}
+	kScript = kind{doc: "CMD [USER [GROUP]]", minArgs: 1, maxArgs: -1, parse: parseScript}
+	kCmd    = kind{doc: "CMD", minArgs: 1, maxArgs: -1, parse: parseScript}
+	kUser   = kind{doc: "USER [GROUP]", minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
+		ug := UserGroup{User: a[0].Text}
+		if len(a) > 1 {
+			ug.Group = a[1].Text
+		}
+		return ug, nil
+	}}
+	kHex = kind{doc: "HEX", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		b, err := hex.DecodeString(a[0].Text)
+		if err != nil || len(a[0].Text) == 0 {
+			return nil, argErrorf(0, "%q is not an even number of hexadecimal digits", a[0].Text)
+		}
+		return b, nil
+	}}
+	kHexPattern = kind{doc: "HEX (X = any nibble)", minArgs: 1, maxArgs: 1, parse: parseHexPattern}
+	kStatus     = kind{doc: "CODE|LO-HI …", minArgs: 1, maxArgs: -1, parse: parseStatusCodes}
+	kPersist    = kind{doc: "[SECONDS]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return 360 * time.Second, nil
+		}
+		n, err := parseIntRange(a[0].Text, 0, 1, 2678400)
+		return time.Duration(n) * time.Second, err
+	}}
+	kForwarding = kind{doc: "NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]", minArgs: 1, maxArgs: 5, parse: parseForwarding}
+	kSorry      = kind{doc: "IP [PORT]", minArgs: 1, maxArgs: 2, parse: parseSorry}
+	kSyncDaemon = kind{doc: "IF [VI] [id N] [maxlen N] [port N] [ttl N] [group IP]", minArgs: 1, maxArgs: -1, parse: parseSyncDaemon}
+	kTimeouts   = kind{doc: "[tcp S] [tcpfin S] [udp S]", minArgs: 2, maxArgs: 6, parse: parseLVSTimeouts}
+	kWeight     = weightKind(-253, 253)
+	kInitFile   = kind{doc: "[VALUE] [overwrite]", maxArgs: 2, parse: parseInitFile}
+	kIntList    = kind{doc: "INT…", minArgs: 1, maxArgs: -1, parse: func(a []Token, _ string) (any, error) {
+		out := make([]int, len(a))
+		for i, t := range a {
+			n, err := parseIntRange(t.Text, i, 0, 1<<31-1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	}}
+
+	eName        = kind{doc: "{ NAME … }", entry: func(t []Token) (any, error) { return t[0].Text, nil }}
+	eIPAddress   = kind{doc: "{ IP[/LEN] [dev IF] [scope S] [label L] [brd IP] … }", entry: parseIPAddress}
+	eRoute       = kind{doc: "{ [src IP] DEST/LEN [via IP] [dev IF] … }", entry: parseRoute}
+	eRule        = kind{doc: "{ [from P] [to P] [table N] … }", entry: parseRule}
+	eUnicastPeer = kind{doc: "{ IP [min_ttl N] [max_ttl N] … }", entry: parseUnicastPeer}
+	eTrackIf     = trackedKind(-253, 253)
+	eTrackFile   = trackedKind(-254, 254)
+	eWords       = kind{doc: "{ LINE … }", entry: func(t []Token) (any, error) { return texts(t), nil }}
+	eVSGroup     = kind{doc: "{ IP[-LAST] [PORT] | fwmark N … }", entry: parseVSGroupEntry}
+)
+
+func intKind(lo, hi int) kind {
+	return kind{doc: fmt.Sprintf("INT %d..%d", lo, hi), minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		return parseIntRange(a[0].Text, 0, lo, hi)
+	}}
+}
+
+func enumKind(values ...string) kind {
+	return kind{doc: strings.Join(values, "|"), minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		for _, v := range values {
+			if a[0].Text == v {
+				return v, nil
+			}
+		}
+		return nil, argErrorf(0, "%q is not valid; expected one of %s%s", a[0].Text, strings.Join(values, ", "), suggestion(a[0].Text, values))
+	}}
+}
+
+// timerKind is keepalived's <TIMER>: decimal seconds with microsecond resolution.
+func timerKind(lo, hi time.Duration) kind {
+	return kind{doc: fmt.Sprintf("SECONDS %s..%s", fmtSeconds(lo), fmtSeconds(hi)), minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		return parseTimer(a[0].Text, 0, lo, hi)
+	}}
+}
+
+func weightKind(lo, hi int) kind {
+	return kind{doc: fmt.Sprintf("INT %d..%d [reverse]", lo, hi), minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
+		n, err := parseIntRange(a[0].Text, 0, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		w := Weight{Value: n}
+		if len(a) > 1 {
+			if a[1].Text != "reverse" {
+				return nil, argErrorf(1, "expected \"reverse\" after the weight, not %q", a[1].Text)
+			}
+			w.Reverse = true
+		}
+		return w, nil
+	}}
+}
+
+// trackedKind is a track_* block entry: NAME [weight N] [reverse|noreverse].
+func trackedKind(lo, hi int) kind {
+	return kind{doc: fmt.Sprintf("{ NAME [weight %d..%d] [reverse] … }", lo, hi), entry: func(t []Token) (any, error) {
+		o := TrackedObject{Name: t[0].Text}
+		for i := 1; i < len(t); i++ {
+			switch t[i].Text {
+			case "weight":
+				if i+1 >= len(t) {
+					return nil, argErrorf(i, "weight needs a value")
+				}
+				n, err := parseIntRange(t[i+1].Text, i+1, lo, hi)
+				if err != nil {
+					return nil, err
+				}
+				o.Weight, o.WeightSet = n, true
+				i++
+			case "reverse":
+				o.Reverse = true
+			case "noreverse", "no_reverse":
+				o.Reverse = false
+			default:
+				return nil, argErrorf(i, "unexpected %q; expected weight N or reverse", t[i].Text)
+			}
+		}
+		return o, nil
+	}}
+}
+
+func fmtSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+func parseBool(s string, arg int) (bool, error) {
+	switch s {
+	case "on", "true", "yes":
+		return true, nil
+	case "off", "false", "no":
+		return false, nil
+	}
+	return false, argErrorf(arg, "%q is not a boolean; expected on, off, true, false, yes or no", s)
+}
+
+func parseIntRange(s string, arg, lo, hi int) (int, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, argErrorf(arg, "%q is not an integer (expected %d..%d)", s, lo, hi)
+	}
+	if n < int64(lo) || n > int64(hi) {
+		return 0, argErrorf(arg, "%s is out of range %d..%d", s, lo, hi)
+	}
+	return int(n), nil
+}
+
+func parseUint32(s string, arg int) (uint32, error) {
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0, argErrorf(arg, "%q is not a number 0..4294967295", s)
+	}
+	return uint32(n), nil
+}
+
+// parseTimer reads decimal seconds ("2", "2.5", "0.000001") exactly, without floats.
+func parseTimer(s string, arg int, lo, hi time.Duration) (time.Duration, error) {
+	bad := argErrorf(arg, "%q is not a time in seconds (expected %s..%s)", s, fmtSeconds(lo), fmtSeconds(hi))
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || len(whole) > 10 || len(frac) > 6 {
+		return 0, bad
+	}
+	var us int64
+	for _, c := range whole {
+		if c < '0' || c > '9' {
+			return 0, bad
+		}
+		us = us*10 + int64(c-'0')
+	}
+	us *= 1e6
+	scale := int64(1e5)
+	for _, c := range frac {
+		if c < '0' || c > '9' {
+			return 0, bad
+		}
+		us += int64(c-'0') * scale
+		scale /= 10
+	}
+	d := time.Duration(us) * time.Microsecond
+	if d < lo || d > hi {
+		return 0, argErrorf(arg, "%s seconds is out of range %s..%s", s, fmtSeconds(lo), fmtSeconds(hi))
+	}
+	return d, nil
+}
+
+func parseAddr(s string, arg int) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" && !a.Is6() {
+		return netip.Addr{}, argErrorf(arg, "%q is not an IPv4 or IPv6 address", s)
+	}
+	return a, nil
+}
+
+func parsePort(s string, arg int) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0, argErrorf(arg, "%q is not a port (0..65535)", s)
+	}
+	return uint16(n), nil
+}
+
+// parsePrefix reads ADDR or ADDR/LEN; a bare address gets the host length.
+func parsePrefix(s string, arg int) (netip.Prefix, error) {
+	addr, bits, hasLen := strings.Cut(s, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return netip.Prefix{}, argErrorf(arg, "%q is not an address: %q is not an IPv4 or IPv6 address", s, addr)
+	}
+	n := a.BitLen()
+	if hasLen {
+		v, err := strconv.Atoi(bits)
+		if err != nil || v < 0 || v > a.BitLen() {
+			return netip.Prefix{}, argErrorf(arg, "%q: prefix length %q is not 0..%d", s, bits, a.BitLen())
+		}
+		n = v
+	}
+	return netip.PrefixFrom(a, n), nil
+}
+
+// parseScript re-tokenises a script line shell-like, as keepalived does: the first word
+// (quoted if it has arguments) is split into argv; the next two are user and group.
+func parseScript(_ []Token, raw string) (any, error) {
+	words, err := shellWords(raw)
+	if err != nil {
+		return nil, argErrorf(0, "%v", err)
+	}
+	if len(words) == 0 {
+		return nil, argErrorf(-1, "missing command")
+	}
+	argv, err := shellWords(words[0])
+	if err != nil || len(argv) == 0 {
+		return nil, argErrorf(0, "cannot split command %q into words", words[0])
+	}
+	s := Script{Argv: argv}
+	if len(words) > 1 {
+		s.User = words[1]
+	}
+	if len(words) > 2 {
+		s.Group = words[2]
+	}
+	if len(words) > 3 {
+		return nil, argErrorf(3, "unexpected %q after CMD USER GROUP; quote the command if it has arguments", words[3])
+	}
+	return s, nil
+}
+
+// shellWords splits like keepalived's alloc_strvec_quoted_escaped: blanks separate
+// words, '…' and "…" quote, and backslash escapes \a \b \E \f \n \r \t \v \nnn \xHH \cC.
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				return nil, fmt.Errorf("%q ends with an escape character", s)
+			}
+			n, ch := unescape(s[i:])
+			cur.WriteByte(ch)
+			i += n - 1
+			inWord = true
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '"' || c == '\'':
+			quote = c
+			inWord = true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("%q is missing a closing %c", s, quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// unescape decodes the escape starting at s (after the backslash); n is how many bytes
+// it used.
+func unescape(s string) (n int, c byte) {
+	isHex := func(b byte) bool {
+		return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+	}
+	switch {
+	case s[0] == 'x' && len(s) > 1 && isHex(s[1]):
+		v := 0
+		n = 1
+		for n < len(s) && isHex(s[n]) && n < 3 {
+			d, _ := strconv.ParseUint(s[n:n+1], 16, 8)
+			v = v<<4 | int(d)
+			n++
+		}
+		return n, byte(v)
+	case s[0] == 'c' && len(s) > 1:
+		return 2, s[1] & 0x1f
+	case s[0] >= '0' && s[0] <= '7':
+		v := 0
+		for n < len(s) && n < 3 && s[n] >= '0' && s[n] <= '7' {
+			v = v<<3 | int(s[n]-'0')
+			n++
+		}
+		return n, byte(v)
+	}
+	m := map[byte]byte{'a': '\a', 'b': '\b', 'E': 0x1b, 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
+	if r, ok := m[s[0]]; ok {
+		return 1, r
+	}
+	return 1, s[0]
+}
+
+func parseHexPattern(a []Token, _ string) (any, error) {
+	s := a[0].Text
+	if len(s) == 0 || len(s)%2 != 0 {
+		return nil, argErrorf(0, "%q is not an even number of hexadecimal digits", s)
+	}
+	p := &HexPattern{Data: make([]byte, len(s)/2), Mask: make([]byte, len(s)/2)}
+	for i := 0; i < len(s); i++ {
+		var v, m byte
+		switch c := s[i]; {
+		case c == 'x' || c == 'X':
+		case c >= '0' && c <= '9':
+			v, m = c-'0', 0xf
+		case c >= 'a' && c <= 'f':
+			v, m = c-'a'+10, 0xf
+		case c >= 'A' && c <= 'F':
+			v, m = c-'A'+10, 0xf
+		default:
+			return nil, argErrorf(0, "%q: %q is not a hexadecimal digit or X", s, string(c))
+		}
+		shift := uint(4 * (1 - i%2))
+		p.Data[i/2] |= v << shift
+		p.Mask[i/2] |= m << shift
+	}
+	return p, nil
+}
+
+func parseStatusCodes(a []Token, _ string) (any, error) {
+	var out []StatusRange
+	for i, t := range a {
+		lo, hi, isRange := strings.Cut(t.Text, "-")
+		l, err := parseIntRange(lo, i, 100, 999)
+		if err != nil {
+			return nil, argErrorf(i, "status code %q is not 100..999 or a range LO-HI", t.Text)
+		}
+		h := l
+		if isRange {
+			if h, err = parseIntRange(hi, i, 100, 999); err != nil || h < l {
+				return nil, argErrorf(i, "status code range %q is not LO-HI with 100 <= LO <= HI <= 999", t.Text)
+			}
+		}
+		out = append(out, StatusRange{Lo: l, Hi: h})
+	}
+	return out, nil
+}
+
+func parseForwarding(a []Token, _ string) (any, error) {
+	f := Forwarding{}
+	switch a[0].Text {
+	case "NAT", "DR", "TUN":
+		f.Method = a[0].Text
+	default:
+		return nil, argErrorf(0, "%q is not a forwarding method; expected NAT, DR or TUN%s", a[0].Text, suggestion(a[0].Text, []string{"NAT", "DR", "TUN"}))
+	}
+	for i := 1; i < len(a); i++ {
+		if f.Method != "TUN" {
+			return nil, argErrorf(i, "unexpected %q: only TUN takes options", a[i].Text)
+		}
+		switch a[i].Text {
+		case "type":
+			if i+1 >= len(a) {
+				return nil, argErrorf(i, "type needs ipip, gue or gre")
+			}
+			switch t := a[i+1].Text; t {
+			case "ipip", "gre":
+				f.TunnelType = t
+			case "gue":
+				f.TunnelType = t
+				if i+3 >= len(a) || a[i+2].Text != "port" {
+					return nil, argErrorf(i+1, "type gue needs \"port N\"")
+				}
+				p, err := parsePort(a[i+3].Text, i+3)
+				if err != nil || p == 0 {
+					return nil, argErrorf(i+3, "%q is not a port (1..65535)", a[i+3].Text)
+				}
+				f.TunnelPort = p
+				i += 2
+			default:
+				return nil, argErrorf(i+1, "%q is not a tunnel type; expected ipip, gue or gre", t)
+			}
+			i++
+		case "nocsum", "csum", "remcsum":
+			f.Checksum = a[i].Text
+		default:
+			return nil, argErrorf(i, "unexpected %q; expected type or nocsum/csum/remcsum", a[i].Text)
+		}
+	}
+	return f, nil
+}
+
+func parseSorry(a []Token, _ string) (any, error) {
+	addr, err := parseAddr(a[0].Text, 0)
+	if err != nil {
+		return nil, err
+	}
+	var port uint16
+	if len(a) > 1 {
+		if port, err = parsePort(a[1].Text, 1); err != nil {
+			return nil, err
+		}
+	}
+	return netip.AddrPortFrom(addr, port), nil
+}
+
+func parseSyncDaemon(a []Token, _ string) (any, error) {
+	s := &SyncDaemon{Interface: a[0].Text, Port: 8848, TTL: 1, Group: netip.MustParseAddr("224.0.0.81")}
+	for i := 1; i < len(a); i++ {
+		key := a[i].Text
+		if key == "inst" {
+			i++
+			if i >= len(a) {
+				return nil, argErrorf(i-1, "inst needs an instance name")
+			}
+			s.Instance = a[i].Text
+			continue
+		}
+		var err error
+		switch key {
+		case "id", "maxlen", "port", "ttl", "group":
+			if i+1 >= len(a) {
+				return nil, argErrorf(i, "%s needs a value", key)
+			}
+			v := a[i+1].Text
+			switch key {
+			case "id":
+				s.SyncID, err = parseIntRange(v, i+1, 0, 255)
+			case "maxlen":
+				s.MaxLen, err = parseIntRange(v, i+1, 1, 65507)
+			case "port":
+				s.Port, err = parsePort(v, i+1)
+			case "ttl":
+				s.TTL, err = parseIntRange(v, i+1, 1, 255)
+			case "group":
+				s.Group, err = parseAddr(v, i+1)
+			}
+			i++
+		default:
+			if i == 1 && s.Instance == "" {
+				s.Instance = key
+				continue
+			}
+			return nil, argErrorf(i, "unexpected %q; expected id, maxlen, port, ttl or group", key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func parseLVSTimeouts(a []Token, _ string) (any, error) {
+	var t LVSTimeouts
+	for i := 0; i < len(a); i += 2 {
+		if i+1 >= len(a) {
+			return nil, argErrorf(i, "%s needs a value in seconds", a[i].Text)
+		}
+		n, err := parseIntRange(a[i+1].Text, i+1, 1, 86400*31)
+		if err != nil {
+			return nil, err
+		}
+		d := time.Duration(n) * time.Second
+		switch a[i].Text {
+		case "tcp":
+			t.TCP = d
+		case "tcpfin":
+			t.TCPFin = d
+		case "udp":
+			t.UDP = d
+		default:
+			return nil, argErrorf(i, "unexpected %q; expected tcp, tcpfin or udp", a[i].Text)
+		}
+	}
+	return t, nil
+}
+
+func parseInitFile(a []Token, _ string) (any, error) {
+	f := &InitFile{}
+	for i, t := range a {
+		if t.Text == "overwrite" {
+			f.Overwrite = true
+			continue
+		}
+		n, err := parseIntRange(t.Text, i, -2147483647, 2147483647)
+		if err != nil {
+			return nil, err
+		}
+		f.Value = n
+	}
+	return f, nil
+}
+
+func parseUnicastPeer(t []Token) (any, error) {
+	a, err := parseAddr(t[0].Text, 0)
+	if err != nil {
+		return nil, err
+	}
+	p := UnicastPeer{Addr: a}
+	for i := 1; i < len(t); i += 2 {
+		if i+1 >= len(t) {
+			return nil, argErrorf(i, "%s needs a value", t[i].Text)
+		}
+		n, err := parseIntRange(t[i+1].Text, i+1, 0, 255)
+		if err != nil {
+			return nil, err
+		}
+		switch t[i].Text {
+		case "min_ttl":
+			p.MinTTL = n
+		case "max_ttl":
+			p.MaxTTL = n
+		default:
+			return nil, argErrorf(i, "unexpected %q; expected min_ttl or max_ttl", t[i].Text)
+		}
+	}
+	return p, nil
+}

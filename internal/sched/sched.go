@@ -2,9 +2,15 @@
 // no I/O, no goroutines. Every data plane uses it to choose a real server for a new
 // connection or flow.
 //
-// A Scheduler sees destinations through *Dest, whose counters the data plane updates
-// (Bind/Unbind/SetActive) exactly where IPVS updates its own, so lc/wlc/sed/nq and the
-// threshold (overload) rules behave as in the kernel.
+// Every IPVS scheduler is here with the kernel's exact selection rules and tie-breaks (rr,
+// wrr, lc, wlc, sed, nq, lblc, lblcr, dh, sh, mh, fo, ovf, twos), replayed in the tests
+// against the picks of a real kernel, plus srt (shortest smoothed response time). The hash
+// schedulers (dh, sh, mh) use the kernel's hash functions and keys, so a govs director and
+// an IPVS director send the same flow to the same server.
+//
+// Where the kernel scans the whole destination list per pick (lc, wlc, sed, nq, fo, ovf),
+// the schedulers here keep a heap ordered by the same cost and tie-break, updated through
+// Dest's methods; a pick is O(1) and a counter change O(log n).
 package sched
 
 import (
@@ -12,7 +18,6 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -34,121 +39,36 @@ type Flow struct {
 	Now   time.Time      // for schedulers with time-dependent state (lblc expiry); zero = time.Now()
 }
 
-// Dest is one destination as schedulers see it. Counters are updated by the data plane
-// and read by schedulers concurrently, so they are atomic.
-type Dest struct {
-	Addr       netip.AddrPort
-	UThreshold int32 // 0: none
-	LThreshold int32 // 0: none
-
-	weight     atomic.Int32
-	active     atomic.Int64
-	inactive   atomic.Int64
-	persistent atomic.Int64
-	overloaded atomic.Bool
-	// Latency is the smoothed response time in nanoseconds, fed by the data plane (srt).
-	latency atomic.Int64
-}
-
-// NewDest returns a destination with the given weight.
-func NewDest(addr netip.AddrPort, weight int) *Dest {
-	d := &Dest{Addr: addr}
-	d.weight.Store(int32(weight))
-	return d
-}
-
-// Weight is the current weight; 0 means quiesced.
-func (d *Dest) Weight() int { return int(d.weight.Load()) }
-
-// SetWeight changes the weight at run time (dynamic weights) without rebuilding anything.
-// Like IPVS, raising the upper threshold or clearing it is handled by SetThresholds.
-func (d *Dest) SetWeight(w int) { d.weight.Store(int32(w)) }
-
-// Active and Inactive are IPVS's activeconns and inactconns.
-func (d *Dest) Active() int64   { return d.active.Load() }
-func (d *Dest) Inactive() int64 { return d.inactive.Load() }
-
-// Persistent is the number of persistence templates pointing at d (IPVS persistconns).
-func (d *Dest) Persistent() int64 { return d.persistent.Load() }
-
-// Overloaded reports the IPVS OVERLOAD flag (upper threshold reached).
-func (d *Dest) Overloaded() bool { return d.overloaded.Load() }
-
-// Overhead is IPVS's ip_vs_dest_conn_overhead: active*256 + inactive.
-func (d *Dest) Overhead() int64 { return d.active.Load()<<8 + d.inactive.Load() }
-
-// Bind counts a new connection to d; it starts inactive, as in IPVS.
-func (d *Dest) Bind() {
-	d.inactive.Add(1)
-	d.checkOverload()
-}
-
-// SetActive moves one connection between the inactive and active counters, as IPVS does
-// on a TCP state change into or out of ESTABLISHED/SYN_*.
-func (d *Dest) SetActive(active bool) {
-	if active {
-		d.inactive.Add(-1)
-		d.active.Add(1)
-	} else {
-		d.active.Add(-1)
-		d.inactive.Add(1)
+// now returns f.Now, or the wall clock when the caller left it zero.
+func (f *Flow) now() time.Time {
+	if f.Now.IsZero() {
+		return time.Now()
 	}
+	return f.Now
 }
 
-// Unbind forgets a connection that was active or inactive.
-func (d *Dest) Unbind(wasActive bool) {
-	if wasActive {
-		d.active.Add(-1)
-	} else {
-		d.inactive.Add(-1)
+// IP protocol numbers whose source port sh-port and mh-port hash.
+const (
+	protoTCP  = 6
+	protoUDP  = 17
+	protoSCTP = 132
+)
+
+// hashPort is the source port sh and mh add to the hash with their port flag: only for
+// TCP, UDP and SCTP, as in the kernel.
+func (f *Flow) hashPort(flags Flags) uint32 {
+	if flags&Flag2 == 0 {
+		return 0
 	}
-	d.checkUnderload()
+	switch f.Proto {
+	case protoTCP, protoUDP, protoSCTP:
+		return uint32(f.Src.Port())
+	}
+	return 0
 }
 
-// Latency is the smoothed response time fed by SetLatency (srt scheduler).
-func (d *Dest) Latency() time.Duration { return time.Duration(d.latency.Load()) }
-
-// ObserveLatency folds one measured connect/first-byte latency into the smoothed value
-// (EWMA with alpha 1/8, as TCP's SRTT).
-func (d *Dest) ObserveLatency(rtt time.Duration) {
-	for {
-		old := d.latency.Load()
-		next := int64(rtt)
-		if old != 0 {
-			next = old + (int64(rtt)-old)/8
-		}
-		if d.latency.CompareAndSwap(old, next) {
-			return
-		}
-	}
-}
-
-func (d *Dest) checkOverload() {
-	if u := d.UThreshold; u != 0 && d.active.Load()+d.inactive.Load() >= int64(u) {
-		d.overloaded.Store(true)
-	}
-}
-
-func (d *Dest) checkUnderload() {
-	if !d.overloaded.Load() {
-		return
-	}
-	total := d.active.Load() + d.inactive.Load()
-	switch {
-	case d.LThreshold != 0:
-		if total < int64(d.LThreshold) {
-			d.overloaded.Store(false)
-		}
-	case d.UThreshold != 0:
-		if total*4 < int64(d.UThreshold)*3 {
-			d.overloaded.Store(false)
-		}
-	default:
-		d.overloaded.Store(false)
-	}
-}
-
-// Scheduler chooses a destination for a new connection or flow.
+// Scheduler chooses a destination for a new connection or flow. Implementations are safe
+// for concurrent use.
 type Scheduler interface {
 	// Update installs a new destination list. The order is IPVS's list order: the most
 	// recently added destination first, which decides ties exactly as the kernel does.
@@ -156,6 +76,12 @@ type Scheduler interface {
 	Update(dests []*Dest)
 	// Pick returns the chosen destination, or nil when none is available.
 	Pick(f Flow) *Dest
+}
+
+// releaser is implemented by schedulers that index their destinations; Release lets the
+// destinations go when the scheduler is replaced.
+type releaser interface {
+	release()
 }
 
 // Factory builds a scheduler with the given flags.
@@ -198,4 +124,17 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// sameList reports whether a and b hold the same destinations in the same order.
+func sameList(a, b []*Dest) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -72,6 +72,13 @@ func (r *runner) loop(ctx context.Context, carried map[string]carry) {
 			continue
 		}
 		r.step(i, Event{Kind: EventStart, Fault: i.faulted})
+		if i.m.State != StateMaster {
+			// keepalived's "removing VIPs" at start: a node that crashed while master
+			// left them behind, and a backup must not answer for them.
+			if err := i.plan.remove(r.h); err != nil {
+				i.logger.Warn("removing leftover virtual addresses", "err", err)
+			}
+		}
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

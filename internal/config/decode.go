@@ -129,7 +129,7 @@ func (dc *decoder) subBlock(k *keywordSpec, c *Node, field reflect.Value, silent
 	}
 	attach := true
 	if err := k.block.header(dst, c.Keyword, c.Args); err != nil {
-		dc.argError(c, c.Args, err)
+		dc.argError(c.Keyword, c, c.Args, err)
 		attach = false
 	}
 	var elem reflect.Value
@@ -160,7 +160,7 @@ func (dc *decoder) inline(k *keywordSpec, c *Node, field reflect.Value) bool {
 	}
 	v, err := k.kind.parse(args, c.Raw)
 	if err != nil {
-		dc.argError(c, args, err)
+		dc.argError(c.Keyword, c, args, err)
 		return false
 	}
 	if field.IsValid() {
@@ -184,7 +184,7 @@ func (dc *decoder) entries(n *Node, k kind, field reflect.Value) {
 		toks = append(toks, e.Args...)
 		v, err := k.entry(toks)
 		if err != nil {
-			dc.argError(e, toks, err)
+			dc.argError(n.Keyword, e, toks, err)
 			continue
 		}
 		if !field.IsValid() {
@@ -203,13 +203,15 @@ func (dc *decoder) entries(n *Node, k kind, field reflect.Value) {
 	}
 }
 
-func (dc *decoder) argError(n *Node, toks []Token, err error) {
+// argError reports a bad value at the argument it names, prefixed with label (the
+// keyword, or the value block an entry belongs to).
+func (dc *decoder) argError(label string, n *Node, toks []Token, err error) {
 	pos := n.Pos
 	var ae *argError
 	if errors.As(err, &ae) && ae.arg >= 0 && ae.arg < len(toks) {
 		pos.Col = toks[ae.arg].Col
 	}
-	dc.d.errorf(pos, "%s: %v", n.Keyword, err)
+	dc.d.errorf(pos, "%s: %v", label, err)
 }
 
 // unknown reports a keyword the block does not take, with the likeliest fix.

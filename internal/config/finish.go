@@ -1,3 +1,651 @@
 package config
 
-func finish(cfg *Config, opts *Options, d *diagSink) {}
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// finish fills computed defaults and inherited values, then checks what spans blocks:
+// references, duplicates, and rules that depend on several keywords.
+func finish(cfg *Config, opts *Options, d *diagSink) {
+	f := &finisher{cfg: cfg, opts: opts, d: d, ifSeen: map[string]bool{}}
+	f.global()
+	f.scripts()
+	f.instances()
+	f.syncGroups()
+	for i := range cfg.StaticAddresses {
+		a := &cfg.StaticAddresses[i]
+		if a.Dev == "" {
+			a.Dev = cfg.Global.DefaultInterface
+		} else {
+			f.iface(a.Dev, a.Pos)
+		}
+	}
+	for _, r := range cfg.StaticRoutes {
+		f.iface(r.Dev, r.Pos)
+	}
+	f.groups()
+	f.virtualServers()
+}
+
+type finisher struct {
+	cfg    *Config
+	opts   *Options
+	d      *diagSink
+	ifSeen map[string]bool
+}
+
+// iface reports, once per name, an interface this host does not have.
+func (f *finisher) iface(name string, at Pos) {
+	if name == "" || f.opts.InterfaceExists == nil || f.ifSeen[name] {
+		return
+	}
+	f.ifSeen[name] = true
+	if !f.opts.InterfaceExists(name) {
+		f.d.warnf(at, "interface %q does not exist on this host", name)
+	}
+}
+
+// inherit copies a value from the first enclosing block that set key, recording
+// that block's line, unless own already set it. It reports whether a value was found.
+func inherit[T any](dst *T, own *Source, key string, parents ...parent[T]) bool {
+	if own.IsSet(key) {
+		return true
+	}
+	for _, p := range parents {
+		if p.src.IsSet(p.key) {
+			*dst = p.v
+			own.mark(key, p.src.Line(p.key))
+			return true
+		}
+	}
+	return false
+}
+
+type parent[T any] struct {
+	v   T
+	src *Source
+	key string
+}
+
+func from[T any](v T, src *Source, key string) parent[T] { return parent[T]{v, src, key} }
+
+func (f *finisher) global() {
+	g := &f.cfg.Global
+	inherit(&g.GarpLowerPrioDelay, &g.Source, "vrrp_garp_lower_prio_delay", from(g.GarpMasterDelay, &g.Source, "vrrp_garp_master_delay"))
+	if !g.IsSet("vrrp_garp_lower_prio_delay") {
+		g.GarpLowerPrioDelay = g.GarpMasterDelay
+	}
+	inherit(&g.GarpLowerPrioRepeat, &g.Source, "vrrp_garp_lower_prio_repeat", from(g.GarpMasterRepeat, &g.Source, "vrrp_garp_master_repeat"))
+	if !g.IsSet("vrrp_garp_lower_prio_repeat") {
+		g.GarpLowerPrioRepeat = g.GarpMasterRepeat
+	}
+	for _, k := range []string{"vrrp_garp_interval", "vrrp_gna_interval"} {
+		v := g.GarpInterval
+		if k == "vrrp_gna_interval" {
+			v = g.GnaInterval
+		}
+		if g.IsSet(k) && v == 0 {
+			f.d.warnf(g.Line(k), "%s 0: keepalived 2.2.7 rejects 0 (range 0.000001..4294.967295); govs treats it as no delay", k)
+		}
+	}
+	if g.LVSSyncDaemon != nil {
+		f.iface(g.LVSSyncDaemon.Interface, g.Line("lvs_sync_daemon"))
+	}
+}
+
+func (f *finisher) scripts() {
+	seen := map[string]Pos{}
+	for _, s := range f.cfg.Scripts {
+		if p, dup := seen[s.Name]; dup {
+			f.d.errorf(s.Pos, "vrrp_script %s is already defined at %s", s.Name, p)
+		}
+		seen[s.Name] = s.Pos
+		if s.Script == nil {
+			f.d.warnf(s.Pos, "vrrp_script %s has no script; keepalived removes it, and it never fails", s.Name)
+		}
+		if !s.IsSet("timeout") {
+			s.Timeout = s.Interval
+		}
+		if !s.IsSet("user") {
+			s.RunAs = f.cfg.Global.ScriptUser
+		}
+	}
+	seen = map[string]Pos{}
+	for _, t := range f.cfg.TrackFiles {
+		if p, dup := seen[t.Name]; dup {
+			f.d.errorf(t.Pos, "track_file %s is already defined at %s", t.Name, p)
+		}
+		seen[t.Name] = t.Pos
+	}
+}
+
+// resolveTracked fills the weights of track_script / track_file entries from the
+// objects they name; an undefined name is an error, one defined later a warning
+// (keepalived drops forward references).
+func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
+	for i := range entries {
+		e := &entries[i]
+		var defPos Pos
+		var w Weight
+		found := false
+		if what == "vrrp_script" {
+			for _, s := range f.cfg.Scripts {
+				if s.Name == e.Name {
+					defPos, w, found = s.Pos, s.Weight, true
+					break
+				}
+			}
+		} else {
+			for _, t := range f.cfg.TrackFiles {
+				if t.Name == e.Name {
+					defPos, w, found = t.Pos, t.Weight, true
+					break
+				}
+			}
+		}
+		if !found {
+			f.d.errorf(e.Pos, "%s tracks %s %q, which is not defined", owner, what, e.Name)
+			continue
+		}
+		if defPos.File == e.Pos.File && e.Pos.before(defPos) {
+			f.d.warnf(e.Pos, "%s %q is defined after its use (at line %d); keepalived 2.2 ignores such forward references", what, e.Name, defPos.Line)
+		}
+		if !e.WeightSet {
+			e.Weight = w.Value
+			if w.Reverse {
+				e.Reverse = true
+			}
+		}
+	}
+}
+
+func (f *finisher) instances() {
+	g := &f.cfg.Global
+	names := map[string]Pos{}
+	type vridKey struct {
+		iface  string
+		family string
+		vrid   int
+	}
+	vrids := map[vridKey]*Instance{}
+	vips := map[netip.Addr]*Instance{}
+	for _, vi := range f.cfg.Instances {
+		if p, dup := names[vi.Name]; dup {
+			f.d.errorf(vi.Pos, "vrrp_instance %s is already defined at %s", vi.Name, p)
+		}
+		names[vi.Name] = vi.Pos
+		who := "vrrp_instance " + vi.Name
+
+		if !vi.IsSet("priority") {
+			vi.Priority = 100
+			if vi.State == StateMaster {
+				vi.Priority = 255
+			}
+		}
+		if !vi.IsSet("state") {
+			vi.State = StateBackup
+			if vi.Priority == 255 {
+				vi.State = StateMaster
+			}
+		}
+		if vi.Interface == "" && len(vi.UnicastPeers) == 0 {
+			f.d.errorf(vi.Pos, "%s has no interface (required unless unicast_peer and unicast_src_ip are given)", who)
+		}
+		f.iface(vi.Interface, vi.Line("interface"))
+
+		// Address family, from the VIPs.
+		vi.Family = "inet"
+		for i, a := range vi.VirtualIPs {
+			fam := family(a.Prefix.Addr())
+			if i == 0 {
+				vi.Family = fam
+			} else if fam != vi.Family {
+				f.d.errorf(a.Pos, "%s: virtual_ipaddress %s is %s but the first one is %s; use virtual_ipaddress_excluded to mix families", who, a.Prefix.Addr(), fam, vi.Family)
+			}
+		}
+		if !vi.IsSet("version") {
+			vi.Version = g.VRRPVersion
+			if vi.Family == "inet6" {
+				vi.Version = 3
+			}
+		} else if vi.Version == 2 && vi.Family == "inet6" {
+			f.d.errorf(vi.Line("version"), "%s: VRRP version 2 does not support IPv6 addresses", who)
+		}
+		f.advertInt(vi, who)
+
+		// Defaults taken from global_defs.
+		inherit(&vi.GarpMasterDelay, &vi.Source, "garp_master_delay", from(g.GarpMasterDelay, &g.Source, "vrrp_garp_master_delay"))
+		fillUnset(&vi.GarpMasterDelay, &vi.Source, "garp_master_delay", g.GarpMasterDelay)
+		inherit(&vi.GarpMasterRepeat, &vi.Source, "garp_master_repeat", from(g.GarpMasterRepeat, &g.Source, "vrrp_garp_master_repeat"))
+		fillUnset(&vi.GarpMasterRepeat, &vi.Source, "garp_master_repeat", g.GarpMasterRepeat)
+		inherit(&vi.GarpMasterRefresh, &vi.Source, "garp_master_refresh", from(g.GarpMasterRefresh, &g.Source, "vrrp_garp_master_refresh"))
+		inherit(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", from(g.GarpRefreshRepeat, &g.Source, "vrrp_garp_master_refresh_repeat"))
+		fillUnset(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", g.GarpRefreshRepeat)
+		inherit(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", from(g.GarpLowerPrioDelay, &g.Source, "vrrp_garp_lower_prio_delay"))
+		fillUnset(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", vi.GarpMasterDelay)
+		inherit(&vi.GarpLowerPrioRepeat, &vi.Source, "garp_lower_prio_repeat", from(g.GarpLowerPrioRepeat, &g.Source, "vrrp_garp_lower_prio_repeat"))
+		fillUnset(&vi.GarpLowerPrioRepeat, &vi.Source, "garp_lower_prio_repeat", vi.GarpMasterRepeat)
+		inherit(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", from(g.DownTimerAdverts, &g.Source, "vrrp_down_timer_adverts"))
+		fillUnset(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", g.DownTimerAdverts)
+		inherit(&vi.LowerPrioNoAdvert, &vi.Source, "lower_prio_no_advert", from(g.LowerPrioNoAdvert, &g.Source, "vrrp_lower_prio_no_advert"))
+		inherit(&vi.HigherPrioSendAdvert, &vi.Source, "higher_prio_send_advert", from(g.HigherPrioSendAdvert, &g.Source, "vrrp_higher_prio_send_advert"))
+		inherit(&vi.SkipCheckAdvAddr, &vi.Source, "skip_check_adv_addr", from(g.SkipCheckAdvAddr, &g.Source, "vrrp_skip_check_adv_addr"))
+		inherit(&vi.Strict, &vi.Source, "strict_mode", from(g.Strict, &g.Source, "vrrp_strict"))
+		inherit(&vi.CheckUnicastSrc, &vi.Source, "check_unicast_src", from(g.CheckUnicastSrc, &g.Source, "vrrp_check_unicast_src"))
+		if !vi.IsSet("mcast_dst_ip") {
+			vi.McastDstIP = g.McastGroup4
+			if vi.Family == "inet6" {
+				vi.McastDstIP = g.McastGroup6
+			}
+		}
+		if !vi.IsSet("accept") && !vi.IsSet("no_accept") {
+			vi.Accept = !(vi.Strict && vi.Priority < 255)
+		}
+		if vi.Nopreempt && (vi.State == StateMaster || vi.Priority == 255) {
+			f.d.warnf(vi.Line("nopreempt"), "%s: nopreempt has no effect with state MASTER or priority 255", who)
+			vi.Nopreempt = false
+		}
+		if vi.Strict {
+			if vi.State == StateMaster && vi.Priority < 255 {
+				f.d.warnf(vi.Line("state"), "%s: strict mode: state MASTER needs priority 255 (the address owner)", who)
+			}
+			if len(vi.VirtualIPs) == 0 {
+				f.d.errorf(vi.Pos, "%s: strict mode needs at least one virtual_ipaddress", who)
+			}
+		}
+		f.auth(vi, who)
+
+		for i := range vi.VirtualIPs {
+			a := &vi.VirtualIPs[i]
+			if other, dup := vips[a.Prefix.Addr()]; dup && other != vi {
+				f.d.errorf(a.Pos, "%s: virtual address %s is also in vrrp_instance %s (at %s)", who, a.Prefix.Addr(), other.Name, other.Pos)
+			} else if dup {
+				f.d.warnf(a.Pos, "%s: virtual address %s is listed twice", who, a.Prefix.Addr())
+			}
+			vips[a.Prefix.Addr()] = vi
+		}
+		for _, list := range [][]IPAddress{vi.VirtualIPs, vi.ExcludedIPs} {
+			for i := range list {
+				if list[i].Dev == "" {
+					list[i].Dev = vi.Interface
+				} else {
+					f.iface(list[i].Dev, list[i].Pos)
+				}
+			}
+		}
+		for _, r := range vi.VirtualRoutes {
+			f.iface(r.Dev, r.Pos)
+		}
+		for _, r := range vi.VirtualRules {
+			if r.Preference == 0 {
+				f.d.warnf(r.Pos, "%s: rule has no preference; keepalived assigns one (16384, 16383, …)", who)
+			}
+		}
+		for _, t := range vi.TrackInterfaces {
+			f.iface(t.Name, t.Pos)
+		}
+		f.resolveTracked(vi.TrackScripts, who, "vrrp_script")
+		f.resolveTracked(vi.TrackFiles, who, "track_file")
+		for _, p := range vi.UnicastPeers {
+			if family(p.Addr) != vi.Family && len(vi.VirtualIPs) > 0 {
+				f.d.errorf(p.Pos, "%s: unicast_peer %s is not %s like the virtual addresses", who, p.Addr, vi.Family)
+			}
+		}
+		key := vridKey{vi.Interface, vi.Family, vi.VRID}
+		if other, dup := vrids[key]; dup && vi.Interface != "" {
+			f.d.errorf(vi.Line("virtual_router_id"), "%s: virtual_router_id %d on %s is also used by vrrp_instance %s (at %s)", who, vi.VRID, vi.Interface, other.Name, other.Pos)
+		}
+		vrids[key] = vi
+	}
+}
+
+func fillUnset[T any](dst *T, own *Source, key string, v T) {
+	if !own.IsSet(key) {
+		*dst = v
+	}
+}
+
+// advertInt checks advert_int against what the VRRP version can carry: whole seconds
+// 1..255 for v2, centiseconds up to 40.95 s for v3.
+func (f *finisher) advertInt(vi *Instance, who string) {
+	at := vi.Line("advert_int")
+	switch vi.Version {
+	case 2:
+		if vi.AdvertInt < time.Second {
+			f.d.errorf(at, "%s: advert_int %s is below 1 second, the least VRRPv2 can advertise", who, fmtSeconds(vi.AdvertInt))
+		} else if vi.AdvertInt%time.Second != 0 {
+			r := vi.AdvertInt.Round(time.Second)
+			f.d.warnf(at, "%s: VRRPv2 advertises whole seconds; advert_int %s is rounded to %s", who, fmtSeconds(vi.AdvertInt), fmtSeconds(r))
+			vi.AdvertInt = r
+		}
+	case 3:
+		if vi.AdvertInt > 4095*10*time.Millisecond {
+			f.d.errorf(at, "%s: advert_int %s is above 40.95 seconds, the most VRRPv3 can advertise", who, fmtSeconds(vi.AdvertInt))
+		} else if vi.AdvertInt%(10*time.Millisecond) != 0 {
+			r := vi.AdvertInt.Round(10 * time.Millisecond)
+			f.d.warnf(at, "%s: VRRPv3 advertises centiseconds; advert_int %s is rounded to %s", who, fmtSeconds(vi.AdvertInt), fmtSeconds(r))
+			vi.AdvertInt = r
+		}
+	}
+}
+
+func (f *finisher) auth(vi *Instance, who string) {
+	a := vi.Auth
+	if a == nil {
+		return
+	}
+	switch {
+	case vi.Version == 3:
+		f.d.warnf(a.Pos, "%s: VRRPv3 has no authentication; the authentication block is ignored", who)
+	case vi.Strict:
+		f.d.warnf(a.Pos, "%s: strict mode does not allow authentication; it is ignored", who)
+	}
+	if a.Type == "PASS" && !a.IsSet("auth_pass") {
+		f.d.errorf(a.Pos, "%s: auth_type PASS needs an auth_pass", who)
+	}
+	if len(a.Pass) > 8 {
+		f.d.warnf(a.Line("auth_pass"), "%s: only the first 8 characters of auth_pass are used", who)
+		a.Pass = a.Pass[:8]
+	}
+	if a.Type == "AH" {
+		if vi.Family == "inet6" {
+			f.d.errorf(a.Line("auth_type"), "%s: AH authentication is not available with IPv6", who)
+		}
+		if vi.State == StateMaster && vi.Priority < 255 {
+			f.d.warnf(vi.Line("state"), "%s: initial state MASTER is incompatible with AH authentication; starting as BACKUP", who)
+			vi.State = StateBackup
+		}
+	}
+}
+
+func (f *finisher) syncGroups() {
+	byName := map[string]*Instance{}
+	for _, vi := range f.cfg.Instances {
+		byName[vi.Name] = vi
+	}
+	names := map[string]Pos{}
+	for _, sg := range f.cfg.SyncGroups {
+		who := "vrrp_sync_group " + sg.Name
+		if p, dup := names[sg.Name]; dup {
+			f.d.errorf(sg.Pos, "%s is already defined at %s", who, p)
+		}
+		names[sg.Name] = sg.Pos
+		for _, m := range sg.Members {
+			vi := byName[m]
+			switch {
+			case vi == nil:
+				f.d.errorf(sg.Line("group"), "%s: member %q is not a vrrp_instance", who, m)
+			case vi.SyncGroup != nil:
+				f.d.errorf(sg.Line("group"), "%s: vrrp_instance %s is already in vrrp_sync_group %s", who, m, vi.SyncGroup.Name)
+			default:
+				vi.SyncGroup = sg
+				sg.Instances = append(sg.Instances, vi)
+			}
+		}
+		if len(sg.Members) == 1 {
+			f.d.warnf(sg.Pos, "%s has only one member", who)
+		}
+		f.resolveTracked(sg.TrackScripts, who, "vrrp_script")
+		f.resolveTracked(sg.TrackFiles, who, "track_file")
+		for _, t := range sg.TrackInterfaces {
+			f.iface(t.Name, t.Pos)
+		}
+	}
+}
+
+// groups expands virtual_server_group ranges into the resolved address list.
+func (f *finisher) groups() {
+	names := map[string]Pos{}
+	total := 0
+	for _, g := range f.cfg.VirtualServerGroups {
+		if p, dup := names[g.Name]; dup {
+			f.d.errorf(g.Pos, "virtual_server_group %s is already defined at %s", g.Name, p)
+		}
+		names[g.Name] = g.Pos
+		seen := map[netip.AddrPort]bool{}
+		for _, e := range g.Entries {
+			if e.FwMark != 0 {
+				g.FwMarks = append(g.FwMarks, e.FwMark)
+				continue
+			}
+			for a := e.First; ; a = a.Next() {
+				ap := netip.AddrPortFrom(a, e.Port)
+				if seen[ap] {
+					f.d.warnf(e.Pos, "virtual_server_group %s: %s is listed twice", g.Name, ap)
+				}
+				seen[ap] = true
+				g.Addresses = append(g.Addresses, ap)
+				total++
+				if a == e.Last || total > 1<<20 {
+					break
+				}
+			}
+			if total > 1<<20 {
+				f.d.errorf(e.Pos, "virtual_server_group ranges expand to more than %d addresses", 1<<20)
+				return
+			}
+		}
+	}
+}
+
+func (f *finisher) virtualServers() {
+	groups := map[string]*VirtualServerGroup{}
+	for _, g := range f.cfg.VirtualServerGroups {
+		groups[g.Name] = g
+	}
+	type vsKey struct {
+		addr  netip.Addr
+		port  uint16
+		proto string
+		mark  uint32
+		group string
+	}
+	seen := map[vsKey]*VirtualServer{}
+	for _, vs := range f.cfg.VirtualServers {
+		who := "virtual_server " + vsName(vs)
+		byAddress := vs.Addr.IsValid()
+		if vs.GroupName != "" {
+			vs.Group = groups[vs.GroupName]
+			if vs.Group == nil {
+				f.d.errorf(vs.Pos, "%s: virtual_server_group %q is not defined", who, vs.GroupName)
+			} else {
+				byAddress = len(vs.Group.Addresses) > 0
+			}
+		}
+		if byAddress && !vs.IsSet("protocol") {
+			f.d.warnf(vs.Pos, "%s: no protocol set; defaulting to UDP as keepalived does (add protocol TCP for TCP services)", who)
+			vs.Protocol = "UDP"
+		}
+		if !byAddress && vs.IsSet("protocol") && (vs.FwMark != 0 || vs.Group != nil) {
+			f.d.warnf(vs.Line("protocol"), "%s: protocol is ignored for a firewall-mark service", who)
+			vs.Protocol = ""
+		}
+		k := vsKey{vs.Addr, vs.Port, vs.Protocol, vs.FwMark, vs.GroupName}
+		if other, dup := seen[k]; dup {
+			f.d.errorf(vs.Pos, "%s is already defined at %s", who, other.Pos)
+		}
+		seen[k] = vs
+		if !vs.IsSet("lb_algo") {
+			f.d.warnf(vs.Pos, "%s: no lb_algo set; defaulting to wlc", who)
+			vs.Scheduler = "wlc"
+		}
+		if !vs.IsSet("lb_kind") {
+			vs.Forwarding = Forwarding{Method: "NAT"}
+			if len(vs.RealServers) > 0 {
+				f.d.warnf(vs.Pos, "%s: no lb_kind set; defaulting to NAT", who)
+			}
+		}
+		if !vs.IsSet("sorry_server_lvs_method") {
+			vs.SorryForwarding = vs.Forwarding
+		}
+		if vs.SorryServer != nil && vs.SorryServer.Port() == 0 && vs.Port != 0 {
+			*vs.SorryServer = netip.AddrPortFrom(vs.SorryServer.Addr(), vs.Port)
+		}
+		if vs.OnePacket && byAddress && vs.Protocol != "UDP" {
+			f.d.errorf(vs.Line("ops"), "%s: ops (one-packet scheduling) needs protocol UDP", who)
+		}
+		if vs.Addr.IsValid() && vs.Port == 0 && vs.Persistence == 0 {
+			f.d.warnf(vs.Pos, "%s: port 0 is only valid for persistent services; persistence_timeout set to 360", who)
+			vs.Persistence = 360 * time.Second
+		}
+		if vs.HASuspend && !byAddress {
+			f.d.warnf(vs.Line("ha_suspend"), "%s: ha_suspend cannot be used with firewall marks; ignored", who)
+			vs.HASuspend = false
+		}
+		if !vs.IsSet("warmup") {
+			vs.Warmup = vs.DelayLoop
+		}
+		if len(vs.RealServers) == 0 {
+			f.d.warnf(vs.Pos, "%s has no real_server; keepalived ignores it", who)
+		}
+		f.realServers(vs, who)
+	}
+}
+
+func vsName(vs *VirtualServer) string {
+	switch {
+	case vs.FwMark != 0:
+		return fmt.Sprintf("fwmark %d", vs.FwMark)
+	case vs.GroupName != "":
+		return "group " + vs.GroupName
+	case vs.Addr.Is6():
+		return fmt.Sprintf("[%s]:%d", vs.Addr, vs.Port)
+	}
+	return fmt.Sprintf("%s:%d", vs.Addr, vs.Port)
+}
+
+func (f *finisher) realServers(vs *VirtualServer, who string) {
+	seen := make(map[netip.AddrPort]Pos, len(vs.RealServers))
+	weightSum := 0
+	for _, rs := range vs.RealServers {
+		if rs.Port == 0 && vs.Addr.IsValid() {
+			rs.Port = vs.Port
+		}
+		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
+		if p, dup := seen[ap]; dup {
+			f.d.errorf(rs.Pos, "%s: real_server %s is already defined at line %d", who, ap, p.Line)
+		}
+		seen[ap] = rs.Pos
+		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" && vs.Forwarding.Method != "TUN" {
+			f.d.errorf(rs.Pos, "%s: real_server %s is not of the virtual server's address family", who, rs.Addr)
+		}
+		inherit(&rs.Weight, &rs.Source, "weight", from(vs.Weight, &vs.Source, "weight"))
+		fillUnset(&rs.Weight, &rs.Source, "weight", vs.Weight)
+		inherit(&rs.Forwarding, &rs.Source, "lvs_method", from(vs.Forwarding, &vs.Source, "lb_kind"))
+		fillUnset(&rs.Forwarding, &rs.Source, "lvs_method", vs.Forwarding)
+		inherit(&rs.InhibitOnFailure, &rs.Source, "inhibit_on_failure", from(vs.InhibitOnFailure, &vs.Source, "inhibit_on_failure"))
+		inherit(&rs.Alpha, &rs.Source, "alpha", from(vs.Alpha, &vs.Source, "alpha"))
+		inherit(&rs.Virtualhost, &rs.Source, "virtualhost", from(vs.Virtualhost, &vs.Source, "virtualhost"))
+		inherit(&rs.DelayLoop, &rs.Source, "delay_loop", from(vs.DelayLoop, &vs.Source, "delay_loop"))
+		fillUnset(&rs.DelayLoop, &rs.Source, "delay_loop", vs.DelayLoop)
+		inherit(&rs.ConnectTimeout, &rs.Source, "connect_timeout", from(vs.ConnectTimeout, &vs.Source, "connect_timeout"))
+		fillUnset(&rs.ConnectTimeout, &rs.Source, "connect_timeout", vs.ConnectTimeout)
+		retrySet := inherit(&rs.Retry, &rs.Source, "retry", from(vs.Retry, &vs.Source, "retry"))
+		dbrSet := inherit(&rs.DelayBeforeRetry, &rs.Source, "delay_before_retry", from(vs.DelayBeforeRetry, &vs.Source, "delay_before_retry"))
+		warmSet := inherit(&rs.Warmup, &rs.Source, "warmup", from(vs.Warmup, &vs.Source, "warmup"))
+		if !retrySet {
+			rs.Retry = 1
+		}
+		if !dbrSet {
+			rs.DelayBeforeRetry = time.Second
+		}
+		if !warmSet {
+			rs.Warmup = rs.DelayLoop
+		}
+		if rs.UThreshold != 0 && rs.LThreshold > rs.UThreshold {
+			f.d.errorf(rs.Line("lthreshold"), "%s: real_server %s: lthreshold %d is above uthreshold %d", who, ap, rs.LThreshold, rs.UThreshold)
+		}
+		weightSum += rs.Weight
+		for _, c := range rs.Checkers {
+			f.checker(c, rs, vs, who)
+		}
+	}
+	if len(vs.RealServers) > 0 && vs.Quorum > weightSum {
+		f.d.warnf(vs.Line("quorum"), "%s: quorum %d exceeds the total weight of the real servers (%d); reduced to %d", who, vs.Quorum, weightSum, weightSum)
+		vs.Quorum = weightSum
+	}
+	if vs.IsSet("hysteresis") && vs.Hysteresis >= vs.Quorum && vs.Quorum > 0 {
+		f.d.warnf(vs.Line("hysteresis"), "%s: hysteresis %d must be below quorum %d; set to %d", who, vs.Hysteresis, vs.Quorum, vs.Quorum-1)
+		vs.Hysteresis = vs.Quorum - 1
+	}
+}
+
+// checker fills a checker's values: its own, else the real server's, else the
+// virtual server's, else the checker type's default.
+func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who string) {
+	retryDefault, dbrDefault := 1, time.Second
+	switch c.Type {
+	case MiscCheck:
+		retryDefault = 0
+	case DNSCheck:
+		retryDefault = 3
+	case HTTPGet, SSLGet:
+		dbrDefault = 3 * time.Second
+	}
+	inherit(&c.DelayLoop, &c.Source, "delay_loop", from(rs.DelayLoop, &rs.Source, "delay_loop"), from(vs.DelayLoop, &vs.Source, "delay_loop"))
+	fillUnset(&c.DelayLoop, &c.Source, "delay_loop", vs.DelayLoop)
+	if c.Type == DNSCheck {
+		dbrDefault = c.DelayLoop
+	}
+	inherit(&c.ConnectTimeout, &c.Source, "connect_timeout", from(rs.ConnectTimeout, &rs.Source, "connect_timeout"), from(vs.ConnectTimeout, &vs.Source, "connect_timeout"))
+	fillUnset(&c.ConnectTimeout, &c.Source, "connect_timeout", vs.ConnectTimeout)
+	inherit(&c.Retry, &c.Source, "retry", from(rs.Retry, &rs.Source, "retry"), from(vs.Retry, &vs.Source, "retry"))
+	fillUnset(&c.Retry, &c.Source, "retry", retryDefault)
+	inherit(&c.DelayBeforeRetry, &c.Source, "delay_before_retry", from(rs.DelayBeforeRetry, &rs.Source, "delay_before_retry"), from(vs.DelayBeforeRetry, &vs.Source, "delay_before_retry"))
+	fillUnset(&c.DelayBeforeRetry, &c.Source, "delay_before_retry", dbrDefault)
+	inherit(&c.Warmup, &c.Source, "warmup", from(rs.Warmup, &rs.Source, "warmup"), from(vs.Warmup, &vs.Source, "warmup"))
+	fillUnset(&c.Warmup, &c.Source, "warmup", c.DelayLoop)
+	inherit(&c.Alpha, &c.Source, "alpha", from(rs.Alpha, &rs.Source, "alpha"))
+	if !c.IsSet("connect_ip") {
+		c.ConnectIP = rs.Addr
+	}
+	if !c.IsSet("connect_port") {
+		c.ConnectPort = rs.Port
+	}
+	f.iface(c.BindIf, c.Line("bind_if"))
+	switch c.Type {
+	case HTTPGet, SSLGet:
+		inherit(&c.Virtualhost, &c.Source, "virtualhost", from(rs.Virtualhost, &rs.Source, "virtualhost"))
+		if len(c.URLs) == 0 {
+			f.d.errorf(c.Pos, "%s: %s of real_server %s has no url block (required)", who, c.Type, rs.Addr)
+		}
+	case MiscCheck:
+		if !c.IsSet("misc_timeout") {
+			c.MiscTimeout = c.DelayLoop
+		}
+		if !c.IsSet("user") {
+			c.RunAs = f.cfg.Global.ScriptUser
+		}
+	case UDPCheck:
+		if c.MinReplyLength > c.MaxReplyLength {
+			f.d.errorf(c.Line("min_reply_length"), "%s: min_reply_length %d is above max_reply_length %d", who, c.MinReplyLength, c.MaxReplyLength)
+		}
+	case SMTPCheck:
+		// Deprecated host { } blocks take what they do not set from their SMTP_CHECK.
+		for _, h := range c.Hosts {
+			h.Type = SMTPCheck
+			inheritAll(&h.DelayLoop, &h.Source, "delay_loop", c.DelayLoop, &c.Source)
+			inheritAll(&h.ConnectTimeout, &h.Source, "connect_timeout", c.ConnectTimeout, &c.Source)
+			inheritAll(&h.Retry, &h.Source, "retry", c.Retry, &c.Source)
+			inheritAll(&h.DelayBeforeRetry, &h.Source, "delay_before_retry", c.DelayBeforeRetry, &c.Source)
+			inheritAll(&h.Warmup, &h.Source, "warmup", c.Warmup, &c.Source)
+			inheritAll(&h.Alpha, &h.Source, "alpha", c.Alpha, &c.Source)
+			inheritAll(&h.ConnectIP, &h.Source, "connect_ip", c.ConnectIP, &c.Source)
+			inheritAll(&h.ConnectPort, &h.Source, "connect_port", c.ConnectPort, &c.Source)
+			inheritAll(&h.BindTo, &h.Source, "bindto", c.BindTo, &c.Source)
+			inheritAll(&h.BindPort, &h.Source, "bind_port", c.BindPort, &c.Source)
+			inheritAll(&h.BindIf, &h.Source, "bind_if", c.BindIf, &c.Source)
+			inheritAll(&h.FwMark, &h.Source, "fwmark", c.FwMark, &c.Source)
+			h.HeloName = c.HeloName
+		}
+	}
+}
+
+// inheritAll takes the parent's value, set or default, when own did not set key.
+func inheritAll[T any](dst *T, own *Source, key string, v T, parentSrc *Source) {
+	if !inherit(dst, own, key, from(v, parentSrc, key)) {
+		*dst = v
+	}
+}

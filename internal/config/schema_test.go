@@ -1,0 +1,184 @@
+package config
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files and docs/config-reference.md")
+
+// TestSchemaCoversKeywordTree checks every row of keepalived 2.2.7's keyword tree is
+// in the schema, at the same place.
+func TestSchemaCoversKeywordTree(t *testing.T) {
+	f, err := os.Open(filepath.Join(sharedDir(t), "conformance", "keepalived-2.2.7-keywords.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		path, keyword, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("bad row %q", line)
+		}
+		rows++
+		b := rootBlock
+		var parts []string
+		if keyword == "(block)" {
+			keyword = path
+		} else {
+			parts = strings.Split(path, " > ")
+		}
+		for _, p := range parts {
+			k := b.lookup(p)
+			if k == nil || k.block == nil {
+				t.Errorf("%s: block %q is not in the schema", path, p)
+				b = nil
+				break
+			}
+			b = k.block
+		}
+		if b != nil && b.lookup(keyword) == nil {
+			t.Errorf("%s: keyword %q is not in the schema", path, keyword)
+		}
+	}
+	if rows < 500 {
+		t.Errorf("read %d rows; the tree has 501", rows)
+	}
+}
+
+// TestSchemaMatchesModel checks every implemented keyword has a model field to land
+// in, and every default parses into it.
+func TestSchemaMatchesModel(t *testing.T) {
+	seen := map[*blockSpec]bool{}
+	var walk func(b *blockSpec, typ reflect.Type, path string)
+	walk = func(b *blockSpec, typ reflect.Type, path string) {
+		if seen[b] {
+			return
+		}
+		seen[b] = true
+		fi := indexFields(typ)
+		for _, k := range b.keywords {
+			if k.status != Implemented {
+				continue
+			}
+			idx, ok := fi.byKeyword[k.name]
+			if !ok {
+				t.Errorf("%s %s: no field tagged kw:%q in %s", path, k.name, k.name, typ)
+				continue
+			}
+			if k.dfltValue != nil {
+				assign(reflect.New(typ).Elem().Field(idx), k.dfltValue)
+			}
+			if k.block != nil && k.block.newValue != nil {
+				walk(k.block, reflect.TypeOf(k.block.newValue()).Elem(), path+" > "+k.name)
+			}
+		}
+	}
+	walk(rootBlock, reflect.TypeOf(Config{}), "")
+}
+
+// TestReferenceDoc keeps docs/config-reference.md in step with the schema
+// (go test ./internal/config -run TestReferenceDoc -update rewrites it).
+func TestReferenceDoc(t *testing.T) {
+	got := referenceDoc()
+	path := filepath.Join("..", "..", "docs", "config-reference.md")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s is out of date with the schema; run go test ./internal/config -run TestReferenceDoc -update", path)
+	}
+}
+
+// referenceDoc renders the schema as Markdown: every block, keyword, type, default
+// and status.
+func referenceDoc() string {
+	var b strings.Builder
+	b.WriteString("# keepalived.conf reference (govs)\n\n")
+	b.WriteString("Generated from the schema in internal/config (schema_table.go) by\n")
+	b.WriteString("`go test ./internal/config -run TestReferenceDoc -update`; do not edit by hand.\n\n")
+	b.WriteString("Status: **implemented** keywords have keepalived's meaning; **warning-only** keywords are\n")
+	b.WriteString("parsed and checked, then ignored with a warning naming the line. Deprecated spellings warn.\n")
+	b.WriteString("Defaults in *italics* are computed (inherited or derived) rather than literal.\n")
+	// Blocks shared by several parents (url, host) are listed under each of them.
+	var walk func(bs *blockSpec, path string, status Status)
+	walk = func(bs *blockSpec, path string, status Status) {
+		fmt.Fprintf(&b, "\n## %s\n\n", path)
+		if bs.headerDoc != "" {
+			fmt.Fprintf(&b, "Opening line: `%s %s {`\n\n", bs.name, bs.headerDoc)
+		}
+		if bs.entries != nil {
+			fmt.Fprintf(&b, "Each line is an entry: `%s`\n\n", strings.Trim(bs.entries.doc, "{} …"))
+		}
+		if len(bs.keywords) == 0 {
+			return
+		}
+		b.WriteString("| keyword | value | default | status | notes |\n|---|---|---|---|---|\n")
+		var subs []*keywordSpec
+		for _, k := range bs.keywords {
+			name := "`" + k.name + "`"
+			if len(k.aliases) > 0 {
+				name += " (alias " + "`" + strings.Join(k.aliases, "`, `") + "`)"
+			}
+			def := k.dflt
+			if def == "" && k.dfltDoc != "" {
+				def = "*" + k.dfltDoc + "*"
+			}
+			st := k.status
+			if status == Unsupported {
+				st = Unsupported
+			}
+			var notes []string
+			if k.required {
+				notes = append(notes, "required")
+			}
+			if k.repeat {
+				notes = append(notes, "repeatable")
+			}
+			if len(k.deprecated) > 0 {
+				notes = append(notes, "deprecated: "+strings.Join(k.deprecated, ", "))
+			}
+			if k.doc != "" {
+				notes = append(notes, k.doc)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, strings.ReplaceAll(k.kind.doc, "|", "\\|"), def, st, strings.Join(notes, "; "))
+			if k.block != nil {
+				subs = append(subs, k)
+			}
+		}
+		for _, k := range subs {
+			st := status
+			if k.status == Unsupported {
+				st = Unsupported
+			}
+			p := k.name
+			if path != rootBlock.name {
+				p = path + " > " + k.name
+			}
+			walk(k.block, p, st)
+		}
+	}
+	walk(rootBlock, rootBlock.name, Implemented)
+	return b.String()
+}

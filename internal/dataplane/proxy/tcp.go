@@ -1,0 +1,428 @@
+package proxy
+
+import (
+	"errors"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// tcpListener is one loop's listening socket of a TCP service.
+type tcpListener struct {
+	svc *service
+	fd  int
+	idx int32
+}
+
+func (l *loop) addTCPListener(svc *service, fd int) error {
+	t := &tcpListener{svc: svc, fd: fd}
+	// Level-triggered: a burst larger than one batch is picked up on the next wait.
+	idx, err := l.add(fd, unix.EPOLLIN, t, 0)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	t.idx = idx
+	l.tcp[svc] = t
+	return nil
+}
+
+func (l *loop) removeListeners(svc *service) {
+	if t := l.tcp[svc]; t != nil {
+		t.close(l)
+		delete(l.tcp, svc)
+	}
+	if u := l.udp[svc]; u != nil {
+		u.close(l)
+		delete(l.udp, svc)
+	}
+}
+
+func (t *tcpListener) close(l *loop) { l.closeFD(t.fd, t.idx) }
+
+// acceptBatch bounds the accepts per wake-up so one busy service cannot starve the rest.
+const acceptBatch = 64
+
+func (t *tcpListener) onEvent(l *loop, _ uint32, _ uint8) {
+	var from rawAddr
+	for i := 0; i < acceptBatch; i++ {
+		fd, err := sysAccept(t.fd, &from)
+		switch {
+		case err == nil:
+			newTCPConn(l, t.svc, fd, from.addrPort())
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return
+		default:
+			// EMFILE and friends: leave the connection queued; it is retried on the
+			// next wake-up, when some descriptor may have been freed.
+			l.plane.logAcceptError(t.svc, err)
+			return
+		}
+	}
+}
+
+// Connection states.
+const (
+	connecting uint8 = iota
+	established
+	closed
+)
+
+// Sides and directions: side 0 is the client, side 1 the real server; direction i
+// reads side i and writes side 1-i (0 = "in" in IPVS terms, 1 = "out").
+const (
+	clientSide = 0
+	serverSide = 1
+)
+
+// pumpCap bounds the reads per direction per wake-up; a direction that still has data
+// is queued to run again after the other ready connections.
+const pumpCap = 16
+
+// direction is one half of a relayed connection.
+type direction struct {
+	pend     []byte // data read but not yet written (owned buffer), nil if none
+	off      int    // how much of pend is written
+	readable bool   // an edge said the source may have data
+	hup      bool   // the source half-closed: read until EOF even after a short read
+	eof      bool   // the source is at EOF and the destination was shut down for writing
+}
+
+// tcpConn is one relayed TCP connection: client socket, real-server socket, and the
+// two directions between them.
+type tcpConn struct {
+	svc    *service
+	bind   binding
+	client netip.AddrPort
+	fd     [2]int
+	idx    [2]int32
+	dir    [2]direction
+	tried  []*destState // real servers that refused this connection
+
+	state  uint8
+	active bool // counted in ActiveConn (established, no FIN yet)
+	queued bool // on the loop's retry list
+	closed bool
+
+	connectAt int64 // loop seconds when the current connect started
+	last      int64 // loop seconds of the last event
+	sampled   int64 // loop seconds of the last packet-counter sample
+	segs      [2]uint32
+	pos       int // index in the loop's connection list
+}
+
+func newTCPConn(l *loop, svc *service, fd int, client netip.AddrPort) {
+	c := &tcpConn{svc: svc, client: client, fd: [2]int{fd, -1}, idx: [2]int32{-1, -1}, last: l.now}
+	// Edge-triggered for both sides, registered once: the relay never changes interest.
+	idx, err := l.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, c, clientSide)
+	if err != nil {
+		resetClose(fd)
+		sysClose(fd)
+		return
+	}
+	c.idx[clientSide] = idx
+	l.conns.add(c)
+	if !c.connectNext(l) {
+		c.abort(l)
+	}
+}
+
+// connectNext picks a real server (avoiding those that failed) and starts connecting.
+// It reports false when no real server is left to try.
+func (c *tcpConn) connectNext(l *loop) bool {
+	for {
+		b, ok := c.svc.pick(c.client, c.tried)
+		if !ok {
+			return false
+		}
+		fd, done, err := connectTCP(&b.dest.addr, b.dest.family)
+		if err != nil {
+			c.svc.release(b, false)
+			c.tried = append(c.tried, b.dest)
+			continue
+		}
+		idx, err := l.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, c, serverSide)
+		if err != nil {
+			sysClose(fd)
+			c.svc.release(b, false)
+			return false
+		}
+		c.bind = b
+		c.fd[serverSide], c.idx[serverSide] = fd, idx
+		c.state = connecting
+		c.connectAt = l.now
+		c.svc.countConn(b.dest)
+		if done {
+			c.established(l)
+		}
+		return true
+	}
+}
+
+func (c *tcpConn) onEvent(l *loop, events uint32, side uint8) {
+	if c.closed {
+		return
+	}
+	c.last = l.now
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		// ERR and HUP also make the source "readable": the read reports the error or EOF.
+		c.dir[side].readable = true
+		if events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			c.dir[side].hup = true
+		}
+	}
+	if c.state == connecting {
+		switch {
+		case side == serverSide && events&(unix.EPOLLERR|unix.EPOLLHUP) != 0:
+			c.connectFailed(l)
+		case side == serverSide && events&unix.EPOLLOUT != 0:
+			// Writable without an error: the handshake completed (no SO_ERROR needed).
+			c.established(l)
+		case side == clientSide && events&unix.EPOLLERR != 0:
+			c.abort(l) // the client gave up (RST) before the real server answered
+		}
+		return
+	}
+	c.pumpBoth(l)
+}
+
+// connectFailed forgets the real server that refused (or timed out) and tries the next.
+func (c *tcpConn) connectFailed(l *loop) {
+	l.closeFD(c.fd[serverSide], c.idx[serverSide])
+	c.fd[serverSide], c.idx[serverSide] = -1, -1
+	c.svc.release(c.bind, false)
+	c.tried = append(c.tried, c.bind.dest)
+	c.bind = binding{}
+	c.dir[serverSide] = direction{}
+	if !c.connectNext(l) {
+		c.abort(l)
+	}
+}
+
+func (c *tcpConn) established(l *loop) {
+	c.state = established
+	c.active = true
+	c.bind.dest.sd.SetActive(true)
+	if v := c.svc.cfg.Load().proxyProto; v != 0 {
+		buf := l.getBuf()
+		n := appendProxyHeader(buf[:0], v, c.client, c.localAddr())
+		c.dir[clientSide].pend = buf[:len(n)]
+	}
+	c.pumpBoth(l)
+}
+
+// localAddr is the address the client connected to: the VIP, or for a wildcard VIP the
+// socket's own address.
+func (c *tcpConn) localAddr() netip.AddrPort {
+	if c.svc.key.Addr.Addr().IsUnspecified() {
+		if sa, err := unix.Getsockname(c.fd[clientSide]); err == nil {
+			return addrPort(sa)
+		}
+	}
+	return c.svc.key.Addr
+}
+
+func (c *tcpConn) pumpBoth(l *loop) {
+	if c.pump(l, 0) {
+		c.pump(l, 1)
+	}
+}
+
+// pump moves data in direction i until the source is drained or the destination is
+// full. It reports false when the connection was closed.
+func (c *tcpConn) pump(l *loop, i int) bool {
+	d := &c.dir[i]
+	src, dst := c.fd[i], c.fd[1-i]
+	for n := 0; n < pumpCap; n++ {
+		if d.pend != nil {
+			w, err := sysWrite(dst, d.pend[d.off:])
+			if err != nil {
+				if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+					return true
+				}
+				c.abort(l)
+				return false
+			}
+			d.off += w
+			if d.off < len(d.pend) {
+				return true
+			}
+			l.putBuf(d.pend)
+			d.pend, d.off = nil, 0
+		}
+		if !d.readable || d.eof {
+			return true
+		}
+		r, err := sysRead(src, l.buf)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) {
+				d.readable = false
+				return true
+			}
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			c.abort(l)
+			return false
+		}
+		if r == 0 {
+			d.eof, d.readable = true, false
+			if !c.dir[1-i].eof {
+				// Pass the half-close on. After the second FIN, close sends it.
+				sysShutdownWrite(dst)
+			}
+			return c.halfClosed(l)
+		}
+		if i == clientSide {
+			c.svc.countIn(c.bind.dest, 0, uint64(r))
+		} else {
+			c.svc.countOut(c.bind.dest, 0, uint64(r))
+		}
+		w, err := sysWrite(dst, l.buf[:r])
+		if err != nil {
+			if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+				c.abort(l)
+				return false
+			}
+			w = 0
+		}
+		if w < r {
+			// Keep the unsent rest by taking the loop's buffer; the loop gets another.
+			d.pend, d.off = l.buf[:r], w
+			l.buf = l.getBuf()
+			return true
+		}
+		if r < len(l.buf) && !d.hup {
+			// A short read emptied the socket; the next arrival raises a new edge.
+			d.readable = false
+			return true
+		}
+	}
+	if !c.queued {
+		c.queued = true
+		l.retry = append(l.retry, c)
+	}
+	return true
+}
+
+// halfClosed runs when direction i reached EOF: the first FIN moves the connection from
+// ActiveConn to InActConn (IPVS's FIN_WAIT), the second closes it.
+func (c *tcpConn) halfClosed(l *loop) bool {
+	if c.active {
+		c.active = false
+		c.bind.dest.sd.SetActive(false)
+	}
+	if c.dir[0].eof && c.dir[1].eof {
+		c.finish(l, false)
+		return false
+	}
+	return true
+}
+
+// abort closes both sides with an RST, passing a reset or a failure on.
+func (c *tcpConn) abort(l *loop) { c.finish(l, true) }
+
+func (c *tcpConn) finish(l *loop, reset bool) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if c.state == established {
+		c.samplePackets()
+	}
+	for side := range c.fd {
+		if c.fd[side] >= 0 {
+			if reset {
+				resetClose(c.fd[side])
+			}
+			l.closeFD(c.fd[side], c.idx[side])
+			c.fd[side] = -1
+		}
+		if d := &c.dir[side]; d.pend != nil {
+			l.putBuf(d.pend)
+			d.pend = nil
+		}
+	}
+	l.conns.remove(c)
+	if c.bind.dest == nil {
+		return
+	}
+	c.svc.release(c.bind, c.active)
+	if c.state == established && !reset {
+		// A closed connection stays in InActConn for the tcpfin timeout, as IPVS keeps
+		// its entry in FIN_WAIT/TIME_WAIT: `ipvsadm -L` and the lc/wlc overhead see it.
+		c.bind.dest.sd.Bind()
+		l.linger.add(l.now+l.plane.timeouts.Load().tcpFin, c.bind.dest.sd)
+	}
+	c.state = closed
+}
+
+// samplePackets adds the segments received on each socket since the last sample to the
+// packet counters: segments from the client are IPVS's InPkts, from the real server its
+// OutPkts. The kernel counts them (TCP_INFO), so pure ACKs, SYN and FIN count as in IPVS.
+func (c *tcpConn) samplePackets() {
+	for side := range c.fd {
+		if c.fd[side] < 0 {
+			continue
+		}
+		segs, ok := tcpSegsIn(c.fd[side])
+		if !ok {
+			continue
+		}
+		delta := uint64(segs - c.segs[side])
+		c.segs[side] = segs
+		if side == clientSide {
+			c.svc.countIn(c.bind.dest, delta, 0)
+		} else {
+			c.svc.countOut(c.bind.dest, delta, 0)
+		}
+	}
+}
+
+// expireConns closes connections idle past their timeout, retries connects that took too
+// long, and samples packet counters of busy connections every estimator interval.
+func (l *loop) expireConns() {
+	to := l.plane.timeouts.Load()
+	connectLimit := int64(connectTimeout.Seconds())
+	for i := 0; i < len(l.conns.items); {
+		c := l.conns.items[i]
+		switch {
+		case c.state == connecting && l.now-c.connectAt >= connectLimit:
+			c.connectFailed(l)
+		case c.state == established && (c.dir[0].eof || c.dir[1].eof) && l.now-c.last >= to.tcpFin:
+			c.abort(l)
+		case c.state == established && l.now-c.last >= to.tcp:
+			c.abort(l)
+		case c.state == established && c.last > c.sampled && l.now-c.sampled >= 2:
+			c.sampled = l.now
+			c.samplePackets()
+		}
+		// A closed connection was swapped out of slot i; look at the slot again.
+		if i < len(l.conns.items) && l.conns.items[i] == c {
+			i++
+		}
+	}
+}
+
+// connList is a loop's set of open connections with O(1) removal.
+type connList struct{ items []*tcpConn }
+
+func (s *connList) len() int { return len(s.items) }
+
+func (s *connList) add(c *tcpConn) {
+	c.pos = len(s.items)
+	s.items = append(s.items, c)
+}
+
+func (s *connList) remove(c *tcpConn) {
+	last := len(s.items) - 1
+	if c.pos > last || s.items[c.pos] != c {
+		return
+	}
+	s.items[c.pos] = s.items[last]
+	s.items[c.pos].pos = c.pos
+	s.items[last] = nil
+	s.items = s.items[:last]
+}

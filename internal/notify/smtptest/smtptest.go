@@ -25,6 +25,7 @@ type Server struct {
 	Addr    string // 127.0.0.1:port
 	Maildir string
 	cmd     *exec.Cmd
+	t       testing.TB
 }
 
 // Start runs aiosmtpd for the rest of the test; the test is skipped (failed in CI) when
@@ -36,16 +37,9 @@ func Start(t testing.TB) *Server {
 	testutil.Need(t, ok, "python3-aiosmtpd is not installed (scripts/test.sh installs it)")
 	dir := filepath.Join(t.TempDir(), "Maildir")
 	for attempt := 0; attempt < 5; attempt++ {
-		port := FreePort(t)
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		cmd := exec.Command(Python, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", dir)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("aiosmtpd: %v", err)
-		}
-		s := &Server{Addr: addr, Maildir: dir, cmd: cmd}
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t))), Maildir: dir, t: t}
 		t.Cleanup(s.Stop)
-		if WaitListening(addr, 10*time.Second) {
+		if s.start() {
 			return s
 		}
 		s.Stop()
@@ -54,9 +48,26 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
+func (s *Server) start() bool {
+	s.cmd = exec.Command(Python, "-m", "aiosmtpd", "-n", "-l", s.Addr, "-c", "aiosmtpd.handlers.Mailbox", s.Maildir)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("aiosmtpd: %v", err)
+	}
+	return WaitListening(s.Addr, 10*time.Second)
+}
+
+// Restart starts the server again on the same address after Stop.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if !s.start() {
+		s.t.Fatalf("aiosmtpd did not listen again on %s", s.Addr)
+	}
+}
+
 // Stop kills the server (it is also stopped at the end of the test).
 func (s *Server) Stop() {
-	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
+	if s.cmd != nil && s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		_ = s.cmd.Wait()
 	}

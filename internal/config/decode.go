@@ -14,6 +14,10 @@ func decodeConfig(root *Node, d *diagSink) *Config {
 	cfg := &Config{}
 	dc := &decoder{d: d}
 	dc.block(rootBlock, root, reflect.ValueOf(cfg).Elem(), false)
+	if !cfg.IsSet("global_defs") {
+		// No global_defs block: its defaults still apply.
+		dc.block(globalDefsBlock, &Node{}, reflect.ValueOf(&cfg.Global).Elem(), false)
+	}
 	return cfg
 }
 
@@ -82,10 +86,10 @@ func (dc *decoder) block(spec *blockSpec, n *Node, dst reflect.Value, silent boo
 			}
 			dc.entries(c, k.kind, field)
 		default:
-			if !dc.inline(k, c, field) {
-				continue
-			}
+			dc.inline(k, c, field)
 		}
+		// A keyword with a bad value still counts as set: it was reported, and no
+		// "missing" or "defaulting" diagnostic should follow it.
 		if src != nil && field.IsValid() {
 			src.mark(k.name, c.Pos)
 		}
@@ -142,17 +146,16 @@ func (dc *decoder) subBlock(k *keywordSpec, c *Node, field reflect.Value, silent
 	}
 }
 
-// inline decodes a keyword whose value is on its own line; it reports whether a value
-// was stored.
-func (dc *decoder) inline(k *keywordSpec, c *Node, field reflect.Value) bool {
+// inline decodes a keyword whose value is on its own line.
+func (dc *decoder) inline(k *keywordSpec, c *Node, field reflect.Value) {
 	if c.Block {
 		dc.d.errorf(c.BlockPos, "%s does not take a { } block", c.Keyword)
-		return false
+		return
 	}
 	args := c.Args
 	if len(args) < k.kind.minArgs {
 		dc.d.errorf(c.Pos, "%s needs a value (%s)", c.Keyword, k.kind.doc)
-		return false
+		return
 	}
 	if k.kind.maxArgs >= 0 && len(args) > k.kind.maxArgs {
 		dc.d.warnf(c.ArgPos(k.kind.maxArgs), "%s: extra arguments ignored: %s", c.Keyword, strings.Join(texts(args[k.kind.maxArgs:]), " "))
@@ -161,12 +164,11 @@ func (dc *decoder) inline(k *keywordSpec, c *Node, field reflect.Value) bool {
 	v, err := k.kind.parse(args, c.Raw)
 	if err != nil {
 		dc.argError(c.Keyword, c, args, err)
-		return false
+		return
 	}
 	if field.IsValid() {
 		assign(field, v)
 	}
-	return true
 }
 
 // entries decodes every line of a value block with the entry kind, appending to field.

@@ -458,7 +458,7 @@ func (f *finisher) virtualServers() {
 			f.d.warnf(vs.Pos, "%s: no protocol set; defaulting to UDP as keepalived does (add protocol TCP for TCP services)", who)
 			vs.Protocol = "UDP"
 		}
-		if !byAddress && vs.IsSet("protocol") && (vs.FwMark != 0 || vs.Group != nil) {
+		if !byAddress && vs.IsSet("protocol") && (vs.FwMark != 0 || vs.Group != nil && len(vs.Group.FwMarks) > 0) {
 			f.d.warnf(vs.Line("protocol"), "%s: protocol is ignored for a firewall-mark service", who)
 			vs.Protocol = ""
 		}
@@ -497,7 +497,7 @@ func (f *finisher) virtualServers() {
 		if !vs.IsSet("warmup") {
 			vs.Warmup = vs.DelayLoop
 		}
-		if len(vs.RealServers) == 0 {
+		if !vs.IsSet("real_server") {
 			f.d.warnf(vs.Pos, "%s has no real_server; keepalived ignores it", who)
 		}
 		f.realServers(vs, who)

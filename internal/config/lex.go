@@ -150,11 +150,8 @@ func (lx *lexer) lexFile(name, data string) {
 			lx.endPending()
 			continue
 		}
-		text, col, cont, unterminated := decomment(phys)
+		text, col, cont := decomment(phys)
 		pos.Col = col
-		if unterminated {
-			lx.d.errorf(pos, "unterminated quote")
-		}
 		if text == "" {
 			continue
 		}
@@ -175,7 +172,7 @@ func (lx *lexer) endPending() {
 // decomment strips leading and trailing blanks and a comment ('#' or '!' outside double
 // quotes), removes the backslash of an escaped '\#' or '\!', and reports a trailing '\'
 // (a continued definition). col is the 1-based column of the first character kept.
-func decomment(s string) (text string, col int, cont, unterminated bool) {
+func decomment(s string) (text string, col int, cont bool) {
 	lead := len(s) - len(strings.TrimLeft(s, " \t"))
 	s = s[lead:]
 	col = lead + 1
@@ -214,13 +211,12 @@ func decomment(s string) (text string, col int, cont, unterminated bool) {
 			b = append(b, c)
 		}
 	}
-	unterminated = quote && end == len(s)
 	if b != nil {
 		text = string(b)
 	} else {
 		text = s[:end]
 	}
-	return strings.TrimRight(text, " \t"), col, cont, unterminated
+	return strings.TrimRight(text, " \t"), col, cont
 }
 
 // process applies conditional lines, definitions, ~SEQ/~LST, parameter expansion and
@@ -290,7 +286,7 @@ func (lx *lexer) process(text string, pos Pos, cont bool, depth int) {
 		if len(more) > 0 {
 			extra = append(more, extra...)
 		}
-		text, _, _, _ = decomment(expanded)
+		text, _, _ = decomment(expanded)
 		if text == "" {
 			break
 		}
@@ -696,9 +692,10 @@ func (lx *lexer) tokenize(s string, pos Pos) {
 		if s[i] == '"' {
 			j := strings.IndexByte(s[i+1:], '"')
 			if j < 0 {
-				lx.d.errorf(Pos{File: pos.File, Line: pos.Line, Col: pos.Col + i}, "unmatched quote")
-				toks = append(toks, Token{Text: s[i+1:], Col: pos.Col + start, Quoted: true})
-				break
+				// The line is dropped: guessing where the string ends would only
+				// produce follow-on errors.
+				lx.d.errorf(Pos{File: pos.File, Line: pos.Line, Col: pos.Col + i}, "unterminated quoted string")
+				return
 			}
 			toks = append(toks, Token{Text: s[i+1 : i+1+j], Col: pos.Col + start, Quoted: true})
 			i += j + 2

@@ -361,7 +361,9 @@ func (n *Node) followLinks(ctx context.Context, tr *tracker) {
 	done := make(chan struct{})
 	defer close(done)
 	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
-		n.logger.Warn("link notifications", "err", err)
+		if ctx.Err() == nil { // closing the subscription reports an error too
+			n.logger.Warn("link notifications", "err", err)
+		}
 	}}
 	if n.ns.IsOpen() {
 		ns := n.ns

@@ -1,0 +1,166 @@
+package vrrp
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// keepalivedConf is a one-instance keepalived.conf like the failover bench generates.
+func keepalivedConf(version, vrid, prio int, interval time.Duration, vip string) string {
+	auth := ""
+	if version == 2 {
+		auth = "    authentication {\n        auth_type PASS\n        auth_pass govstest\n    }\n"
+	}
+	return fmt.Sprintf(`global_defs {
+    router_id ka
+    vrrp_version %d
+    script_user root
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id %d
+    priority %d
+    advert_int %g
+%s    virtual_ipaddress {
+        %s/24
+    }
+}
+`, version, vrid, prio, interval.Seconds(), auth, vip)
+}
+
+// startKeepalived runs the real keepalived (VRRP only, foreground) in h with per-test
+// configuration and pid files; the host's /etc/keepalived is never read.
+func startKeepalived(t *testing.T, h *testutil.Host, conf string) (pid int, logs *testutil.SyncBuffer) {
+	t.Helper()
+	testutil.NeedCommand(t, "keepalived")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, buf := h.Start("keepalived", "-n", "-l", "-D", "-P", "-f", path,
+		"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"),
+		"-c", filepath.Join(dir, "checkers.pid"), "-b", filepath.Join(dir, "bfd.pid"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("keepalived in %s:\n%s", h.Name, buf.String())
+		}
+	})
+	return cmd.Process.Pid, buf
+}
+
+// startCapture records VRRP packets seen on h's eth0 until the returned stop is called.
+func startCapture(t *testing.T, h *testutil.Host) (stop func() string) {
+	t.Helper()
+	testutil.NeedCommand(t, "tshark")
+	path := filepath.Join(t.TempDir(), "vrrp.pcap")
+	// tshark refuses to write into a directory it does not own when it drops privileges.
+	if err := os.Chmod(filepath.Dir(path), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	cmd, buf := h.Start("tshark", "-q", "-i", "eth0", "-f", "ip proto 112", "-w", path)
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(buf.String(), "Capturing on") }) {
+		t.Fatalf("tshark did not start:\n%s", buf.String())
+	}
+	return func() string {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), "captured") }) {
+			t.Errorf("tshark did not finish:\n%s", buf.String())
+		}
+		return path
+	}
+}
+
+// checkCapture asserts that tshark's VRRP dissector finds every advert from src well
+// formed with a good checksum, and that there are some.
+func checkCapture(t *testing.T, pcap, src string) {
+	t.Helper()
+	b, err := exec.Command("tshark", "-r", pcap, "-Y", "vrrp && ip.src=="+src,
+		"-T", "fields", "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", "_ws.malformed", "-e", "_ws.expert.severity").Output()
+	out := string(b)
+	if err != nil {
+		t.Fatalf("tshark -r: %v\n%s", err, out)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 || strings.HasPrefix(line, "Running as") {
+			continue
+		}
+		n++
+		if f[2] != "1" || len(f) > 3 && strings.TrimSpace(strings.Join(f[3:], "")) != "" {
+			t.Errorf("tshark finds a govs advert bad (version, prio, checksum status, malformed, expert): %q", line)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no VRRP packet from %s in the capture", src)
+	}
+	t.Logf("tshark: %d adverts from govs (%s) dissected clean", n, src)
+}
+
+// TestKeepalivedInterop runs govs against the real keepalived 2.2.7, v2 (PASS auth) and
+// v3, each side as master in turn: the right node wins, and the other takes over when
+// it stops.
+func TestKeepalivedInterop(t *testing.T) {
+	testutil.Integration(t)
+	for _, tc := range []struct {
+		version  int
+		interval time.Duration
+	}{{2, time.Second}, {3, 100 * time.Millisecond}} {
+		for _, kaMaster := range []bool{true, false} {
+			name := fmt.Sprintf("v%d/govs-master", tc.version)
+			if kaMaster {
+				name = fmt.Sprintf("v%d/keepalived-master", tc.version)
+			}
+			t.Run(name, func(t *testing.T) {
+				_, hosts := lanHosts(t, "ka", "govs")
+				kaPrio, govsPrio := 100, uint8(150)
+				if kaMaster {
+					kaPrio, govsPrio = 150, 100
+				}
+				stopCapture := startCapture(t, hosts["govs"])
+				in := instanceCfg("VI_1", 57, govsPrio, uint8(tc.version), tc.interval, testVIP)
+				if tc.version == 2 {
+					in.AuthType, in.AuthPass = AuthPass, "govstest"
+				}
+				g := startNode(t, hosts["govs"], single(in))
+				kaPid, _ := startKeepalived(t, hosts["ka"], keepalivedConf(tc.version, 57, kaPrio, tc.interval, testVIP))
+				winner, loser := hosts["govs"], hosts["ka"]
+				if kaMaster {
+					winner, loser = loser, winner
+				}
+				mdi := MasterDownInterval(Params{Version: uint8(tc.version), Priority: 100, DownTimerAdverts: 3}, tc.interval)
+				waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
+				// Stable: the election holds for a few more intervals.
+				time.Sleep(2 * tc.interval)
+				waitVIP(t, time.Second, testVIP, winner, hosts)
+				st := g.Status()[0]
+				if kaMaster && st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
+					t.Fatalf("govs status: received %d, bad %v", st.AdvertsReceived, st.BadPackets)
+				}
+				if kaMaster {
+					if st.State != StateBackup || st.Master.String() != "10.77.0.1" {
+						t.Fatalf("govs: %v, master %v; want BACKUP under 10.77.0.1", st.State, st.Master)
+					}
+					if err := syscall.Kill(kaPid, syscall.SIGTERM); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					g.stop(t)
+				}
+				waitVIP(t, mdi+3*time.Second, testVIP, loser, hosts)
+				time.Sleep(2 * tc.interval) // a few adverts of the new master for the capture
+				checkCapture(t, stopCapture(), "10.77.0.2")
+			})
+		}
+	}
+}

@@ -191,7 +191,7 @@ func TestNginxPersistence(t *testing.T) {
 	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 			DisableKeepAlives: true,
-			DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}).DialContext,
+			DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}).DialContext,
 		}}
 		first := ""
 		for i := 0; i < 10; i++ {

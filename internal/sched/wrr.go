@@ -16,7 +16,6 @@ func init() { Register("wrr", func(Flags) Scheduler { return &weightedRoundRobin
 // destination with weight >= cw in O(log n), with the same sequence.
 type weightedRoundRobin struct {
 	mu      sync.Mutex // serialises Update and rebuilds
-	dirty   atomic.Bool
 	table   atomic.Pointer[wrrTable]
 	weights []int32 // weights as of the last build, to see which ones changed
 }
@@ -169,25 +168,16 @@ func (s *weightedRoundRobin) install(dests []*Dest, ws []int32, cw int32) {
 	s.table.Store(t)
 }
 
-// refresh is the kernel's upd_dest callback for weights changed through SetWeight.
-func (s *weightedRoundRobin) refresh() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.dirty.Swap(false) {
-		return
-	}
+// weightChanged is the kernel's upd_dest callback for a weight set through SetWeight. It
+// runs at once, one call per change, because cw depends on every intermediate mw and di.
+func (s *weightedRoundRobin) weightChanged() {
 	old := s.table.Load()
 	if old == nil {
 		return
 	}
 	ws := make([]int32, len(old.dests))
-	changed := false
 	for i, d := range old.dests {
 		ws[i] = d.weight.Load()
-		changed = changed || ws[i] != s.weights[i]
-	}
-	if !changed {
-		return
 	}
 	_, cw := unpackWRR(old.pos.Load())
 	g, mx := weightStats(ws)
@@ -197,9 +187,6 @@ func (s *weightedRoundRobin) refresh() {
 
 // Pick runs ip_vs_wrr_schedule's loop.
 func (s *weightedRoundRobin) Pick(Flow) *Dest {
-	if s.dirty.Load() {
-		s.refresh()
-	}
 	t := s.table.Load()
 	if t == nil || t.mw == 0 {
 		return nil
@@ -278,13 +265,18 @@ func (t *wrrTable) find(node, nlo, nhi, lo, hi, w int32) int32 {
 	return t.find(2*node+1, mid+1, nhi, lo, hi, w)
 }
 
-// change is the destIndex hook: a weight change marks the table for a rebuild at the next
-// pick (the kernel's upd_dest); counters need nothing.
+// change is the destIndex hook: a weight change rebuilds the table (the kernel's
+// upd_dest); counters need nothing. Setting the weight a destination already has is no edit,
+// so a reload that re-applies the same weights keeps the rotation where it is.
 func (s *weightedRoundRobin) change(_ *destLink, d *Dest, op destOp, arg int64) bool {
-	d.apply(op, arg)
-	if op == opWeight {
-		s.dirty.Store(true)
+	if op != opWeight || int64(d.weight.Load()) == arg {
+		d.apply(op, arg)
+		return true
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.apply(op, arg)
+	s.weightChanged()
 	return true
 }
 

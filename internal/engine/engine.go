@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
@@ -25,7 +26,7 @@ type HealthEvent struct {
 	RS      netip.AddrPort
 	Up      bool
 	// Weight is a dynamic weight to use instead of the configured one while the
-	// server is up; -1 keeps the configured weight.
+	// server is up (the checkers' effective weight); -1 leaves the weight as it is.
 	Weight int
 	Reason string
 }
@@ -179,21 +180,22 @@ func (e *Engine) Health(ctx context.Context, ev HealthEvent) error {
 		if !ok {
 			return // a server a reload removed; its checker was late
 		}
-		rs := s.spec.realServer(id)
 		changed := h.up != ev.Up
-		if !changed && h.weight == ev.Weight {
+		reweighted := ev.Weight >= 0 && ev.Weight != h.weight
+		if !changed && !reweighted {
 			return
 		}
-		h.weight = ev.Weight
+		if reweighted {
+			h.weight = ev.Weight
+		}
 		if changed {
 			h.up, h.reason, h.since = ev.Up, ev.Reason, time.Now()
-			kind, verb, notify := "rs-down", "DOWN", rs.NotifyDown
+			kind, verb := "rs-down", "DOWN"
 			if ev.Up {
-				kind, verb, notify = "rs-up", "UP", rs.NotifyUp
+				kind, verb = "rs-up", "UP"
 			}
 			e.log.Info("real server "+verb, "service", ev.Service.String(), "rs", ev.RS.String(), "reason", ev.Reason)
 			s.record(Event{Kind: kind, Service: ev.Service.String(), RS: ev.RS.String(), Message: ev.Reason})
-			e.runScript(s.ctx, notify)
 		}
 		err = e.apply(s)
 	})
@@ -318,30 +320,25 @@ func (e *Engine) compute(s *state) table.Table {
 	return t
 }
 
-// quorumState updates and returns whether vs has its quorum, running quorum_up /
-// quorum_down on a transition. keepalived's rule: gained at live ≥ quorum+hysteresis,
-// lost at live < quorum−hysteresis (or no live weight at all).
+// quorumState updates and returns whether vs has its quorum (check.Quorum's rule),
+// running quorum_up / quorum_down on a transition.
 func (e *Engine) quorumState(s *state, vs VirtualService, live int) bool {
 	key := vs.Service.ServiceKey
-	quorum := max(vs.Quorum, 1)
+	q := check.Quorum{Quorum: max(vs.Quorum, 1), Hysteresis: vs.Hysteresis}
 	up, known := s.quorum[key]
-	next := up
-	switch {
-	case !known:
-		next = live >= quorum+vs.Hysteresis
-	case up:
-		next = !(live == 0 || live < quorum-vs.Hysteresis)
-	default:
-		next = live >= quorum+vs.Hysteresis
+	if !known {
+		s.quorum[key] = q.Initial(live)
+		return s.quorum[key]
 	}
+	next, changed := q.Next(up, live)
 	s.quorum[key] = next
-	if known && next != up {
+	if changed {
 		kind, script, verb := "quorum-down", vs.QuorumDown, "lost"
 		if next {
 			kind, script, verb = "quorum-up", vs.QuorumUp, "gained"
 		}
-		e.log.Info("quorum "+verb, "service", key.String(), "live_weight", live, "quorum", quorum, "hysteresis", vs.Hysteresis)
-		s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, quorum, vs.Hysteresis)})
+		e.log.Info("quorum "+verb, "service", key.String(), "live_weight", live, "quorum", q.Quorum, "hysteresis", q.Hysteresis)
+		s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, q.Quorum, q.Hysteresis)})
 		e.runScript(s.ctx, script)
 	}
 	return next
@@ -357,18 +354,6 @@ func (e *Engine) runScript(ctx context.Context, s *script.Spec) {
 
 func (rs RealServer) dest(weight int) table.Dest {
 	return table.Dest{Addr: rs.Addr, Weight: weight, Method: rs.Method, UThreshold: rs.UThreshold, LThreshold: rs.LThreshold}
-}
-
-func (sp *Spec) realServer(id rsID) RealServer {
-	for _, vs := range sp.Services {
-		if vs.Service.ServiceKey != id.service {
-			continue
-		}
-		if i := slices.IndexFunc(vs.RealServers, func(rs RealServer) bool { return rs.Addr == id.addr }); i >= 0 {
-			return vs.RealServers[i]
-		}
-	}
-	return RealServer{}
 }
 
 func (s *state) record(ev Event) {

@@ -45,9 +45,7 @@ type RealServer struct {
 	// Checked is false for a real server with no checker: it is always alive.
 	Checked bool
 	// Alpha starts the server as failed until its checkers pass.
-	Alpha      bool
-	NotifyUp   *script.Spec
-	NotifyDown *script.Spec
+	Alpha bool
 }
 
 // rsID names a real server across reloads.

@@ -42,6 +42,7 @@ type lexer struct {
 	d       *diagSink
 	defs    map[string]*definition
 	lines   []logicalLine
+	arena   []Token // backing store for the tokens of all lines, to allocate in bulk
 	stack   []string // include stack, for cycle detection and ${_PWD}
 	pending *definition
 	work    int  // processed lines, including generated ones, against lim.MaxLines
@@ -134,6 +135,9 @@ func (lx *lexer) readFile(name string, at Pos, mustExist bool) {
 func (lx *lexer) lexFile(name, data string) {
 	lx.stack = append(lx.stack, name)
 	defer func() { lx.stack = lx.stack[:len(lx.stack)-1] }()
+	if lx.lines == nil {
+		lx.lines = make([]logicalLine, 0, strings.Count(data, "\n")+1)
+	}
 	lineNo := 0
 	for len(data) > 0 && !lx.stopped {
 		lineNo++
@@ -676,7 +680,11 @@ func braceIndex(s string) int {
 
 // tokenize splits on blanks; a token starting with '"' runs to the next '"'.
 func (lx *lexer) tokenize(s string, pos Pos) {
-	var toks []Token
+	if cap(lx.arena)-len(lx.arena) < 64 {
+		lx.arena = make([]Token, 0, 4096)
+	}
+	start0 := len(lx.arena)
+	toks := lx.arena[start0:start0]
 	raw := ""
 	for i := 0; i < len(s); {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -708,6 +716,11 @@ func (lx *lexer) tokenize(s string, pos Pos) {
 	}
 	if len(toks) == 0 {
 		return
+	}
+	if len(toks) <= cap(lx.arena)-start0 {
+		// The tokens were appended in place inside the arena; claim them.
+		lx.arena = lx.arena[:start0+len(toks)]
+		toks = toks[:len(toks):len(toks)]
 	}
 	pos.Col = toks[0].Col
 	lx.lines = append(lx.lines, logicalLine{pos: pos, toks: toks, raw: raw})

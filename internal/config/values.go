@@ -220,15 +220,17 @@ func parseUint32(s string, arg int) (uint32, error) {
 
 // parseTimer reads decimal seconds ("2", "2.5", "0.000001") exactly, without floats.
 func parseTimer(s string, arg int, lo, hi time.Duration) (time.Duration, error) {
-	bad := argErrorf(arg, "%q is not a time in seconds (expected %s..%s)", s, fmtSeconds(lo), fmtSeconds(hi))
+	bad := func() error {
+		return argErrorf(arg, "%q is not a time in seconds (expected %s..%s)", s, fmtSeconds(lo), fmtSeconds(hi))
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	if whole == "" && frac == "" || len(whole) > 10 || len(frac) > 6 {
-		return 0, bad
+		return 0, bad()
 	}
 	var us int64
 	for _, c := range whole {
 		if c < '0' || c > '9' {
-			return 0, bad
+			return 0, bad()
 		}
 		us = us*10 + int64(c-'0')
 	}
@@ -236,7 +238,7 @@ func parseTimer(s string, arg int, lo, hi time.Duration) (time.Duration, error) 
 	scale := int64(1e5)
 	for _, c := range frac {
 		if c < '0' || c > '9' {
-			return 0, bad
+			return 0, bad()
 		}
 		us += int64(c-'0') * scale
 		scale /= 10

@@ -164,4 +164,3 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("defaults: %+v", in)
 	}
 }
-

@@ -42,7 +42,7 @@ type lexer struct {
 	d       *diagSink
 	defs    map[string]*definition
 	lines   []logicalLine
-	arena   []Token // backing store for the tokens of all lines, to allocate in bulk
+	arena   []Token  // backing store for the tokens of all lines, to allocate in bulk
 	stack   []string // include stack, for cycle detection and ${_PWD}
 	pending *definition
 	work    int  // processed lines, including generated ones, against lim.MaxLines

@@ -185,8 +185,8 @@ type Instance struct {
 	UnicastTTL           int             `json:"unicast_ttl" kw:"unicast_ttl"` // [255]
 	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
 	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"` // [global]
-	Accept               bool            `json:"accept" kw:"accept,no_accept"`                       // [true, false with strict and priority < 255]
-	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt,preempt"`                 // cleared by state MASTER or priority 255
+	Accept               bool            `json:"accept" kw:"accept,no_accept"`             // [true, false with strict and priority < 255]
+	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt,preempt"`         // cleared by state MASTER or priority 255
 	PreemptDelay         time.Duration   `json:"preempt_delay" kw:"preempt_delay"`
 	SkipCheckAdvAddr     bool            `json:"skip_check_adv_addr" kw:"skip_check_adv_addr"` // [global]
 	Strict               bool            `json:"strict_mode" kw:"strict_mode"`                 // [global vrrp_strict]

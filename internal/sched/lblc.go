@@ -168,15 +168,23 @@ func (en *localityEntry) erase(d *Dest, now time.Time) {
 
 // collect runs the garbage-collection timer ticks due by now (ip_vs_lblc_check_expire):
 // every 30th tick drops entries idle longer than the expiration; other ticks only act when
-// the table is over its size limit, dropping entries idle for 6 minutes. After a long idle
-// period at most one round of 30 ticks is replayed, which already includes a full check.
+// the table is over its size limit, dropping entries idle for 6 minutes. Nothing touches
+// the entries between picks, so a later check removes everything an earlier one would
+// have: after a long quiet period only the last two rounds of 30 ticks are replayed.
 func (s *locality) collect(now time.Time) {
 	if s.nextTick.IsZero() {
 		s.nextTick = now.Add(localityCheckInterval)
 		s.counter = 1
 		return
 	}
-	for k := 0; k <= localityFullCheck && !now.Before(s.nextTick); k++ {
+	if now.Before(s.nextTick) {
+		return
+	}
+	due := int64(now.Sub(s.nextTick)/localityCheckInterval) + 1
+	if skip := (due - 2*localityFullCheck) / localityFullCheck * localityFullCheck; skip > 0 {
+		s.nextTick = s.nextTick.Add(time.Duration(skip) * localityCheckInterval)
+	}
+	for !now.Before(s.nextTick) {
 		tick := s.nextTick
 		s.nextTick = tick.Add(localityCheckInterval)
 		switch {
@@ -189,9 +197,6 @@ func (s *locality) collect(now time.Time) {
 			goal := min((len(s.entries)-localityMaxEntries)*4/3, localityMaxEntries/2)
 			s.expire(tick, localityEntryTimeout, goal)
 		}
-	}
-	if !now.Before(s.nextTick) {
-		s.nextTick = now.Add(localityCheckInterval)
 	}
 }
 

@@ -211,7 +211,11 @@ func (e *Engine) Admin(ctx context.Context, op AdminOp) error {
 			return
 		}
 		s.overlay = append(s.overlay, op)
-		err = e.apply(s)
+		if err = e.apply(s); err != nil {
+			// The data plane refused it (a listener it cannot open, say): forget it.
+			s.overlay = s.overlay[:len(s.overlay)-1]
+			err = errors.Join(err, e.apply(s))
+		}
 	})
 	return errors.Join(derr, err)
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/daemon"
+)
+
+func init() {
+	commands["run"] = command{
+		summary: "run the director: VRRP, health checks, data plane, control socket",
+		run:     runRun,
+	}
+}
+
+// runFlags are keepalived's flags where govs has the same meaning, plus govs's own.
+type runFlags struct {
+	file, configID, dataplane, socket, logLevel string
+	vrrpOnly, checksOnly, logJSON               bool
+	stopTimeout                                 time.Duration
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	for _, n := range []string{"f", "use-file"} {
+		fs.StringVar(&f.file, n, "/etc/keepalived/keepalived.conf", "configuration file")
+	}
+	for _, n := range []string{"i", "config-id"} {
+		fs.StringVar(&f.configID, n, "", "config id for @id lines [short host name]")
+	}
+	for _, n := range []string{"P", "vrrp"} {
+		fs.BoolVar(&f.vrrpOnly, n, false, "VRRP only (no checkers, no data plane)")
+	}
+	for _, n := range []string{"C", "check"} {
+		fs.BoolVar(&f.checksOnly, n, false, "checkers and data plane only (no VRRP)")
+	}
+	fs.StringVar(&f.dataplane, "dataplane", "proxy", "data plane: proxy")
+	fs.StringVar(&f.socket, "socket", "", "control socket for govs adm [$GOVS_SOCKET, else "+ctl.DefaultSocket+"]")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.logJSON, "log-json", false, "log in JSON")
+	fs.DurationVar(&f.stopTimeout, "stop-timeout", 10*time.Second, "how long established connections get on SIGTERM")
+	// Accepted for keepalived compatibility: govs always runs in the foreground and
+	// logs to stderr.
+	for _, n := range []string{"n", "dont-fork", "l", "log-console", "D", "log-detail"} {
+		fs.Bool(n, false, "accepted for keepalived compatibility (no effect)")
+	}
+}
+
+func newLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if json {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("govs run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: govs run [-f FILE] [-P|-C] [--dataplane proxy] [--socket PATH]
+
+Runs the director from a keepalived.conf: VRRP instances, real-server health
+checks and the data plane. SIGHUP reloads the configuration (one with errors is
+refused and the running one kept); SIGTERM or SIGINT stops: VRRP masters hand
+over at once (priority 0), then established connections get --stop-timeout.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "govs run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logJSON)
+	if err != nil {
+		fmt.Fprintln(stderr, "govs run:", err)
+		return 2
+	}
+	if f.vrrpOnly && f.checksOnly {
+		fmt.Fprintln(stderr, "govs run: -P and -C exclude each other")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	socket := ""
+	if !f.vrrpOnly {
+		socket = ctl.SocketPath(f.socket)
+	}
+	d, err := daemon.Start(ctx, daemon.Options{
+		ConfigPath:   f.file,
+		ConfigID:     f.configID,
+		Dataplane:    f.dataplane,
+		Socket:       socket,
+		VRRPOnly:     f.vrrpOnly,
+		ChecksOnly:   f.checksOnly,
+		StopTimeout:  f.stopTimeout,
+		Logger:       log,
+		ConfigErrors: stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "govs run:", err)
+		return 1
+	}
+	log.Info("govs started", "config", f.file, "dataplane", f.dataplane, "socket", socket, "vrrp_only", f.vrrpOnly, "checks_only", f.checksOnly)
+	code := 0
+	for running := true; running; {
+		select {
+		case <-hup:
+			if err := d.Reload(context.Background()); err != nil {
+				log.Error("reload failed", "err", err)
+			}
+		case err := <-d.Failed():
+			log.Error("stopping after a failure", "err", err)
+			code = 1
+			running = false
+		case <-ctx.Done():
+			running = false
+		}
+	}
+	log.Info("govs stopping")
+	if err := d.Stop(); err != nil {
+		log.Warn("connections cut at the stop timeout", "err", err)
+	}
+	return code
+}

@@ -1,0 +1,226 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/check"
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/dataplane"
+	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/vrrp"
+
+	_ "github.com/govs/govs/internal/dataplane/proxy" // registers "proxy"
+)
+
+// Options say what to run.
+type Options struct {
+	// ConfigPath is the keepalived.conf to read (and re-read on Reload).
+	ConfigPath string
+	// ConfigText, when set, is parsed instead of reading ConfigPath (govs demo).
+	ConfigText []byte
+	ConfigID   string
+	// Dataplane names the data plane ["proxy"].
+	Dataplane string
+	// Socket is the control socket's path; empty: no control socket.
+	Socket string
+	// VRRPOnly and ChecksOnly are keepalived's -P and -C.
+	VRRPOnly, ChecksOnly bool
+	// StopTimeout is how long established connections get to finish on Stop [10 s].
+	StopTimeout time.Duration
+	Logger      *slog.Logger
+	// ConfigErrors receives the diagnostics of every load; nil discards them.
+	ConfigErrors io.Writer
+}
+
+// Daemon is a running govs.
+type Daemon struct {
+	opts   Options
+	log    *slog.Logger
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+
+	dp    dataplane.Dataplane
+	eng   *engine.Engine
+	check *check.Manager
+	node  *vrrp.Node
+
+	mu   sync.Mutex // serialises reloads
+	plan Plan
+}
+
+// ErrConfig is wrapped by Start and Reload when the configuration has errors.
+var ErrConfig = errors.New("configuration has errors")
+
+// Start loads the configuration and starts every component it needs.
+func Start(ctx context.Context, opts Options) (*Daemon, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Dataplane == "" {
+		opts.Dataplane = "proxy"
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	plan, err := loadPlan(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4)}
+	if err := d.start(ctx); err != nil {
+		cancel()
+		d.wg.Wait()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) start(ctx context.Context) error {
+	if !d.opts.VRRPOnly {
+		dp, err := dataplane.New(d.opts.Dataplane, dataplane.Options{Logger: d.log})
+		if err != nil {
+			return err
+		}
+		d.dp = dp
+		d.eng = engine.New(dp, engine.Options{Logger: d.log})
+		d.goRun("engine", func() error { return d.eng.Run(ctx) })
+		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
+			return fmt.Errorf("data plane: %w", err)
+		}
+		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security})
+		if err := d.check.Update(d.plan.Checks); err != nil {
+			return fmt.Errorf("checkers: %w", err)
+		}
+		d.goRun("checkers", func() error { return d.check.Run(ctx) })
+		d.goRun("health events", func() error {
+			for ev := range d.check.Events() {
+				err := d.eng.Health(ctx, engine.HealthEvent{Service: ev.VS, RS: ev.RS, Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
+				if err != nil && !errors.Is(err, engine.ErrStopped) && ctx.Err() == nil {
+					d.log.Error("applying a health event", "err", err)
+				}
+			}
+			return nil
+		})
+		if d.opts.Socket != "" {
+			ln, err := ctl.Listen(d.opts.Socket)
+			if err != nil {
+				return fmt.Errorf("control socket: %w", err)
+			}
+			srv := &ctl.Server{Handler: &admBackend{eng: d.eng, dp: d.dp}, Logger: d.log}
+			d.goRun("control socket", func() error { return srv.Serve(ctx, ln) })
+		}
+	}
+	if !d.opts.ChecksOnly && len(d.plan.VRRP.Instances) > 0 {
+		node, err := vrrp.New(d.plan.VRRP, d.log)
+		if err != nil {
+			return fmt.Errorf("vrrp: %w", err)
+		}
+		d.node = node
+		d.goRun("vrrp", func() error { return node.Run(ctx) })
+		d.goRun("vrrp events", func() error {
+			for ch := range node.Events() {
+				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// goRun runs a component; its failure stops the daemon.
+func (d *Daemon) goRun(name string, f func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error(name+" stopped", "err", err)
+			select {
+			case d.errs <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+			d.cancel()
+		}
+	}()
+}
+
+// Failed delivers the first component failure.
+func (d *Daemon) Failed() <-chan error { return d.errs }
+
+// Reload re-reads the configuration. A configuration with errors is refused and the
+// running one stays, as the issue and keepalived's operators expect.
+func (d *Daemon) Reload(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	plan, err := loadPlan(d.opts)
+	if err != nil {
+		d.log.Error("reload refused, keeping the running configuration", "err", err)
+		return err
+	}
+	var errs []error
+	if d.eng != nil {
+		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))
+	}
+	if d.node != nil {
+		errs = append(errs, d.node.Update(plan.VRRP))
+	}
+	d.plan = plan
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.log.Info("configuration reloaded", "virtual_services", len(plan.Spec.Services), "vrrp_instances", len(plan.VRRP.Instances))
+	return nil
+}
+
+// Stop stops VRRP first (masters hand over with a priority-0 advert), then stops
+// accepting and lets established connections finish up to StopTimeout.
+func (d *Daemon) Stop() error {
+	d.cancel()
+	d.wg.Wait()
+	if d.dp == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
+	defer cancel()
+	return d.dp.Close(ctx)
+}
+
+// Engine, Dataplane, Checks and VRRP give the status API and tests their view.
+func (d *Daemon) Engine() *engine.Engine         { return d.eng }
+func (d *Daemon) Dataplane() dataplane.Dataplane { return d.dp }
+func (d *Daemon) Checks() *check.Manager         { return d.check }
+func (d *Daemon) VRRP() *vrrp.Node               { return d.node }
+
+func loadPlan(opts Options) (Plan, error) {
+	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists}
+	var cfg *config.Config
+	var diags config.Diagnostics
+	if opts.ConfigText != nil {
+		cfg, diags = config.Parse(opts.ConfigPath, opts.ConfigText, copts)
+	} else {
+		cfg, diags = config.Load(opts.ConfigPath, copts)
+	}
+	if opts.ConfigErrors != nil {
+		for _, dg := range diags {
+			fmt.Fprintln(opts.ConfigErrors, dg.String())
+		}
+	}
+	if diags.HasErrors() {
+		return Plan{}, fmt.Errorf("%s: %w (%d errors)", opts.ConfigPath, ErrConfig, len(diags.Errors()))
+	}
+	return NewPlan(cfg)
+}
+
+func interfaceExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}

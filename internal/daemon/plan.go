@@ -1,0 +1,356 @@
+// Package daemon wires govs together: it maps the parsed configuration onto what each
+// component runs (the engine's spec, the checkers, the VRRP node), starts them, and
+// handles reloads and shutdown.
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/govs/govs/internal/check"
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/script"
+	"github.com/govs/govs/internal/table"
+	"github.com/govs/govs/internal/vrrp"
+)
+
+// Plan is a configuration as the components take it.
+type Plan struct {
+	Spec     engine.Spec
+	Checks   []check.RealServer
+	VRRP     vrrp.Config
+	Security script.Security
+}
+
+// NewPlan maps a validated configuration.
+func NewPlan(cfg *config.Config) (Plan, error) {
+	p := Plan{
+		Security: script.Security{
+			Enabled:      cfg.Global.EnableScriptSecurity,
+			DefaultUser:  cfg.Global.ScriptUser.User,
+			DefaultGroup: cfg.Global.ScriptUser.Group,
+		},
+		Spec: engine.Spec{Timeouts: table.Timeouts{
+			TCP:    cfg.Global.LVSTimeouts.TCP,
+			TCPFin: cfg.Global.LVSTimeouts.TCPFin,
+			UDP:    cfg.Global.LVSTimeouts.UDP,
+		}},
+	}
+	for _, vs := range cfg.VirtualServers {
+		keys, err := serviceKeys(vs)
+		if err != nil {
+			return Plan{}, err
+		}
+		for _, key := range keys {
+			evs, checks, err := virtualService(vs, key)
+			if err != nil {
+				return Plan{}, err
+			}
+			p.Spec.Services = append(p.Spec.Services, evs)
+			p.Checks = append(p.Checks, checks...)
+		}
+	}
+	v, err := vrrpConfig(cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	p.VRRP = v
+	return p, nil
+}
+
+func where(s config.Source) string { return s.Pos.String() }
+
+// serviceKeys resolves a virtual_server to the services it stands for: one for an
+// address or a mark, one per resolved member of a group.
+func serviceKeys(vs *config.VirtualServer) ([]table.ServiceKey, error) {
+	proto, err := protocol(vs.Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where(vs.Source), err)
+	}
+	ipv6 := vs.IPFamily == "inet6"
+	switch {
+	case vs.FwMark != 0:
+		return []table.ServiceKey{{FWMark: vs.FwMark, IPv6: ipv6 || rsFamilyIs6(vs)}}, nil
+	case vs.Group != nil:
+		var keys []table.ServiceKey
+		for _, a := range vs.Group.Addresses {
+			keys = append(keys, table.ServiceKey{Protocol: proto, Addr: a})
+		}
+		for _, m := range vs.Group.FwMarks {
+			keys = append(keys, table.ServiceKey{FWMark: m, IPv6: ipv6 || rsFamilyIs6(vs)})
+		}
+		return keys, nil
+	default:
+		return []table.ServiceKey{{Protocol: proto, Addr: netip.AddrPortFrom(vs.Addr, vs.Port)}}, nil
+	}
+}
+
+func rsFamilyIs6(vs *config.VirtualServer) bool {
+	return len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Is6()
+}
+
+func protocol(name string) (table.Protocol, error) {
+	switch strings.ToUpper(name) {
+	case "TCP":
+		return table.TCP, nil
+	case "UDP", "":
+		return table.UDP, nil
+	case "SCTP":
+		return table.SCTP, nil
+	}
+	return 0, fmt.Errorf("protocol %q: want TCP, UDP or SCTP", name)
+}
+
+func method(f config.Forwarding) table.Method {
+	switch f.Method {
+	case "DR":
+		return table.Route
+	case "TUN":
+		return table.Tunnel
+	}
+	return table.Masquerade
+}
+
+func schedFlags(vs *config.VirtualServer) table.SchedFlags {
+	var f table.SchedFlags
+	if vs.Flag1 || vs.SHFallback || vs.MHFallback {
+		f |= table.SchedFlag1
+	}
+	if vs.Flag2 || vs.SHPort || vs.MHPort {
+		f |= table.SchedFlag2
+	}
+	if vs.Flag3 {
+		f |= table.SchedFlag3
+	}
+	return f
+}
+
+// persistence maps persistence_timeout and persistence_granularity (an IPv4 mask such
+// as 255.255.255.0, or an IPv6 prefix length).
+func persistence(vs *config.VirtualServer, key table.ServiceKey) (table.Persistence, error) {
+	p := table.Persistence{Timeout: vs.Persistence, Engine: vs.PersistenceEngine}
+	v6 := key.IPv6 || key.Addr.Addr().Is6()
+	p.PrefixLen = 32
+	if v6 {
+		p.PrefixLen = 128
+	}
+	if vs.PersistenceMask == "" {
+		return p, nil
+	}
+	if v6 {
+		var n int
+		if _, err := fmt.Sscanf(vs.PersistenceMask, "%d", &n); err != nil || n < 1 || n > 128 {
+			return p, fmt.Errorf("%s: persistence_granularity %q: want an IPv6 prefix length 1..128", vs.Line("persistence_granularity"), vs.PersistenceMask)
+		}
+		p.PrefixLen = n
+		return p, nil
+	}
+	mask, err := netip.ParseAddr(vs.PersistenceMask)
+	if err != nil || !mask.Is4() {
+		return p, fmt.Errorf("%s: persistence_granularity %q: want an IPv4 netmask", vs.Line("persistence_granularity"), vs.PersistenceMask)
+	}
+	if n, ok := maskLen(mask); ok {
+		p.PrefixLen = n
+	} else {
+		p.Mask = mask
+	}
+	return p, nil
+}
+
+// maskLen returns the prefix length of a contiguous mask.
+func maskLen(mask netip.Addr) (int, bool) {
+	b := mask.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n := 0
+	for v&0x80000000 != 0 {
+		n++
+		v <<= 1
+	}
+	return n, v == 0
+}
+
+// virtualService maps one service of a virtual_server and its real servers' checkers.
+func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.VirtualService, []check.RealServer, error) {
+	pers, err := persistence(vs, key)
+	if err != nil {
+		return engine.VirtualService{}, nil, err
+	}
+	out := engine.VirtualService{
+		Service: table.Service{
+			ServiceKey:  key,
+			Scheduler:   vs.Scheduler,
+			Flags:       schedFlags(vs),
+			Persistence: pers,
+			OnePacket:   vs.OnePacket,
+			Name:        where(vs.Source),
+		},
+		Quorum:       vs.Quorum,
+		Hysteresis:   vs.Hysteresis,
+		QuorumUp:     scriptSpec(vs.QuorumUp),
+		QuorumDown:   scriptSpec(vs.QuorumDown),
+		SorryInhibit: vs.SorryServerInhibit,
+	}
+	if vs.SorryServer != nil {
+		out.Sorry = &engine.RealServer{Addr: rsAddr(*vs.SorryServer, key), Weight: max(vs.Weight, 1), Method: method(vs.SorryForwarding)}
+	}
+	var checks []check.RealServer
+	for _, rs := range vs.RealServers {
+		addr := rsAddr(netip.AddrPortFrom(rs.Addr, rs.Port), key)
+		out.RealServers = append(out.RealServers, engine.RealServer{
+			Addr:             addr,
+			Weight:           rs.Weight,
+			Method:           method(rs.Forwarding),
+			UThreshold:       rs.UThreshold,
+			LThreshold:       rs.LThreshold,
+			InhibitOnFailure: rs.InhibitOnFailure,
+			Checked:          len(rs.Checkers) > 0,
+			Alpha:            rs.Alpha,
+		})
+		if len(rs.Checkers) == 0 {
+			continue
+		}
+		crs := check.RealServer{
+			VS:        key,
+			Addr:      addr,
+			Weight:    rs.Weight,
+			Inhibit:   rs.InhibitOnFailure,
+			Omega:     vs.Omega,
+			SMTPAlert: false,
+		}
+		if rs.NotifyUp != nil {
+			crs.NotifyUp = rs.NotifyUp.Argv
+		}
+		if rs.NotifyDown != nil {
+			crs.NotifyDown = rs.NotifyDown.Argv
+		}
+		for _, c := range rs.Checkers {
+			spec, err := checkSpec(c, rs, vs)
+			if err != nil {
+				return engine.VirtualService{}, nil, err
+			}
+			crs.Checkers = append(crs.Checkers, spec)
+		}
+		checks = append(checks, crs)
+	}
+	return out, checks, nil
+}
+
+// rsAddr gives a real server without a port the service's port, as IPVS does for
+// address services; fwmark services keep port 0.
+func rsAddr(a netip.AddrPort, key table.ServiceKey) netip.AddrPort {
+	if a.Port() == 0 && key.FWMark == 0 {
+		return netip.AddrPortFrom(a.Addr(), key.Addr.Port())
+	}
+	return a
+}
+
+func scriptSpec(s *config.Script) *script.Spec {
+	if s == nil || len(s.Argv) == 0 {
+		return nil
+	}
+	return &script.Spec{Argv: s.Argv, User: s.User, Group: s.Group, Timeout: 30 * time.Second}
+}
+
+// checkSpec maps a checker block; its timers are already resolved by config.
+func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServer) (check.Spec, error) {
+	s := check.Spec{
+		Type:        string(c.Type),
+		ConnectIP:   c.ConnectIP,
+		ConnectPort: c.ConnectPort,
+		BindTo:      c.BindTo,
+		BindPort:    c.BindPort,
+		BindIf:      c.BindIf,
+		FWMark:      c.FwMark,
+		Timing: check.Timing{
+			DelayLoop:        check.Dur(c.DelayLoop),
+			ConnectTimeout:   check.Dur(c.ConnectTimeout),
+			Retry:            check.Int(c.Retry),
+			DelayBeforeRetry: check.Dur(c.DelayBeforeRetry),
+			Warmup:           check.Dur(c.Warmup),
+			Alpha:            check.Bool(c.Alpha || rs.Alpha || vs.Alpha),
+		},
+		Source: where(c.Source),
+	}
+	switch c.Type {
+	case config.HTTPGet, config.SSLGet:
+		o := &check.HTTPOptions{
+			Protocol:     c.HTTPProtocol,
+			VirtualHost:  firstNonEmpty(c.Virtualhost, rs.Virtualhost, vs.Virtualhost),
+			FastRecovery: c.FastRecovery,
+			EnableSNI:    c.EnableSNI,
+		}
+		for _, u := range c.URLs {
+			url := check.URL{
+				Path:           u.Path,
+				Digest:         u.Digest,
+				VirtualHost:    u.Virtualhost,
+				Regex:          u.Regex,
+				RegexNoMatch:   u.RegexNoMatch,
+				RegexMinOffset: u.RegexMinOffset,
+				RegexMaxOffset: u.RegexMaxOffset,
+			}
+			for _, r := range u.StatusCodes {
+				url.StatusCodes = append(url.StatusCodes, check.StatusRange{Lo: r.Lo, Hi: r.Hi})
+			}
+			o.URLs = append(o.URLs, url)
+		}
+		s.Options = o
+	case config.SMTPCheck:
+		s.Options = &check.SMTPOptions{HeloName: c.HeloName}
+	case config.DNSCheck:
+		s.Options = &check.DNSOptions{Type: c.DNSType, Name: c.Name}
+	case config.MiscCheck:
+		if c.MiscPath == nil {
+			return s, fmt.Errorf("%s: MISC_CHECK has no misc_path", where(c.Source))
+		}
+		s.Options = &check.MiscOptions{
+			Argv:    c.MiscPath.Argv,
+			Timeout: c.MiscTimeout,
+			Dynamic: c.MiscDynamic,
+			User:    firstNonEmpty(c.RunAs.User, c.MiscPath.User),
+			Group:   firstNonEmpty(c.RunAs.Group, c.MiscPath.Group),
+		}
+	case config.UDPCheck:
+		o := &check.UDPOptions{Payload: c.Payload, MinReplyLength: c.MinReplyLength, MaxReplyLength: c.MaxReplyLength}
+		if c.RequireReply != nil {
+			o.RequireReply = true
+			o.Pattern = nibblePattern(c.RequireReply)
+		}
+		s.Options = o
+	case config.FileCheck:
+		s.Options = &check.FileOptions{Path: c.TrackFile, Weight: c.Weight.Value, Reverse: c.Weight.Reverse}
+	}
+	return s, nil
+}
+
+// nibblePattern turns config's bytes-and-mask form of require_reply into the checker's
+// one-entry-per-nibble form (-1 for a wildcard nibble).
+func nibblePattern(h *config.HexPattern) check.Pattern {
+	p := make(check.Pattern, 0, 2*len(h.Data))
+	for i, b := range h.Data {
+		m := byte(0xff)
+		if i < len(h.Mask) {
+			m = h.Mask[i]
+		}
+		for _, shift := range []uint{4, 0} {
+			if (m>>shift)&0x0f == 0 {
+				p = append(p, -1)
+			} else {
+				p = append(p, int8((b>>shift)&0x0f))
+			}
+		}
+	}
+	return p
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

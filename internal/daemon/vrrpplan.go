@@ -1,0 +1,211 @@
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/vrrp"
+)
+
+// vrrpConfig maps the vrrp_instance, vrrp_sync_group, vrrp_script and track_file blocks.
+func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
+	g := cfg.Global
+	out := vrrp.Config{
+		MulticastGroup4: g.McastGroup4,
+		MulticastGroup6: g.McastGroup6,
+		ScriptUser:      g.ScriptUser.User,
+		ScriptGroup:     g.ScriptUser.Group,
+	}
+	for _, s := range cfg.Scripts {
+		if s.Script == nil {
+			continue // keepalived drops a vrrp_script without script (config warned)
+		}
+		out.Scripts = append(out.Scripts, vrrp.ScriptConfig{
+			Name:     s.Name,
+			Command:  command(s.Script, s.RunAs),
+			Interval: s.Interval,
+			Timeout:  s.Timeout,
+			Weight:   s.Weight.Value,
+			Reverse:  s.Weight.Reverse,
+			Rise:     s.Rise,
+			Fall:     s.Fall,
+			InitFail: s.InitFail,
+		})
+	}
+	for _, f := range cfg.TrackFiles {
+		out.TrackFiles = append(out.TrackFiles, vrrp.TrackFileConfig{Name: f.Name, File: f.File, Weight: f.Weight.Value, Reverse: f.Weight.Reverse})
+	}
+	for _, in := range cfg.Instances {
+		ic, err := instanceConfig(in)
+		if err != nil {
+			return vrrp.Config{}, err
+		}
+		out.Instances = append(out.Instances, ic)
+	}
+	for _, sg := range cfg.SyncGroups {
+		out.SyncGroups = append(out.SyncGroups, vrrp.SyncGroupConfig{
+			Name:            sg.Name,
+			Members:         sg.Members,
+			TrackInterfaces: trackInterfaces(sg.TrackInterfaces),
+			TrackScripts:    trackRefs(sg.TrackScripts),
+			TrackFiles:      trackRefs(sg.TrackFiles),
+			Notify: vrrp.NotifyConfig{
+				Master: optCommand(sg.NotifyMaster), Backup: optCommand(sg.NotifyBackup),
+				Fault: optCommand(sg.NotifyFault), Stop: optCommand(sg.NotifyStop), Generic: optCommand(sg.Notify),
+			},
+		})
+	}
+	return out, nil
+}
+
+func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
+	ic := vrrp.InstanceConfig{
+		Name:              in.Name,
+		Interface:         in.Interface,
+		VRID:              uint8(in.VRID),
+		Priority:          uint8(in.Priority),
+		AdvertInterval:    in.AdvertInt,
+		Version:           uint8(in.Version),
+		InitialState:      vrrp.StateBackup,
+		Nopreempt:         in.Nopreempt,
+		PreemptDelay:      in.PreemptDelay,
+		DownTimerAdverts:  in.DownTimerAdverts,
+		LowerPrioNoAdvert: in.LowerPrioNoAdvert,
+		SourceAddr:        in.SourceIP,
+		MulticastGroup:    in.McastDstIP,
+		SkipCheckAdvAddr:  in.SkipCheckAdvAddr,
+		DontTrackPrimary:  in.DontTrackPrimary,
+		TrackInterfaces:   trackInterfaces(in.TrackInterfaces),
+		TrackScripts:      trackRefs(in.TrackScripts),
+		TrackFiles:        trackRefs(in.TrackFiles),
+		GARP: vrrp.GARPConfig{
+			MasterDelay:         in.GarpMasterDelay,
+			MasterRepeat:        in.GarpMasterRepeat,
+			MasterRefresh:       in.GarpMasterRefresh,
+			MasterRefreshRepeat: in.GarpRefreshRepeat,
+		},
+		Notify: vrrp.NotifyConfig{
+			Master: optCommand(in.NotifyMaster), Backup: optCommand(in.NotifyBackup),
+			Fault: optCommand(in.NotifyFault), Stop: optCommand(in.NotifyStop), Generic: optCommand(in.Notify),
+		},
+	}
+	if in.State == config.StateMaster {
+		ic.InitialState = vrrp.StateMaster
+	}
+	if in.Auth != nil && in.Auth.Type == "PASS" {
+		ic.AuthType, ic.AuthPass = vrrp.AuthPass, in.Auth.Pass
+	} else if in.Auth != nil {
+		return ic, fmt.Errorf("%s: auth_type %s is not supported by govs yet; use PASS or none", in.Auth.Pos, in.Auth.Type)
+	}
+	for _, p := range in.UnicastPeers {
+		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
+	}
+	ic.VIPs = vips(in.VirtualIPs)
+	ic.ExcludedVIPs = vips(in.ExcludedIPs)
+	for _, r := range in.VirtualRoutes {
+		route, err := vrrpRoute(r)
+		if err != nil {
+			return ic, err
+		}
+		ic.Routes = append(ic.Routes, route)
+	}
+	for _, r := range in.VirtualRules {
+		rule, err := vrrpRule(r)
+		if err != nil {
+			return ic, err
+		}
+		ic.Rules = append(ic.Rules, rule)
+	}
+	return ic, nil
+}
+
+func vips(addrs []config.IPAddress) []vrrp.VIP {
+	var out []vrrp.VIP
+	for _, a := range addrs {
+		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label}
+		if b, err := netip.ParseAddr(a.Broadcast); err == nil {
+			v.Broadcast = b
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func vrrpRoute(r config.Route) (vrrp.Route, error) {
+	out := vrrp.Route{Dst: r.Dest, Src: r.Src, Gateway: r.Via, Dev: r.Dev, Metric: r.Metric, Scope: r.Scope}
+	if r.Type != "unicast" && r.Type != "" {
+		out.Type = r.Type
+	}
+	t, err := tableID(r.Table)
+	if err != nil {
+		return out, fmt.Errorf("%s: route table %q: %w", r.Pos, r.Table, err)
+	}
+	out.Table = t
+	return out, nil
+}
+
+func vrrpRule(r config.Rule) (vrrp.Rule, error) {
+	out := vrrp.Rule{From: r.From, To: r.To, Priority: r.Preference, IIF: r.Options["iif"], OIF: r.Options["oif"]}
+	if r.Family == "inet6" {
+		out.Family = 6
+	}
+	t, err := tableID(r.Table)
+	if err != nil {
+		return out, fmt.Errorf("%s: rule table %q: %w", r.Pos, r.Table, err)
+	}
+	out.Table = t
+	return out, nil
+}
+
+// tableID maps iproute2's table names; numbers pass through.
+func tableID(name string) (int, error) {
+	switch name {
+	case "":
+		return 0, nil
+	case "main":
+		return 254, nil
+	case "local":
+		return 255, nil
+	case "default":
+		return 253, nil
+	}
+	n, err := strconv.Atoi(name)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a table number or main/local/default")
+	}
+	return n, nil
+}
+
+func trackInterfaces(objs []config.TrackedObject) []vrrp.TrackInterface {
+	var out []vrrp.TrackInterface
+	for _, o := range objs {
+		out = append(out, vrrp.TrackInterface{Name: o.Name, Weight: o.Weight, Reverse: o.Reverse})
+	}
+	return out
+}
+
+func trackRefs(objs []config.TrackedObject) []vrrp.TrackRef {
+	var out []vrrp.TrackRef
+	for _, o := range objs {
+		out = append(out, vrrp.TrackRef{Name: o.Name, Weight: o.Weight, WeightSet: o.WeightSet, Reverse: o.Reverse})
+	}
+	return out
+}
+
+func command(s *config.Script, runAs config.UserGroup) vrrp.Command {
+	c := vrrp.Command{Argv: s.Argv, User: s.User, Group: s.Group}
+	if c.User == "" {
+		c.User, c.Group = runAs.User, runAs.Group
+	}
+	return c
+}
+
+func optCommand(s *config.Script) *vrrp.Command {
+	if s == nil || len(s.Argv) == 0 {
+		return nil
+	}
+	c := command(s, config.UserGroup{})
+	return &c
+}

@@ -8,8 +8,24 @@
 // listener per service, so the kernel spreads connections over the loops and a
 // connection is only ever touched by the goroutine of its loop. A connection costs no
 // goroutine and, while idle, no buffer: reads land in the loop's shared buffer and are
-// written straight on; only data the other side cannot take yet is kept. Counters follow
-// IPVS (ActiveConn, InActConn, Conns, packets and bytes in/out, 2-second rate estimator).
+// written straight on; only data the other side cannot take yet is kept.
+//
+// Accounting follows what `ipvsadm -L` shows on a real director:
+//   - A TCP connection is bound (InActConn) when it is scheduled, becomes ActiveConn when
+//     the real server accepts it (IPVS: ESTABLISHED), and moves back to InActConn at the
+//     first FIN of either side (FIN_WAIT). After the close it stays in InActConn for the
+//     tcpfin timeout, as IPVS keeps FIN_WAIT/TIME_WAIT entries, so the lc/wlc overhead
+//     and the thresholds see recent connections as IPVS's do. An aborted connection
+//     (RST, timeout) is released at once (IPVS: CLOSE, 10 s).
+//   - A UDP flow (keyed by the client's address and port) is InActConn for its whole
+//     life and ends after the udp idle timeout; UDP is never active in IPVS either.
+//   - Conns counts scheduled connections/flows. InPkts/OutPkts are the segments the
+//     proxy received from the client / from the real server (TCP_INFO's segs_in, so
+//     handshake and pure ACKs count as in IPVS); for UDP, datagrams. InBytes/OutBytes are
+//     payload bytes relayed (IPVS counts IP packet bytes, headers included; a relay
+//     cannot see those). Rates come from the kernel's estimator (package estimator).
+//   - Persistence templates count in PersistConn; a template's countdown starts when its
+//     last connection closes.
 package proxy
 
 import (

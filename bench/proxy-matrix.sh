@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# proxy-matrix.sh — benchmark the govs proxy data plane side by side with HAProxy and
+# nginx-stream, with the reference harness ../shared/bench/proxy-matrix.sh (interleaved
+# rounds, medians, ratios). Builds bench/govs-proxy first.
+#
+# Usage: bench/proxy-matrix.sh [-r ROUNDS] [-- proxy-bench options]
+#   e.g. bench/proxy-matrix.sh -r 5            (defaults: wrk -t1 -c50, 10 s per workload)
+# Extra govs variants: GOVS_VARIANTS='govs-1loop:-loops 1' (label:extra flags; ';'-separated)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HARNESS=${HARNESS:-$(cd .. && pwd)/shared/bench/proxy-matrix.sh}
+[ -x "$HARNESS" ] || { echo "proxy-matrix: reference harness not found at $HARNESS" >&2; exit 1; }
+BIN=${BIN:-/tmp/govs-bench/govs-proxy}
+mkdir -p "$(dirname "$BIN")"
+go build -o "$BIN" ./bench/govs-proxy
+ROUNDS=3
+if [ "${1:-}" = -r ]; then ROUNDS=$2; shift 2; fi
+EXTRA=(-x "govs:$BIN -l \$LISTEN_ADDR -b \$BACKENDS")
+IFS=';' read -r -a variants <<< "${GOVS_VARIANTS:-}"
+for v in "${variants[@]}"; do
+	[ -n "$v" ] && EXTRA+=(-x "${v%%:*}:$BIN -l \$LISTEN_ADDR -b \$BACKENDS ${v#*:}")
+done
+exec "$HARNESS" -r "$ROUNDS" -p "haproxy nginx" "${EXTRA[@]}" "$@"

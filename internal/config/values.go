@@ -63,7 +63,7 @@ var (
 	kAddr   = kind{doc: "IP", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parseAddr(a[0].Text, 0) }}
 	kPort   = kind{doc: "PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parsePort(a[0].Text, 0) }}
 	kScript = kind{doc: "CMD [USER [GROUP]]", minArgs: 1, maxArgs: -1, parse: parseScript}
-	kCmd    = kind{doc: "CMD", minArgs: 1, maxArgs: -1, parse: parseScript}
+	kCmd    = kind{doc: "CMD", minArgs: 1, maxArgs: -1, parse: parseCommand}
 	kUser   = kind{doc: "USER [GROUP]", minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
 		ug := UserGroup{User: a[0].Text}
 		if len(a) > 1 {
@@ -309,6 +309,20 @@ func parseScript(_ []Token, raw string) (any, error) {
 		return nil, argErrorf(3, "unexpected %q after CMD USER GROUP; quote the command if it has arguments", words[3])
 	}
 	return s, nil
+}
+
+// parseCommand is parseScript for keywords that run as the global script_user
+// (vrrp_script's script, MISC_CHECK's misc_path): words after the command are not a
+// user and group; keepalived ignores them, govs refuses them as likely quoting mistakes.
+func parseCommand(args []Token, raw string) (any, error) {
+	v, err := parseScript(args, raw)
+	if err != nil {
+		return nil, err
+	}
+	if s := v.(Script); s.User != "" {
+		return nil, argErrorf(1, "unexpected %q after the command; quote the command if it has arguments", s.User)
+	}
+	return v, nil
 }
 
 // shellWords splits like keepalived's alloc_strvec_quoted_escaped: blanks separate

@@ -1,0 +1,228 @@
+package daemon
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/check"
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/table"
+	"github.com/govs/govs/internal/vrrp"
+)
+
+func parse(t *testing.T, src string) *config.Config {
+	t.Helper()
+	cfg, diags := config.Parse("test.conf", []byte(src), config.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("config errors:\n%s", diags.String())
+	}
+	return cfg
+}
+
+func TestPlanVirtualServer(t *testing.T) {
+	cfg := parse(t, `
+virtual_server 192.0.2.10 80 {
+    delay_loop 3
+    lb_algo sh
+    sh-port
+    lb_kind DR
+    protocol TCP
+    persistence_timeout 120
+    persistence_granularity 255.255.255.0
+    quorum 2
+    hysteresis 1
+    sorry_server 10.0.0.99 8080
+    real_server 10.0.0.1 80 {
+        weight 3
+        inhibit_on_failure
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200-204
+            }
+            connect_timeout 2
+        }
+        TCP_CHECK { connect_port 81 }
+    }
+    real_server 10.0.0.2 80 {
+        lvs_method NAT
+        uthreshold 100
+        lthreshold 50
+    }
+}
+virtual_server fwmark 7 {
+    lb_algo rr
+    real_server 2001:db8::1 {
+        MISC_CHECK {
+            misc_path "/bin/check arg1"
+            misc_dynamic
+        }
+    }
+}`)
+	p, err := NewPlan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Spec.Services) != 2 {
+		t.Fatalf("%d services, want 2", len(p.Spec.Services))
+	}
+	vs := p.Spec.Services[0]
+	wantKey := table.ServiceKey{Protocol: table.TCP, Addr: netip.MustParseAddrPort("192.0.2.10:80")}
+	if vs.Service.ServiceKey != wantKey || vs.Service.Scheduler != "sh" || vs.Service.Flags != table.SchedFlag2 {
+		t.Errorf("service = %+v", vs.Service)
+	}
+	if vs.Service.Persistence.Timeout != 120*time.Second || vs.Service.Persistence.PrefixLen != 24 {
+		t.Errorf("persistence = %+v", vs.Service.Persistence)
+	}
+	if vs.Quorum != 2 || vs.Hysteresis != 1 || vs.Sorry == nil || vs.Sorry.Addr != netip.MustParseAddrPort("10.0.0.99:8080") || vs.Sorry.Method != table.Route {
+		t.Errorf("quorum/sorry = %d %d %+v", vs.Quorum, vs.Hysteresis, vs.Sorry)
+	}
+	rs1, rs2 := vs.RealServers[0], vs.RealServers[1]
+	if rs1.Weight != 3 || !rs1.InhibitOnFailure || !rs1.Checked || rs1.Method != table.Route {
+		t.Errorf("rs1 = %+v", rs1)
+	}
+	if rs2.Weight != 1 || rs2.Checked || rs2.Method != table.Masquerade || rs2.UThreshold != 100 || rs2.LThreshold != 50 {
+		t.Errorf("rs2 = %+v", rs2)
+	}
+	if len(p.Checks) != 2 {
+		t.Fatalf("%d checked real servers, want 2", len(p.Checks))
+	}
+	c := p.Checks[0]
+	if c.VS != wantKey || c.Addr != netip.MustParseAddrPort("10.0.0.1:80") || len(c.Checkers) != 2 || !c.Inhibit {
+		t.Fatalf("checks[0] = %+v", c)
+	}
+	http := c.Checkers[0]
+	if http.Type != "HTTP_GET" || *http.Timing.ConnectTimeout != 2*time.Second || *http.Timing.DelayLoop != 3*time.Second || *http.Timing.DelayBeforeRetry != 3*time.Second {
+		t.Errorf("HTTP_GET spec = %+v timing %+v", http, http.Timing)
+	}
+	ho := http.Options.(*check.HTTPOptions)
+	if len(ho.URLs) != 1 || ho.URLs[0].Path != "/health" || ho.URLs[0].StatusCodes[0] != (check.StatusRange{Lo: 200, Hi: 204}) {
+		t.Errorf("HTTP options = %+v", ho)
+	}
+	if tcp := c.Checkers[1]; tcp.ConnectPort != 81 || *tcp.Timing.Retry != 1 {
+		t.Errorf("TCP_CHECK spec = %+v", tcp)
+	}
+
+	fwm := p.Spec.Services[1]
+	if fwm.Service.FWMark != 7 || !fwm.Service.IPv6 || fwm.RealServers[0].Addr != netip.MustParseAddrPort("[2001:db8::1]:0") {
+		t.Errorf("fwmark service = %+v", fwm)
+	}
+	misc := p.Checks[1].Checkers[0]
+	mo := misc.Options.(*check.MiscOptions)
+	if strings.Join(mo.Argv, " ") != "/bin/check arg1" || !mo.Dynamic || *misc.Timing.Retry != 0 {
+		t.Errorf("MISC_CHECK = %+v %+v", misc, mo)
+	}
+}
+
+func TestPlanGroupAndVRRP(t *testing.T) {
+	cfg := parse(t, `
+vrrp_script chk {
+    script "/bin/true"
+    interval 2
+    weight -20
+    fall 2
+    rise 3
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    advert_int 1.5 # VRRPv2 rounds it to 2 s
+    authentication {
+        auth_type PASS
+        auth_pass secret
+    }
+    virtual_ipaddress {
+        192.0.2.10/24 dev eth0 label eth0:vip
+    }
+    unicast_peer { 192.0.2.2 }
+    track_script { chk }
+    notify "/bin/notify"
+}
+virtual_server_group G {
+    192.0.2.20-21 80
+    fwmark 3
+}
+virtual_server group G {
+    protocol TCP
+    real_server 10.0.0.1 80 { }
+}`)
+	p, err := NewPlan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, s := range p.Spec.Services {
+		keys = append(keys, s.Service.ServiceKey.String())
+	}
+	if got, want := strings.Join(keys, ","), "TCP 192.0.2.20:80,TCP 192.0.2.21:80,FWM 3"; got != want {
+		t.Errorf("group services = %s, want %s", got, want)
+	}
+	if len(p.VRRP.Instances) != 1 {
+		t.Fatalf("instances = %+v", p.VRRP.Instances)
+	}
+	in := p.VRRP.Instances[0]
+	if in.Name != "VI_1" || in.VRID != 51 || in.Priority != 255 || in.InitialState != vrrp.StateMaster ||
+		in.AdvertInterval != 2*time.Second || in.Version != 2 || in.AuthType != vrrp.AuthPass || in.AuthPass != "secret" {
+		t.Errorf("instance = %+v", in)
+	}
+	if len(in.VIPs) != 1 || in.VIPs[0].Prefix != netip.MustParsePrefix("192.0.2.10/24") || in.VIPs[0].Label != "eth0:vip" || in.VIPs[0].Dev != "eth0" {
+		t.Errorf("VIPs = %+v", in.VIPs)
+	}
+	if len(in.UnicastPeers) != 1 || len(in.TrackScripts) != 1 || in.TrackScripts[0].Name != "chk" || in.Notify.Generic == nil {
+		t.Errorf("instance peers/tracking/notify = %+v", in)
+	}
+	if s := p.VRRP.Scripts[0]; s.Name != "chk" || s.Weight != -20 || s.Fall != 2 || s.Rise != 3 || s.Interval != 2*time.Second {
+		t.Errorf("script = %+v", s)
+	}
+}
+
+// TestPlanConformanceSamples maps every keepalived sample govs accepts: what `govs
+// check` accepts, `govs run` must be able to run, except AH authentication, which it
+// refuses by name.
+func TestPlanConformanceSamples(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "conformance", "keepalived-samples")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("no conformance samples beside the checkout: %v", err)
+	}
+	mapped := 0
+	for _, e := range entries {
+		if e.Name() == "INDEX.md" {
+			continue
+		}
+		cfg, diags := config.Load(filepath.Join(dir, e.Name()), config.Options{ConfigID: "high"})
+		if diags.HasErrors() {
+			continue // rejected samples are config's tests
+		}
+		_, err := NewPlan(cfg)
+		switch {
+		case e.Name() == "keepalived.conf.SSL_GET":
+			if err == nil || !strings.Contains(err.Error(), "auth_type AH is not supported") {
+				t.Errorf("%s: err = %v, want AH refused", e.Name(), err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", e.Name(), err)
+		default:
+			mapped++
+		}
+	}
+	if mapped < 20 {
+		t.Errorf("only %d samples mapped", mapped)
+	}
+}
+
+func TestLoadPlanRefusesBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.conf")
+	os.WriteFile(path, []byte("virtual_server 192.0.2.1 80 {\n lb_algo wrrr\n}\n"), 0o644)
+	var diag strings.Builder
+	_, err := loadPlan(Options{ConfigPath: path, ConfigErrors: &diag})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(diag.String(), "bad.conf:2:") {
+		t.Errorf("err = %v, diagnostics %q", err, diag.String())
+	}
+}

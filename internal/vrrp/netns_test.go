@@ -394,9 +394,9 @@ func TestThreeNodes(t *testing.T) {
 	cfg := func(p uint8) Config {
 		return single(instanceCfg("VI_1", 55, p, 3, 100*time.Millisecond, testVIP))
 	}
-	c := startNode(t, hosts["c"], cfg(100))
-	a := startNode(t, hosts["a"], cfg(200))
-	b := startNode(t, hosts["b"], cfg(150))
+	c := startNode(t, hosts["c"], cfg(50))
+	a := startNode(t, hosts["a"], cfg(250))
+	b := startNode(t, hosts["b"], cfg(200))
 	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
 	a.stop(t)
 	waitVIP(t, 3*time.Second, testVIP, hosts["b"], hosts)

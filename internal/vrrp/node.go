@@ -312,7 +312,7 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 		gen.runners = append(gen.runners, r)
 	}
 	for _, r := range gen.runners {
-		r.begin(ctx, carried)
+		r.begin(carried)
 	}
 	n.mu.Lock()
 	n.live = insts

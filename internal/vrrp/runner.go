@@ -23,8 +23,8 @@ type runner struct {
 
 	groupState State // last state notified for the group
 
-	cancel  context.CancelFunc
-	keep    map[string]bool // set before cancel: what to hand over instead of stopping
+	cancel  context.CancelFunc   // ends the readers
+	stopc   chan map[string]bool // end's request: which members to hand over
 	carried map[string]carry
 	done    chan struct{}
 	readers sync.WaitGroup
@@ -34,27 +34,29 @@ func newRunner(n *Node, g *SyncGroupConfig, members []*instance, tr *tracker, no
 	return &runner{
 		n: n, group: g, members: members, tr: tr, notif: notif, h: h,
 		rx: make(chan rxAdvert, 64), done: make(chan struct{}), epoch: time.Now(),
+		stopc: make(chan map[string]bool, 1),
 	}
 }
 
-// begin starts the runner; instances found in carried resume their state.
-func (r *runner) begin(parent context.Context, carried map[string]carry) {
-	ctx, cancel := context.WithCancel(parent)
+// begin starts the runner; instances found in carried resume their state. Only end
+// stops it, so that a node's shutdown and a reload go through the same path.
+func (r *runner) begin(carried map[string]carry) {
+	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.wake = r.tr.subscribe()
 	for _, i := range r.members {
 		r.readers.Add(1)
 		go func() { defer r.readers.Done(); i.readLoop(ctx, r.rx) }()
 	}
-	go r.loop(ctx, carried)
+	go r.loop(carried)
 }
 
 // end stops the runner and returns the state of the members named in keep; the others
 // are shut down. A nil keep shuts everything down.
 func (r *runner) end(keep map[string]bool) map[string]carry {
-	r.keep = keep
-	r.cancel()
+	r.stopc <- keep
 	<-r.done
+	r.cancel()
 	for _, i := range r.members {
 		i.close()
 	}
@@ -63,7 +65,7 @@ func (r *runner) end(keep map[string]bool) map[string]carry {
 	return r.carried
 }
 
-func (r *runner) loop(ctx context.Context, carried map[string]carry) {
+func (r *runner) loop(carried map[string]carry) {
 	defer close(r.done)
 	r.retrack(true)
 	for _, i := range r.members {
@@ -89,8 +91,8 @@ func (r *runner) loop(ctx context.Context, carried map[string]carry) {
 			timer.Stop()
 		}
 		select {
-		case <-ctx.Done():
-			r.finish()
+		case keep := <-r.stopc:
+			r.finish(keep)
 			return
 		case a := <-r.rx:
 			r.step(a.inst, Event{Kind: EventAdvert, Advert: a.info})
@@ -130,10 +132,10 @@ func (r *runner) resume(i *instance, c carry) {
 }
 
 // finish hands over or shuts down every member when the runner's context ends.
-func (r *runner) finish() {
+func (r *runner) finish(keep map[string]bool) {
 	r.carried = map[string]carry{}
 	for _, i := range r.members {
-		if r.keep[i.cfg.Name] {
+		if keep[i.cfg.Name] {
 			r.carried[i.cfg.Name] = carry{m: i.m, plan: i.plan}
 			continue
 		}

@@ -117,14 +117,21 @@ func TestHTTPAndSSLAgainstNginx(t *testing.T) {
 // and checks both transitions happen within keepalived's bound (+10 %).
 func measureDetection(t *testing.T, spec Spec, addr netip.AddrPort, fail, recover func()) {
 	t.Helper()
-	rs := RealServer{VS: testVS, Addr: addr, Weight: 1, Timing: fastTiming(), Checkers: []Spec{spec}}
+	measureDetectionTiming(t, spec, addr, fastTiming(), fail, recover)
+}
+
+// measureDetectionTiming is measureDetection with the real server's timing given. The
+// clock starts when fail or recover returns, that is once the server has changed.
+func measureDetectionTiming(t *testing.T, spec Spec, addr netip.AddrPort, timing Timing, fail, recover func()) {
+	t.Helper()
+	rs := RealServer{VS: testVS, Addr: addr, Weight: 1, Timing: timing, Checkers: []Spec{spec}}
 	m, stop := runManager(t, Options{}, []RealServer{rs})
 	defer stop()
 	bound := spec.Timing.Over(rs.Timing).Resolve(spec.Type).DetectionBound()
 	waitStatus(t, m, func(st []ServerStatus) bool { return st[0].Up && st[0].Checkers[0].Checks >= 2 })
 
-	failed := time.Now()
 	fail()
+	failed := time.Now()
 	ev := waitEvent(t, m, 10*time.Second)
 	if ev.Up {
 		t.Fatalf("event %+v, want down", ev)

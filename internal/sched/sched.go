@@ -114,6 +114,13 @@ func New(name string, flags Flags) (Scheduler, error) {
 	return f(flags), nil
 }
 
+func registered(name string) bool {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	_, ok := registry[name]
+	return ok
+}
+
 // Names lists the registered schedulers, sorted.
 func Names() []string {
 	registryMu.RLock()

@@ -151,6 +151,8 @@ func normalize(cfg ServiceConfig, dests []*Dest) (ServiceConfig, error) {
 		return cfg, fmt.Errorf("sched: PrefixLen4 %d: want 1..32", cfg.PrefixLen4)
 	case cfg.PrefixLen6 < 0 || cfg.PrefixLen6 > 128:
 		return cfg, fmt.Errorf("sched: PrefixLen6 %d: want 1..128", cfg.PrefixLen6)
+	case !registered(cfg.Scheduler):
+		return cfg, fmt.Errorf("sched: Scheduler %q: unknown (known: %v)", cfg.Scheduler, Names())
 	case cfg.MaglevTableSize != 0 && cfg.Scheduler != "mh":
 		return cfg, fmt.Errorf("sched: MaglevTableSize %d: only for the mh scheduler, not %q", cfg.MaglevTableSize, cfg.Scheduler)
 	}

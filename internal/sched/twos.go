@@ -15,7 +15,7 @@ func init() { Register("twos", func(Flags) Scheduler { return newTwoChoices(rand
 type twoChoices struct {
 	rnd func(n uint64) uint64 // uniform in [0, n)
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // picks read, Update and weight changes write
 	dests []*Dest
 	w     []int64 // weight if available, else 0, by slot
 	tree  []int64 // Fenwick tree over w, 1-based
@@ -77,8 +77,8 @@ func (s *twoChoices) find(r int64) int {
 }
 
 func (s *twoChoices) Pick(Flow) *Dest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.total <= 0 {
 		return nil
 	}
@@ -96,14 +96,24 @@ func (s *twoChoices) Pick(Flow) *Dest {
 	return d1
 }
 
+// change re-weights the Fenwick tree only when d's draw weight changed (quiesced,
+// re-weighted, overloaded or not any more): most Bind and Unbind calls leave it alone and
+// take no lock. The tree is set from d's state read under the lock, so the last of
+// concurrent changes leaves it right.
 func (s *twoChoices) change(l *destLink, d *Dest, op destOp, arg int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if d.link.Load() != l {
 		return false
 	}
+	before := pickWeight(d)
 	d.apply(op, arg)
-	s.set(l.slot, pickWeight(d))
+	if pickWeight(d) == before {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d.link.Load() == l {
+		s.set(l.slot, pickWeight(d))
+	}
 	return true
 }
 

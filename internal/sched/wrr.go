@@ -246,23 +246,36 @@ func (t *wrrTable) next(cl, cw int32) (hit, ncl, ncw int32) {
 	}
 }
 
-// firstAtLeast returns the first index in [lo, hi] whose weight is >= w, or -1.
+// firstAtLeast returns the first index in [lo, hi] whose weight is >= w (w >= 1), or -1:
+// climb from leaf lo until a subtree to the right holds such a weight, then descend to its
+// leftmost such leaf.
 func (t *wrrTable) firstAtLeast(lo, hi, w int32) int32 {
-	return t.find(1, 0, int32(t.leaves)-1, lo, hi, w)
-}
-
-func (t *wrrTable) find(node, nlo, nhi, lo, hi, w int32) int32 {
-	if nhi < lo || nlo > hi || t.tree[node] < w {
-		return -1
+	leaves := int32(t.leaves)
+	i := lo + leaves
+	if t.tree[i] < w {
+		for {
+			for i&1 == 1 {
+				i >>= 1
+			}
+			if i == 0 {
+				return -1
+			}
+			i++
+			if t.tree[i] >= w {
+				break
+			}
+		}
+		for i < leaves {
+			i <<= 1
+			if t.tree[i] < w {
+				i++
+			}
+		}
 	}
-	if nlo == nhi {
-		return nlo
-	}
-	mid := (nlo + nhi) / 2
-	if j := t.find(2*node, nlo, mid, lo, hi, w); j >= 0 {
+	if j := i - leaves; j <= hi {
 		return j
 	}
-	return t.find(2*node+1, mid+1, nhi, lo, hi, w)
+	return -1
 }
 
 // change is the destIndex hook: a weight change rebuilds the table (the kernel's

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // StateChange is sent on Node.Events for every transition of an instance.
@@ -255,7 +256,15 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 			groupOf[m] = &cfg.SyncGroups[gi]
 		}
 	}
+	// Subscribe before reading the current link states, so no change falls between.
+	wctx, cancel := context.WithCancel(ctx)
+	linkUpdates := make(chan netlink.LinkUpdate, 64)
+	if err := n.subscribeLinks(wctx, linkUpdates); err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := n.watchLinks(h, tr); err != nil {
+		cancel()
 		return nil, err
 	}
 	var insts []*instance
@@ -276,13 +285,13 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 		return nil
 	})
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 
-	wctx, cancel := context.WithCancel(ctx)
 	gen := &generation{cancelWatch: cancel}
 	gen.watchers.Add(1)
-	go func() { defer gen.watchers.Done(); n.followLinks(wctx, tr) }()
+	go func() { defer gen.watchers.Done(); followLinks(wctx, linkUpdates, tr) }()
 	for _, s := range cfg.Scripts {
 		gen.watchers.Add(1)
 		go func() { defer gen.watchers.Done(); tr.runScript(wctx, s, cfg.ScriptUser, cfg.ScriptGroup) }()
@@ -355,11 +364,9 @@ func linkUp(l netlink.Link) bool {
 	return a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown
 }
 
-// followLinks keeps the tracker's link states current from netlink notifications.
-func (n *Node) followLinks(ctx context.Context, tr *tracker) {
-	updates := make(chan netlink.LinkUpdate, 64)
+// subscribeLinks asks netlink for link changes in the node's namespace until ctx ends.
+func (n *Node) subscribeLinks(ctx context.Context, updates chan netlink.LinkUpdate) error {
 	done := make(chan struct{})
-	defer close(done)
 	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
 		if ctx.Err() == nil { // closing the subscription reports an error too
 			n.logger.Warn("link notifications", "err", err)
@@ -370,9 +377,14 @@ func (n *Node) followLinks(ctx context.Context, tr *tracker) {
 		opts.Namespace = &ns
 	}
 	if err := netlink.LinkSubscribeWithOptions(updates, done, opts); err != nil {
-		n.logger.Error("cannot follow link state; tracked interfaces stay as they were", "err", err)
-		return
+		return fmt.Errorf("vrrp: following link state: %w", err)
 	}
+	go func() { <-ctx.Done(); close(done) }()
+	return nil
+}
+
+// followLinks keeps the tracker's link states current from netlink notifications.
+func followLinks(ctx context.Context, updates chan netlink.LinkUpdate, tr *tracker) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -384,7 +396,7 @@ func (n *Node) followLinks(ctx context.Context, tr *tracker) {
 			if u.Link == nil {
 				continue
 			}
-			tr.setLink(u.Link.Attrs().Name, u.Header.Type != 17 /* RTM_DELLINK */ && linkUp(u.Link))
+			tr.setLink(u.Link.Attrs().Name, u.Header.Type != unix.RTM_DELLINK && linkUp(u.Link))
 		}
 	}
 }

@@ -29,11 +29,8 @@ func main() {
 	flag.Parse()
 	raiseNofile()
 	if *serve != "" {
-		if err := runServer(*serve); err != nil {
-			fmt.Fprintln(os.Stderr, "idleconns -serve:", err)
-			os.Exit(1)
-		}
-		return
+		fmt.Fprintln(os.Stderr, "idleconns -serve:", runServer(*serve))
+		os.Exit(1)
 	}
 	if err := run(*n, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "idleconns:", err)
@@ -50,19 +47,23 @@ func raiseNofile() {
 	}
 }
 
+// runServer greets every connection and keeps it open until the peer closes it. It
+// returns only when accepting fails, with the reason.
 func runServer(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	var held []net.Conn
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return err
 		}
 		io.WriteString(c, "hello")
-		held = append(held, c) // keep it open and idle
+		go func() {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}()
 	}
 }
 

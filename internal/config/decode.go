@@ -193,6 +193,12 @@ func (dc *decoder) entries(n *Node, k kind, field reflect.Value) {
 			continue
 		}
 		rv := reflect.ValueOf(v)
+		if rv.Type() == field.Type() {
+			// A line of several entries (group { VI_1 VI_2 }): keepalived reads
+			// every word of a value block as one value.
+			field.Set(reflect.AppendSlice(field, rv))
+			continue
+		}
 		if rv.Kind() == reflect.Struct {
 			cp := reflect.New(rv.Type()).Elem()
 			cp.Set(rv)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"time"
 )
 
@@ -11,6 +12,10 @@ import (
 func finish(cfg *Config, opts *Options, d *diagSink) {
 	f := &finisher{cfg: cfg, opts: opts, d: d, ifSeen: map[string]bool{}}
 	f.global()
+	f.mail()
+	f.fifos()
+	f.httpListener()
+	f.ssl()
 	f.scripts()
 	f.instances()
 	f.syncGroups()
@@ -30,10 +35,11 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 }
 
 type finisher struct {
-	cfg    *Config
-	opts   *Options
-	d      *diagSink
-	ifSeen map[string]bool
+	cfg        *Config
+	opts       *Options
+	d          *diagSink
+	ifSeen     map[string]bool
+	mailWarned bool // "smtp_alert without mail" was reported
 }
 
 // iface reports, once per name, an interface this host does not have.
@@ -256,6 +262,7 @@ func (f *finisher) instances() {
 			}
 		}
 		f.auth(vi, who)
+		f.smtpAlert(&vi.SMTPAlert, &vi.Source, "smtp_alert_vrrp", false)
 
 		for i := range vi.VirtualIPs {
 			a := &vi.VirtualIPs[i]
@@ -389,6 +396,7 @@ func (f *finisher) syncGroups() {
 		}
 		f.resolveTracked(sg.TrackScripts, who, "vrrp_script")
 		f.resolveTracked(sg.TrackFiles, who, "track_file")
+		f.smtpAlert(&sg.SMTPAlert, &sg.Source, "smtp_alert_vrrp", false)
 		for _, t := range sg.TrackInterfaces {
 			f.iface(t.Name, t.Pos)
 		}
@@ -500,6 +508,9 @@ func (f *finisher) virtualServers() {
 		if !vs.IsSet("real_server") {
 			f.d.warnf(vs.Pos, "%s has no real_server; keepalived ignores it", who)
 		}
+		f.smtpAlert(&vs.SMTPAlert, &vs.Source, "smtp_alert_checker", false)
+		f.proxyProtocol(vs, who, byAddress)
+		f.feedback(vs, who)
 		f.realServers(vs, who)
 	}
 }
@@ -554,6 +565,8 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 		if !warmSet {
 			rs.Warmup = rs.DelayLoop
 		}
+		// keepalived's real servers alone default to sending mail.
+		f.smtpAlert(&rs.SMTPAlert, &rs.Source, "smtp_alert_checker", true)
 		if rs.UThreshold != 0 && rs.LThreshold > rs.UThreshold {
 			f.d.errorf(rs.Line("lthreshold"), "%s: real_server %s: lthreshold %d is above uthreshold %d", who, ap, rs.LThreshold, rs.UThreshold)
 		}
@@ -598,6 +611,11 @@ func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who st
 	inherit(&c.Warmup, &c.Source, "warmup", from(rs.Warmup, &rs.Source, "warmup"), from(vs.Warmup, &vs.Source, "warmup"))
 	fillUnset(&c.Warmup, &c.Source, "warmup", c.DelayLoop)
 	inherit(&c.Alpha, &c.Source, "alpha", from(rs.Alpha, &rs.Source, "alpha"))
+	if g := &f.cfg.Global; g.CheckerLogAllFailures {
+		// keepalived ORs the global and the checker's setting.
+		inherit(&c.LogAllFailures, &c.Source, "log_all_failures", from(true, &g.Source, "checker_log_all_failures"))
+		c.LogAllFailures = true
+	}
 	if !c.IsSet("connect_ip") {
 		c.ConnectIP = rs.Addr
 	}
@@ -647,5 +665,123 @@ func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who st
 func inheritAll[T any](dst *T, own *Source, key string, v T, parentSrc *Source) {
 	if !inherit(dst, own, key, from(v, parentSrc, key)) {
 		*dst = v
+	}
+}
+
+// mail fills the mail defaults and reports settings that cannot send anything.
+func (f *finisher) mail() {
+	g := &f.cfg.Global
+	if g.IsSet("smtp_connect_timeout") && g.SMTPConnectTimeout == 0 {
+		f.d.warnf(g.Line("smtp_connect_timeout"), "smtp_connect_timeout 0: keepalived uses 1 second (range 1..4294)")
+		g.SMTPConnectTimeout = time.Second
+	}
+	inherit(&g.SMTPAlertVRRP, &g.Source, "smtp_alert_vrrp", from(g.SMTPAlert, &g.Source, "smtp_alert"))
+	inherit(&g.SMTPAlertChecker, &g.Source, "smtp_alert_checker", from(g.SMTPAlert, &g.Source, "smtp_alert"))
+	switch {
+	case g.SMTPServer != nil && len(g.NotificationEmail) == 0:
+		f.d.warnf(g.Line("smtp_server"), "smtp_server is set but notification_email lists no recipient; no mail is sent")
+	case g.SMTPServer == nil && len(g.NotificationEmail) > 0:
+		f.d.warnf(g.Line("notification_email"), "notification_email is set but smtp_server is not; no mail is sent")
+	}
+	for _, a := range []struct {
+		key string
+		on  bool
+	}{{"smtp_alert", g.SMTPAlert}, {"smtp_alert_vrrp", g.SMTPAlertVRRP}, {"smtp_alert_checker", g.SMTPAlertChecker}} {
+		if a.on && g.IsSet(a.key) {
+			f.alertWithoutMail(g.Line(a.key))
+		}
+	}
+}
+
+// alertWithoutMail reports, once, an smtp_alert turned on in a file that configures no
+// mail at all (a half-configured one was reported by mail already).
+func (f *finisher) alertWithoutMail(at Pos) {
+	g := &f.cfg.Global
+	if f.mailWarned || g.SMTPServer != nil || len(g.NotificationEmail) > 0 {
+		return
+	}
+	f.mailWarned = true
+	f.d.warnf(at, "smtp_alert is on but global_defs has no smtp_server and notification_email; no mail is sent")
+}
+
+// smtpAlert resolves an object's smtp_alert as keepalived does: its own value, else
+// the global key (smtp_alert_vrrp or smtp_alert_checker, which default to smtp_alert),
+// else dflt. It is off whenever no mail can be sent, so that it means "send mail".
+func (f *finisher) smtpAlert(v *bool, own *Source, globalKey string, dflt bool) {
+	g := &f.cfg.Global
+	if *v && own.IsSet("smtp_alert") {
+		f.alertWithoutMail(own.Line("smtp_alert"))
+	}
+	global := g.SMTPAlertVRRP
+	if globalKey == "smtp_alert_checker" {
+		global = g.SMTPAlertChecker
+	}
+	if !inherit(v, own, "smtp_alert", from(global, &g.Source, globalKey)) {
+		*v = dflt
+	}
+	if !g.MailEnabled() {
+		*v = false
+	}
+}
+
+// fifos fills the FIFO owners and drops what keepalived drops: a script without its
+// FIFO, and a VRRP or LVS FIFO that is the global one (its lines would be written twice).
+func (f *finisher) fifos() {
+	g := &f.cfg.Global
+	type fifoKeywords struct {
+		name   string
+		fifo   **FIFO
+		script **Script
+	}
+	all := []fifoKeywords{
+		{"notify_fifo", &g.NotifyFIFO, &g.NotifyFIFOScript},
+		{"vrrp_notify_fifo", &g.VRRPNotifyFIFO, &g.VRRPNotifyFIFOScript},
+		{"lvs_notify_fifo", &g.LVSNotifyFIFO, &g.LVSNotifyFIFOScript},
+	}
+	for _, k := range all {
+		if *k.fifo == nil {
+			if *k.script != nil {
+				f.d.warnf(g.Line(k.name+"_script"), "%s_script has no %s to read; ignored", k.name, k.name)
+				*k.script = nil
+			}
+			continue
+		}
+		fifo := *k.fifo
+		if fifo.Owner.User == "" {
+			fifo.Owner = g.ScriptUser
+		}
+		if !path.IsAbs(fifo.Path) {
+			f.d.warnf(g.Line(k.name), "%s %q is a relative path; keepalived resolves it from /", k.name, fifo.Path)
+		}
+	}
+	for _, k := range all[1:] {
+		if *k.fifo != nil && g.NotifyFIFO != nil && samePath((*k.fifo).Path, g.NotifyFIFO.Path) {
+			f.d.warnf(g.Line(k.name), "%s %s is also notify_fifo (line %d); ignored, as keepalived does, so that no line is written twice", k.name, (*k.fifo).Path, g.Line("notify_fifo").Line)
+			*k.fifo, *k.script = nil, nil
+		}
+	}
+	if g.VRRPNotifyFIFO != nil && g.LVSNotifyFIFO != nil && samePath(g.VRRPNotifyFIFO.Path, g.LVSNotifyFIFO.Path) &&
+		g.VRRPNotifyFIFOScript != nil && g.LVSNotifyFIFOScript != nil {
+		f.d.warnf(g.Line("lvs_notify_fifo_script"), "lvs_notify_fifo is vrrp_notify_fifo, which has its own script (line %d); lvs_notify_fifo_script is ignored", g.Line("vrrp_notify_fifo_script").Line)
+		g.LVSNotifyFIFOScript = nil
+	}
+}
+
+func samePath(a, b string) bool { return path.Clean(a) == path.Clean(b) }
+
+// ssl reports an SSL block whose parts cannot work together.
+func (f *finisher) ssl() {
+	s := f.cfg.SSL
+	if s == nil {
+		return
+	}
+	switch {
+	case s.Certificate != "" && s.Key == "":
+		f.d.warnf(s.Line("certificate"), "SSL: certificate without key; SSL_GET cannot present it")
+	case s.Key != "" && s.Certificate == "":
+		f.d.warnf(s.Line("key"), "SSL: key without certificate; the key is not used")
+	}
+	if s.Password != "" && s.Key == "" {
+		f.d.warnf(s.Line("password"), "SSL: password without key; it is not used")
 	}
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -40,6 +42,7 @@ type Config struct {
 	Instances           []*Instance           `json:"vrrp_instances,omitempty" kw:"vrrp_instance"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups,omitempty" kw:"virtual_server_group"`
 	VirtualServers      []*VirtualServer      `json:"virtual_servers,omitempty" kw:"virtual_server"`
+	SSL                 *SSL                  `json:"ssl,omitempty" kw:"SSL"` // nil: SSL_GET uses a default client context
 }
 
 // GlobalDefs is the global_defs block: process-wide settings and defaults for instances.
@@ -71,6 +74,83 @@ type GlobalDefs struct {
 	LVSTimeouts          LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
 	LVSFlush             bool          `json:"lvs_flush" kw:"lvs_flush"`
 	LVSFlushOnStop       string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"` // "" (off), "VS" or "RS"
+
+	// Mail alerts. Mail is sent only when MailEnabled; the per-object SMTPAlert fields
+	// (Instance, SyncGroup, VirtualServer, RealServer) are already resolved against
+	// these globals and MailEnabled.
+	NotificationEmail     []string      `json:"notification_email,omitempty" kw:"notification_email"`
+	NotificationEmailFrom string        `json:"notification_email_from,omitempty" kw:"notification_email_from"` // [keepalived@<host name>, filled by the runtime]
+	SMTPServer            *HostPort     `json:"smtp_server,omitempty" kw:"smtp_server"`                         // nil: no mail; port [25]
+	SMTPHeloName          string        `json:"smtp_helo_name,omitempty" kw:"smtp_helo_name"`                   // [host name, filled by the runtime]
+	SMTPConnectTimeout    time.Duration `json:"smtp_connect_timeout" kw:"smtp_connect_timeout"`                 // [30s] bounds the connection and each reply
+	SMTPAlert             bool          `json:"smtp_alert" kw:"smtp_alert"`                                     // as written; see SMTPAlertVRRP, SMTPAlertChecker
+	SMTPAlertVRRP         bool          `json:"smtp_alert_vrrp" kw:"smtp_alert_vrrp"`                           // [smtp_alert] default of instances and sync groups
+	SMTPAlertChecker      bool          `json:"smtp_alert_checker" kw:"smtp_alert_checker"`                     // [smtp_alert] default of virtual and real servers
+	NoEmailFaults         bool          `json:"no_email_faults" kw:"no_email_faults"`                           // no mail when an instance or group enters FAULT
+	NoCheckerEmails       bool          `json:"no_checker_emails" kw:"no_checker_emails"`                       // checker mail only when a real server changes state
+	CheckerLogAllFailures bool          `json:"checker_log_all_failures" kw:"checker_log_all_failures"`         // every checker logs every failure (ORed into Checker.LogAllFailures)
+
+	// Notify FIFOs: named pipes that get one line per state change. A *Script is the
+	// reader started for its FIFO; it is nil when its FIFO is not set.
+	NotifyFIFO                  *FIFO   `json:"notify_fifo,omitempty" kw:"notify_fifo"` // VRRP and checker events
+	NotifyFIFOScript            *Script `json:"notify_fifo_script,omitempty" kw:"notify_fifo_script"`
+	VRRPNotifyFIFO              *FIFO   `json:"vrrp_notify_fifo,omitempty" kw:"vrrp_notify_fifo"` // VRRP events; nil when it is NotifyFIFO's path
+	VRRPNotifyFIFOScript        *Script `json:"vrrp_notify_fifo_script,omitempty" kw:"vrrp_notify_fifo_script"`
+	LVSNotifyFIFO               *FIFO   `json:"lvs_notify_fifo,omitempty" kw:"lvs_notify_fifo"` // checker events; nil when it is NotifyFIFO's path
+	LVSNotifyFIFOScript         *Script `json:"lvs_notify_fifo_script,omitempty" kw:"lvs_notify_fifo_script"`
+	FIFOWriteVRRPStatesOnReload bool    `json:"fifo_write_vrrp_states_on_reload" kw:"fifo_write_vrrp_states_on_reload"` // write every instance's state after a reload
+
+	// govs extensions: the HTTP listener for /metrics, JSON status and the dashboard.
+	HTTPListen    netip.AddrPort `json:"http_listen,omitzero" kw:"http_listen"`          // zero: no HTTP listener
+	HTTPListenAny bool           `json:"http_listen_any,omitempty" kw:"http_listen_any"` // allow an unspecified (all-interfaces) http_listen address
+	HTTPToken     Secret         `json:"http_token,omitempty" kw:"http_token"`           // bearer token the HTTP API requires; "": none
+}
+
+// MailEnabled reports whether alert mail can be sent: an SMTP server and at least one
+// recipient are configured.
+func (g *GlobalDefs) MailEnabled() bool {
+	return g.SMTPServer != nil && len(g.NotificationEmail) > 0
+}
+
+// HostPort is a host name or IP address with a port, as smtp_server takes it; the name
+// is resolved when it is used, not when the configuration is read.
+type HostPort struct {
+	Host string `json:"host"`
+	Port uint16 `json:"port"`
+}
+
+// String returns host:port, with IPv6 addresses in brackets, ready for net.Dial.
+func (h HostPort) String() string {
+	return net.JoinHostPort(h.Host, strconv.Itoa(int(h.Port)))
+}
+
+// FIFO is a notify FIFO (named pipe) keepalived creates if it is missing.
+type FIFO struct {
+	Path  string    `json:"path"`
+	Owner UserGroup `json:"owner"` // owner of a FIFO govs creates [global script_user]
+}
+
+// Secret is a configuration value that must not be shown: it is written as "(hidden)"
+// in JSON dumps. Convert it with string() to use it.
+type Secret string
+
+// MarshalText hides the value.
+func (s Secret) MarshalText() ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return []byte("(hidden)"), nil
+}
+
+// SSL is the top-level SSL block: the client context every SSL_GET checker uses. Every
+// field is a file name but Password. keepalived loads CA but never rejects a server
+// whose certificate does not verify; without the block it uses a default context.
+type SSL struct {
+	Source
+	Password    Secret `json:"password,omitempty" kw:"password"` // unlocks Key
+	CA          string `json:"ca,omitempty" kw:"ca"`             // CA certificates that verify the real servers
+	Certificate string `json:"certificate,omitempty" kw:"certificate"`
+	Key         string `json:"key,omitempty" kw:"key"`
 }
 
 // UserGroup is a "user [group]" pair scripts run as.
@@ -154,6 +234,7 @@ type SyncGroup struct {
 	NotifyFault             *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
 	NotifyStop              *Script         `json:"notify_stop,omitempty" kw:"notify_stop"`
 	Notify                  *Script         `json:"notify,omitempty" kw:"notify"`
+	SMTPAlert               bool            `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_vrrp, else off; off without mail]
 	SyncGroupTrackingWeight bool            `json:"sync_group_tracking_weight" kw:"sync_group_tracking_weight"`
 	Instances               []*Instance     `json:"-"` // Members resolved, in order
 }
@@ -206,7 +287,8 @@ type Instance struct {
 	NotifyDeleted        *Script         `json:"notify_deleted,omitempty" kw:"notify_deleted"`
 	Notify               *Script         `json:"notify,omitempty" kw:"notify"` // gets TYPE NAME STATE PRIORITY appended
 	NotifyMasterRxLower  *Script         `json:"notify_master_rx_lower_pri,omitempty" kw:"notify_master_rx_lower_pri"`
-	SyncGroup            *SyncGroup      `json:"-"` // the group this instance belongs to, if any
+	SMTPAlert            bool            `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_vrrp, else off; off without mail]
+	SyncGroup            *SyncGroup      `json:"-"`                          // the group this instance belongs to, if any
 }
 
 // State is a configured VRRP start state.
@@ -367,7 +449,26 @@ type VirtualServer struct {
 	DelayBeforeRetry   time.Duration   `json:"delay_before_retry" kw:"delay_before_retry"`           // [per checker type]
 	Warmup             time.Duration   `json:"warmup" kw:"warmup"`                                   // [= delay_loop]
 	InhibitOnFailure   bool            `json:"inhibit_on_failure" kw:"inhibit_on_failure"`
+	SMTPAlert          bool            `json:"smtp_alert" kw:"smtp_alert"` // quorum mail [global smtp_alert_checker, else off; off without mail]
 	RealServers        []*RealServer   `json:"real_servers" kw:"real_server"`
+
+	// govs extensions.
+	ProxyProtocol   int              `json:"proxy_protocol,omitempty" kw:"proxy_protocol"` // 0: none; 1 or 2: PROXY header version sent to real servers (TCP, NAT)
+	DynamicFeedback *DynamicFeedback `json:"dynamic_feedback,omitempty" kw:"dynamic_feedback"`
+}
+
+// DynamicFeedback is a virtual server's dynamic_feedback block (a govs extension): real
+// server weights scaled from an agent's answers and check latency. The fields map one
+// to one onto check.Feedback.
+type DynamicFeedback struct {
+	Source
+	AgentPort     uint16        `json:"agent_port,omitempty" kw:"agent_port"`         // 0: no agent
+	AgentInterval time.Duration `json:"agent_interval,omitempty" kw:"agent_interval"` // 0: each real server's delay_loop
+	AgentTimeout  time.Duration `json:"agent_timeout,omitempty" kw:"agent_timeout"`   // 0: each real server's connect_timeout
+	LatencyTarget time.Duration `json:"latency_target,omitempty" kw:"latency_target"` // 0: latency does not count
+	Smoothing     float64       `json:"smoothing" kw:"smoothing"`                     // EWMA factor, 0 < s ≤ 1 [0.3]
+	MinPercent    int           `json:"min_percent" kw:"min_percent"`                 // lower bound, % of the configured weight [10]
+	MaxPercent    int           `json:"max_percent" kw:"max_percent"`                 // upper bound [100]
 }
 
 // RealServer is a real_server with its health checkers. Unset timers and counters
@@ -390,6 +491,7 @@ type RealServer struct {
 	Retry            int           `json:"retry" kw:"retry"`
 	DelayBeforeRetry time.Duration `json:"delay_before_retry" kw:"delay_before_retry"`
 	Warmup           time.Duration `json:"warmup" kw:"warmup"`
+	SMTPAlert        bool          `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_checker, else ON (keepalived's default); off without mail]
 	Checkers         []*Checker    `json:"checkers,omitempty" kw:"TCP_CHECK,HTTP_GET,SSL_GET,SMTP_CHECK,DNS_CHECK,MISC_CHECK,PING_CHECK,UDP_CHECK,FILE_CHECK,BFD_CHECK"`
 }
 
@@ -428,7 +530,7 @@ type Checker struct {
 	Warmup           time.Duration `json:"warmup" kw:"warmup"`
 	DelayLoop        time.Duration `json:"delay_loop" kw:"delay_loop"`
 	Alpha            bool          `json:"alpha" kw:"alpha"`
-	LogAllFailures   bool          `json:"log_all_failures,omitempty" kw:"log_all_failures"`
+	LogAllFailures   bool          `json:"log_all_failures,omitempty" kw:"log_all_failures"` // [on with global checker_log_all_failures]
 
 	// HTTP_GET, SSL_GET
 	URLs         []*URL `json:"urls,omitempty" kw:"url"`

@@ -39,6 +39,7 @@ type keywordSpec struct {
 	status     Status
 	repeat     bool // may appear more than once (each adds an entry)
 	required   bool
+	extension  bool // a govs extension: keepalived does not have the keyword
 	doc        string
 	dfltValue  any
 }
@@ -105,6 +106,10 @@ func repeat() kwOpt      { return func(s *keywordSpec) { s.repeat = true } }
 func required() kwOpt    { return func(s *keywordSpec) { s.required = true } }
 func doc(d string) kwOpt { return func(s *keywordSpec) { s.doc = d } }
 func unsupported() kwOpt { return func(s *keywordSpec) { s.status = Unsupported } }
+
+// ext marks a govs extension: a keyword keepalived does not have (keepalived would
+// reject the file), listed as such in the reference.
+func ext() kwOpt { return func(s *keywordSpec) { s.extension = true } }
 
 func block(name string, newValue func() any, header headerFunc, headerDoc string, kws ...*keywordSpec) *blockSpec {
 	return &blockSpec{name: name, newValue: newValue, header: header, headerDoc: headerDoc, keywords: kws}

@@ -121,10 +121,15 @@ func referenceDoc() string {
 	b.WriteString("Status: **implemented** keywords have keepalived's meaning; **warning-only** keywords are\n")
 	b.WriteString("parsed and checked, then ignored with a warning naming the line. Deprecated spellings warn.\n")
 	b.WriteString("Defaults in *italics* are computed (inherited or derived) rather than literal.\n")
+	b.WriteString("Keywords marked **govs extension** are not keepalived's: keepalived rejects a file that uses them.\n")
 	// Blocks shared by several parents (url, host) are listed under each of them.
-	var walk func(bs *blockSpec, path string, status Status)
-	walk = func(bs *blockSpec, path string, status Status) {
-		fmt.Fprintf(&b, "\n## %s\n\n", path)
+	var walk func(bs *blockSpec, path string, status Status, extension bool)
+	walk = func(bs *blockSpec, path string, status Status, extension bool) {
+		heading := path
+		if extension {
+			heading += " (govs extension)"
+		}
+		fmt.Fprintf(&b, "\n## %s\n\n", heading)
 		if bs.headerDoc != "" {
 			fmt.Fprintf(&b, "Opening line: `%s %s {`\n\n", bs.name, bs.headerDoc)
 		}
@@ -150,6 +155,9 @@ func referenceDoc() string {
 				st = Unsupported
 			}
 			var notes []string
+			if k.extension {
+				notes = append(notes, "**govs extension**")
+			}
 			if k.required {
 				notes = append(notes, "required")
 			}
@@ -176,9 +184,9 @@ func referenceDoc() string {
 			if path != rootBlock.name {
 				p = path + " > " + k.name
 			}
-			walk(k.block, p, st)
+			walk(k.block, p, st, extension || k.extension)
 		}
 	}
-	walk(rootBlock, rootBlock.name, Implemented)
+	walk(rootBlock, rootBlock.name, Implemented, false)
 	return b.String()
 }

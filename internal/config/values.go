@@ -105,7 +105,7 @@ var (
 		return out, nil
 	}}
 
-	eName        = kind{doc: "{ NAME … }", entry: func(t []Token) (any, error) { return t[0].Text, nil }}
+	eName        = kind{doc: "{ NAME … }", entry: func(t []Token) (any, error) { return texts(t), nil }} // every word is a name
 	eIPAddress   = kind{doc: "{ IP[/LEN] [dev IF] [scope S] [label L] [brd IP] … }", entry: parseIPAddress}
 	eRoute       = kind{doc: "{ [src IP] DEST/LEN [via IP] [dev IF] … }", entry: parseRoute}
 	eRule        = kind{doc: "{ [from P] [to P] [table N] … }", entry: parseRule}

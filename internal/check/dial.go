@@ -9,32 +9,54 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dialer returns a dialer bound as the target asks: bindto/bind_port as the local
-// address, bind_if as SO_BINDTODEVICE, fwmark as SO_MARK.
-func dialer(t Target, network string) *net.Dialer {
-	d := &net.Dialer{Control: socketOptions(t)}
-	if t.Bind.Addr().IsValid() || t.Bind.Port() != 0 {
-		addr := t.Bind.Addr()
-		if !addr.IsValid() {
-			addr = netip.IPv6Unspecified()
-			if t.Addr.Addr().Unmap().Is4() {
-				addr = netip.IPv4Unspecified()
-			}
-		}
-		ap := netip.AddrPortFrom(addr, t.Bind.Port())
-		switch network {
-		case "udp":
-			d.LocalAddr = net.UDPAddrFromAddrPort(ap)
-		default:
-			d.LocalAddr = net.TCPAddrFromAddrPort(ap)
-		}
-	}
-	return d
+// dialer returns a dialer with the target's socket options: bind_if as SO_BINDTODEVICE,
+// fwmark as SO_MARK.
+func dialer(t Target) *net.Dialer {
+	return &net.Dialer{Control: socketOptions(t)}
 }
 
-// dial connects over TCP or UDP to t.Addr with t's binding options.
+// localAddr is bindto:bind_port, or the zero value to let the kernel choose.
+func localAddr(t Target) netip.AddrPort {
+	if !t.Bind.Addr().IsValid() && t.Bind.Port() == 0 {
+		return netip.AddrPort{}
+	}
+	addr := t.Bind.Addr()
+	if !addr.IsValid() {
+		addr = netip.IPv6Unspecified()
+		if t.Addr.Addr().Unmap().Is4() {
+			addr = netip.IPv4Unspecified()
+		}
+	}
+	return netip.AddrPortFrom(addr, t.Bind.Port())
+}
+
+// dial connects over TCP or UDP to t.Addr with t's binding options. It takes addresses
+// as values, never through the resolver: a thousand checks a second should not pay for
+// parsing and looking up literal addresses.
+//
+// The deadline goes to the dialer rather than the context: with a cancellable context
+// every connect would start a goroutine to watch it. Cancellation (shutdown) is still
+// honoured before connecting, and a connect in progress ends by its deadline.
 func dial(ctx context.Context, t Target, network string) (net.Conn, error) {
-	return dialer(t, network).DialContext(ctx, network, t.Addr.String())
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d := dialer(t)
+	if dl, ok := ctx.Deadline(); ok {
+		d.Deadline = dl
+	}
+	if network == "udp" {
+		c, err := d.DialUDP(context.Background(), "udp", localAddr(t), t.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := d.DialTCP(context.Background(), "tcp", localAddr(t), t.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // socketOptions sets SO_BINDTODEVICE and SO_MARK before connect; nil when neither is asked.

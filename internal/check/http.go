@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // HTTPOptions are HTTP_GET's and SSL_GET's keywords.
@@ -61,6 +62,10 @@ type StatusRange struct{ Lo, Hi int }
 
 // MaxBody bounds how much of a response body a check reads for digest and regex.
 const MaxBody = 16 << 20
+
+// readerPool recycles response readers: a thousand checks a second would otherwise
+// allocate a thousand 4 KiB buffers a second.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // UserAgent is what keepalived's HTTP checker sends.
 const UserAgent = "KeepAliveClient"
@@ -218,7 +223,10 @@ func (c *httpChecker) Check(ctx context.Context, t Target) Result {
 	if _, err := io.WriteString(conn, c.request(u.Path, host, t)); err != nil {
 		return Down("url %d %s: sending request: %w", i+1, u.Path, err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return Down("url %d %s: reading response: %w", i+1, u.Path, err)
 	}

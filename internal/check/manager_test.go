@@ -79,11 +79,11 @@ func (s *listener) start() {
 }
 
 // leakCheck verifies, after every other cleanup, that the test left no goroutine behind.
-func leakCheck(t *testing.T) {
+func leakCheck(t testing.TB) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-func runManager(t *testing.T, opts Options, rss []RealServer) (*Manager, context.CancelFunc) {
+func runManager(t testing.TB, opts Options, rss []RealServer) (*Manager, context.CancelFunc) {
 	t.Helper()
 	m := NewManager(opts)
 	if err := m.Update(rss); err != nil {

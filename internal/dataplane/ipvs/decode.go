@@ -251,11 +251,11 @@ func decodeStats(ad *netlink.AttributeDecoder, wide bool) (table.Counters, table
 	var r table.Rates
 	for ad.Next() {
 		var v uint64
-		switch {
-		case wide && ad.Len() == 8:
-			v = ad.Uint64()
-		case ad.Len() == 4:
-			v = uint64(ad.Uint32())
+		switch b := ad.Bytes(); {
+		case wide && len(b) == 8:
+			v = binary.NativeEndian.Uint64(b)
+		case len(b) == 4:
+			v = uint64(binary.NativeEndian.Uint32(b))
 		default:
 			continue // padding (IPVS_STATS_ATTR_PAD) or an unknown width
 		}

@@ -3,6 +3,7 @@ package ipvs
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/govs/govs/internal/table"
@@ -123,12 +124,7 @@ func planService(h, w table.Service) []op {
 	for _, d := range h.Dests {
 		haveDest[d.Addr] = d
 	}
-	seen := make(map[table.DestKey]bool, len(w.Dests))
 	for _, d := range w.Dests {
-		if seen[d.Addr] {
-			continue
-		}
-		seen[d.Addr] = true
 		hd, ok := haveDest[d.Addr]
 		switch {
 		case !ok:
@@ -188,7 +184,14 @@ func normalize(s table.Service) table.Service {
 			}
 		}
 	}
-	s.Dests = append([]table.Dest(nil), s.Dests...)
+	// A destination named twice: the first wins, as the kernel refuses the second.
+	dests := make([]table.Dest, 0, len(s.Dests))
+	for _, d := range s.Dests {
+		if !slices.ContainsFunc(dests, func(x table.Dest) bool { return x.Addr == d.Addr }) {
+			dests = append(dests, d)
+		}
+	}
+	s.Dests = dests
 	for i := range s.Dests {
 		d := &s.Dests[i]
 		if d.Method != table.Tunnel {

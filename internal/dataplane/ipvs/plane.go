@@ -61,16 +61,16 @@ type Plane struct {
 
 	mu       sync.Mutex
 	opts     Options
-	started  bool                             // the kernel has been read once
-	known    []table.Service                  // what the kernel holds of the services below, in the kernel's order
-	owned    map[table.ServiceKey]bool        // created or adopted: ours to change and remove
-	timeouts table.Timeouts                   // the kernel's timeouts as last read or set
-	sync     *adm.Daemon                      // lvs_sync_daemon; nil: none
-	syncRole adm.DaemonState                  // the role its daemon runs in now; 0: stopped
-	stale    bool                             // a request failed: read the kernel again
-	byKey    map[table.ServiceKey]int         // index into known
-	applied  atomic.Uint64                    // change requests sent
-	reads    atomic.Uint64                    // read requests sent (dumps count once)
+	started  bool                      // the kernel has been read once
+	known    []table.Service           // what the kernel holds of the services below, in the kernel's order
+	owned    map[table.ServiceKey]bool // created or adopted: ours to change and remove
+	timeouts table.Timeouts            // the kernel's timeouts as last read or set
+	sync     *adm.Daemon               // lvs_sync_daemon; nil: none
+	syncRole adm.DaemonState           // the role its daemon runs in now; 0: stopped
+	stale    bool                      // a request failed: read the kernel again
+	byKey    map[table.ServiceKey]int  // index into known
+	applied  atomic.Uint64             // change requests sent
+	reads    atomic.Uint64             // read requests sent (dumps count once)
 }
 
 var _ dataplane.Dataplane = (*Plane)(nil)
@@ -124,6 +124,10 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		}
 	}
 	ops := plan(p.known, p.timeouts, t, p.owned)
+	// Every service the table names is ours from now on, adopted or about to be added.
+	for _, s := range t.Services {
+		p.owned[normalize(s).ServiceKey] = true
+	}
 	var errs []error
 	sent := 0
 	for _, o := range ops {
@@ -169,22 +173,18 @@ func (p *Plane) readKernel(t table.Table) error {
 	for _, s := range t.Services {
 		want[normalize(s).ServiceKey] = true
 	}
-	p.known = p.known[:0]
+	// known holds the whole table, foreign services included, so that a service the
+	// configuration starts to name later is adopted rather than added twice.
+	p.known = have
 	adopted := 0
+	present := make(map[table.ServiceKey]bool, len(have))
 	for _, s := range have {
-		if p.owned[s.ServiceKey] || want[s.ServiceKey] {
-			if !p.owned[s.ServiceKey] {
-				adopted++
-			}
-			p.owned[s.ServiceKey] = true
-			p.known = append(p.known, s)
+		present[s.ServiceKey] = true
+		if want[s.ServiceKey] && !p.owned[s.ServiceKey] {
+			adopted++
 		}
 	}
 	// What we owned and the kernel lost (someone ran ipvsadm -D) is ours no more.
-	present := make(map[table.ServiceKey]bool, len(p.known))
-	for _, s := range p.known {
-		present[s.ServiceKey] = true
-	}
 	for k := range p.owned {
 		if !present[k] {
 			delete(p.owned, k)

@@ -139,3 +139,14 @@ func (s *diagSink) add(sev Severity, p Pos, format string, args ...any) {
 func (s *diagSink) errorf(p Pos, format string, args ...any) { s.add(Error, p, format, args...) }
 
 func (s *diagSink) warnf(p Pos, format string, args ...any) { s.add(Warning, p, format, args...) }
+
+// errorOnLine reports whether an error was reported on p's line: its keyword's value
+// was bad, so checks of the (unset) value must not add to it.
+func (s *diagSink) errorOnLine(p Pos) bool {
+	for _, d := range s.list {
+		if d.Severity == Error && d.Pos.Line == p.Line && d.Pos.File == p.File {
+			return true
+		}
+	}
+	return false
+}

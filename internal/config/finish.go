@@ -671,16 +671,17 @@ func inheritAll[T any](dst *T, own *Source, key string, v T, parentSrc *Source) 
 // mail fills the mail defaults and reports settings that cannot send anything.
 func (f *finisher) mail() {
 	g := &f.cfg.Global
-	if g.IsSet("smtp_connect_timeout") && g.SMTPConnectTimeout == 0 {
-		f.d.warnf(g.Line("smtp_connect_timeout"), "smtp_connect_timeout 0: keepalived uses 1 second (range 1..4294)")
+	if at := g.Line("smtp_connect_timeout"); g.IsSet("smtp_connect_timeout") && g.SMTPConnectTimeout == 0 && !f.d.errorOnLine(at) {
+		f.d.warnf(at, "smtp_connect_timeout 0: keepalived uses 1 second (range 1..4294)")
 		g.SMTPConnectTimeout = time.Second
 	}
 	inherit(&g.SMTPAlertVRRP, &g.Source, "smtp_alert_vrrp", from(g.SMTPAlert, &g.Source, "smtp_alert"))
 	inherit(&g.SMTPAlertChecker, &g.Source, "smtp_alert_checker", from(g.SMTPAlert, &g.Source, "smtp_alert"))
+	// IsSet rather than the values: a bad value was reported already.
 	switch {
-	case g.SMTPServer != nil && len(g.NotificationEmail) == 0:
+	case g.IsSet("smtp_server") && !g.IsSet("notification_email"):
 		f.d.warnf(g.Line("smtp_server"), "smtp_server is set but notification_email lists no recipient; no mail is sent")
-	case g.SMTPServer == nil && len(g.NotificationEmail) > 0:
+	case !g.IsSet("smtp_server") && len(g.NotificationEmail) > 0:
 		f.d.warnf(g.Line("notification_email"), "notification_email is set but smtp_server is not; no mail is sent")
 	}
 	for _, a := range []struct {
@@ -697,7 +698,7 @@ func (f *finisher) mail() {
 // mail at all (a half-configured one was reported by mail already).
 func (f *finisher) alertWithoutMail(at Pos) {
 	g := &f.cfg.Global
-	if f.mailWarned || g.SMTPServer != nil || len(g.NotificationEmail) > 0 {
+	if f.mailWarned || g.IsSet("smtp_server") || g.IsSet("notification_email") {
 		return
 	}
 	f.mailWarned = true

@@ -16,6 +16,9 @@ func (f *finisher) httpListener() {
 		return
 	}
 	at, addr := g.Line("http_listen"), g.HTTPListen.Addr()
+	if !addr.IsValid() {
+		return // a bad value, reported
+	}
 	switch {
 	case addr.IsUnspecified() && !g.HTTPListenAny:
 		f.d.errorf(at, "http_listen %s listens on every interface; add http_listen_any to mean it, or give one address such as 127.0.0.1:%d", g.HTTPListen, g.HTTPListen.Port())

@@ -58,6 +58,57 @@ func TestSchemaCoversKeywordTree(t *testing.T) {
 	}
 }
 
+// TestSchemaHasOnlyKeepalivedKeywords checks the other direction: every keyword of the
+// schema is in keepalived 2.2.7's tree, unless it is marked as a govs extension.
+func TestSchemaHasOnlyKeepalivedKeywords(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(sharedDir(t), "conformance", "keepalived-2.2.7-keywords.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimRight(line, "\n")
+		if line != "" && !strings.HasPrefix(line, "#") {
+			rows[line] = true
+		}
+	}
+	extensions := 0
+	seen := map[*blockSpec]bool{}
+	var walk func(b *blockSpec, path string)
+	walk = func(b *blockSpec, path string) {
+		if seen[b] {
+			return
+		}
+		seen[b] = true
+		for _, k := range b.keywords {
+			if k.extension {
+				extensions++
+				continue
+			}
+			for _, n := range append([]string{k.name}, k.aliases...) {
+				row := path + "\t" + n
+				if path == "" {
+					row = n + "\t(block)"
+				}
+				if !rows[row] {
+					t.Errorf("%q is not a keepalived 2.2.7 keyword; mark it ext() if govs adds it", strings.ReplaceAll(row, "\t", " "))
+				}
+			}
+			if k.block != nil {
+				p := k.name
+				if path != "" {
+					p = path + " > " + k.name
+				}
+				walk(k.block, p)
+			}
+		}
+	}
+	walk(rootBlock, "")
+	if extensions < 5 {
+		t.Errorf("found %d govs extensions; expected at least http_listen, http_listen_any, http_token, proxy_protocol, dynamic_feedback", extensions)
+	}
+}
+
 // TestSchemaMatchesModel checks every implemented keyword has a model field to land
 // in, and every default parses into it.
 func TestSchemaMatchesModel(t *testing.T) {

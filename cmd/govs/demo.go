@@ -134,6 +134,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
 	socket := fs.String("socket", filepath.Join(os.TempDir(), fmt.Sprintf("govs-demo-%d.sock", os.Getuid())), "control socket for govs adm")
 	logLevel := fs.String("log-level", "warn", "daemon log level shown (debug, info, warn, error)")
+	httpAddr := fs.String("http", "127.0.0.1:0", "address of the dashboard, metrics and JSON API (port 0: any free port)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: govs demo [--port N] [--step D] [--duration D]
 
@@ -186,6 +187,8 @@ out of rotation, starts it again and shows it coming back. No root needed.`)
 		Logger:       log,
 		ConfigErrors: stderr,
 		StopTimeout:  2 * time.Second,
+		HTTP:         *httpAddr,
+		Version:      version,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "govs demo: %v\n(is port %d taken? try --port 0)\n", err, vport)
@@ -198,13 +201,15 @@ out of rotation, starts it again and shows it coming back. No root needed.`)
 
   virtual service  http://%[1]s  (wrr over three backends, weights 3/2/1)
   backends         %[2]s, %[3]s, %[4]s
+  dashboard        http://%[6]s/  (live; metrics at /metrics, JSON at /api/v1/status)
 
 Try, in another terminal:
   curl -s http://%[1]s/                 # answered by one backend after another
+  go run ./cmd/govs status --socket %[5]s
   go run ./cmd/govs adm --socket %[5]s -L -n
   go run ./cmd/govs adm --socket %[5]s -L -n --stats
 
-`, vip, backends[0].addr, backends[1].addr, backends[2].addr, *socket)
+`, vip, backends[0].addr, backends[1].addr, backends[2].addr, *socket, d.HTTPAddr())
 	showTable(ctx, stdout, *socket)
 	fmt.Fprintln(stdout, "six requests through the virtual service:")
 	sample(ctx, stdout, vip, 6)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,8 @@ type runFlags struct {
 	file, configID, dataplane, socket, logLevel string
 	vrrpOnly, checksOnly, logJSON               bool
 	stopTimeout                                 time.Duration
+	http, httpToken, httpTokenFile              string
+	dataFile, statsFile                         string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -48,6 +51,11 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log in JSON")
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", 10*time.Second, "how long established connections get on SIGTERM")
+	fs.StringVar(&f.http, "http", "", "serve /metrics, the JSON API and the dashboard on `ADDR` (PORT or IP:PORT; PORT alone is on 127.0.0.1); off by default")
+	fs.StringVar(&f.httpToken, "http-token", "", "bearer `TOKEN` the HTTP listener requires; it also enables the admin API [$GOVS_HTTP_TOKEN]")
+	fs.StringVar(&f.httpTokenFile, "http-token-file", "", "read the HTTP token from `FILE` (keeps it out of ps)")
+	fs.StringVar(&f.dataFile, "data-file", daemon.DefaultDataFile, "where SIGUSR1 writes the state dump")
+	fs.StringVar(&f.statsFile, "stats-file", daemon.DefaultStatsFile, "where SIGUSR2 writes the statistics dump")
 	// Accepted for keepalived compatibility: govs always runs in the foreground and
 	// logs to stderr.
 	for _, n := range []string{"n", "dont-fork", "l", "log-console", "D", "log-detail"} {
@@ -67,18 +75,42 @@ func newLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
+// token chooses the HTTP token: --http-token, else the first line of
+// --http-token-file, else $GOVS_HTTP_TOKEN.
+func (f *runFlags) token() (string, error) {
+	if f.httpToken != "" && f.httpTokenFile != "" {
+		return "", errors.New("--http-token and --http-token-file exclude each other")
+	}
+	if f.httpTokenFile != "" {
+		data, err := os.ReadFile(f.httpTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--http-token-file: %w", err)
+		}
+		tok, _, _ := strings.Cut(string(data), "\n")
+		if tok = strings.TrimSpace(tok); tok == "" {
+			return "", fmt.Errorf("--http-token-file %s: the first line is empty", f.httpTokenFile)
+		}
+		return tok, nil
+	}
+	if f.httpToken != "" {
+		return f.httpToken, nil
+	}
+	return os.Getenv("GOVS_HTTP_TOKEN"), nil
+}
+
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("govs run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: govs run [-f FILE] [-P|-C] [--dataplane proxy] [--socket PATH]
+		fmt.Fprintln(stderr, `usage: govs run [-f FILE] [-P|-C] [--dataplane proxy] [--socket PATH] [--http ADDR]
 
 Runs the director from a keepalived.conf: VRRP instances, real-server health
 checks and the data plane. SIGHUP reloads the configuration (one with errors is
 refused and the running one kept); SIGTERM or SIGINT stops: VRRP masters hand
-over at once (priority 0), then established connections get --stop-timeout.`)
+over at once (priority 0), then established connections get --stop-timeout.
+SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -100,11 +132,19 @@ over at once (priority 0), then established connections get --stop-timeout.`)
 		fmt.Fprintln(stderr, "govs run: -P and -C exclude each other")
 		return 2
 	}
+	token, err := f.token()
+	if err != nil {
+		fmt.Fprintln(stderr, "govs run:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	dumps := make(chan os.Signal, 2)
+	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(dumps)
 
 	socket := ""
 	if !f.vrrpOnly {
@@ -120,6 +160,11 @@ over at once (priority 0), then established connections get --stop-timeout.`)
 		StopTimeout:  f.stopTimeout,
 		Logger:       log,
 		ConfigErrors: stderr,
+		HTTP:         f.http,
+		HTTPToken:    token,
+		Version:      version,
+		DataFile:     f.dataFile,
+		StatsFile:    f.statsFile,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "govs run:", err)
@@ -132,6 +177,16 @@ over at once (priority 0), then established connections get --stop-timeout.`)
 		case <-hup:
 			if err := d.Reload(context.Background()); err != nil {
 				log.Error("reload failed", "err", err)
+			}
+		case sig := <-dumps:
+			dump, what := d.DumpData, "state"
+			if sig == syscall.SIGUSR2 {
+				dump, what = d.DumpStats, "statistics"
+			}
+			if path, err := dump(ctx); err != nil {
+				log.Error("writing the "+what+" dump", "err", err)
+			} else {
+				log.Info("wrote the "+what+" dump", "file", path)
 			}
 		case err := <-d.Failed():
 			log.Error("stopping after a failure", "err", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/api/web/status"
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/dataplane"
@@ -38,6 +39,16 @@ type Options struct {
 	Logger      *slog.Logger
 	// ConfigErrors receives the diagnostics of every load; nil discards them.
 	ConfigErrors io.Writer
+	// HTTP is the HTTP listener's address (web.ParseListenAddr); empty: no listener.
+	HTTP string
+	// HTTPToken is the bearer token the HTTP listener requires; empty: none, and its
+	// admin endpoints are off.
+	HTTPToken string
+	// Version is reported by the status API and govs_build_info.
+	Version string
+	// DataFile and StatsFile are where DumpData (SIGUSR1) and DumpStats (SIGUSR2)
+	// write [DefaultDataFile, DefaultStatsFile].
+	DataFile, StatsFile string
 }
 
 // Daemon is a running govs.
@@ -55,6 +66,10 @@ type Daemon struct {
 
 	mu   sync.Mutex // serialises reloads
 	plan Plan
+
+	started  time.Time
+	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
+	httpAddr net.Addr
 }
 
 // ErrConfig is wrapped by Start and Reload when the configuration has errors.
@@ -71,12 +86,19 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 10 * time.Second
 	}
+	if opts.DataFile == "" {
+		opts.DataFile = DefaultDataFile
+	}
+	if opts.StatsFile == "" {
+		opts.StatsFile = DefaultStatsFile
+	}
 	plan, err := loadPlan(opts)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4)}
+	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4),
+		started: time.Now(), journal: &status.Journal{}}
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
@@ -116,7 +138,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("control socket: %w", err)
 			}
-			srv := &ctl.Server{Handler: &admBackend{eng: d.eng, dp: d.dp}, Logger: d.log}
+			srv := &ctl.Server{Handler: &admBackend{eng: d.eng, dp: d.dp}, Logger: d.log, Status: d.statusJSON}
 			d.goRun("control socket", func() error { return srv.Serve(ctx, ln) })
 		}
 	}
@@ -130,9 +152,13 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.goRun("vrrp events", func() error {
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
+				d.journal.RecordVRRP(ch)
 			}
 			return nil
 		})
+	}
+	if d.opts.HTTP != "" {
+		return d.startHTTP(ctx)
 	}
 	return nil
 }

@@ -49,6 +49,8 @@ type Handler interface {
 type Request struct {
 	Argv  []string `json:"argv"`            // ipvsadm's arguments, without the program name
 	Stdin []byte   `json:"stdin,omitempty"` // the input of -R
+	// Status asks for the daemon's status snapshot (govs status) instead of running Argv.
+	Status bool `json:"status,omitempty"`
 }
 
 // Response is what the invocation printed and its exit status.
@@ -56,6 +58,8 @@ type Response struct {
 	Stdout string `json:"stdout"`
 	Stderr string `json:"stderr"`
 	Code   int    `json:"code"`
+	// Status is the snapshot a Status request asked for, as JSON text.
+	Status string `json:"status,omitempty"`
 }
 
 // MaxMessage bounds a request or response on the wire, so a peer cannot make the other

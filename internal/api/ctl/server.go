@@ -28,6 +28,8 @@ type Server struct {
 	Handler  Handler
 	Resolver adm.Resolver // nil: the host's files and DNS (adm.SystemResolver)
 	Logger   *slog.Logger // nil: slog.Default()
+	// Status answers status requests with the daemon's snapshot as JSON; nil refuses them.
+	Status func(context.Context) ([]byte, error)
 
 	// mu runs one command at a time, as separate ipvsadm processes against one kernel
 	// would see each other's changes whole.
@@ -146,6 +148,9 @@ func (s *Server) serveConn(conn net.Conn) error {
 
 // Do runs one request; the socket server calls it, and so can tests.
 func (s *Server) Do(req Request) Response {
+	if req.Status {
+		return s.status()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.Resolver

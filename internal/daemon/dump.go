@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/govs/govs/internal/api/web/status"
+)
+
+// Where SIGUSR1 and SIGUSR2 write unless Options say otherwise, beside keepalived's
+// /tmp/keepalived.data and /tmp/keepalived.stats.
+const (
+	DefaultDataFile  = "/tmp/govs.data"
+	DefaultStatsFile = "/tmp/govs.stats"
+)
+
+// DumpData writes the full state (SIGUSR1) to Options.DataFile and returns its path.
+func (d *Daemon) DumpData(ctx context.Context) (string, error) {
+	return d.dump(ctx, d.opts.DataFile, status.Data)
+}
+
+// DumpStats writes the counters (SIGUSR2) to Options.StatsFile and returns its path.
+func (d *Daemon) DumpStats(ctx context.Context) (string, error) {
+	return d.dump(ctx, d.opts.StatsFile, status.Stats)
+}
+
+func (d *Daemon) dump(ctx context.Context, path string, format func(io.Writer, status.Snapshot) error) (string, error) {
+	snap, err := d.Snapshot(ctx)
+	if err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	if err := writeFileAtomic(path, func(w io.Writer) error { return format(w, snap) }); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// writeFileAtomic writes a new file under a random name in path's directory and renames
+// it into place. In a shared directory such as /tmp this never writes through a link
+// someone else planted at path (rename replaces the link itself), and a reader never
+// sees half a dump.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -265,3 +265,30 @@ func TestMaglevMinimalDisruption(t *testing.T) {
 		})
 	}
 }
+
+// TestTwosDrawMatchesKernelWalk: the Fenwick search lands every draw on the destination
+// the kernel's list walk (subtract weights until <= 0) lands on.
+func TestTwosDrawMatchesKernelWalk(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		dests := testDests(rapid.SliceOfN(rapid.IntRange(0, 9), 1, 40).Draw(t, "weights")...)
+		s := newTwoChoices(nil)
+		s.Update(dests)
+		if s.total == 0 {
+			return // Pick answers nil without drawing
+		}
+		for r := int64(0); r <= s.total; r++ {
+			want, rest := -1, r
+			for i, d := range dests {
+				if w := int64(d.Weight()); w > 0 {
+					if rest -= w; rest <= 0 {
+						want = i
+						break
+					}
+				}
+			}
+			if got := s.find(max(r, 1)); got != want {
+				t.Fatalf("draw %d: slot %d, kernel walk %d", r, got, want)
+			}
+		}
+	})
+}

@@ -364,3 +364,19 @@ func TestReleaseOnSchedulerChange(t *testing.T) {
 		t.Fatalf("lc picked %s after a bind on the other", addrOf(c.Dest))
 	}
 }
+
+// TestWRRBuiltInOneUpdate: a service built by one Update starts where an ipvsadm-built one
+// does (golden sched-wrr.txt A: weights 4,3,2 added rs1,rs2,rs3, list rs3,rs2,rs1).
+func TestWRRBuiltInOneUpdate(t *testing.T) {
+	rs1, rs2, rs3 := NewDest(ap("10.0.0.1:80"), 4), NewDest(ap("10.0.0.2:80"), 3), NewDest(ap("10.0.0.3:80"), 2)
+	s := mustNew(t, "wrr", 0)
+	s.Update([]*Dest{rs3, rs2, rs1})
+	var got []string
+	for range 18 {
+		got = append(got, rsName(s.Pick(Flow{}).Addr))
+	}
+	want := "rs3 rs2 rs1 rs1 rs2 rs1 rs3 rs2 rs1 rs3 rs2 rs1 rs1 rs2 rs1 rs3 rs2 rs1"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}

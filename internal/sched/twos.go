@@ -18,7 +18,8 @@ type twoChoices struct {
 	mu    sync.RWMutex // picks read, Update and weight changes write
 	dests []*Dest
 	w     []int64 // weight if available, else 0, by slot
-	tree  []int64 // Fenwick tree over w, 1-based
+	tree  []int64 // Fenwick tree over w, 1-based, padded to a power of two
+	top   int     // the largest power of two <= len(tree)-1
 	total int64
 }
 
@@ -37,7 +38,13 @@ func (s *twoChoices) Update(dests []*Dest) {
 		d.attach(s, i)
 	}
 	s.w = make([]int64, len(dests))
-	s.tree = make([]int64, len(dests)+1)
+	// Padding to a power of two lets find skip the bounds test: the padding weighs 0, and
+	// a draw never exceeds the total.
+	s.top = 1
+	for s.top < len(dests) {
+		s.top *= 2
+	}
+	s.tree = make([]int64, s.top+1)
 	s.total = 0
 	for i, d := range s.dests {
 		s.set(i, pickWeight(d))
@@ -64,14 +71,16 @@ func (s *twoChoices) set(slot int, w int64) {
 	}
 }
 
-// find returns the first slot whose running weight sum reaches r (r >= 1).
+// find returns the first slot whose running weight sum reaches r (1 <= r <= total).
 func (s *twoChoices) find(r int64) int {
 	pos := 0
-	for step := 1 << (bits.Len(uint(len(s.dests))) - 1); step > 0; step >>= 1 {
-		if next := pos + step; next < len(s.tree) && s.tree[next] < r {
-			pos = next
-			r -= s.tree[next]
-		}
+	for step := s.top; step > 0; step >>= 1 {
+		// Branch-free "if v < r { pos += step; r -= v }": the comparison is a coin toss
+		// for the branch predictor. Sums stay far below 2^62, so v-r cannot overflow.
+		v := s.tree[pos+step]
+		less := (v - r) >> 63 // -1 if v < r, else 0
+		pos += step & int(less)
+		r -= v & less
 	}
 	return pos
 }

@@ -185,8 +185,18 @@ func trackedKind(lo, hi int) kind {
 	}}
 }
 
+// fmtSeconds writes a duration as decimal seconds, exactly (no float rounding: 1.312712
+// must not become 1.3127119999999999), with no trailing zeros.
 func fmtSeconds(d time.Duration) string {
-	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	s := sign + strconv.FormatInt(int64(d/time.Second), 10)
+	if frac := int64(d % time.Second); frac != 0 {
+		s += "." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0")
+	}
+	return s
 }
 
 func parseBool(s string, arg int) (bool, error) {

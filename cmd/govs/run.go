@@ -175,7 +175,8 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	for running := true; running; {
 		select {
 		case <-hup:
-			if err := d.Reload(context.Background()); err != nil {
+			// Reload logs a refused configuration itself.
+			if err := d.Reload(context.Background()); err != nil && !errors.Is(err, daemon.ErrConfig) {
 				log.Error("reload failed", "err", err)
 			}
 		case sig := <-dumps:

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/check/checktest"
+	"github.com/govs/govs/internal/testutil"
+)
+
+const runTestConfig = `virtual_server 127.0.0.1 %[1]d {
+    delay_loop 1
+    lb_algo %[4]s
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 %[2]d {
+        weight %[5]d
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 127.0.0.1 %[3]d {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`
+
+// govsProcess is a `govs run` started by a test.
+type govsProcess struct {
+	cmd    *exec.Cmd
+	log    *testutil.SyncBuffer
+	socket string
+}
+
+func startGovs(t *testing.T, conf string) *govsProcess {
+	t.Helper()
+	g := &govsProcess{log: &testutil.SyncBuffer{}, socket: filepath.Join(t.TempDir(), "govs.sock")}
+	g.cmd = exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--socket", g.socket, "--stop-timeout", "3s")
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if g.cmd.ProcessState == nil {
+			g.cmd.Process.Kill()
+			g.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("govs log:\n%s", g.log.String())
+		}
+	})
+	return g
+}
+
+func (g *govsProcess) adm(t *testing.T, args ...string) string {
+	t.Helper()
+	resp, err := ctl.Call(context.Background(), g.socket, ctl.Request{Argv: args})
+	if err != nil {
+		t.Fatalf("govs adm %v: %v", args, err)
+	}
+	return resp.Stdout
+}
+
+func writeRunConf(t *testing.T, path string, vport, rs1, rs2 int, sched string, w1 int) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(runTestConfig, vport, rs1, rs2, sched, w1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunReloadUnderLoad: SIGHUP while wrk drives traffic through govs costs no request;
+// a broken configuration is refused and the running one kept; SIGTERM stops cleanly.
+func TestRunReloadUnderLoad(t *testing.T) {
+	testutil.Integration(t)
+	wrk := testutil.NeedCommand(t, "wrk")
+	ng1 := checktest.StartNginx(t, `server { listen 127.0.0.1:{{.Port}}; location / { return 200 "one\n"; } }`)
+	ng2 := checktest.StartNginx(t, `server { listen 127.0.0.1:{{.Port}}; location / { return 200 "two\n"; } }`)
+	vport := checktest.FreePort(t)
+	conf := filepath.Join(t.TempDir(), "keepalived.conf")
+	writeRunConf(t, conf, vport, ng1.Port, ng2.Port, "rr", 1)
+	g := startGovs(t, conf)
+	vip := net.JoinHostPort("127.0.0.1", strconv.Itoa(vport))
+	checktest.WaitTCP(t, vip, 10*time.Second)
+
+	// Load for 6 s; reload with changed weights and scheduler twice meanwhile.
+	load := exec.Command(wrk, "-t1", "-c20", "-d6s", "http://"+vip+"/")
+	var out testutil.SyncBuffer
+	load.Stdout, load.Stderr = &out, &out
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i, sched := range []string{"wrr", "wlc"} {
+		time.Sleep(2 * time.Second)
+		writeRunConf(t, conf, vport, ng1.Port, ng2.Port, sched, 3+i)
+		g.cmd.Process.Signal(syscall.SIGHUP)
+	}
+	if err := load.Wait(); err != nil {
+		t.Fatalf("wrk: %v\n%s", err, out.String())
+	}
+	report := out.String()
+	if m := regexp.MustCompile(`(\d+) requests in`).FindStringSubmatch(report); m == nil || m[1] == "0" {
+		t.Fatalf("no requests went through:\n%s", report)
+	}
+	if strings.Contains(report, "Socket errors") || strings.Contains(report, "Non-2xx") {
+		t.Errorf("requests failed across the reloads:\n%s", report)
+	}
+	listing := g.adm(t, "-L", "-n")
+	if !strings.Contains(listing, fmt.Sprintf("TCP  %s wlc", vip)) || !regexp.MustCompile(fmt.Sprintf(`127\.0\.0\.1:%d +Masq +4 `, ng1.Port)).MatchString(listing) {
+		t.Errorf("reloaded table not in effect:\n%s", listing)
+	}
+
+	// A broken configuration is refused; the table stays.
+	saved := g.adm(t, "-S", "-n")
+	os.WriteFile(conf, []byte("virtual_server 127.0.0.1 80 {\n    lb_algo nope\n}\n"), 0o644)
+	g.cmd.Process.Signal(syscall.SIGHUP)
+	if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(g.log.String(), "reload refused") }) {
+		t.Fatalf("no refusal logged after a broken reload")
+	}
+	if after := g.adm(t, "-S", "-n"); after != saved {
+		t.Errorf("table changed after a refused reload:\n%s\nwas:\n%s", after, saved)
+	}
+	if !strings.Contains(g.log.String(), "keepalived.conf:2:") {
+		t.Errorf("the refused reload's error does not name file:line:\n%s", g.log.String())
+	}
+
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- g.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("govs exited with %v after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("govs did not stop within 10 s of SIGTERM")
+	}
+	if _, err := os.Stat(g.socket); !os.IsNotExist(err) {
+		t.Errorf("control socket left behind after stop: %v", err)
+	}
+}
+
+// TestRunRefusesBadConfig: govs run exits 1 with every error named by file:line.
+func TestRunRefusesBadConfig(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "bad.conf")
+	os.WriteFile(conf, []byte("vrrp_instance X {\n    virtual_router_id 300\n}\nvirtual_server 127.0.0.1 80 {\n    lb_kind FAST\n}\n"), 0o644)
+	var out, errOut strings.Builder
+	code := dispatch([]string{"run", "-f", conf, "--socket", filepath.Join(t.TempDir(), "s")}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("govs run = %d, want 1; stderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"bad.conf:2:", "bad.conf:5:", "configuration has errors"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -107,10 +108,12 @@ type tcpConn struct {
 	closed bool
 
 	connectAt int64 // loop seconds when the current connect started
-	last      int64 // loop seconds of the last event
-	sampled   int64 // loop seconds of the last packet-counter sample
-	segs      [2]uint32
-	pos       int // index in the loop's connection list
+	// connectStart times the handshake with the real server for the srt scheduler.
+	connectStart time.Time
+	last         int64 // loop seconds of the last event
+	sampled      int64 // loop seconds of the last packet-counter sample
+	segs         [2]uint32
+	pos          int // index in the loop's connection list
 }
 
 func newTCPConn(l *loop, svc *service, fd int, client netip.AddrPort) {
@@ -153,6 +156,7 @@ func (c *tcpConn) connectNext(l *loop) bool {
 		c.fd[serverSide], c.idx[serverSide] = fd, idx
 		c.state = connecting
 		c.connectAt = l.now
+		c.connectStart = time.Now()
 		c.svc.countConn(b.dest)
 		if done {
 			c.established(l)
@@ -205,6 +209,7 @@ func (c *tcpConn) established(l *loop) {
 	c.state = established
 	c.active = true
 	c.bind.dest.sd.SetActive(true)
+	c.bind.dest.sd.ObserveLatency(time.Since(c.connectStart))
 	if v := c.svc.cfg.Load().proxyProto; v != 0 {
 		buf := l.getBuf()
 		n := appendProxyHeader(buf[:0], v, c.client, c.localAddr())

@@ -105,7 +105,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 
 // Events delivers state changes. The channel is buffered; if the reader falls behind,
 // changes are dropped (and logged) rather than delaying adverts — Status always has the
-// current state.
+// current state. It is closed when Run returns.
 func (n *Node) Events() <-chan StateChange { return n.events }
 
 // Update replaces the configuration of a running node (a reload): instances that still
@@ -160,37 +160,36 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { notif.run(nctx); close(notifDone) }()
 	defer func() { stopNotifier(); <-notifDone }()
 
-	gen, err := n.start(ctx, h, cfg, notif, nil)
+	defer close(n.events) // every runner has ended when Run returns
+
+	next, err := n.prepare(ctx, h, cfg)
 	if err != nil {
 		return err
 	}
+	gen := n.launch(next, h, notif, nil)
 	for {
 		select {
 		case <-ctx.Done():
 			gen.stop(nil)
 			return nil
-		case next := <-n.updates:
-			keep := map[string]bool{}
-			for _, in := range next.Instances {
-				keep[in.Name] = true
-			}
-			carried := gen.stop(keep)
-			g, err := n.start(ctx, h, next, notif, carried)
+		case cfg := <-n.updates:
+			// Everything that can fail (interfaces, addresses, sockets) is done before the
+			// running generation is touched: a reload that cannot run leaves it as it
+			// was, as keepalived keeps its old config on a bad reload.
+			next, err := n.prepare(ctx, h, cfg)
 			if err != nil {
-				// The new configuration cannot run (an interface vanished...): go on
-				// with the old one, as keepalived keeps its old config on a bad reload.
 				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
-				if g, err = n.start(ctx, h, n.cfg, notif, carried); err != nil {
-					return fmt.Errorf("vrrp: restarting the previous configuration: %w", err)
-				}
-				gen = g
 				continue
 			}
+			keep := map[string]bool{}
+			for _, in := range cfg.Instances {
+				keep[in.Name] = true
+			}
+			gen = n.launch(next, h, notif, gen.stop(keep))
 			n.mu.Lock()
-			n.cfg = next
+			n.cfg = cfg
 			n.mu.Unlock()
-			gen = g
-			n.logger.Info("configuration reloaded", "instances", len(next.Instances))
+			n.logger.Info("configuration reloaded", "instances", len(cfg.Instances))
 		}
 	}
 }
@@ -240,8 +239,22 @@ type carry struct {
 	plan *addressPlan
 }
 
-func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *notifier, carried map[string]carry) (*generation, error) {
-	tr := newTracker(cfg, n.logger)
+// prepared is a generation ready to run: its instances have their sockets and
+// address plans, its tracker knows the links, nothing runs yet.
+type prepared struct {
+	cfg         Config
+	tr          *tracker
+	insts       []*instance
+	groupOf     map[string]*SyncGroupConfig
+	wctx        context.Context
+	cancel      context.CancelFunc
+	linkUpdates chan netlink.LinkUpdate
+}
+
+// prepare does everything of starting cfg that can fail, without touching a running
+// generation.
+func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*prepared, error) {
+	p := &prepared{cfg: cfg, tr: newTracker(cfg, n.logger), groupOf: map[string]*SyncGroupConfig{}}
 	scripts := map[string]ScriptConfig{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -250,48 +263,50 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 	for _, f := range cfg.TrackFiles {
 		files[f.Name] = f
 	}
-	groupOf := map[string]*SyncGroupConfig{}
 	for gi := range cfg.SyncGroups {
 		for _, m := range cfg.SyncGroups[gi].Members {
-			groupOf[m] = &cfg.SyncGroups[gi]
+			p.groupOf[m] = &cfg.SyncGroups[gi]
 		}
 	}
 	// Subscribe before reading the current link states, so no change falls between.
-	wctx, cancel := context.WithCancel(ctx)
-	linkUpdates := make(chan netlink.LinkUpdate, 64)
-	if err := n.subscribeLinks(wctx, linkUpdates); err != nil {
-		cancel()
+	p.wctx, p.cancel = context.WithCancel(ctx)
+	p.linkUpdates = make(chan netlink.LinkUpdate, 64)
+	if err := n.subscribeLinks(p.wctx, p.linkUpdates); err != nil {
+		p.cancel()
 		return nil, err
 	}
-	if err := n.watchLinks(h, tr); err != nil {
-		cancel()
+	if err := n.watchLinks(h, p.tr); err != nil {
+		p.cancel()
 		return nil, err
 	}
-	var insts []*instance
-	byName := map[string]*instance{}
 	err := inNamespace(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
-			i, err := n.newInstance(h, in, groupOf[in.Name], scripts, files)
+			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files)
 			if err != nil {
-				for _, o := range insts {
+				for _, o := range p.insts {
 					o.close()
 				}
 				return fmt.Errorf("vrrp_instance %s: %w", in.Name, err)
 			}
-			insts = append(insts, i)
-			byName[in.Name] = i
+			p.insts = append(p.insts, i)
 		}
 		return nil
 	})
 	if err != nil {
-		cancel()
+		p.cancel()
 		return nil, err
 	}
+	return p, nil
+}
 
-	gen := &generation{cancelWatch: cancel}
+// launch starts a prepared generation's watchers and runners; instances found in
+// carried resume their predecessor's state.
+func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried map[string]carry) *generation {
+	cfg, tr, wctx := p.cfg, p.tr, p.wctx
+	gen := &generation{cancelWatch: p.cancel}
 	gen.watchers.Add(1)
-	go func() { defer gen.watchers.Done(); followLinks(wctx, linkUpdates, tr) }()
+	go func() { defer gen.watchers.Done(); followLinks(wctx, p.linkUpdates, tr) }()
 	for _, s := range cfg.Scripts {
 		gen.watchers.Add(1)
 		go func() { defer gen.watchers.Done(); tr.runScript(wctx, s, cfg.ScriptUser, cfg.ScriptGroup) }()
@@ -303,13 +318,17 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 
 	// One runner per sync group, one per instance outside a group: a group's members
 	// share a goroutine so they change state together without locks.
+	byName := map[string]*instance{}
+	for _, i := range p.insts {
+		byName[i.cfg.Name] = i
+	}
 	seen := map[string]bool{}
-	for _, i := range insts {
+	for _, i := range p.insts {
 		if seen[i.cfg.Name] {
 			continue
 		}
 		var members []*instance
-		if g := groupOf[i.cfg.Name]; g != nil {
+		if g := p.groupOf[i.cfg.Name]; g != nil {
 			for _, m := range g.Members {
 				members = append(members, byName[m])
 				seen[m] = true
@@ -317,16 +336,15 @@ func (n *Node) start(ctx context.Context, h *netlink.Handle, cfg Config, notif *
 		} else {
 			members = []*instance{i}
 		}
-		r := newRunner(n, groupOf[i.cfg.Name], members, tr, notif, h)
-		gen.runners = append(gen.runners, r)
+		gen.runners = append(gen.runners, newRunner(n, p.groupOf[i.cfg.Name], members, tr, notif, h))
 	}
 	for _, r := range gen.runners {
 		r.begin(carried)
 	}
 	n.mu.Lock()
-	n.live = insts
+	n.live = p.insts
 	n.mu.Unlock()
-	return gen, nil
+	return gen
 }
 
 // stop ends the generation. Instances named in keep hand over their state; the others

@@ -1,0 +1,99 @@
+# govs adm on an IPVS-backed govs prints what the real ipvsadm prints, byte for byte,
+# at the same moment, for every listing format after real traffic; govs adm changes
+# act on the kernel.
+. /lib/oracle.sh
+. /extra/lib.sh
+topo 3
+cat > /tmp/adm.conf <<CONF
+virtual_server $VIP 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.1 80 { weight 1 }
+    real_server 10.0.0.2 80 { weight 2 uthreshold 50 lthreshold 5 }
+}
+virtual_server $VIP 443 {
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 60
+    persistence_granularity 255.255.255.0
+    real_server 10.0.0.1 443 { weight 1 }
+    real_server 10.0.0.3 443 { weight 3 }
+}
+virtual_server $VIP 53 {
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server 10.0.0.1 53 { weight 1 }
+    real_server 10.0.0.2 53 { weight 1 }
+}
+virtual_server $VIP6 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 2001:db8:10::1 80 { weight 1 }
+    real_server 2001:db8:10::2 80 { weight 1 }
+}
+CONF
+start_govs /tmp/adm.conf
+wait_for sh -c "ipvsadm -L -n | grep -q 2001:db8:10::2" || fail "govs did not program the table"
+picks tcp $VIP:80 - - - - - - > /dev/null
+picks tcp $VIP:443 - - > /dev/null
+picks udp $VIP:53 - - - > /dev/null
+picks tcp "[$VIP6]:80" - - > /dev/null
+hold H $VIP:80 - - > /dev/null
+sleep 3 # let the kernel's estimator produce rates
+
+# compare ARGS...: govs adm ARGS and ipvsadm ARGS agree; up to 3 tries, as rates and
+# expiry timers move between two reads
+compare() {
+	_t=0
+	while :; do
+		ipvsadm "$@" > /tmp/want 2>&1; echo "rc=$?" >> /tmp/want
+		adm "$@" > /tmp/got 2>&1; echo "rc=$?" >> /tmp/got
+		cmp -s /tmp/want /tmp/got && break
+		_t=$((_t+1)); [ $_t -ge 3 ] && break
+		usleep 300000
+	done
+	same "govs adm $* = ipvsadm $*" /tmp/want /tmp/got
+}
+compare -L -n
+compare -l -n
+compare -L -n --stats
+compare -L -n --stats --exact
+compare -L -n --rate
+compare -L -n --rate --exact
+compare -L -n --thresholds
+compare -L -n --persistent-conn
+compare -L -n --tun-info
+compare -L -n -t $VIP:443
+compare -L -n -t $VIP:99
+compare -L -n -u $VIP:53 --stats
+compare -L -c -n
+compare -L -c -n --persistent-conn
+compare -L --timeout
+compare -S -n
+echo "--- ipvsadm -L -n --stats after traffic:"
+ipvsadm -L -n --stats
+
+# govs adm changes go to the kernel and last until the next reload
+adm -e -t $VIP:80 -r 10.0.0.2:80 -m -w 5
+ipvsadm -S -n | grep -q -- "-a -t $VIP:80 -r 10.0.0.2:80 -m -w 5" && ok "govs adm -e edits the kernel" || fail "govs adm -e edits the kernel"
+adm -a -t $VIP:80 -r 10.0.0.3:80 -i --tun-type gue --tun-port 6080 --tun-csum
+ipvsadm -S -n | grep -q -- "-r 10.0.0.3:80 -i --tun-type gue --tun-port 6080 --tun-csum" && ok "govs adm -a adds a GUE tunnel dest to the kernel" || { fail "govs adm -a adds a GUE tunnel dest to the kernel"; ipvsadm -S -n; }
+compare -L -n --tun-info
+adm -d -t $VIP:80 -r 10.0.0.3:80
+ipvsadm -S -n | grep -q -- "-r 10.0.0.3:80" && fail "govs adm -d deletes from the kernel" || ok "govs adm -d deletes from the kernel"
+adm -A -u $VIP:5060 -s sh -b sh-port -p 30 --pe sip
+ipvsadm -S -n | grep -q -- "-A -u $VIP:5060 -s sh -b sh-port -p 30 --pe sip" && ok "govs adm -A adds a service" || { fail "govs adm -A adds a service"; ipvsadm -S -n; }
+adm -E -u $VIP:5060 -s rr
+ipvsadm -S -n | grep -q -- "-A -u $VIP:5060 -s rr$" && ok "govs adm -E edits a service" || { fail "govs adm -E edits a service"; ipvsadm -S -n; }
+adm -D -u $VIP:5060
+ipvsadm -S -n | grep -q -- "$VIP:5060" && fail "govs adm -D deletes a service" || ok "govs adm -D deletes a service"
+compare -S -n
+kill -HUP $GV; usleep 500000
+ipvsadm -S -n | grep -q -- "-a -t $VIP:80 -r 10.0.0.2:80 -m -w 2" && ok "a reload puts the configuration back" || fail "a reload puts the configuration back"
+release H
+stop_govs
+finish

@@ -1,0 +1,69 @@
+# SIGHUP changes only what changed (counted in netlink requests: govs logs "changes=N"
+# per Apply); SIGTERM removes govs's services as keepalived does; a restart after a
+# crash adopts the table, sends nothing, and an established connection survives.
+. /lib/oracle.sh
+. /extra/lib.sh
+topo 3
+conf() { # conf WEIGHT2 [extra service]
+	cat > /tmp/r.conf <<CONF
+virtual_server $VIP 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.1 80 { weight 1 }
+    real_server 10.0.0.2 80 { weight $1 }
+}
+virtual_server $VIP 443 {
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.1 443 { weight 1 }
+    real_server 10.0.0.3 443 { weight 1 }
+}
+CONF
+	[ -n "$2" ] && cat >> /tmp/r.conf <<CONF
+virtual_server $VIP 8080 {
+    lb_algo sh
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.3 8080 { weight 1 }
+}
+CONF
+	return 0
+}
+changes() { grep 'ipvs table applied' /tmp/govs.log | tail -1 | sed 's/.*changes=\([0-9]*\).*/\1/'; }
+applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
+hup() { _n=$(applies); kill -HUP $GV; wait_for sh -c "[ \$(grep -c 'ipvs table applied' /tmp/govs.log) -gt $_n ]"; }
+expect_changes() { # expect_changes N WHAT
+	_c=$(changes); [ "$_c" = "$1" ] && ok "$2: $1 netlink change requests" || fail "$2: $_c netlink change requests, want $1"
+}
+conf 1
+start_govs /tmp/r.conf
+wait_for sh -c "ipvsadm -S -n | grep -q 10.0.0.3:443"
+expect_changes 6 "start (2 services, 4 real servers)"
+hold H $VIP:443 - > /dev/null
+hup; expect_changes 0 "reload with no change"
+conf 4; hup; expect_changes 1 "reload with one changed weight"
+ipvsadm -S -n | grep -q -- "-r 10.0.0.2:80 -m -w 4" && ok "the kernel has the new weight" || fail "the kernel has the new weight"
+conf 4 extra; hup; expect_changes 2 "reload adding a service with one real server"
+conf 4; hup; expect_changes 1 "reload removing that service"
+conns | grep -q "ESTABLISHED.*$VIP:443" && ok "the established connection to an unchanged service survived the reloads" || { fail "the established connection survived the reloads"; conns; }
+echo "--- requests per Apply:"; grep 'ipvs table applied' /tmp/govs.log | sed 's/.*msg=//'
+
+# crash (SIGKILL) and restart: the table stays, the new govs adopts it
+stop_govs KILL
+ipvsadm -S -n | grep -q 10.0.0.3:443 && ok "SIGKILL leaves the kernel table" || fail "SIGKILL leaves the kernel table"
+: > /tmp/govs.log
+start_govs /tmp/r.conf
+wait_for grep -q 'ipvs table applied' /tmp/govs.log
+expect_changes 0 "restart adopting a matching table"
+grep -q 'adopted services already in the kernel.*services=2' /tmp/govs.log && ok "restart logs the adoption" || fail "restart logs the adoption"
+release H
+conns | grep -q "TIME_WAIT.*$VIP:443" && ok "the connection established before the restart closed gracefully through the kernel" || { fail "the connection established before the restart closed through the kernel"; conns; }
+
+# SIGTERM: govs removes its services, as keepalived does (lvs_flush_onstop flushes all)
+ipvsadm -A -t 192.168.99.1:80 -s rr
+stop_govs TERM
+ipvsadm -S -n > /tmp/after
+[ "$(cat /tmp/after)" = "-A -t 192.168.99.1:80 -s rr" ] && ok "SIGTERM removes govs's services and only those" || { fail "SIGTERM removes govs's services and only those"; cat /tmp/after; }
+finish

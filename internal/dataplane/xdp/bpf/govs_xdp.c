@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+//
+// govs_xdp is the XDP program of govs's xdp data plane: LVS-DR (destination MAC rewrite)
+// and LVS-TUN (IPIP encapsulation) for IPv4 TCP and UDP virtual services.
+//
+// Per packet: a flow already in the flow table goes to the destination it was given; a
+// packet of a new flow to a virtual service picks a destination from the service's Maglev
+// table (computed by the Go side) by a hash of the client, and is remembered. Everything
+// else (VRRP, ARP, IPv6, fragments, the director's own traffic) is passed to the kernel
+// untouched.
+//
+// The Go side owns all policy: it fills the services map (one element per virtual service,
+// holding the whole Maglev table, so replacing the element swaps the table atomically) and
+// the dests map, and reads the per-CPU counters.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+// MAGLEV_SIZE is the kernel's ip_vs_mh table size, so an mh service picks the same real
+// server as an IPVS director would.
+#define MAGLEV_SIZE 4093
+#define MAX_SERVICES 1024
+#define MAX_DESTS 4096
+#define MAX_FLOWS (1 << 20)
+#define NO_DEST 0xffff
+
+// Service flags.
+#define SVC_HASH_PORT (1 << 0)  // hash the client port too (per-flow spread, sh-port, mh-port)
+#define SVC_HASH_DADDR (1 << 1) // hash the destination address instead of the client (dh)
+
+// Dest flags.
+#define DEST_AVAILABLE (1 << 0) // may take new flows (weight > 0, MAC known)
+#define DEST_TUNNEL (1 << 1)    // IPIP-encapsulate (LVS-TUN) instead of rewriting the MAC
+
+struct svc_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct svc {
+	__u32 flags;
+	__be32 client_mask; // persistence netmask applied before hashing the client
+	__u16 table[MAGLEV_SIZE]; // dest ids; NO_DEST for an empty slot
+};
+
+struct dest {
+	__u8 dmac[ETH_ALEN]; // the real server's (DR) or the next hop's (TUN) MAC
+	__u8 smac[ETH_ALEN]; // the egress interface's MAC
+	__u32 ifindex;       // egress interface
+	__be32 daddr;        // real server (TUN outer destination)
+	__be32 saddr;        // director's address on the egress interface (TUN outer source)
+	__u32 flags;
+	__u32 gen; // changes whenever the id is given to another destination
+};
+
+struct flow_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct flow {
+	__u32 dest;
+	__u32 gen;
+	__u32 closed; // the client sent FIN or RST; counted once
+	__u32 pad;
+};
+
+struct counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 conns;  // new flows
+	__u64 closes; // TCP flows the client closed (FIN/RST), for the active-flow count
+};
+
+// Global drop reasons, indexes into the drops map.
+#define DROP_NO_DEST 0    // the Maglev slot is empty or its server is quiesced
+#define DROP_NO_ROOM 1    // bpf_xdp_adjust_head failed (TUN)
+#define DROP_DEST_GONE 2 // the slot names a dest id that is not installed
+#define DROP_REASONS 3
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SERVICES);
+	__type(key, struct svc_key);
+	__type(value, struct svc);
+} services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct dest);
+} dests SEC(".maps");
+
+// flows is one LRU hash with per-CPU LRU lists (BPF_F_NO_COMMON_LRU): no lock shared
+// between CPUs on the LRU, and a flow is found whichever CPU first saw it.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_DESTS);
+	__type(key, __u32);
+	__type(value, struct counters);
+} dest_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline __u64 rotl64(__u64 x, int b) { return (x << b) | (x >> (64 - b)); }
+
+#define SIPROUND                                                                           \
+	do {                                                                                   \
+		v0 += v1;                                                                          \
+		v1 = rotl64(v1, 13);                                                               \
+		v1 ^= v0;                                                                          \
+		v0 = rotl64(v0, 32);                                                               \
+		v2 += v3;                                                                          \
+		v3 = rotl64(v3, 16);                                                               \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = rotl64(v3, 21);                                                               \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = rotl64(v1, 17);                                                               \
+		v1 ^= v2;                                                                          \
+		v2 = rotl64(v2, 32);                                                               \
+	} while (0)
+
+// mh_hash is the kernel's hsiphash() of one 32-bit value with ip_vs_mh's first key
+// (2654435761, 2654435761): SipHash-1-3 truncated to 32 bits, as on 64-bit hosts.
+static __always_inline __u32 mh_hash(__u32 v)
+{
+	const __u64 k = 2654435761ULL;
+	__u64 v0 = 0x736f6d6570736575ULL ^ k;
+	__u64 v1 = 0x646f72616e646f6dULL ^ k;
+	__u64 v2 = 0x6c7967656e657261ULL ^ k;
+	__u64 v3 = 0x7465646279746573ULL ^ k;
+	__u64 b = ((__u64)4 << 56) | v;
+
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return (__u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+// encap_ipip prepends an outer IPv4 header (protocol 4) addressed to the real server, as
+// IPVS's ip_vs_tunnel_xmit does for the default ipip tunnel type.
+static __always_inline int encap_ipip(struct xdp_md *ctx, const struct dest *d)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *inner = data + sizeof(struct ethhdr);
+	if ((void *)(inner + 1) > data_end)
+		return -1;
+	__u16 inner_len = bpf_ntohs(inner->tot_len);
+	__u8 tos = inner->tos;
+	__u8 ttl = inner->ttl;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *outer = data + sizeof(struct ethhdr);
+	if ((void *)(outer + 1) > data_end)
+		return -1;
+
+	__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	outer->version = 4;
+	outer->ihl = 5;
+	outer->tos = tos;
+	outer->tot_len = bpf_htons(inner_len + sizeof(struct iphdr));
+	outer->id = 0;
+	outer->frag_off = bpf_htons(0x4000); // DF, as IPVS sets it when the inner packet has it or PMTU applies
+	outer->ttl = ttl;
+	outer->protocol = IPPROTO_IPIP;
+	outer->check = 0;
+	outer->saddr = d->saddr;
+	outer->daddr = d->daddr;
+
+	__u32 sum = 0;
+	__u16 *w = (__u16 *)outer;
+#pragma unroll
+	for (int i = 0; i < (int)sizeof(struct iphdr) / 2; i++)
+		sum += w[i];
+	outer->check = csum_fold(sum);
+	return 0;
+}
+
+SEC("xdp")
+int govs_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
+
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || ip->ihl < 5)
+		return XDP_PASS;
+	// Fragments carry no (or partial) ports: the kernel gets them.
+	if (ip->frag_off & bpf_htons(0x3fff))
+		return XDP_PASS;
+
+	struct flow_key fk = {
+		.saddr = ip->saddr,
+		.daddr = ip->daddr,
+		.proto = ip->protocol,
+	};
+	void *l4 = (void *)ip + ip->ihl * 4;
+	__u8 tcp_flags = 0;
+	if (ip->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+		if ((void *)(th + 1) > data_end)
+			return XDP_PASS;
+		fk.sport = th->source;
+		fk.dport = th->dest;
+		tcp_flags = ((__u8 *)th)[13];
+	} else if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+		if ((void *)(uh + 1) > data_end)
+			return XDP_PASS;
+		fk.sport = uh->source;
+		fk.dport = uh->dest;
+	} else {
+		return XDP_PASS;
+	}
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+	int is_syn = (tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	int is_close = tcp_flags & (TCP_FIN | TCP_RST);
+
+	__u32 id;
+	struct dest *d = 0;
+	struct counters *c;
+	struct flow *f = bpf_map_lookup_elem(&flows, &fk);
+	if (f) {
+		id = f->dest;
+		d = bpf_map_lookup_elem(&dests, &id);
+		if (d && d->gen != f->gen)
+			d = 0;
+	}
+	if (!d) {
+		// A new flow, or one whose destination has gone: schedule it. A TCP packet
+		// other than a SYN is scheduled too, so that after a failover the other
+		// director, which computes the same Maglev table, carries on established flows.
+		struct svc_key sk = {.addr = fk.daddr, .port = fk.dport, .proto = fk.proto};
+		struct svc *s = bpf_map_lookup_elem(&services, &sk);
+		if (!s)
+			return XDP_PASS;
+		__u32 v;
+		if (s->flags & SVC_HASH_DADDR)
+			v = bpf_ntohl(fk.daddr);
+		else
+			v = bpf_ntohl(fk.saddr & s->client_mask);
+		if (s->flags & SVC_HASH_PORT)
+			v += bpf_ntohs(fk.sport);
+		__u32 slot = mh_hash(v) % MAGLEV_SIZE;
+		if (slot >= MAGLEV_SIZE)
+			return XDP_PASS;
+		id = s->table[slot];
+		if (id == NO_DEST) {
+			count_drop(DROP_NO_DEST);
+			return XDP_DROP;
+		}
+		d = bpf_map_lookup_elem(&dests, &id);
+		if (!d) {
+			count_drop(DROP_DEST_GONE);
+			return XDP_DROP;
+		}
+		if (!(d->flags & DEST_AVAILABLE)) {
+			count_drop(DROP_NO_DEST);
+			return XDP_DROP;
+		}
+		struct flow nf = {.dest = id, .gen = d->gen, .closed = is_close ? 1 : 0};
+		bpf_map_update_elem(&flows, &fk, &nf, BPF_ANY);
+		c = bpf_map_lookup_elem(&dest_counters, &id);
+		if (!c)
+			return XDP_PASS;
+		c->conns++;
+		if (is_close && fk.proto == IPPROTO_TCP)
+			c->closes++;
+	} else {
+		c = bpf_map_lookup_elem(&dest_counters, &id);
+		if (!c)
+			return XDP_PASS;
+		if (fk.proto == IPPROTO_TCP) {
+			if (is_syn && f->closed) {
+				// The client reuses the 4-tuple: a new connection on the same server.
+				f->closed = 0;
+				c->conns++;
+			} else if (is_close && !f->closed) {
+				f->closed = 1;
+				c->closes++;
+			}
+		}
+	}
+	c->packets++;
+	c->bytes += bytes;
+
+	if (d->flags & DEST_TUNNEL) {
+		if (encap_ipip(ctx, d) < 0) {
+			count_drop(DROP_NO_ROOM);
+			return XDP_DROP;
+		}
+	} else {
+		__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
+	}
+	if (d->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(d->ifindex, 0);
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+//
+// Two do-nothing XDP programs: xdp_pass sits on a veth's peer so that XDP_TX on the
+// other end is delivered (a veth only takes XDP frames when its peer runs XDP), and
+// xdp_tx is the baseline govs_xdp is measured against.
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }
+
+SEC("xdp")
+int xdp_tx(struct xdp_md *ctx) { return XDP_TX; }

@@ -1,0 +1,670 @@
+// Package xdp is govs's XDP data plane: LVS-DR (destination MAC rewrite, XDP_TX or
+// redirect) and LVS-TUN (IPIP encapsulation) at line rate, for IPv4 TCP and UDP virtual
+// services. The program (bpf/govs_xdp.c) picks a real server for a new flow from a Maglev
+// table the Go side computes with the sched package and remembers it in an LRU flow table
+// with per-CPU LRU lists, so a table change does not move established flows and two
+// directors with the same real servers send a flow to the same one (failover keeps flows).
+//
+// Every scheduler is realised as a Maglev table (see realise): rr/wrr as weights, lc, wlc,
+// sed, nq and ovf as weights refreshed every 100 ms from the active-flow counts the
+// program keeps from the client's SYN, FIN and RST, mh exactly as IPVS builds it.
+package xdp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/govs/govs/internal/dataplane"
+	"github.com/govs/govs/internal/estimator"
+	"github.com/govs/govs/internal/sched"
+	"github.com/govs/govs/internal/table"
+)
+
+func init() {
+	dataplane.Register("xdp", func(opts dataplane.Options) (dataplane.Dataplane, error) {
+		return New(Config{Logger: opts.Logger})
+	})
+}
+
+// Limits of the program's maps (bpf/govs_xdp.c).
+const (
+	maglevSize  = sched.DefaultMaglevTableSize
+	maxServices = 1024
+	maxDests    = 4096
+	noDest      = 0xffff
+)
+
+// Timing of the control loop.
+const (
+	refreshEvery = 100 * time.Millisecond // dynamic weights (lc, wlc, ...)
+	neighEvery   = time.Second            // real servers' MACs
+	// defaultLinger is how long a removed real server stays installed for its established
+	// flows when the table gives no TCP timeout (IPVS's established timeout).
+	defaultLinger = 15 * time.Minute
+)
+
+// Config configures the XDP plane.
+type Config struct {
+	Logger *slog.Logger
+	// Interfaces the program is attached to, besides every interface a real server is
+	// reached through (attached as real servers appear). Traffic to a VIP must arrive on
+	// one of them: name the client-side interface of a two-armed director here.
+	Interfaces []string
+	// Mode is "native" (driver XDP), "generic" (skb XDP, works on any interface, slower)
+	// or "" (native, falling back to generic where the driver has no XDP).
+	Mode string
+}
+
+// Plane is the XDP data plane.
+type Plane struct {
+	log  *slog.Logger
+	cfg  Config
+	objs govsXDPObjects
+
+	mu       sync.Mutex // guards everything below; Apply, the control loop and Stats take it
+	services map[table.ServiceKey]*service
+	order    []*service // services in table order, for Stats
+	dests    map[destKey]*dest
+	freeIDs  []uint32
+	gen      uint32
+	links    map[int]link.Link // attached, by ifindex
+	timeouts table.Timeouts
+	closed   bool
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+type service struct {
+	key   table.ServiceKey
+	spec  table.Service
+	real  realisation
+	dests []*dest
+	// installed is the weights the program's table was last built from; a refresh that
+	// computes the same ones writes nothing.
+	installed []int
+	base      estimator.Counters // counters of real servers since removed
+	est       estimator.Estimator
+	lastConns uint64 // for the arrival estimate of dynamic weights
+}
+
+type destKey struct {
+	svc  table.ServiceKey
+	addr netip.AddrPort
+}
+
+type dest struct {
+	key        destKey
+	id, gen    uint32
+	method     table.Method
+	weight     int
+	lastWeight int // last non-zero weight (mh keeps the slots of a quiesced server)
+	hop        nextHop
+	installed  govsXDPDest // what the dests map holds for it
+	removedAt  time.Time   // zero while in its service
+	cnt        estimator.Counters
+	active     int64
+	est        estimator.Estimator
+}
+
+var _ dataplane.Dataplane = (*Plane)(nil)
+
+// New loads the program and attaches it to cfg.Interfaces. Where XDP cannot work it
+// returns an error wrapping dataplane.ErrNotSupported that says why and names the
+// alternative.
+func New(cfg Config) (*Plane, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	switch cfg.Mode {
+	case "", "native", "generic":
+	default:
+		return nil, fmt.Errorf("xdp: mode %q: want native, generic or empty (native, else generic)", cfg.Mode)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: xdp: loading an XDP program needs root (CAP_BPF and CAP_NET_ADMIN); run govs as root, or use --dataplane proxy", dataplane.ErrNotSupported)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("%w: xdp: raising the locked-memory limit for BPF maps: %v; use --dataplane proxy", dataplane.ErrNotSupported, err)
+	}
+	p := &Plane{
+		log:      cfg.Logger.With("dataplane", "xdp"),
+		cfg:      cfg,
+		services: map[table.ServiceKey]*service{},
+		dests:    map[destKey]*dest{},
+		links:    map[int]link.Link{},
+	}
+	if err := loadGovsXDPObjects(&p.objs, nil); err != nil {
+		return nil, fmt.Errorf("%w: xdp: loading the BPF program: %v (the kernel needs BPF and XDP support, CONFIG_BPF_SYSCALL and CONFIG_XDP_SOCKETS); use --dataplane proxy", dataplane.ErrNotSupported, err)
+	}
+	for i := maxDests - 1; i >= 0; i-- {
+		p.freeIDs = append(p.freeIDs, uint32(i))
+	}
+	for _, name := range cfg.Interfaces {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			p.objs.Close()
+			return nil, fmt.Errorf("%w: xdp: interface %q does not exist (%v); name an existing interface or use --dataplane proxy", dataplane.ErrNotSupported, name, err)
+		}
+		if err := p.attach(ifc.Index); err != nil {
+			p.detachAll()
+			p.objs.Close()
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop, p.done = cancel, make(chan struct{})
+	go p.control(ctx)
+	return p, nil
+}
+
+// attach puts the program on interface ifindex, once; p.mu is held or p is not shared yet.
+func (p *Plane) attach(ifindex int) error {
+	if _, ok := p.links[ifindex]; ok {
+		return nil
+	}
+	name := fmt.Sprint(ifindex)
+	if ifc, err := net.InterfaceByIndex(ifindex); err == nil {
+		name = ifc.Name
+	}
+	modes := map[string][]link.XDPAttachFlags{
+		"":        {link.XDPDriverMode, link.XDPGenericMode},
+		"native":  {link.XDPDriverMode},
+		"generic": {link.XDPGenericMode},
+	}[p.cfg.Mode]
+	var errs []error
+	for _, mode := range modes {
+		l, err := link.AttachXDP(link.XDPOptions{Program: p.objs.GovsXdp, Interface: ifindex, Flags: mode})
+		if err == nil {
+			p.links[ifindex] = l
+			p.log.Info("XDP program attached", "interface", name, "mode", modeName(mode))
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s mode: %w", modeName(mode), err))
+	}
+	return fmt.Errorf("%w: xdp: attaching to interface %s: %v; use --dataplane proxy", dataplane.ErrNotSupported, name, errors.Join(errs...))
+}
+
+func modeName(f link.XDPAttachFlags) string {
+	if f == link.XDPDriverMode {
+		return "native"
+	}
+	return "generic"
+}
+
+func (p *Plane) detachAll() {
+	for i, l := range p.links {
+		_ = l.Close()
+		delete(p.links, i)
+	}
+}
+
+// Apply reconciles the program's maps with t. Every service is checked first, so a table
+// the plane cannot serve changes nothing. Each service's Maglev table and flags are one
+// map element, replaced at once; new real servers are installed before the tables that
+// name them and removed ones linger, unscheduled, for their established flows.
+func (p *Plane) Apply(ctx context.Context, t table.Table) error {
+	reals := make([]realisation, len(t.Services))
+	for i, s := range t.Services {
+		r, err := realise(s)
+		if err != nil {
+			return err
+		}
+		reals[i] = r
+	}
+	if len(t.Services) > maxServices {
+		return fmt.Errorf("xdp: %d virtual services exceed the program's %d", len(t.Services), maxServices)
+	}
+	// Resolve the next hops of new real servers before taking the lock: it may wait
+	// for ARP.
+	p.mu.Lock()
+	var unresolved []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, s := range t.Services {
+		for _, d := range s.Dests {
+			a := d.Addr.Addr().Unmap()
+			if p.dests[destKey{s.ServiceKey, d.Addr}] == nil && !seen[a] {
+				seen[a] = true
+				unresolved = append(unresolved, a)
+			}
+		}
+	}
+	p.mu.Unlock()
+	hops := resolveAll(ctx, unresolved)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errors.New("xdp: Apply after Close")
+	}
+	p.timeouts = t.Timeouts
+	now := time.Now()
+	want := map[table.ServiceKey]bool{}
+	order := make([]*service, 0, len(t.Services))
+	for i, s := range t.Services {
+		want[s.ServiceKey] = true
+		svc := p.services[s.ServiceKey]
+		if svc == nil {
+			svc = &service{key: s.ServiceKey}
+			p.services[s.ServiceKey] = svc
+		}
+		if svc.real.what != reals[i].what {
+			p.log.Info("virtual server "+s.ServiceKey.String()+": "+reals[i].what, "service", s.ServiceKey.String(), "from", s.Name)
+		}
+		svc.spec, svc.real = s, reals[i]
+		keep := map[netip.AddrPort]bool{}
+		svc.dests = svc.dests[:0]
+		for _, td := range s.Dests {
+			keep[td.Addr] = true
+			k := destKey{s.ServiceKey, td.Addr}
+			d := p.dests[k]
+			if d == nil {
+				if len(p.freeIDs) == 0 {
+					return fmt.Errorf("xdp: service %s: real server %s: more than %d real servers installed", s.ServiceKey, td.Addr, maxDests)
+				}
+				d = &dest{key: k, id: p.freeIDs[len(p.freeIDs)-1]}
+				p.freeIDs = p.freeIDs[:len(p.freeIDs)-1]
+				p.gen++
+				d.gen = p.gen
+				d.hop = hops[td.Addr.Addr().Unmap()]
+				if err := p.objs.DestCounters.Update(d.id, make([]govsXDPCounters, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
+					return fmt.Errorf("xdp: clearing counters of %s: %w", td.Addr, err)
+				}
+				p.dests[k] = d
+			}
+			d.method, d.weight, d.removedAt = td.Method, td.Weight, time.Time{}
+			if td.Weight > 0 {
+				d.lastWeight = td.Weight
+			}
+			if err := d.usable(); err != nil {
+				p.log.Warn("real server not reachable; it gets no flows until it is", "service", s.ServiceKey.String(), "real_server", td.Addr.String(), "error", err)
+			} else if err := p.attach(d.hop.ifindex); err != nil {
+				return err
+			}
+			if err := p.installDest(d); err != nil {
+				return err
+			}
+			svc.dests = append(svc.dests, d)
+		}
+		for _, d := range p.dests {
+			if d.key.svc == s.ServiceKey && !keep[d.key.addr] && d.removedAt.IsZero() {
+				d.removedAt = now
+				if err := p.installDest(d); err != nil {
+					return err
+				}
+			}
+		}
+		if err := p.installService(svc, true); err != nil {
+			return err
+		}
+		order = append(order, svc)
+	}
+	for k, svc := range p.services {
+		if want[k] {
+			continue
+		}
+		if err := p.objs.Services.Delete(svcKeyOf(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("xdp: removing service %s: %w", k, err)
+		}
+		for _, d := range svc.dests {
+			if d.removedAt.IsZero() {
+				d.removedAt = now
+				if err := p.installDest(d); err != nil {
+					return err
+				}
+			}
+		}
+		delete(p.services, k)
+		p.log.Info("virtual server removed; its established flows continue", "service", k.String())
+	}
+	p.order = order
+	return nil
+}
+
+// installDest writes d's element of the dests map when it changed.
+func (p *Plane) installDest(d *dest) error {
+	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: be32(d.key.addr.Addr()), Saddr: be32(d.hop.src), Gen: d.gen}
+	copy(v.Dmac[:], d.hop.mac)
+	copy(v.Smac[:], d.hop.srcMAC)
+	if d.method == table.Tunnel {
+		v.Flags |= destTunnel
+	}
+	if d.usable() == nil && d.weight > 0 && d.removedAt.IsZero() {
+		v.Flags |= destAvailable
+	}
+	if d.usable() != nil {
+		// Not reachable: the element exists (so tables may name it) but forwards nothing.
+		v.Flags = 0
+	}
+	if v == d.installed {
+		return nil
+	}
+	if err := p.objs.Dests.Update(d.id, &v, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("xdp: installing real server %s: %w", d.key.addr, err)
+	}
+	d.installed = v
+	return nil
+}
+
+// installService builds svc's Maglev table from its current weights and replaces the
+// service's element, unless the weights are those already installed and force is false.
+func (p *Plane) installService(svc *service, force bool) error {
+	loads := make([]destLoad, len(svc.dests))
+	for i, d := range svc.dests {
+		loads[i] = destLoad{weight: d.weight, ready: d.usable() == nil, active: d.active}
+		if svc.real.keepQuiesced && d.weight == 0 {
+			loads[i].weight = d.lastWeight
+		}
+	}
+	weights := tableWeights(svc.real, loads, p.arrivals(svc))
+	if !force && equalInts(weights, svc.installed) {
+		return nil
+	}
+	md := make([]sched.MaglevDest, len(svc.dests))
+	for i, d := range svc.dests {
+		md[i] = sched.MaglevDest{Addr: d.key.addr, Weight: weights[i]}
+	}
+	slots, err := sched.MaglevTable(md, maglevSize)
+	if err != nil {
+		return fmt.Errorf("xdp: service %s: %w", svc.key, err)
+	}
+	v := govsXDPSvc{Flags: svc.real.flags, ClientMask: be32(svc.real.clientMask)}
+	for i, s := range slots {
+		v.Table[i] = noDest
+		if s >= 0 {
+			v.Table[i] = uint16(svc.dests[s].id)
+		}
+	}
+	if err := p.objs.Services.Update(svcKeyOf(svc.key), &v, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("xdp: installing service %s: %w", svc.key, err)
+	}
+	svc.installed = weights
+	return nil
+}
+
+// arrivals estimates how many new flows the service gets per refresh period, from the
+// connection counter: at least 16, so that a quiet service still spreads.
+func (p *Plane) arrivals(svc *service) int64 {
+	var conns uint64
+	for _, d := range svc.dests {
+		conns += d.cnt.Conns
+	}
+	n := int64(conns - svc.lastConns)
+	svc.lastConns = conns
+	return max(n, 16)
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// control runs the periodic work: dynamic weights every 100 ms, next hops every second,
+// rate estimates every 2 s, and the removal of lingering real servers without flows.
+func (p *Plane) control(ctx context.Context) {
+	defer close(p.done)
+	neighDone := make(chan struct{})
+	go func() {
+		// Resolution may wait for ARP: it has its own loop, so weights stay on time.
+		defer close(neighDone)
+		tick := time.NewTicker(neighEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				p.refreshHops(ctx)
+			}
+		}
+	}()
+	defer func() { <-neighDone }()
+	tick := time.NewTicker(refreshEvery)
+	defer tick.Stop()
+	lastEst := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			p.mu.Lock()
+			p.readCounters()
+			for _, svc := range p.order {
+				if svc.real.weights == "dynamic" {
+					if err := p.installService(svc, false); err != nil {
+						p.log.Warn("refreshing dynamic weights", "service", svc.key.String(), "error", err)
+					}
+				}
+			}
+			if now.Sub(lastEst) >= estimator.Interval {
+				lastEst = now
+				for _, svc := range p.order {
+					total := svc.base
+					for _, d := range svc.dests {
+						d.est.Sample(d.cnt)
+						total = addCounters(total, d.cnt)
+					}
+					svc.est.Sample(total)
+				}
+			}
+			p.expire(now)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// readCounters sums every installed real server's per-CPU counters; p.mu is held.
+func (p *Plane) readCounters() {
+	var per []govsXDPCounters
+	for _, d := range p.dests {
+		if err := p.objs.DestCounters.Lookup(d.id, &per); err != nil {
+			continue
+		}
+		var c govsXDPCounters
+		for _, x := range per {
+			c.Packets += x.Packets
+			c.Bytes += x.Bytes
+			c.Conns += x.Conns
+			c.Closes += x.Closes
+		}
+		d.cnt = estimator.Counters{Conns: c.Conns, InPkts: c.Packets, InBytes: c.Bytes}
+		d.active = int64(c.Conns) - int64(c.Closes)
+		if d.key.svc.Protocol != table.TCP {
+			d.active = 0
+		}
+	}
+}
+
+// expire removes lingering real servers whose flows are all closed or whose linger time
+// is over, folding their counters into their service's; p.mu is held.
+func (p *Plane) expire(now time.Time) {
+	linger := p.timeouts.TCP
+	if linger <= 0 {
+		linger = defaultLinger
+	}
+	for k, d := range p.dests {
+		if d.removedAt.IsZero() || (d.active > 0 && now.Sub(d.removedAt) < linger) {
+			continue
+		}
+		if err := p.objs.Dests.Delete(d.id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			p.log.Warn("removing a real server", "real_server", d.key.addr.String(), "error", err)
+			continue
+		}
+		if svc := p.services[d.key.svc]; svc != nil {
+			svc.base = addCounters(svc.base, d.cnt)
+		}
+		delete(p.dests, k)
+		p.freeIDs = append(p.freeIDs, d.id)
+	}
+}
+
+func addCounters(a, b estimator.Counters) estimator.Counters {
+	return estimator.Counters{Conns: a.Conns + b.Conns, InPkts: a.InPkts + b.InPkts, OutPkts: a.OutPkts + b.OutPkts, InBytes: a.InBytes + b.InBytes, OutBytes: a.OutBytes + b.OutBytes}
+}
+
+// refreshHops re-resolves every real server's next hop (route and MAC) and installs the
+// changes: a new MAC, a server that became reachable (its service's table then includes
+// it) or unreachable.
+func (p *Plane) refreshHops(ctx context.Context) {
+	p.mu.Lock()
+	addrs := map[netip.Addr]bool{}
+	for _, d := range p.dests {
+		addrs[d.key.addr.Addr().Unmap()] = true
+	}
+	p.mu.Unlock()
+	list := make([]netip.Addr, 0, len(addrs))
+	for a := range addrs {
+		list = append(list, a)
+	}
+	hops := resolveAll(ctx, list)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changed := map[table.ServiceKey]bool{}
+	for _, d := range p.dests {
+		h, ok := hops[d.key.addr.Addr().Unmap()]
+		if !ok || h.equal(d.hop) {
+			continue
+		}
+		if (h.err == nil) != (d.hop.err == nil) {
+			changed[d.key.svc] = true
+			if h.err != nil {
+				p.log.Warn("real server became unreachable", "real_server", d.key.addr.String(), "error", h.err)
+			} else {
+				p.log.Info("real server reachable", "real_server", d.key.addr.String(), "mac", h.mac.String())
+			}
+		}
+		d.hop = h
+		if h.err == nil {
+			if err := p.attach(h.ifindex); err != nil {
+				p.log.Warn("attaching to a real server's interface", "real_server", d.key.addr.String(), "error", err)
+			}
+		}
+		if err := p.installDest(d); err != nil {
+			p.log.Warn("updating a real server's next hop", "error", err)
+		}
+	}
+	for k := range changed {
+		if svc := p.services[k]; svc != nil {
+			if err := p.installService(svc, true); err != nil {
+				p.log.Warn("rebuilding a table", "service", k.String(), "error", err)
+			}
+		}
+	}
+}
+
+// Stats returns the counters of every service and real server: packets and bytes from
+// clients (replies bypass a DR/TUN director, so Out* stay zero), new flows as Conns, and
+// flows not yet closed by the client as ActiveConn.
+func (p *Plane) Stats() table.Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.readCounters()
+	st := table.Stats{Services: make([]table.ServiceStats, 0, len(p.order))}
+	for _, svc := range p.order {
+		ss := table.ServiceStats{Key: svc.key, Rates: tableRates(svc.est.Rates())}
+		total := svc.base
+		for _, d := range svc.dests {
+			total = addCounters(total, d.cnt)
+			ss.Dests = append(ss.Dests, table.DestStats{
+				Addr:       d.key.addr,
+				ActiveConn: uint64(max(d.active, 0)),
+				Counters:   tableCounters(d.cnt),
+				Rates:      tableRates(d.est.Rates()),
+			})
+		}
+		// Lingering real servers still carry flows of this service.
+		for _, d := range p.dests {
+			if d.key.svc == svc.key && !d.removedAt.IsZero() {
+				total = addCounters(total, d.cnt)
+			}
+		}
+		ss.Counters = tableCounters(total)
+		st.Services = append(st.Services, ss)
+	}
+	return st
+}
+
+func tableCounters(c estimator.Counters) table.Counters {
+	return table.Counters{Conns: c.Conns, InPkts: c.InPkts, OutPkts: c.OutPkts, InBytes: c.InBytes, OutBytes: c.OutBytes}
+}
+
+func tableRates(r estimator.Rates) table.Rates {
+	return table.Rates{CPS: r.CPS, InPPS: r.InPPS, OutPPS: r.OutPPS, InBPS: r.InBPS, OutBPS: r.OutBPS}
+}
+
+// Drops returns the packets to a virtual service the program dropped, by reason: no
+// available real server in the flow's slot, no headroom for the IPIP header, or a slot
+// naming a real server no longer installed (a table being replaced).
+func (p *Plane) Drops() (noServer, noRoom, gone uint64) {
+	var out [3]uint64
+	for i := range out {
+		var per []uint64
+		if err := p.objs.Drops.Lookup(uint32(i), &per); err == nil {
+			for _, n := range per {
+				out[i] += n
+			}
+		}
+	}
+	return out[0], out[1], out[2]
+}
+
+// Close detaches the program and frees its maps. Flows in progress end with it: a DR
+// director's clients then reach the kernel's own stack, which holds the VIP.
+func (p *Plane) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.stop()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.detachAll()
+	return p.objs.Close()
+}
+
+// svcKeyOf is the services map key of k.
+func svcKeyOf(k table.ServiceKey) govsXDPSvcKey {
+	return govsXDPSvcKey{Addr: be32(k.Addr.Addr()), Port: be16(k.Addr.Port()), Proto: uint8(k.Protocol)}
+}
+
+// be32 is an IPv4 address as the program reads an __be32 on this host: the address's
+// bytes in memory order.
+func be32(a netip.Addr) uint32 {
+	if !a.IsValid() {
+		return 0
+	}
+	b := a.Unmap().As4()
+	return binary.NativeEndian.Uint32(b[:])
+}
+
+// be16 is a port as the program reads an __be16.
+func be16(port uint16) uint16 {
+	return binary.NativeEndian.Uint16([]byte{byte(port >> 8), byte(port)})
+}
+

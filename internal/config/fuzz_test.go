@@ -3,8 +3,10 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // FuzzParse feeds arbitrary text through the whole reader. Whatever the input, Parse
@@ -50,4 +52,70 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = diags.String()
 	})
+}
+
+// FuzzValueKinds runs every value parser of the schema, inline and entry kinds alike,
+// on the same words: none may panic, and an accepted value must be what was meant.
+func FuzzValueKinds(f *testing.F) {
+	for _, s := range []string{
+		"ops@example.com", "mail.example.com 587", "2001:db8::1 25", "/run/k.fifo root wheel",
+		"[::1]:9100", "0.0.0.0:80", "abc+/=", "50ms", "0.3", "10%", "1.5 s", "2 reverse",
+		"NAT", "TUN type gue port 6080 csum", "200-299 404", "eth0 inst VI_1 id 3", "\"/bin/sh -c 'x'\" nobody",
+	} {
+		f.Add(s)
+	}
+	kinds := map[*keywordSpec]kind{} // by spec: "weight" has a kind per block
+	for _, k := range allKeywordSpecs {
+		kinds[k] = k.kind
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if len(line) > 512 {
+			return
+		}
+		var toks []Token
+		for _, w := range strings.Fields(line) {
+			toks = append(toks, Token{Text: w})
+		}
+		for spec, k := range kinds {
+			switch {
+			case k.entry != nil && len(toks) > 0:
+				_, _ = k.entry(toks)
+			case k.parse != nil && len(toks) >= k.minArgs:
+				args := toks
+				if k.maxArgs >= 0 && len(args) > k.maxArgs {
+					args = args[:k.maxArgs]
+				}
+				v, err := k.parse(args, line)
+				if err == nil {
+					checkParsedValue(t, spec.name, args, v)
+				}
+			}
+		}
+	})
+}
+
+// checkParsedValue checks invariants of accepted values of the mail and extension kinds.
+func checkParsedValue(t *testing.T, keyword string, args []Token, v any) {
+	switch keyword {
+	case "notification_email_from":
+		if v.(string) != args[0].Text || strings.ContainsAny(args[0].Text, " \t<>\r\n\"") {
+			t.Errorf("%s accepted %q as %q", keyword, args[0].Text, v)
+		}
+	case "smtp_server":
+		if hp := v.(*HostPort); hp.Port == 0 || hp.Host == "" {
+			t.Errorf("%s accepted %q as %+v", keyword, texts(args), hp)
+		}
+	case "smoothing":
+		if x := v.(float64); !(x > 0 && x <= 1) {
+			t.Errorf("smoothing accepted %v", x)
+		}
+	case "agent_interval", "agent_timeout", "latency_target":
+		if d := v.(time.Duration); d < 0 || d > maxTimer {
+			t.Errorf("%s accepted %q as %v", keyword, args[0].Text, d)
+		}
+	case "http_token":
+		if strings.ContainsAny(string(v.(Secret)), " \t\r\n\"") {
+			t.Errorf("http_token accepted %q", v)
+		}
+	}
 }

@@ -18,6 +18,9 @@ func ParseListenAddr(s string) (string, error) {
 		return "", fmt.Errorf("--http: empty address: want PORT, IP:PORT or [IPv6]:PORT")
 	}
 	if !strings.ContainsAny(s, ":[]") {
+		if _, err := netip.ParseAddr(s); err == nil {
+			return "", fmt.Errorf("--http %q: no port: want IP:PORT", s)
+		}
 		port, err := parsePort(s)
 		if err != nil {
 			return "", fmt.Errorf("--http %q: %w", s, err)

@@ -99,6 +99,12 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/v1/services", s.getServices)
 	mux.HandleFunc("GET /api/v1/events", s.getEvents)
 	mux.HandleFunc("POST /api/v1/admin/{action}", s.postAdmin)
+	// Without this, GET would fall through to the catch-all below with a 404; the
+	// admin endpoints refuse GET so no link or prefetch can change anything.
+	mux.HandleFunc("GET /api/v1/admin/{action}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "admin operations take POST with a JSON body")
+	})
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.URL.Path)
 	})

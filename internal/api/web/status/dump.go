@@ -74,7 +74,7 @@ func Data(w io.Writer, s Snapshot) error {
 	}
 	d.section("Events")
 	for _, e := range s.Events {
-		d.line(1, strings.Join(nonEmpty(stamp(e.At), e.Kind, eventSubject(e), e.Message), " "))
+		d.line(1, strings.Join(nonEmpty(stamp(e.At), e.Kind, eventSubject(e), oneLine(e.Message)), " "))
 	}
 	return d.err
 }

@@ -98,7 +98,7 @@ func Text(w io.Writer, s Snapshot, opts TextOptions) error {
 		evs := s.Events[max(0, len(s.Events)-opts.Events):]
 		rows := make([][]cell, 0, len(evs))
 		for _, e := range evs {
-			rows = append(rows, []cell{{text: e.At.Format("15:04:05")}, {text: e.Kind, color: eventColor(e.Kind)}, {text: eventSubject(e)}, {text: e.Message}})
+			rows = append(rows, []cell{{text: e.At.Format("15:04:05")}, {text: e.Kind, color: eventColor(e.Kind)}, {text: eventSubject(e)}, {text: oneLine(e.Message)}})
 		}
 		p.table(rows, "  ")
 	}
@@ -128,8 +128,10 @@ func checks(rs RealServer) string {
 			parts = append(parts, c.Name+" pending")
 		case c.LastOK:
 			parts = append(parts, fmt.Sprintf("%s ok %s", c.Name, latency(c.LastLatency)))
-		default:
+		case c.Failures > 1:
 			parts = append(parts, fmt.Sprintf("%s failed x%d: %s", c.Name, c.Failures, oneLine(c.LastError)))
+		default:
+			parts = append(parts, fmt.Sprintf("%s failed: %s", c.Name, oneLine(c.LastError)))
 		}
 	}
 	return strings.Join(parts, "; ")

@@ -108,7 +108,7 @@ function checks(rs) {
   return rs.checkers.map((c) => {
     if (!c.last_at || c.last_at.startsWith("0001")) return `${c.name} pending`;
     const ms = (c.last_latency_seconds * 1000).toFixed(1) + " ms";
-    return c.last_ok ? `${c.name} ok ${ms}` : `${c.name} failed ×${c.failures}: ${c.last_error}`;
+    return c.last_ok ? `${c.name} ok ${ms}` : `${c.name} failed${c.failures > 1 ? " ×" + c.failures : ""}: ${c.last_error}`;
   }).join("; ");
 }
 

@@ -69,7 +69,7 @@ func newFake() *fakeDaemon {
 		Table: table.Table{Services: []table.Service{{ServiceKey: svcKey, Scheduler: "wlc", Dests: []table.Dest{{Addr: rs1, Weight: 2}}}}},
 		Stats: table.Stats{Services: []table.ServiceStats{{Key: svcKey,
 			Counters: table.Counters{Conns: 10, InPkts: 100, OutPkts: 90, InBytes: 1000, OutBytes: 50000},
-			Dests: []table.DestStats{{Addr: rs1, ActiveConn: 3, InActConn: 1, Counters: table.Counters{Conns: 10, InPkts: 100, OutPkts: 90, InBytes: 1000, OutBytes: 50000}}}}}},
+			Dests:    []table.DestStats{{Addr: rs1, ActiveConn: 3, InActConn: 1, Counters: table.Counters{Conns: 10, InPkts: 100, OutPkts: 90, InBytes: 1000, OutBytes: 50000}}}}}},
 		VRRP: []vrrp.InstanceStatus{{Name: "VI_1", State: vrrp.StateMaster, Priority: 150, EffectivePriority: 140,
 			AdvertsSent: 77, Transitions: 2, BecameMaster: 1, BadPackets: map[string]uint64{"ttl": 4}}},
 	})}

@@ -677,9 +677,9 @@ func (f *finisher) mail() {
 	}
 	inherit(&g.SMTPAlertVRRP, &g.Source, "smtp_alert_vrrp", from(g.SMTPAlert, &g.Source, "smtp_alert"))
 	inherit(&g.SMTPAlertChecker, &g.Source, "smtp_alert_checker", from(g.SMTPAlert, &g.Source, "smtp_alert"))
-	// IsSet rather than the values: a bad value was reported already.
+	// IsSet rather than a nil SMTPServer: a bad server was reported already.
 	switch {
-	case g.IsSet("smtp_server") && !g.IsSet("notification_email"):
+	case g.IsSet("smtp_server") && len(g.NotificationEmail) == 0:
 		f.d.warnf(g.Line("smtp_server"), "smtp_server is set but notification_email lists no recipient; no mail is sent")
 	case !g.IsSet("smtp_server") && len(g.NotificationEmail) > 0:
 		f.d.warnf(g.Line("notification_email"), "notification_email is set but smtp_server is not; no mail is sent")

@@ -459,7 +459,8 @@ type VirtualServer struct {
 
 // DynamicFeedback is a virtual server's dynamic_feedback block (a govs extension): real
 // server weights scaled from an agent's answers and check latency. The fields map one
-// to one onto check.Feedback.
+// to one onto check.Feedback, with one difference: a MinPercent of 0 here is 0 %
+// (written explicitly), where check.Feedback reads 0 as its default, 10 %.
 type DynamicFeedback struct {
 	Source
 	AgentPort     uint16        `json:"agent_port,omitempty" kw:"agent_port"`         // 0: no agent

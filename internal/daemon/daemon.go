@@ -16,6 +16,7 @@ import (
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/vrrp"
 
 	_ "github.com/govs/govs/internal/dataplane/proxy" // registers "proxy"
@@ -63,6 +64,7 @@ type Daemon struct {
 	eng   *engine.Engine
 	check *check.Manager
 	node  *vrrp.Node
+	mail  *notify.Mailer
 
 	mu   sync.Mutex // serialises reloads
 	plan Plan
@@ -102,12 +104,22 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
+		if d.dp != nil {
+			// A later component failed (a busy HTTP port): free the service ports.
+			cctx, ccancel := context.WithTimeout(context.Background(), opts.StopTimeout)
+			d.dp.Close(cctx)
+			ccancel()
+		}
 		return nil, err
 	}
 	return d, nil
 }
 
 func (d *Daemon) start(ctx context.Context) error {
+	if d.plan.Mail.Server != "" {
+		d.mail = notify.New(d.plan.Mail, d.log)
+		d.goRun("mailer", func() error { d.mail.Run(ctx); return nil })
+	}
 	if !d.opts.VRRPOnly {
 		dp, err := dataplane.New(d.opts.Dataplane, dataplane.Options{Logger: d.log})
 		if err != nil {
@@ -119,7 +131,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
 			return fmt.Errorf("data plane: %w", err)
 		}
-		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security})
+		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail})
 		if err := d.check.Update(d.plan.Checks); err != nil {
 			return fmt.Errorf("checkers: %w", err)
 		}
@@ -143,7 +155,11 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 	}
 	if !d.opts.ChecksOnly && len(d.plan.VRRP.Instances) > 0 {
-		node, err := vrrp.New(d.plan.VRRP, d.log)
+		var opts []vrrp.Option
+		if d.mail != nil {
+			opts = append(opts, vrrp.WithAlerter(mailAlerter{d.mail}))
+		}
+		node, err := vrrp.New(d.plan.VRRP, d.log, opts...)
 		if err != nil {
 			return fmt.Errorf("vrrp: %w", err)
 		}
@@ -225,6 +241,14 @@ func (d *Daemon) Engine() *engine.Engine         { return d.eng }
 func (d *Daemon) Dataplane() dataplane.Dataplane { return d.dp }
 func (d *Daemon) Checks() *check.Manager         { return d.check }
 func (d *Daemon) VRRP() *vrrp.Node               { return d.node }
+
+// mailAlerter sends VRRP's smtp_alert mail through the daemon's mailer, which never
+// blocks the instance.
+type mailAlerter struct{ m *notify.Mailer }
+
+func (a mailAlerter) Alert(subject, body string) {
+	a.m.Send(notify.Message{Subject: subject, Body: body})
+}
 
 func loadPlan(opts Options) (Plan, error) {
 	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists}

@@ -12,6 +12,7 @@ import (
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
 	"github.com/govs/govs/internal/vrrp"
@@ -23,6 +24,7 @@ type Plan struct {
 	Checks   []check.RealServer
 	VRRP     vrrp.Config
 	Security script.Security
+	Mail     notify.Config // Server empty: no smtp_alert mail
 }
 
 // NewPlan maps a validated configuration.
@@ -33,6 +35,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			DefaultUser:  cfg.Global.ScriptUser.User,
 			DefaultGroup: cfg.Global.ScriptUser.Group,
 		},
+		Mail: mailConfig(cfg.Global),
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,
 			TCPFin: cfg.Global.LVSTimeouts.TCPFin,
@@ -185,6 +188,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Flags:       schedFlags(vs),
 			Persistence: pers,
 			OnePacket:   vs.OnePacket,
+			ProxyProto:  vs.ProxyProtocol,
 			Name:        where(vs.Source),
 		},
 		Quorum:       vs.Quorum,
@@ -218,7 +222,8 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Weight:    rs.Weight,
 			Inhibit:   rs.InhibitOnFailure,
 			Omega:     vs.Omega,
-			SMTPAlert: false,
+			SMTPAlert: rs.SMTPAlert,
+			Feedback:  feedback(vs.DynamicFeedback),
 		}
 		if rs.NotifyUp != nil {
 			crs.NotifyUp = rs.NotifyUp.Argv
@@ -324,6 +329,38 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 		s.Options = &check.FileOptions{Path: c.TrackFile, Weight: c.Weight.Value, Reverse: c.Weight.Reverse}
 	}
 	return s, nil
+}
+
+// mailConfig maps global_defs' mail settings; without a server and a recipient no mail
+// is sent (config has already warned).
+func mailConfig(g config.GlobalDefs) notify.Config {
+	if !g.MailEnabled() {
+		return notify.Config{}
+	}
+	return notify.Config{
+		Server:         g.SMTPServer.String(),
+		ConnectTimeout: g.SMTPConnectTimeout,
+		From:           g.NotificationEmailFrom,
+		To:             g.NotificationEmail,
+		HeloName:       g.SMTPHeloName,
+		RouterID:       g.RouterID,
+	}
+}
+
+// feedback maps the govs dynamic_feedback block.
+func feedback(f *config.DynamicFeedback) *check.Feedback {
+	if f == nil {
+		return nil
+	}
+	return &check.Feedback{
+		AgentPort:     f.AgentPort,
+		AgentInterval: f.AgentInterval,
+		AgentTimeout:  f.AgentTimeout,
+		LatencyTarget: f.LatencyTarget,
+		Smoothing:     f.Smoothing,
+		MinPercent:    f.MinPercent,
+		MaxPercent:    f.MaxPercent,
+	}
 }
 
 // nibblePattern turns config's bytes-and-mask form of require_reply into the checker's

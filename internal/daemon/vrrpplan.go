@@ -18,6 +18,12 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		ScriptUser:      g.ScriptUser.User,
 		ScriptGroup:     g.ScriptUser.Group,
 	}
+	// keepalived writes VRRP state lines to vrrp_notify_fifo, else to notify_fifo.
+	if f := g.VRRPNotifyFIFO; f != nil {
+		out.NotifyFIFO = f.Path
+	} else if f := g.NotifyFIFO; f != nil {
+		out.NotifyFIFO = f.Path
+	}
 	for _, s := range cfg.Scripts {
 		if s.Script == nil {
 			continue // keepalived drops a vrrp_script without script (config warned)
@@ -55,6 +61,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 				Master: optCommand(sg.NotifyMaster), Backup: optCommand(sg.NotifyBackup),
 				Fault: optCommand(sg.NotifyFault), Stop: optCommand(sg.NotifyStop), Generic: optCommand(sg.Notify),
 			},
+			SMTPAlert: sg.SMTPAlert,
 		})
 	}
 	return out, nil
@@ -77,6 +84,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		MulticastGroup:    in.McastDstIP,
 		SkipCheckAdvAddr:  in.SkipCheckAdvAddr,
 		DontTrackPrimary:  in.DontTrackPrimary,
+		SMTPAlert:         in.SMTPAlert,
 		TrackInterfaces:   trackInterfaces(in.TrackInterfaces),
 		TrackScripts:      trackRefs(in.TrackScripts),
 		TrackFiles:        trackRefs(in.TrackFiles),

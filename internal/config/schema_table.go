@@ -26,7 +26,7 @@ var (
 	kFwmark      = kind{doc: "MARK", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parseUint32(a[0].Text, 0) }}
 	kMcast4      = kind{doc: "IPv4 multicast address", minArgs: 1, maxArgs: 1, parse: parseMcast(4)}
 	kMcast6      = kind{doc: "IPv6 multicast address", minArgs: 1, maxArgs: 1, parse: parseMcast(6)}
-	kSchedulers  = enumKind("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
+	kSchedulers  = enumKind("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos", "srt") // srt: govs extension (shortest smoothed response time)
 	kProtocols   = enumKind("TCP", "UDP", "SCTP")
 	kFamily      = enumKind("inet", "inet6")
 	kOptBoolList = kind{doc: "[WORD…]", maxArgs: -1, parse: func(a []Token, _ string) (any, error) { return texts(a), nil }}

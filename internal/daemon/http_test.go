@@ -92,8 +92,8 @@ func startDaemon(t *testing.T, token string, backends ...*backend) *running {
 	}
 	d, err := Start(context.Background(), Options{
 		ConfigPath: "http_test.conf", ConfigText: []byte(twoServerConfig(vport, addrs...)),
-		Socket:     filepath.Join(t.TempDir(), "govs.sock"),
-		HTTP:       "127.0.0.1:0", HTTPToken: token, Version: "test",
+		Socket: filepath.Join(t.TempDir(), "govs.sock"),
+		HTTP:   "127.0.0.1:0", HTTPToken: token, Version: "test",
 		DataFile: filepath.Join(t.TempDir(), "govs.data"), StatsFile: filepath.Join(t.TempDir(), "govs.stats"),
 		StopTimeout: time.Second, Logger: slog.New(slog.DiscardHandler),
 	})

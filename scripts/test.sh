@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs the Debian packages the tests need
 # (idempotently), then runs vet, staticcheck, every unit and integration test, and every
 # fuzz target for a bounded time. Run as root on Debian 12.
-#   FUZZTIME=20s   time per fuzz target (0 skips fuzzing)
+#   FUZZTIME=10s   time per fuzz target (0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ echo "== go test (unit and integration)"
 # other packages' load on this 2-core machine would distort.
 GOVS_INTEGRATION=1 go test -p 1 -count=1 -timeout 25m ./...
 
-fuzztime=${FUZZTIME:-20s}
+fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then
 	echo "== fuzzing, $fuzztime per target"
 	grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do

@@ -85,13 +85,20 @@ type running struct {
 
 func startDaemon(t *testing.T, token string, backends ...*backend) *running {
 	t.Helper()
-	vport := freePort(t)
 	var addrs []string
 	for _, b := range backends {
 		addrs = append(addrs, b.addr)
 	}
+	return startDaemonAt(t, token, twoServerConfig, addrs...)
+}
+
+// startDaemonAt runs the daemon with the configuration conf makes for a free port and
+// the real servers' addresses.
+func startDaemonAt(t *testing.T, token string, conf func(int, ...string) string, addrs ...string) *running {
+	t.Helper()
+	vport := freePort(t)
 	d, err := Start(context.Background(), Options{
-		ConfigPath: "http_test.conf", ConfigText: []byte(twoServerConfig(vport, addrs...)),
+		ConfigPath: "http_test.conf", ConfigText: []byte(conf(vport, addrs...)),
 		Socket: filepath.Join(t.TempDir(), "govs.sock"),
 		HTTP:   "127.0.0.1:0", HTTPToken: token, Version: "test",
 		DataFile: filepath.Join(t.TempDir(), "govs.data"), StatsFile: filepath.Join(t.TempDir(), "govs.stats"),

@@ -53,8 +53,10 @@ function spark(values, color) {
   ctx.strokeStyle = color;
   ctx.lineWidth = 1.5;
   ctx.beginPath();
+  // Newest sample at the right edge, so a fresh page fills in from the right.
+  const offset = historyLen - values.length;
   values.forEach((v, i) => {
-    const x = (i / (historyLen - 1)) * 119;
+    const x = ((offset + i) / (historyLen - 1)) * 119;
     const y = 23 - (v / top) * 21;
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });
@@ -142,7 +144,7 @@ function renderServices(snap) {
         el("td", { class: "num" }, rs.inactive_conns),
         el("td", { class: "num" }, rs.counters.conns),
         el("td", null, el("span", { class: "chart" }, spark(rh.cps, "#2b5fb4"), String(rs.rates.cps))),
-        el("td", { class: "num" }, `${bytes(rs.rates.in_bps)}/s ↓ ${bytes(rs.rates.out_bps)}/s ↑`),
+        el("td", { class: "num" }, `in ${bytes(rs.rates.in_bps)}/s · out ${bytes(rs.rates.out_bps)}/s`),
         el("td", { class: "checks" }, checks(rs)),
         el("td", null,
           rs.table_weight > 0 ? el("button", { onclick: () => admin("drain", svc.key, rs.address) }, "drain") : null,

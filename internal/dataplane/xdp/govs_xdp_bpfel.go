@@ -75,6 +75,7 @@ const (
 	govsXDPMapDrops        = "drops"
 	govsXDPMapFlows        = "flows"
 	govsXDPMapServices     = "services"
+	govsXDPMapVipPorts     = "vip_ports"
 	govsXDPProgGovsXdp     = "govs_xdp"
 )
 
@@ -132,6 +133,7 @@ type govsXDPMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Flows        *ebpf.MapSpec `ebpf:"flows"`
 	Services     *ebpf.MapSpec `ebpf:"services"`
+	VipPorts     *ebpf.MapSpec `ebpf:"vip_ports"`
 }
 
 // govsXDPVariableSpecs contains global variables before they are loaded into the kernel.
@@ -165,6 +167,7 @@ type govsXDPMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Flows        *ebpf.Map `ebpf:"flows"`
 	Services     *ebpf.Map `ebpf:"services"`
+	VipPorts     *ebpf.Map `ebpf:"vip_ports"`
 }
 
 func (m *govsXDPMaps) Close() error {
@@ -174,6 +177,7 @@ func (m *govsXDPMaps) Close() error {
 		m.Drops,
 		m.Flows,
 		m.Services,
+		m.VipPorts,
 	)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/estimator"
@@ -82,6 +83,12 @@ type Plane struct {
 	links    map[int]link.Link // attached, by ifindex
 	timeouts table.Timeouts
 	closed   bool
+	ports    [65536 / 64]uint64 // the vip_ports bitmap as installed
+
+	// resolve and attachHops are resolveAll and true, except in tests that install next
+	// hops themselves and attach nothing.
+	resolve    func(context.Context, []netip.Addr) map[netip.Addr]nextHop
+	attachHops bool
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -125,6 +132,29 @@ var _ dataplane.Dataplane = (*Plane)(nil)
 // returns an error wrapping dataplane.ErrNotSupported that says why and names the
 // alternative.
 func New(cfg Config) (*Plane, error) {
+	p, err := load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range cfg.Interfaces {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			p.detachAll()
+			p.objs.Close()
+			return nil, fmt.Errorf("%w: xdp: interface %q does not exist (%v); name an existing interface or use --dataplane proxy", dataplane.ErrNotSupported, name, err)
+		}
+		if err := p.attach(ifc.Index); err != nil {
+			p.detachAll()
+			p.objs.Close()
+			return nil, err
+		}
+	}
+	p.start()
+	return p, nil
+}
+
+// load checks the host and loads the program and its maps, attaching nothing.
+func load(cfg Config) (*Plane, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -140,34 +170,31 @@ func New(cfg Config) (*Plane, error) {
 		return nil, fmt.Errorf("%w: xdp: raising the locked-memory limit for BPF maps: %v; use --dataplane proxy", dataplane.ErrNotSupported, err)
 	}
 	p := &Plane{
-		log:      cfg.Logger.With("dataplane", "xdp"),
-		cfg:      cfg,
-		services: map[table.ServiceKey]*service{},
-		dests:    map[destKey]*dest{},
-		links:    map[int]link.Link{},
+		log:        cfg.Logger.With("dataplane", "xdp"),
+		cfg:        cfg,
+		services:   map[table.ServiceKey]*service{},
+		dests:      map[destKey]*dest{},
+		links:      map[int]link.Link{},
+		resolve:    resolveAll,
+		attachHops: true,
 	}
 	if err := loadGovsXDPObjects(&p.objs, nil); err != nil {
-		return nil, fmt.Errorf("%w: xdp: loading the BPF program: %v (the kernel needs BPF and XDP support, CONFIG_BPF_SYSCALL and CONFIG_XDP_SOCKETS); use --dataplane proxy", dataplane.ErrNotSupported, err)
+		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported) {
+			return nil, fmt.Errorf("%w: xdp: loading the BPF program: %v (the kernel needs BPF and XDP, and govs CAP_BPF); use --dataplane proxy", dataplane.ErrNotSupported, err)
+		}
+		return nil, fmt.Errorf("xdp: loading the BPF program: %w", err)
 	}
 	for i := maxDests - 1; i >= 0; i-- {
 		p.freeIDs = append(p.freeIDs, uint32(i))
 	}
-	for _, name := range cfg.Interfaces {
-		ifc, err := net.InterfaceByName(name)
-		if err != nil {
-			p.objs.Close()
-			return nil, fmt.Errorf("%w: xdp: interface %q does not exist (%v); name an existing interface or use --dataplane proxy", dataplane.ErrNotSupported, name, err)
-		}
-		if err := p.attach(ifc.Index); err != nil {
-			p.detachAll()
-			p.objs.Close()
-			return nil, err
-		}
-	}
+	return p, nil
+}
+
+// start starts the control loop.
+func (p *Plane) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop, p.done = cancel, make(chan struct{})
 	go p.control(ctx)
-	return p, nil
 }
 
 // attach puts the program on interface ifindex, once; p.mu is held or p is not shared yet.
@@ -242,7 +269,7 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		}
 	}
 	p.mu.Unlock()
-	hops := resolveAll(ctx, unresolved)
+	hops := p.resolve(ctx, unresolved)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -251,6 +278,15 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	}
 	p.timeouts = t.Timeouts
 	now := time.Now()
+	// The new services' ports are let through before their tables exist, and the old
+	// ones' are dropped only after their services are gone.
+	newPorts := p.ports
+	for _, s := range t.Services {
+		setPort(&newPorts, s.Addr.Port())
+	}
+	if err := p.writePorts(newPorts); err != nil {
+		return err
+	}
 	want := map[table.ServiceKey]bool{}
 	order := make([]*service, 0, len(t.Services))
 	for i, s := range t.Services {
@@ -290,8 +326,10 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 			}
 			if err := d.usable(); err != nil {
 				p.log.Warn("real server not reachable; it gets no flows until it is", "service", s.ServiceKey.String(), "real_server", td.Addr.String(), "error", err)
-			} else if err := p.attach(d.hop.ifindex); err != nil {
-				return err
+			} else if p.attachHops {
+				if err := p.attach(d.hop.ifindex); err != nil {
+					return err
+				}
 			}
 			if err := p.installDest(d); err != nil {
 				return err
@@ -330,6 +368,26 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		p.log.Info("virtual server removed; its established flows continue", "service", k.String())
 	}
 	p.order = order
+	var exact [65536 / 64]uint64
+	for _, s := range t.Services {
+		setPort(&exact, s.Addr.Port())
+	}
+	return p.writePorts(exact)
+}
+
+func setPort(bits *[65536 / 64]uint64, port uint16) { bits[port/64] |= 1 << (port % 64) }
+
+// writePorts installs the vip_ports bitmap words that differ from bits; p.mu is held.
+func (p *Plane) writePorts(bits [65536 / 64]uint64) error {
+	for i, w := range bits {
+		if w == p.ports[i] {
+			continue
+		}
+		if err := p.objs.VipPorts.Update(uint32(i), w, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("xdp: installing the virtual service ports: %w", err)
+		}
+		p.ports[i] = w
+	}
 	return nil
 }
 
@@ -505,7 +563,7 @@ func (p *Plane) expire(now time.Time) {
 		if d.removedAt.IsZero() || (d.active > 0 && now.Sub(d.removedAt) < linger) {
 			continue
 		}
-		if err := p.objs.Dests.Delete(d.id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := p.objs.Dests.Update(d.id, &govsXDPDest{}, ebpf.UpdateAny); err != nil {
 			p.log.Warn("removing a real server", "real_server", d.key.addr.String(), "error", err)
 			continue
 		}
@@ -535,7 +593,7 @@ func (p *Plane) refreshHops(ctx context.Context) {
 	for a := range addrs {
 		list = append(list, a)
 	}
-	hops := resolveAll(ctx, list)
+	hops := p.resolve(ctx, list)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	changed := map[table.ServiceKey]bool{}
@@ -553,7 +611,7 @@ func (p *Plane) refreshHops(ctx context.Context) {
 			}
 		}
 		d.hop = h
-		if h.err == nil {
+		if h.err == nil && p.attachHops {
 			if err := p.attach(h.ifindex); err != nil {
 				p.log.Warn("attaching to a real server's interface", "real_server", d.key.addr.String(), "error", err)
 			}
@@ -667,4 +725,3 @@ func be32(a netip.Addr) uint32 {
 func be16(port uint16) uint16 {
 	return binary.NativeEndian.Uint16([]byte{byte(port >> 8), byte(port)})
 }
-

@@ -19,8 +19,9 @@ import (
 // guestTimeout bounds one scenario's qemu run.
 const guestTimeout = 240 * time.Second
 
-// harness builds what the guest runs: a static govs, the static test binary of
-// internal/dataplane (for the data-plane choice), and the cached guest image.
+// harness builds what the guest runs: a static govs, static test binaries of
+// internal/dataplane (the data-plane choice) and internal/dataplane/ipvs with its guest
+// tests (a director's plane for the sync daemon scenario), and the cached guest image.
 type harness struct {
 	dir  string // extra files for the guest
 	root string // repository root
@@ -32,7 +33,7 @@ var (
 	harnessErr  error
 )
 
-func setup(t *testing.T) *harness {
+func setup(t testing.TB) *harness {
 	t.Helper()
 	testutil.Integration(t)
 	testutil.NeedRoot(t)
@@ -57,6 +58,7 @@ func build() (*harness, error) {
 	steps := [][]string{
 		{"go", "build", "-trimpath", "-o", filepath.Join(dir, "govs"), "./cmd/govs"},
 		{"go", "test", "-c", "-o", filepath.Join(dir, "dataplane.test"), "./internal/dataplane"},
+		{"go", "test", "-c", "-tags", "ipvsguest", "-o", filepath.Join(dir, "ipvs.test"), "./internal/dataplane/ipvs"},
 		{filepath.Join(root, "test/ipvs-oracle/ipvs-oracle.sh"), "--setup"},
 	}
 	for _, s := range steps {
@@ -86,7 +88,7 @@ func copyFile(from, to string) error {
 // run boots the guest with scenarios/NAME.sh and the extra files (paths in h.dir or
 // absolute), and fails the test when the scenario reports a failure. It returns the
 // scenario's output.
-func (h *harness) run(t *testing.T, name string, extra ...string) string {
+func (h *harness) run(t testing.TB, name string, extra ...string) string {
 	t.Helper()
 	args := []string{"--timeout", fmt.Sprint(int(guestTimeout / time.Second)), filepath.Join(h.root, "test/ipvs-oracle/scenarios", name+".sh"),
 		filepath.Join(h.dir, "govs"), filepath.Join(h.dir, "lib.sh")}

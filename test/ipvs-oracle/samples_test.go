@@ -7,15 +7,18 @@ import (
 	"testing"
 )
 
-// checkerBlocks are the health checker blocks stripChecks removes.
-var checkerBlocks = map[string]bool{
+// strippedBlocks are the blocks stripChecks removes: the health checkers, and the VRRP
+// blocks, which -C does not run. (govs run -C still refuses a vrrp_instance it cannot
+// run, such as auth_type AH in the SSL_GET sample, where keepalived -C ignores it.)
+var strippedBlocks = map[string]bool{
 	"TCP_CHECK": true, "HTTP_GET": true, "SSL_GET": true, "SMTP_CHECK": true, "MISC_CHECK": true,
 	"UDP_CHECK": true, "PING_CHECK": true, "DNS_CHECK": true, "FILE_CHECK": true, "BFD_CHECK": true,
+	"vrrp_instance": true, "vrrp_sync_group": true, "vrrp_script": true,
 }
 
 // stripChecks removes the health checkers of a keepalived.conf, so that every real
 // server counts as up and the table both daemons leave does not depend on checker
-// timing. A checker block runs from its keyword to its closing brace.
+// timing, and the VRRP blocks. A block runs from its keyword to its closing brace.
 func stripChecks(conf string) string {
 	var out strings.Builder
 	inBlock, opened, depth := false, false, 0
@@ -26,7 +29,7 @@ func stripChecks(conf string) string {
 		}
 		if !inBlock {
 			f := strings.Fields(code)
-			if len(f) == 0 || !checkerBlocks[strings.TrimSuffix(f[0], "{")] {
+			if len(f) == 0 || !strippedBlocks[strings.TrimSuffix(f[0], "{")] {
 				out.WriteString(line)
 				continue
 			}
@@ -82,6 +85,11 @@ func TestStripChecks(t *testing.T) {
             connect_timeout 3
         }
         TCP_CHECK { connect_timeout 1 }
+    }
+}
+vrrp_instance VI_1 {
+    authentication {
+        auth_type AH
     }
 }
 `

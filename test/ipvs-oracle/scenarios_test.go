@@ -40,6 +40,14 @@ func TestChooseInGuest(t *testing.T) {
 	h.run(t, "choose", "dataplane.test")
 }
 
+// TestSyncDaemonFailover: two directors with the kernel's sync daemon; the backup
+// holds the master's connections, and one survives a failover.
+func TestSyncDaemonFailover(t *testing.T) {
+	h := setup(t)
+	t.Parallel()
+	h.run(t, "sync", "ipvs.test")
+}
+
 // TestForcedIPVSOnThisHost: on a host without IPVS (the development machines),
 // govs run --dataplane ipvs refuses to start, says why and what to use instead.
 func TestForcedIPVSOnThisHost(t *testing.T) {

@@ -1,0 +1,52 @@
+# Programming benchmark, govs against keepalived in the same guest: time from start to
+# a complete kernel table of N virtual services x M real servers (no checkers), with
+# ipvsadm -R of the same rules as the floor; then govs's no-change and one-weight
+# reloads (netlink change requests and time) and keepalived's reload time. Under TCG
+# absolute times are inflated: compare the ratios within one run.
+. /lib/oracle.sh
+. /extra/lib.sh
+N=${N:-1000}; M=${M:-10}
+gen() { # gen WEIGHT-OF-THE-FIRST-REAL-SERVER
+	awk -v n=$N -v m=$M -v w1=$1 'BEGIN{
+	  print "global_defs { router_id b }" > "/tmp/big.conf";
+	  for(i=0;i<n;i++){ a=int(i/250); b=i%250+1;
+	    printf "virtual_server 192.168.%d.%d 80 {\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n", 100+a, b > "/tmp/big.conf";
+	    printf "-A -t 192.168.%d.%d:80 -s wlc\n", 100+a, b > "/tmp/big.rules";
+	    for(j=1;j<=m;j++){ w=1; if(i==0&&j==1) w=w1;
+	      printf "  real_server 10.%d.%d.%d 80 { weight %d }\n", a, b, j, w > "/tmp/big.conf";
+	      printf "-a -t 192.168.%d.%d:80 -r 10.%d.%d.%d:80 -m -w 1\n", 100+a, b, a, b, j > "/tmp/big.rules"; }
+	    print "}" > "/tmp/big.conf" } }'
+}
+gen 1
+want=$((N*M))
+dests() { ipvsadm -L -n | grep -c '^  ->'; }
+wait_dests() { while [ "$(dests)" -lt $want ]; do usleep 100000; done; }
+ipvsadm -C
+t0=$(now); ipvsadm -R < /tmp/big.rules; t1=$(now)
+echo "BENCH ipvsadm-R seconds=$(elapsed $t0 $t1) dests=$(dests)"
+ipvsadm -C
+t0=$(now); start_ka /tmp/big.conf; wait_dests; t1=$(now)
+echo "BENCH keepalived-start seconds=$(elapsed $t0 $t1)"
+sleep 1
+t0=$(now); kill -HUP $KA
+i=0; while ! grep -q 'Reload finished\|Reload complete' /tmp/ka.log; do usleep 20000; i=$((i+1)); [ $i -gt 3000 ] && break; done
+t1=$(now)
+echo "BENCH keepalived-reload-nochange seconds=$(elapsed $t0 $t1) dests=$(dests)"
+stop_ka
+ipvsadm -C
+: > /tmp/govs.log
+t0=$(now); start_govs /tmp/big.conf; wait_dests; t1=$(now)
+echo "BENCH govs-start seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]*')"
+applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
+reload() { # reload NAME
+	_n=$(applies); t0=$(now); kill -HUP $GV
+	while [ $(applies) -le $_n ]; do usleep 20000; done
+	t1=$(now)
+	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]*')"
+}
+reload nochange
+gen 7; reload oneweight
+ipvsadm -S -n | grep -q -- "-r 10.0.0.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
+stop_govs KILL
+ipvsadm -C
+finish

@@ -17,6 +17,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		MulticastGroup6: g.McastGroup6,
 		ScriptUser:      g.ScriptUser.User,
 		ScriptGroup:     g.ScriptUser.Group,
+		StartupDelay:    g.StartupDelay,
 	}
 	// keepalived writes VRRP state lines to vrrp_notify_fifo, else to notify_fifo.
 	if f := g.VRRPNotifyFIFO; f != nil {
@@ -83,6 +84,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		SourceAddr:        in.SourceIP,
 		MulticastGroup:    in.McastDstIP,
 		SkipCheckAdvAddr:  in.SkipCheckAdvAddr,
+		CheckUnicastSrc:   in.CheckUnicastSrc,
 		DontTrackPrimary:  in.DontTrackPrimary,
 		SMTPAlert:         in.SMTPAlert,
 		TrackInterfaces:   trackInterfaces(in.TrackInterfaces),
@@ -96,7 +98,8 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		},
 		Notify: vrrp.NotifyConfig{
 			Master: optCommand(in.NotifyMaster), Backup: optCommand(in.NotifyBackup),
-			Fault: optCommand(in.NotifyFault), Stop: optCommand(in.NotifyStop), Generic: optCommand(in.Notify),
+			Fault: optCommand(in.NotifyFault), Stop: optCommand(in.NotifyStop), Deleted: optCommand(in.NotifyDeleted),
+			Generic: optCommand(in.Notify),
 		},
 	}
 	if in.State == config.StateMaster {

@@ -186,6 +186,42 @@ func TestRxPolicy(t *testing.T) {
 	}
 }
 
+// TestUnicastSourceCheck: without check_unicast_src a unicast instance accepts adverts
+// from any source, as keepalived does; with it only from its unicast peers.
+func TestUnicastSourceCheck(t *testing.T) {
+	peer, stranger, me := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.66"), netip.MustParseAddr("10.0.0.1")
+	a := Advert{Version: 3, VRID: 7, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.254")}}
+	for _, tc := range []struct {
+		name  string
+		check bool
+		src   netip.Addr
+		want  Reason
+	}{
+		{"peer, unchecked", false, peer, ReasonNone},
+		{"stranger, unchecked", false, stranger, ReasonNone},
+		{"peer, checked", true, peer, ReasonNone},
+		{"stranger, checked", true, stranger, ReasonPeer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := InstanceConfig{Name: "VI", Interface: "eth0", VRID: 7, Version: 3, UnicastPeers: []netip.Addr{peer},
+				CheckUnicastSrc: tc.check, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.254/24")}}}
+			if err := in.normalize(); err != nil {
+				t.Fatal(err)
+			}
+			pol := newRxPolicy(&in)
+			// Unicast adverts may arrive with any TTL (keepalived's min/max_ttl aside).
+			err := pol.check(rxMeta{src: tc.src, dst: me, ttl: 64}, &a)
+			got := ReasonNone
+			if err != nil {
+				got = err.Reason
+			}
+			if got != tc.want {
+				t.Fatalf("reason %v (%v), want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
 // TestRoundTripProperty: whatever Append accepts, Unmarshal reads back unchanged.
 func TestRoundTripProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {

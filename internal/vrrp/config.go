@@ -25,6 +25,9 @@ type Config struct {
 	// ScriptUser and ScriptGroup run scripts and notifies unless they name their own
 	// (script_user); empty runs them as the daemon's user.
 	ScriptUser, ScriptGroup string
+	// StartupDelay is vrrp_startup_delay: after the node starts, no instance becomes
+	// master before it has passed (the address owner included) [0].
+	StartupDelay time.Duration
 }
 
 // InstanceConfig is one vrrp_instance.
@@ -69,6 +72,9 @@ type InstanceConfig struct {
 	SourceAddr netip.Addr
 	// UnicastPeers switch the instance from multicast to unicast adverts, one per peer.
 	UnicastPeers []netip.Addr
+	// CheckUnicastSrc drops unicast adverts whose source is not one of UnicastPeers
+	// (check_unicast_src); without it any source is accepted, as keepalived does.
+	CheckUnicastSrc bool
 	// MulticastGroup is mcast_dst_ip [Config.MulticastGroup4/6].
 	MulticastGroup netip.Addr
 	// SkipCheckAdvAddr does not compare the advertised addresses with ours.
@@ -190,10 +196,12 @@ type Command struct {
 	User, Group string
 }
 
-// NotifyConfig are keepalived's notify scripts. Master..Stop run with their own
-// arguments only; Generic gets TYPE NAME STATE PRIORITY appended.
+// NotifyConfig are keepalived's notify scripts. Master..Deleted run with their own
+// arguments only; Generic gets TYPE NAME STATE PRIORITY appended. Deleted runs when a
+// reload removes the instance (notify_deleted); without it a removed instance is
+// announced as FAULT, as keepalived does.
 type NotifyConfig struct {
-	Master, Backup, Fault, Stop, Generic *Command
+	Master, Backup, Fault, Stop, Deleted, Generic *Command
 }
 
 // SyncGroupConfig is one vrrp_sync_group: its members change state together.
@@ -228,6 +236,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if !out.MulticastGroup6.IsValid() {
 		out.MulticastGroup6 = MulticastGroup6
+	}
+	if c.StartupDelay < 0 {
+		return c, fmt.Errorf("vrrp_startup_delay: %v is negative", c.StartupDelay)
 	}
 	scripts := map[string]bool{}
 	out.Scripts = append([]ScriptConfig(nil), c.Scripts...)

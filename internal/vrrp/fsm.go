@@ -17,6 +17,9 @@ const (
 	StateMaster
 	StateFault
 	StateStop
+	// StateDeleted is never a machine's state: notifies use it for an instance a
+	// reload removed (keepalived's DELETED).
+	StateDeleted
 )
 
 // String is the state's name as keepalived logs and notifies it.
@@ -32,6 +35,8 @@ func (s State) String() string {
 		return "FAULT"
 	case StateStop:
 		return "STOP"
+	case StateDeleted:
+		return "DELETED"
 	}
 	return fmt.Sprintf("STATE(%d)", uint8(s))
 }
@@ -104,6 +109,9 @@ type Event struct {
 	Now time.Duration
 	// Fault is EventStart's initial fault condition.
 	Fault bool
+	// Hold is EventStart's vrrp_startup_delay: the instance starts in BACKUP whatever
+	// its priority (the owner included), and its first timer runs at least this long.
+	Hold time.Duration
 	// Advert describes the advert of an EventAdvert.
 	Advert AdvertInfo
 }
@@ -149,7 +157,16 @@ type Actions struct {
 	From, To State
 	// WantMaster reports that a synced instance is ready for MASTER.
 	WantMaster bool
+	// DemoteOwner reports that this address owner (priority 255) heard another owner:
+	// as keepalived does, it lowers its own priority to 254 for good (a configuration
+	// error it logs) and the step already compared with 254. The I/O layer must use 254
+	// as the base priority from now on.
+	DemoteOwner bool
 }
+
+// OwnerConflictPriority is what an address owner lowers itself to when it hears
+// another owner of the same virtual router.
+const OwnerConflictPriority = 254
 
 // SkewTime is RFC 3768/5798's Skew_Time for a priority: (256 − priority)/256 s for v2,
 // and that fraction of the master's advert interval for v3.
@@ -185,10 +202,11 @@ func Step(m Machine, p Params, ev Event) (Machine, Actions) {
 		switch {
 		case ev.Fault:
 			m.State = StateFault
-		case p.Priority == 255:
+		case p.Priority == 255 && ev.Hold <= 0:
 			m = becomeMaster(m, p, &act)
 		default:
 			m = becomeBackup(m, p, &act)
+			act.Timer = max(act.Timer, ev.Hold)
 		}
 	case EventShutdown:
 		if m.State == StateMaster {
@@ -283,6 +301,12 @@ func backupAdvert(m Machine, p Params, ev Event, act *Actions) Machine {
 // priority master.
 func masterAdvert(m Machine, p Params, ev Event, act *Actions) Machine {
 	adv := ev.Advert
+	if adv.Priority == 255 && p.Priority == 255 {
+		// Two owners: keepalived lowers its own priority to 254 and goes on as usual,
+		// which hands the virtual router to the other owner.
+		act.DemoteOwner = true
+		p.Priority = OwnerConflictPriority
+	}
 	switch {
 	case adv.Priority == 0:
 		act.Send, act.SendPriority = true, p.Priority
@@ -299,6 +323,14 @@ func masterAdvert(m Machine, p Params, ev Event, act *Actions) Machine {
 		}
 	}
 	return m
+}
+
+// DownTimerShift is how much a running backup timer moves when the effective priority
+// changes from old to new: keepalived adjusts a running down timer by the change of
+// Skew_Time, so a backup whose priority rises takes over sooner and one whose priority
+// falls later, without waiting for the next advert.
+func DownTimerShift(version uint8, oldPrio, newPrio uint8, masterInterval time.Duration) time.Duration {
+	return SkewTime(version, newPrio, masterInterval) - SkewTime(version, oldPrio, masterInterval)
 }
 
 func becomeMaster(m Machine, p Params, act *Actions) Machine {

@@ -58,6 +58,7 @@ type step struct {
 	timer     time.Duration // 0: not armed by this step
 	stopTimer bool
 	want      bool // WantMaster reported
+	demote    bool // DemoteOwner reported
 }
 
 func TestStep(t *testing.T) {
@@ -172,6 +173,21 @@ func TestStep(t *testing.T) {
 			{ev: Event{Kind: EventGroupMaster}, state: StateMaster, send: true, sendPrio: 100, timer: time.Second},
 			{ev: Event{Kind: EventGroupBackup}, state: StateBackup, timer: down2},
 		}},
+		{"startup delay holds the owner in BACKUP", owner, []step{
+			{ev: Event{Kind: EventStart, Hold: 5 * time.Second}, state: StateBackup, timer: 5 * time.Second},
+			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 255, timer: time.Second},
+		}},
+		{"startup delay longer than the down timer", v2, []step{
+			{ev: Event{Kind: EventStart, Hold: 10 * time.Second}, state: StateBackup, timer: 10 * time.Second},
+		}},
+		{"startup delay shorter than the down timer", v2, []step{
+			{ev: Event{Kind: EventStart, Hold: time.Second}, state: StateBackup, timer: down2},
+		}},
+		{"two owners: the one that hears the other lowers itself to 254 and yields", owner, []step{
+			{ev: Event{Kind: EventStart}, state: StateMaster, send: true, sendPrio: 255, timer: time.Second},
+			{ev: advert(addrLow, 255, time.Second), state: StateBackup, demote: true,
+				timer: MasterDownInterval(params(2, OwnerConflictPriority, time.Second), time.Second)},
+		}},
 		{"tracking lowers the priority a master advertises", v2, []step{
 			{ev: Event{Kind: EventStart}, state: StateBackup, timer: down2},
 			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 100, timer: time.Second},
@@ -201,9 +217,35 @@ func TestStep(t *testing.T) {
 				if got := map[bool]time.Duration{true: act.Timer}[act.TimerSet]; got != s.timer {
 					t.Errorf("step %d (%v): timer %v, want %v", i, s.ev.Kind, got, s.timer)
 				}
-				if act.StopTimer != s.stopTimer || act.WantMaster != s.want {
-					t.Errorf("step %d (%v): stop=%v want=%v", i, s.ev.Kind, act.StopTimer, act.WantMaster)
+				if act.StopTimer != s.stopTimer || act.WantMaster != s.want || act.DemoteOwner != s.demote {
+					t.Errorf("step %d (%v): stop=%v want=%v demote=%v", i, s.ev.Kind, act.StopTimer, act.WantMaster, act.DemoteOwner)
 				}
+			}
+		})
+	}
+}
+
+func TestDownTimerShift(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		version        uint8
+		from, to       uint8
+		interval, want time.Duration
+	}{
+		{"v2 priority up 100→150 brings the takeover 195 ms closer", 2, 100, 150, time.Second, -195312500},
+		{"v2 priority down 150→100", 2, 150, 100, time.Second, 195312500},
+		{"v3 scales with the master's interval", 3, 100, 150, 100 * time.Millisecond, -19531250},
+		{"no change", 3, 90, 90, time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DownTimerShift(tc.version, tc.from, tc.to, tc.interval); got != tc.want {
+				t.Errorf("DownTimerShift = %v, want %v", got, tc.want)
+			}
+			// After the shift the remaining time is what the new priority's timer gives.
+			p := params(tc.version, tc.from, tc.interval)
+			q := params(tc.version, tc.to, tc.interval)
+			if MasterDownInterval(p, tc.interval)+DownTimerShift(tc.version, tc.from, tc.to, tc.interval) != MasterDownInterval(q, tc.interval) {
+				t.Errorf("shifted down timer differs from the new priority's")
 			}
 		})
 	}

@@ -45,6 +45,9 @@ type instance struct {
 	adv   Advert
 	txBuf []byte
 
+	// base is the configured priority, or 254 once this owner met another owner.
+	base     uint8
+	deleted  bool // a reload removed the instance: its last notify is DELETED
 	faulted  bool
 	faults   []string
 	timerAt  time.Time // the state machine's single timer; zero when disarmed
@@ -68,6 +71,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		items:   trackItems(&in, g, scripts, files),
 		policy:  newRxPolicy(&in),
 		ifindex: link.Attrs().Index,
+		base:    in.Priority,
 	}
 	n.mu.Lock()
 	if c, ok := n.counters[in.Name]; ok {

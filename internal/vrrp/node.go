@@ -81,6 +81,9 @@ type Node struct {
 	counters map[string]*counters
 	// live are the instances of the running generation, for Status.
 	live []*instance
+	// holdUntil ends vrrp_startup_delay; set before the first runner starts, read-only
+	// after.
+	holdUntil time.Time
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -161,6 +164,9 @@ func (n *Node) Run(ctx context.Context) error {
 	defer func() { stopNotifier(); <-notifDone }()
 
 	defer close(n.events) // every runner has ended when Run returns
+	if cfg.StartupDelay > 0 {
+		n.holdUntil = time.Now().Add(cfg.StartupDelay)
+	}
 
 	next, err := n.prepare(ctx, h, cfg)
 	if err != nil {

@@ -134,6 +134,8 @@ func (n *notifier) handle(ctx context.Context, j notifyJob) {
 		specific = j.cmds.Fault
 	case StateStop:
 		specific = j.cmds.Stop
+	case StateDeleted:
+		specific = j.cmds.Deleted
 	}
 	if specific != nil {
 		n.start(ctx, specific.Argv, *specific)

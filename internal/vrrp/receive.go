@@ -16,6 +16,8 @@ type rxPolicy struct {
 	vips     []netip.Addr
 	unicast  bool
 	peers    []netip.Addr
+	// checkPeer is check_unicast_src.
+	checkPeer bool
 	// skipAddrs is skip_check_adv_addr.
 	skipAddrs bool
 }
@@ -24,6 +26,7 @@ func newRxPolicy(in *InstanceConfig) rxPolicy {
 	p := rxPolicy{
 		version: in.Version, vrid: in.VRID, auth: in.AuthType, interval: in.AdvertInterval,
 		unicast: len(in.UnicastPeers) > 0, peers: in.UnicastPeers, skipAddrs: in.SkipCheckAdvAddr,
+		checkPeer: in.CheckUnicastSrc,
 	}
 	if p.auth == AuthPass {
 		copy(p.authData[:], in.AuthPass)
@@ -67,7 +70,7 @@ func (p *rxPolicy) check(meta rxMeta, a *Advert) *PacketError {
 			}
 		}
 	}
-	if p.unicast && !contains(p.peers, meta.src) {
+	if p.unicast && p.checkPeer && !contains(p.peers, meta.src) {
 		return packetErr(ReasonPeer, "source", -1, "%v is not a unicast_peer", meta.src)
 	}
 	return nil

@@ -73,7 +73,7 @@ func (r *runner) loop(carried map[string]carry) {
 			r.resume(i, c)
 			continue
 		}
-		r.step(i, Event{Kind: EventStart, Fault: i.faulted})
+		r.step(i, Event{Kind: EventStart, Fault: i.faulted, Hold: time.Until(r.n.holdUntil)})
 		if i.m.State != StateMaster {
 			// keepalived's "removing VIPs" at start: a node that crashed while master
 			// left them behind, and a backup must not answer for them.
@@ -139,6 +139,7 @@ func (r *runner) finish(keep map[string]bool) {
 			r.carried[i.cfg.Name] = carry{m: i.m, plan: i.plan}
 			continue
 		}
+		i.deleted = keep != nil
 		r.step(i, Event{Kind: EventShutdown})
 	}
 }
@@ -165,6 +166,10 @@ func (r *runner) nextDeadline() time.Time {
 func (r *runner) fire(now time.Time) {
 	for _, i := range r.members {
 		if !i.timerAt.IsZero() && !now.Before(i.timerAt) {
+			if i.m.State == StateBackup && now.Before(r.n.holdUntil) {
+				i.timerAt = r.n.holdUntil // vrrp_startup_delay holds the takeover
+				continue
+			}
 			i.timerAt = time.Time{}
 			r.step(i, Event{Kind: EventTimer})
 		}
@@ -211,9 +216,10 @@ func (r *runner) startBurst(i *instance, n int, now time.Time) {
 func (r *runner) retrack(initial bool) {
 	groupFaults := []string(nil)
 	for _, i := range r.members {
-		prio, faults := r.tr.priority(i.cfg.Priority, i.items)
+		prio, faults := r.tr.priority(i.base, i.items)
 		if prio != i.params.Priority && !initial {
 			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
+			r.shiftDownTimer(i, prio)
 		}
 		i.params.Priority = prio
 		i.faults = faults
@@ -244,6 +250,15 @@ func (r *runner) retrack(initial bool) {
 	}
 }
 
+// shiftDownTimer moves a backup's running down timer by the change of Skew_Time that
+// the new effective priority brings, as keepalived does.
+func (r *runner) shiftDownTimer(i *instance, prio uint8) {
+	if i.m.State != StateBackup || i.timerAt.IsZero() {
+		return
+	}
+	i.timerAt = i.timerAt.Add(DownTimerShift(i.params.Version, i.params.Priority, prio, i.m.MasterAdverInterval))
+}
+
 // step runs the state machine for one event and carries out its actions, then keeps
 // the sync group together.
 func (r *runner) step(i *instance, ev Event) {
@@ -251,6 +266,11 @@ func (r *runner) step(i *instance, ev Event) {
 	m, act := Step(i.m, i.params, ev)
 	i.m = m
 	now := time.Now()
+	if act.DemoteOwner {
+		i.logger.Error("another address owner (priority 255) advertises this virtual router: lowering our priority to 254 (configuration error)")
+		i.base = OwnerConflictPriority
+		i.params.Priority, _ = r.tr.priority(i.base, i.items)
+	}
 	if act.Send {
 		i.sendAdvert(act.SendPriority)
 	}
@@ -322,7 +342,16 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 		}
 	}
 	if to != StateInit {
-		r.notif.enqueue(notifyJob{name: i.cfg.Name, state: to, priority: i.params.Priority, cmds: i.cfg.Notify, smtp: i.cfg.SMTPAlert})
+		state := to
+		if to == StateStop && i.deleted {
+			// Removed by a reload: keepalived announces DELETED when notify_deleted is
+			// configured, FAULT otherwise.
+			state = StateFault
+			if i.cfg.Notify.Deleted != nil {
+				state = StateDeleted
+			}
+		}
+		r.notif.enqueue(notifyJob{name: i.cfg.Name, state: state, priority: i.params.Priority, cmds: i.cfg.Notify, smtp: i.cfg.SMTPAlert})
 	}
 	if r.group == nil {
 		return

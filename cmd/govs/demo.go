@@ -183,6 +183,7 @@ out of rotation, starts it again and shows it coming back. No root needed.`)
 	d, err := daemon.Start(ctx, daemon.Options{
 		ConfigPath:   "govs-demo.conf",
 		ConfigText:   []byte(conf),
+		Dataplane:    "proxy", // loopback without root, whatever the kernel has
 		Socket:       *socket,
 		Logger:       log,
 		ConfigErrors: stderr,

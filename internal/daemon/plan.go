@@ -187,6 +187,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Scheduler:   vs.Scheduler,
 			Flags:       schedFlags(vs),
 			Persistence: pers,
+			Method:      method(vs.Forwarding),
 			OnePacket:   vs.OnePacket,
 			ProxyProto:  vs.ProxyProtocol,
 			Name:        where(vs.Source),

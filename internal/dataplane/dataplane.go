@@ -32,6 +32,9 @@ type Dataplane interface {
 // Options are what a factory gets.
 type Options struct {
 	Logger *slog.Logger
+	// Interfaces are where clients' packets arrive, for planes that attach to
+	// interfaces (xdp); empty lets the plane find them from the real servers' routes.
+	Interfaces []string
 }
 
 // Factory builds a data plane.

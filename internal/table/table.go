@@ -104,10 +104,13 @@ type Service struct {
 	Scheduler   string     // ipvsadm name: rr, wrr, lc, wlc, sh, mh, ...
 	Flags       SchedFlags // scheduler flags
 	Persistence Persistence
-	OnePacket   bool   // ops: schedule every UDP datagram on its own
-	ProxyProto  int    // 0: off; 1 or 2: send a PROXY protocol header of that version (proxy plane only)
-	Name        string // where it came from, e.g. "keepalived.conf:12", for logs
-	Dests       []Dest
+	// Method is the service's lb_kind, which decides the data plane that runs it when
+	// several do (DR and TUN to XDP, NAT to the proxy); destinations may override it.
+	Method     Method
+	OnePacket  bool   // ops: schedule every UDP datagram on its own
+	ProxyProto int    // 0: off; 1 or 2: send a PROXY protocol header of that version (proxy plane only)
+	Name       string // where it came from, e.g. "keepalived.conf:12", for logs
+	Dests      []Dest
 }
 
 // DestKey identifies a destination within its service.

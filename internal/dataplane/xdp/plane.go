@@ -35,7 +35,7 @@ import (
 
 func init() {
 	dataplane.Register("xdp", func(opts dataplane.Options) (dataplane.Dataplane, error) {
-		return New(Config{Logger: opts.Logger})
+		return New(Config{Logger: opts.Logger, Interfaces: opts.Interfaces})
 	})
 }
 

@@ -34,6 +34,9 @@ if ! command -v staticcheck >/dev/null; then
 fi
 staticcheck ./...
 
+echo "== BPF objects match their C sources"
+./scripts/check-bpf-generate.sh
+
 echo "== go test (unit and integration)"
 # One package at a time: integration tests measure detection and failover times, which
 # other packages' load on this 2-core machine would distort.

@@ -57,8 +57,12 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataFile, "data-file", daemon.DefaultDataFile, "where SIGUSR1 writes the state dump")
 	fs.StringVar(&f.statsFile, "stats-file", daemon.DefaultStatsFile, "where SIGUSR2 writes the statistics dump")
 	// Accepted for keepalived compatibility: govs always runs in the foreground and
-	// logs to stderr.
-	for _, n := range []string{"n", "dont-fork", "l", "log-console", "D", "log-detail"} {
+	// logs to stderr (the console; journald when run by systemd), so -l asks for what
+	// govs does anyway.
+	for _, n := range []string{"l", "log-console"} {
+		fs.Bool(n, false, "log to the console (stderr): what govs always does; accepted for keepalived compatibility")
+	}
+	for _, n := range []string{"n", "dont-fork", "D", "log-detail"} {
 		fs.Bool(n, false, "accepted for keepalived compatibility (no effect)")
 	}
 }

@@ -71,6 +71,7 @@ type Daemon struct {
 
 	started  time.Time
 	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
+	http     httpSettings // the HTTP listener's, from the flags or global_defs
 	httpAddr net.Addr
 }
 
@@ -94,13 +95,13 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.StatsFile == "" {
 		opts.StatsFile = DefaultStatsFile
 	}
-	plan, err := loadPlan(opts)
+	plan, cfg, err := loadConfigPlan(opts)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4),
-		started: time.Now(), journal: &status.Journal{}}
+		started: time.Now(), journal: &status.Journal{}, http: httpOptions(opts, cfg)}
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
@@ -173,7 +174,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			return nil
 		})
 	}
-	if d.opts.HTTP != "" {
+	if d.http.addr != "" {
 		return d.startHTTP(ctx)
 	}
 	return nil
@@ -203,11 +204,12 @@ func (d *Daemon) Failed() <-chan error { return d.errs }
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	plan, err := loadPlan(d.opts)
+	plan, cfg, err := loadConfigPlan(d.opts)
 	if err != nil {
 		d.log.Error("reload refused, keeping the running configuration", "err", err)
 		return err
 	}
+	d.warnHTTPChange(cfg)
 	var errs []error
 	if d.eng != nil {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))
@@ -251,6 +253,13 @@ func (a mailAlerter) Alert(subject, body string) {
 }
 
 func loadPlan(opts Options) (Plan, error) {
+	plan, _, err := loadConfigPlan(opts)
+	return plan, err
+}
+
+// loadConfigPlan reads the configuration and maps it, and returns the configuration
+// too, for what is read from it directly (the HTTP listener's global_defs).
+func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
 	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists}
 	var cfg *config.Config
 	var diags config.Diagnostics
@@ -265,9 +274,10 @@ func loadPlan(opts Options) (Plan, error) {
 		}
 	}
 	if diags.HasErrors() {
-		return Plan{}, fmt.Errorf("%s: %w (%d errors)", opts.ConfigPath, ErrConfig, len(diags.Errors()))
+		return Plan{}, nil, fmt.Errorf("%s: %w (%d errors)", opts.ConfigPath, ErrConfig, len(diags.Errors()))
 	}
-	return NewPlan(cfg)
+	plan, err := NewPlan(cfg)
+	return plan, cfg, err
 }
 
 func interfaceExists(name string) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/govs/govs/internal/api/web"
 	"github.com/govs/govs/internal/api/web/status"
+	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/engine"
 	"github.com/govs/govs/internal/table"
 )
@@ -40,7 +41,7 @@ func (d *Daemon) HTTPAddr() net.Addr { return d.httpAddr }
 
 // startHTTP opens the HTTP listener (--http) and serves the metrics, API and dashboard.
 func (d *Daemon) startHTTP(ctx context.Context) error {
-	addr, err := web.ParseListenAddr(d.opts.HTTP)
+	addr, err := web.ParseListenAddr(d.http.addr)
 	if err != nil {
 		return err
 	}
@@ -49,8 +50,8 @@ func (d *Daemon) startHTTP(ctx context.Context) error {
 		return fmt.Errorf("http listener: %w", err)
 	}
 	d.httpAddr = ln.Addr()
-	srv := web.New(web.Options{Backend: webBackend{d}, Token: d.opts.HTTPToken, Version: d.opts.Version, Logger: d.log})
-	d.log.Info("http listener", "addr", ln.Addr().String(), "token", d.opts.HTTPToken != "")
+	srv := web.New(web.Options{Backend: webBackend{d}, Token: d.http.token, Version: d.opts.Version, Logger: d.log})
+	d.log.Info("http listener", "addr", ln.Addr().String(), "token", d.http.token != "")
 	d.goRun("http listener", func() error { return srv.Serve(ctx, ln) })
 	return nil
 }
@@ -124,4 +125,29 @@ func setWeight(t table.Table, key table.ServiceKey, rs table.DestKey, weight int
 	out.Services[si].Dests = slices.Clone(t.Services[si].Dests)
 	out.Services[si].Dests[di].Weight = weight
 	return out, nil
+}
+
+// httpSettings are the HTTP listener's address (empty: off) and bearer token.
+type httpSettings struct{ addr, token string }
+
+// httpOptions chooses the HTTP listener: the --http and --http-token flags when given,
+// else global_defs' http_listen and http_token (govs extensions).
+func httpOptions(opts Options, cfg *config.Config) httpSettings {
+	h := httpSettings{addr: opts.HTTP, token: opts.HTTPToken}
+	if h.addr == "" && cfg.Global.HTTPListen.IsValid() {
+		h.addr = cfg.Global.HTTPListen.String()
+	}
+	if h.token == "" {
+		h.token = string(cfg.Global.HTTPToken)
+	}
+	return h
+}
+
+// warnHTTPChange says when a reloaded configuration asks for another HTTP listener:
+// the listener is opened once, so the change waits for a restart.
+func (d *Daemon) warnHTTPChange(cfg *config.Config) {
+	if h := httpOptions(d.opts, cfg); h != d.http {
+		d.log.Warn("http_listen or http_token changed; the HTTP listener keeps its settings until govs restarts",
+			"running", d.http.addr, "configured", h.addr)
+	}
 }

@@ -476,3 +476,39 @@ func TestHTTPListenerOptions(t *testing.T) {
 	}
 	d.Stop()
 }
+
+// global_defs' http_listen and http_token start the listener when no flag does; the
+// flags win over them.
+func TestHTTPFromConfig(t *testing.T) {
+	b1 := startBackend(t)
+	port := freePort(t)
+	conf := fmt.Sprintf("global_defs {\n  http_listen 127.0.0.1:%d\n  http_token from-the-config-file\n}\n", port) + twoServerConfig(freePort(t), b1.addr)
+	opts := Options{ConfigPath: "x.conf", ConfigText: []byte(conf), Logger: slog.New(slog.DiscardHandler), StopTimeout: time.Second}
+	d, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{d: d, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: "from-the-config-file"}
+	if code, body := r.request(t, "GET", "/api/v1/vrrp", ""); code != 200 {
+		t.Errorf("with the configured token: %d %s", code, body)
+	}
+	r.token = ""
+	if code, _ := r.request(t, "GET", "/metrics", ""); code != 401 {
+		t.Errorf("without a token: %d, want 401", code)
+	}
+	d.Stop()
+
+	opts.HTTP, opts.HTTPToken = "127.0.0.1:0", "from-the-flag"
+	d, err = Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	r = &running{d: d, base: "http://" + d.HTTPAddr().String(), token: "from-the-flag"}
+	if d.HTTPAddr().String() == fmt.Sprintf("127.0.0.1:%d", port) {
+		t.Error("the flag's address did not win over http_listen")
+	}
+	if code, body := r.request(t, "GET", "/api/v1/vrrp", ""); code != 200 {
+		t.Errorf("with the flag's token: %d %s", code, body)
+	}
+}

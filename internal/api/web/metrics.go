@@ -22,7 +22,8 @@ var (
 	svcLabels   = []string{"service"}
 	rsLabels    = []string{"service", "server"}
 	checkLabels = []string{"service", "server", "checker"}
-	vrrpLabels  = []string{"instance"}
+	// Not "instance": Prometheus gives that label to every scraped target.
+	vrrpLabels = []string{"vrrp_instance"}
 
 	descUp        = desc("up", "1 when the status snapshot of this scrape was taken; 0 when the daemon did not answer.")
 	descBuildInfo = desc("build_info", "govs version, as a label; always 1.", "version")
@@ -51,7 +52,7 @@ var (
 	descCheckProbes   = desc("check_probes_total", "Probes the checker has run.", checkLabels...)
 	descCheckLastOK   = desc("check_last_ok", "1 when the checker's last probe passed.", checkLabels...)
 
-	descVRRPState       = desc("vrrp_state", "1 for the instance's current state.", "instance", "state")
+	descVRRPState       = desc("vrrp_state", "1 for the instance's current state.", "vrrp_instance", "state")
 	descVRRPPriority    = desc("vrrp_priority", "Configured priority of the instance.", vrrpLabels...)
 	descVRRPEffPriority = desc("vrrp_effective_priority", "Priority after tracking adjustments.", vrrpLabels...)
 	descVRRPTransitions = desc("vrrp_transitions_total", "State transitions of the instance.", vrrpLabels...)
@@ -60,7 +61,7 @@ var (
 	descVRRPReceived    = desc("vrrp_adverts_received_total", "Advertisements received and accepted.", vrrpLabels...)
 	descVRRPPrio0Sent   = desc("vrrp_priority0_sent_total", "Priority-0 advertisements sent (handing over mastership).", vrrpLabels...)
 	descVRRPPrio0Recv   = desc("vrrp_priority0_received_total", "Priority-0 advertisements received.", vrrpLabels...)
-	descVRRPBad         = desc("vrrp_bad_packets_total", "Received advertisements dropped, by reason.", "instance", "reason")
+	descVRRPBad         = desc("vrrp_bad_packets_total", "Received advertisements dropped, by reason.", "vrrp_instance", "reason")
 )
 
 // vrrpStates are the states govs_vrrp_state reports, one series each.

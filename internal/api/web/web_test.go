@@ -359,14 +359,14 @@ func TestMetrics(t *testing.T) {
 		{"govs_rs_weight", []string{"server", a1}, 2},
 		{"govs_rs_weight", []string{"server", a2}, 0},
 		{"govs_rs_configured_weight", []string{"server", a2}, 1},
-		{"govs_vrrp_state", []string{"instance", "VI_1", "state", "MASTER"}, 1},
-		{"govs_vrrp_state", []string{"instance", "VI_1", "state", "BACKUP"}, 0},
-		{"govs_vrrp_priority", []string{"instance", "VI_1"}, 150},
-		{"govs_vrrp_effective_priority", []string{"instance", "VI_1"}, 140},
-		{"govs_vrrp_adverts_sent_total", []string{"instance", "VI_1"}, 77},
-		{"govs_vrrp_transitions_total", []string{"instance", "VI_1"}, 2},
-		{"govs_vrrp_bad_packets_total", []string{"instance", "VI_1", "reason", "ttl"}, 4},
-		{"govs_vrrp_bad_packets_total", []string{"instance", "VI_1", "reason", "auth"}, 0},
+		{"govs_vrrp_state", []string{"vrrp_instance", "VI_1", "state", "MASTER"}, 1},
+		{"govs_vrrp_state", []string{"vrrp_instance", "VI_1", "state", "BACKUP"}, 0},
+		{"govs_vrrp_priority", []string{"vrrp_instance", "VI_1"}, 150},
+		{"govs_vrrp_effective_priority", []string{"vrrp_instance", "VI_1"}, 140},
+		{"govs_vrrp_adverts_sent_total", []string{"vrrp_instance", "VI_1"}, 77},
+		{"govs_vrrp_transitions_total", []string{"vrrp_instance", "VI_1"}, 2},
+		{"govs_vrrp_bad_packets_total", []string{"vrrp_instance", "VI_1", "reason", "ttl"}, 4},
+		{"govs_vrrp_bad_packets_total", []string{"vrrp_instance", "VI_1", "reason", "auth"}, 0},
 	} {
 		if got := value(t, fams, tt.name, tt.labels...); got != tt.want {
 			t.Errorf("%s%v = %g, want %g", tt.name, tt.labels, got, tt.want)

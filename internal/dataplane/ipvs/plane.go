@@ -228,16 +228,21 @@ func (p *Plane) send(o op) error {
 
 // record updates what the plane knows of the kernel after a request succeeded.
 func (p *Plane) record(o op) {
-	p.known = applyOp(p.known, o)
+	idx, ok := p.byKey[o.svc.ServiceKey]
+	if !ok {
+		idx = -1
+	}
+	p.known = applyOp(p.known, idx, o)
 	switch o.kind {
 	case opNewService:
 		p.owned[o.svc.ServiceKey] = true
+		p.byKey[o.svc.ServiceKey] = len(p.known) - 1
 	case opDelService:
 		delete(p.owned, o.svc.ServiceKey)
+		p.reindex()
 	case opSetTimeouts:
 		p.timeouts = mergeTimeouts(p.timeouts, o.timeouts)
 	}
-	p.reindex()
 }
 
 func mergeTimeouts(have, set table.Timeouts) table.Timeouts {
@@ -254,15 +259,9 @@ func mergeTimeouts(have, set table.Timeouts) table.Timeouts {
 }
 
 // applyOp is what a successful request does to the kernel's table: a new service goes
-// last, a new destination first (the kernel keeps the newest first).
-func applyOp(svcs []table.Service, o op) []table.Service {
-	idx := -1
-	for i := range svcs {
-		if svcs[i].ServiceKey == o.svc.ServiceKey {
-			idx = i
-			break
-		}
-	}
+// last, a new destination first (the kernel keeps the newest first). idx is the
+// service's index in svcs, -1 when it is not there.
+func applyOp(svcs []table.Service, idx int, o op) []table.Service {
 	switch o.kind {
 	case opNewService:
 		s := o.svc

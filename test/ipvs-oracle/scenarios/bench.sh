@@ -46,7 +46,7 @@ reload() { # reload NAME
 }
 reload nochange
 gen 7; reload oneweight
-ipvsadm -S -n | grep -q -- "-r 10.0.0.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
+ipvsadm -S -n | grep -q -- "-r 10.0.1.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
 stop_govs KILL
 ipvsadm -C
 finish

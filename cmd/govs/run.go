@@ -26,6 +26,7 @@ func init() {
 
 // runFlags are keepalived's flags where govs has the same meaning, plus govs's own.
 type runFlags struct {
+	interfaces                                  stringList
 	file, configID, dataplane, socket, logLevel string
 	vrrpOnly, checksOnly, logJSON               bool
 	stopTimeout                                 time.Duration
@@ -46,7 +47,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	for _, n := range []string{"C", "check"} {
 		fs.BoolVar(&f.checksOnly, n, false, "checkers and data plane only (no VRRP)")
 	}
-	fs.StringVar(&f.dataplane, "dataplane", "proxy", "data plane: proxy")
+	fs.StringVar(&f.dataplane, "dataplane", "auto", "data plane: auto (IPVS where the kernel has it; else xdp for DR/TUN and the proxy for NAT), ipvs, proxy or xdp")
+	fs.Var(&f.interfaces, "interface", "for xdp: an interface where clients arrive (repeatable) [found from the real servers' routes]")
 	fs.StringVar(&f.socket, "socket", "", "control socket for govs adm [$GOVS_SOCKET, else "+ctl.DefaultSocket+"]")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log in JSON")
@@ -66,6 +68,12 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 		fs.Bool(n, false, "accepted for keepalived compatibility (no effect)")
 	}
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func newLogger(w io.Writer, level string, json bool) (*slog.Logger, error) {
 	var lv slog.Level
@@ -158,6 +166,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		ConfigPath:   f.file,
 		ConfigID:     f.configID,
 		Dataplane:    f.dataplane,
+		Interfaces:   f.interfaces,
 		Socket:       socket,
 		VRRPOnly:     f.vrrpOnly,
 		ChecksOnly:   f.checksOnly,

@@ -19,7 +19,12 @@ import (
 	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/vrrp"
 
-	_ "github.com/govs/govs/internal/dataplane/proxy" // registers "proxy"
+	"github.com/govs/govs/internal/dataplane/mixed"
+
+	// The data planes register themselves.
+	_ "github.com/govs/govs/internal/dataplane/ipvs"
+	_ "github.com/govs/govs/internal/dataplane/proxy"
+	_ "github.com/govs/govs/internal/dataplane/xdp"
 )
 
 // Options say what to run.
@@ -29,8 +34,10 @@ type Options struct {
 	// ConfigText, when set, is parsed instead of reading ConfigPath (govs demo).
 	ConfigText []byte
 	ConfigID   string
-	// Dataplane names the data plane ["proxy"].
+	// Dataplane is --dataplane: auto (the default), ipvs, proxy or xdp.
 	Dataplane string
+	// Interfaces are where clients arrive, for the xdp plane; empty: found from routes.
+	Interfaces []string
 	// Socket is the control socket's path; empty: no control socket.
 	Socket string
 	// VRRPOnly and ChecksOnly are keepalived's -P and -C.
@@ -69,6 +76,9 @@ type Daemon struct {
 	mu   sync.Mutex // serialises reloads
 	plan Plan
 
+	// planeChoice says which data plane runs and why, for the log and status.
+	planeChoice string
+
 	started  time.Time
 	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
 	http     httpSettings // the HTTP listener's, from the flags or global_defs
@@ -84,7 +94,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.Dataplane == "" {
-		opts.Dataplane = "proxy"
+		opts.Dataplane = "auto"
 	}
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 10 * time.Second
@@ -122,7 +132,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.goRun("mailer", func() error { d.mail.Run(ctx); return nil })
 	}
 	if !d.opts.VRRPOnly {
-		dp, err := dataplane.New(d.opts.Dataplane, dataplane.Options{Logger: d.log})
+		dp, err := d.newDataplane()
 		if err != nil {
 			return err
 		}
@@ -179,6 +189,45 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// newDataplane builds the plane --dataplane asks for. auto without IPVS runs DR and
+// TUN services on xdp and the rest on the proxy; where xdp cannot run (no root, no BPF)
+// the proxy relays them all, and the log says why.
+func (d *Daemon) newDataplane() (dataplane.Dataplane, error) {
+	chosen, reason, err := dataplane.Choose(d.opts.Dataplane)
+	if err != nil {
+		return nil, err
+	}
+	opts := dataplane.Options{Logger: d.log, Interfaces: d.opts.Interfaces}
+	d.planeChoice = chosen + " (" + reason + ")"
+	defer func() { d.log.Info("data plane", "plane", d.planeChoice) }()
+	if chosen != "proxy" || d.opts.Dataplane != "auto" || !hasForwarded(d.plan.Spec) {
+		return dataplane.New(chosen, opts)
+	}
+	relay, err := dataplane.New("proxy", opts)
+	if err != nil {
+		return nil, err
+	}
+	fwd, err := dataplane.New("xdp", opts)
+	if err != nil {
+		d.planeChoice += "; DR/TUN services relayed by the proxy too: " + err.Error()
+		return relay, nil
+	}
+	d.planeChoice = "xdp for DR/TUN services, proxy for the rest (" + reason + ")"
+	return mixed.New(fwd, relay), nil
+}
+
+func hasForwarded(sp engine.Spec) bool {
+	for _, vs := range sp.Services {
+		if mixed.Forwarded(vs.Service) {
+			return true
+		}
+	}
+	return false
+}
+
+// DataplaneChoice says which data plane runs and why.
+func (d *Daemon) DataplaneChoice() string { return d.planeChoice }
 
 // goRun runs a component; its failure stops the daemon.
 func (d *Daemon) goRun(name string, f func() error) {

@@ -22,7 +22,8 @@ func (d *Daemon) Snapshot(ctx context.Context) (status.Snapshot, error) {
 	host, _ := os.Hostname()
 	return status.Gather(ctx, status.Sources{
 		Node: host, Version: d.opts.Version, Started: d.started,
-		Engine: d.eng, Dataplane: d.dp, Checks: d.check, VRRP: d.node, Journal: d.journal,
+		DataplaneChoice: d.planeChoice,
+		Engine:          d.eng, Dataplane: d.dp, Checks: d.check, VRRP: d.node, Journal: d.journal,
 	})
 }
 

@@ -17,17 +17,19 @@ import (
 type Sources struct {
 	Node, Version string
 	Started       time.Time
-	Engine        *engine.Engine
-	Dataplane     dataplane.Dataplane
-	Checks        *check.Manager
-	VRRP          *vrrp.Node
-	Journal       *Journal
+	// DataplaneChoice is which data plane runs and why.
+	DataplaneChoice string
+	Engine          *engine.Engine
+	Dataplane       dataplane.Dataplane
+	Checks          *check.Manager
+	VRRP            *vrrp.Node
+	Journal         *Journal
 }
 
 // Gather takes a snapshot of the running components. Only the engine can fail: it
 // answers from its own goroutine, so ctx bounds the wait.
 func Gather(ctx context.Context, src Sources) (Snapshot, error) {
-	in := Input{Node: src.Node, Version: src.Version, Started: src.Started, Time: time.Now()}
+	in := Input{Node: src.Node, Version: src.Version, Started: src.Started, Time: time.Now(), Dataplane: src.DataplaneChoice}
 	if src.Engine != nil {
 		var err error
 		if in.Engine, err = src.Engine.Status(ctx); err != nil {

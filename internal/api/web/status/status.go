@@ -18,12 +18,14 @@ import (
 
 // Snapshot is everything an operator sees of one govs process.
 type Snapshot struct {
-	Node     string     `json:"node"`    // host name
-	Version  string     `json:"version"` // govs version
-	Time     time.Time  `json:"time"`    // when the snapshot was taken
-	Started  time.Time  `json:"started"` // when the daemon started
-	VRRP     []Instance `json:"vrrp"`
-	Services []Service  `json:"services"`
+	Node    string    `json:"node"`    // host name
+	Version string    `json:"version"` // govs version
+	Time    time.Time `json:"time"`    // when the snapshot was taken
+	Started time.Time `json:"started"` // when the daemon started
+	// Dataplane is the data plane that runs and why it was chosen; empty under -P.
+	Dataplane string     `json:"dataplane,omitempty"`
+	VRRP      []Instance `json:"vrrp"`
+	Services  []Service  `json:"services"`
 	// Events are the most recent state changes and check failures, oldest first.
 	Events []Event `json:"events"`
 }
@@ -152,6 +154,7 @@ const MaxEvents = 100
 type Input struct {
 	Node, Version string
 	Time, Started time.Time
+	Dataplane     string
 	// Engine is the engine's status; Table the table it last applied; Stats the data
 	// plane's counters. All three are zero when the engine does not run (-P).
 	Engine engine.Status
@@ -165,7 +168,7 @@ type Input struct {
 
 // Build assembles a snapshot.
 func Build(in Input) Snapshot {
-	s := Snapshot{Node: in.Node, Version: in.Version, Time: in.Time, Started: in.Started,
+	s := Snapshot{Node: in.Node, Version: in.Version, Time: in.Time, Started: in.Started, Dataplane: in.Dataplane,
 		VRRP: []Instance{}, Services: []Service{}, Events: []Event{}}
 	for _, v := range in.VRRP {
 		s.VRRP = append(s.VRRP, instance(v))

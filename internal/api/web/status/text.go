@@ -35,6 +35,9 @@ func Text(w io.Writer, s Snapshot, opts TextOptions) error {
 	}
 	p := &printer{w: w, color: opts.Color}
 	p.linef("govs %s on %s, up %s, at %s", s.Version, s.Node, roundDuration(s.Time.Sub(s.Started)), s.Time.Format("2006-01-02 15:04:05 MST"))
+	if s.Dataplane != "" {
+		p.linef("data plane: %s", s.Dataplane)
+	}
 	if len(s.VRRP) > 0 {
 		p.linef("")
 		p.linef("%s", p.paint(ansiBold, "VRRP"))

@@ -539,7 +539,7 @@ func (m *Manager) observe(srv *server, cs *checkerState, res Result, latency tim
 	if res.Err != nil {
 		st.LastError = res.Err.Error()
 		if cs.probe.up {
-			m.logger.Debug("check failed, will retry", "rs", srv.rsName, "checker", cs.name, "err", res.Err)
+			m.logger.Info("check failed, will retry", "rs", srv.rsName, "checker", cs.name, "err", res.Err)
 		}
 	}
 	if res.Err == nil && res.HasWeight {

@@ -23,6 +23,14 @@
       columns + host_busy_pct) and prints one fixed-format line per (daemon, ver,
       advert, scenario) with median/min/max and the RFC expectation.
 
+  analyze.py excess RESULTS_DIR [--lb1-prio 150] [--lb2-prio 100]
+      The daemon's own delay, free of the advert phase: for every run, the new
+      master's first advert minus the moment the RFC timers allow it:
+        sigkill, linkdown  last advert of the old master before t0 + MDI(new)
+        sigterm            the old master's priority-0 advert + Skew(new)
+        preempt            t0 (daemon start) + MDI(lb1): includes start-up
+      One line per (daemon, ver, advert, scenario): median, min, max (ms), runs.
+
   analyze.py soak SOAK_DIR --master ADDR --backup ADDR --advert S
       Reads SOAK_DIR/vrrp.txt and the node logs (lb1.log, lb2.log, from their
       "### soak starts" line) and prints one line (soak-header names the columns):
@@ -240,6 +248,50 @@ def soak(soak_dir, master, backup, advert):
     print(" ".join(str(x) for x in (takeovers, len(b), len(m), *ivs, over, changes)))
 
 
+def excess(results_dir, lb1_prio, lb2_prio):
+    prio = {"lb1": lb1_prio, "lb2": lb2_prio}
+    groups, order = {}, []
+    runs = os.path.join(results_dir, "runs")
+    for name in sorted(os.listdir(runs)):
+        rd = os.path.join(runs, name)
+        try:
+            with open(os.path.join(rd, "event")) as f:
+                t0_s, scen, old, new, new_addr, _ = f.read().split()
+        except (OSError, ValueError):
+            continue
+        label, ver, adv = name.split("-v")[0], None, None
+        rest = name[len(label) + 2:].split("-")  # V, aADV, scen, idx
+        ver, adv = int(rest[0]), float(rest[1][1:])
+        t0 = float(t0_s)
+        adverts = vrrp_adverts(os.path.join(rd, "vrrp.txt"))
+        old_addr = "10.99.0.1" if old == "lb1" else "10.99.0.2"
+        first_new = next((t for t, src, p in adverts if src == new_addr and p > 0 and t >= t0), None)
+        expect = None
+        if scen in ("sigkill", "linkdown"):
+            last = [t for t, src, p in adverts if src == old_addr and p > 0 and t < t0]
+            if last:
+                expect = last[-1] + 3 * adv + skew(prio[new], ver, adv)
+        elif scen == "sigterm":
+            zero = next((t for t, src, p in adverts if src == old_addr and p == 0 and t >= t0), None)
+            if zero is not None:
+                expect = zero + skew(prio[new], ver, adv)
+        elif scen == "preempt":
+            expect = t0 + 3 * adv + skew(prio[new], ver, adv)
+        key = (label, str(ver), rest[1][1:], scen)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        if first_new is not None and expect is not None:
+            groups[key].append((first_new - expect) * 1000)
+    print("%-12s %-3s %-6s %-8s %7s %7s %7s %4s" % ("daemon", "ver", "advert", "scenario", "exc_md", "exc_mn", "exc_mx", "n"))
+    for key in order:
+        v = groups[key]
+        if not v:
+            print("%-12s v%-2s %-6s %-8s %7s %7s %7s %4d" % (*key, NA, NA, NA, 0))
+            continue
+        print("%-12s v%-2s %-6s %-8s %7.1f %7.1f %7.1f %4d" % (*key, statistics.median(v), min(v), max(v), len(v)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -255,6 +307,10 @@ def main():
     t.add_argument("advert", type=float)
     t.add_argument("--lb1-prio", type=int, default=150)
     t.add_argument("--lb2-prio", type=int, default=100)
+    e = sub.add_parser("excess")
+    e.add_argument("results_dir")
+    e.add_argument("--lb1-prio", type=int, default=150)
+    e.add_argument("--lb2-prio", type=int, default=100)
     k = sub.add_parser("soak")
     k.add_argument("soak_dir")
     k.add_argument("--master", required=True)
@@ -264,6 +320,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "run":
         analyze_run(a.run_dir)
+    elif a.cmd == "excess":
+        excess(a.results_dir, a.lb1_prio, a.lb2_prio)
     elif a.cmd == "soak":
         soak(a.soak_dir, a.master, a.backup, a.advert)
     elif a.cmd == "soak-header":

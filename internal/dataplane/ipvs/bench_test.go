@@ -15,19 +15,13 @@ import (
 type nullKernel struct{}
 
 func (nullKernel) Services() ([]table.Service, []table.ServiceStats, error) { return nil, nil, nil }
-func (nullKernel) NewService(table.Service) error                          { return nil }
-func (nullKernel) SetService(table.Service) error                          { return nil }
-func (nullKernel) DelService(table.ServiceKey) error                       { return nil }
-func (nullKernel) NewDest(table.Service, table.Dest) error                 { return nil }
-func (nullKernel) SetDest(table.Service, table.Dest) error                 { return nil }
-func (nullKernel) DelDest(table.Service, table.Dest) error                 { return nil }
-func (nullKernel) Timeouts() (table.Timeouts, error)                       { return table.Timeouts{}, nil }
-func (nullKernel) SetTimeouts(table.Timeouts) error                        { return nil }
-func (nullKernel) Flush() error                                            { return nil }
-func (nullKernel) Daemons() ([]adm.Daemon, error)                          { return nil, nil }
-func (nullKernel) NewDaemon(adm.Daemon) error                              { return nil }
-func (nullKernel) DelDaemon(adm.DaemonState) error                         { return nil }
-func (nullKernel) Close() error                                            { return nil }
+func (nullKernel) Change(ops []op) []error                                  { return make([]error, len(ops)) }
+func (nullKernel) Timeouts() (table.Timeouts, error)                        { return table.Timeouts{}, nil }
+func (nullKernel) Flush() error                                             { return nil }
+func (nullKernel) Daemons() ([]adm.Daemon, error)                           { return nil, nil }
+func (nullKernel) NewDaemon(adm.Daemon) error                               { return nil }
+func (nullKernel) DelDaemon(adm.DaemonState) error                          { return nil }
+func (nullKernel) Close() error                                             { return nil }
 
 // bigTable is the benchmark table of docs/performance.md: n services x m real servers.
 func bigTable(n, m, firstWeight int) table.Table {

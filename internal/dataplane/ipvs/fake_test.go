@@ -142,6 +142,29 @@ func (f *fakeKernel) DelDest(s table.Service, d table.Dest) error {
 	return nil
 }
 
+func (f *fakeKernel) Change(ops []op) []error {
+	errs := make([]error, len(ops))
+	for i, o := range ops {
+		switch o.kind {
+		case opNewService:
+			errs[i] = f.NewService(o.svc)
+		case opSetService:
+			errs[i] = f.SetService(o.svc)
+		case opDelService:
+			errs[i] = f.DelService(o.svc.ServiceKey)
+		case opNewDest:
+			errs[i] = f.NewDest(o.svc, o.dest)
+		case opSetDest:
+			errs[i] = f.SetDest(o.svc, o.dest)
+		case opDelDest:
+			errs[i] = f.DelDest(o.svc, o.dest)
+		case opSetTimeouts:
+			errs[i] = f.SetTimeouts(o.timeouts)
+		}
+	}
+	return errs
+}
+
 func (f *fakeKernel) Timeouts() (table.Timeouts, error) { return f.timeouts, nil }
 
 func (f *fakeKernel) SetTimeouts(t table.Timeouts) error {

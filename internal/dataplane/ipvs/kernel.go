@@ -5,22 +5,16 @@ import (
 	"github.com/govs/govs/internal/table"
 )
 
-// kernel is the part of IPVS the plane talks to: one generic-netlink request per
-// method that changes something. The real one is netlinkKernel; tests use a fake that
-// records the requests.
+// kernel is the part of IPVS the plane talks to; every change is one generic-netlink
+// request. The real one is netlinkKernel; tests use a fake that records the requests.
 type kernel interface {
 	// Services reads every service with its destinations (in the kernel's order) and
 	// their counters.
 	Services() ([]table.Service, []table.ServiceStats, error)
-	NewService(s table.Service) error
-	SetService(s table.Service) error
-	DelService(k table.ServiceKey) error
-	NewDest(s table.Service, d table.Dest) error
-	SetDest(s table.Service, d table.Dest) error
-	DelDest(s table.Service, d table.Dest) error
+	// Change sends the requests in order and returns each one's error (nil: done).
+	// A refused request does not stop the ones after it.
+	Change(ops []op) []error
 	Timeouts() (table.Timeouts, error)
-	// SetTimeouts sends the three timeouts; a zero one keeps the kernel's value.
-	SetTimeouts(t table.Timeouts) error
 	// Flush removes every service of the namespace (ipvsadm -C).
 	Flush() error
 	Daemons() ([]adm.Daemon, error)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/govs/govs/internal/adm"
 	"github.com/govs/govs/internal/dataplane"
@@ -129,24 +130,26 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		p.owned[normalize(s).ServiceKey] = true
 	}
 	var errs []error
-	sent := 0
-	for _, o := range ops {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
-		}
-		sent++
-		p.applied.Add(1)
-		if err := p.send(o); err != nil {
-			// Keep going: one refused entry must not hold back the rest. The kernel is
-			// read again on the next Apply to learn where it stands.
-			p.stale = true
-			errs = append(errs, fmt.Errorf("ipvs: %s: %w", o, err))
-			continue
-		}
-		p.record(o)
+	sent, start := 0, time.Now()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	p.log.Info("ipvs table applied", "changes", sent, "services", len(t.Services), "failed", len(errs))
+	if len(ops) > 0 {
+		results := p.k.Change(ops)
+		sent = len(ops)
+		p.applied.Add(uint64(sent))
+		for i, o := range ops {
+			if err := results[i]; err != nil {
+				// One refused entry must not hold back the rest. The kernel is read
+				// again on the next Apply to learn where it stands.
+				p.stale = true
+				errs = append(errs, fmt.Errorf("ipvs: %s: %w", o, err))
+				continue
+			}
+			p.record(o)
+		}
+	}
+	p.log.Info("ipvs table applied", "changes", sent, "services", len(t.Services), "failed", len(errs), "took", time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
 }
 
@@ -204,26 +207,6 @@ func (p *Plane) reindex() {
 	for i, s := range p.known {
 		p.byKey[s.ServiceKey] = i
 	}
-}
-
-func (p *Plane) send(o op) error {
-	switch o.kind {
-	case opNewService:
-		return p.k.NewService(o.svc)
-	case opSetService:
-		return p.k.SetService(o.svc)
-	case opDelService:
-		return p.k.DelService(o.svc.ServiceKey)
-	case opNewDest:
-		return p.k.NewDest(o.svc, o.dest)
-	case opSetDest:
-		return p.k.SetDest(o.svc, o.dest)
-	case opDelDest:
-		return p.k.DelDest(o.svc, o.dest)
-	case opSetTimeouts:
-		return p.k.SetTimeouts(o.timeouts)
-	}
-	return fmt.Errorf("unknown request %d", o.kind)
 }
 
 // record updates what the plane knows of the kernel after a request succeeded.
@@ -357,17 +340,18 @@ func (p *Plane) Close(ctx context.Context) error {
 		p.applied.Add(1)
 		errs = append(errs, p.k.Flush())
 	case RemoveOwned:
+		var ops []op
 		for _, s := range p.known {
-			if !p.owned[s.ServiceKey] {
-				continue
+			if p.owned[s.ServiceKey] {
+				ops = append(ops, op{kind: opDelService, svc: s})
 			}
-			if err := ctx.Err(); err != nil {
-				errs = append(errs, err)
-				break
-			}
-			p.applied.Add(1)
-			if err := p.k.DelService(s.ServiceKey); err != nil {
-				errs = append(errs, fmt.Errorf("ipvs: removing %s: %w", s.ServiceKey, err))
+		}
+		if len(ops) > 0 && ctx.Err() == nil {
+			p.applied.Add(uint64(len(ops)))
+			for i, err := range p.k.Change(ops) {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("ipvs: removing %s: %w", ops[i].svc.ServiceKey, err))
+				}
 			}
 		}
 	}

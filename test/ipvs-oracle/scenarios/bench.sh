@@ -36,13 +36,13 @@ stop_ka
 ipvsadm -C
 : > /tmp/govs.log
 t0=$(now); start_govs /tmp/big.conf; wait_dests; t1=$(now)
-echo "BENCH govs-start seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]*')"
+echo "BENCH govs-start seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
 applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
 reload() { # reload NAME
 	_n=$(applies); t0=$(now); kill -HUP $GV
 	while [ $(applies) -le $_n ]; do usleep 20000; done
 	t1=$(now)
-	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]*')"
+	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
 }
 reload nochange
 gen 7; reload oneweight

@@ -18,7 +18,9 @@ virtual_server $VIP 80 {
     real_server 10.0.0.2 80 { weight 1
         TCP_CHECK { connect_timeout 1 retry 1 delay_before_retry 1 }
     }
-    real_server 10.0.0.3 80 { weight 2 inhibit_on_failure
+    real_server 10.0.0.3 80 {
+        weight 2
+        inhibit_on_failure
         TCP_CHECK { connect_timeout 1 retry 1 delay_before_retry 1 }
     }
 }

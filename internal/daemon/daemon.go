@@ -81,7 +81,7 @@ type Daemon struct {
 
 	started  time.Time
 	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
-	http     httpSettings // the HTTP listener's, from the flags or global_defs
+	http     httpSettings    // the HTTP listener's, from the flags or global_defs
 	httpAddr net.Addr
 }
 

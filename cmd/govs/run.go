@@ -28,7 +28,7 @@ func init() {
 type runFlags struct {
 	interfaces                                  stringList
 	file, configID, dataplane, socket, logLevel string
-	vrrpOnly, checksOnly, logJSON               bool
+	vrrpOnly, checksOnly, logJSON, keepIPVS     bool
 	stopTimeout                                 time.Duration
 	http, httpToken, httpTokenFile              string
 	dataFile, statsFile                         string
@@ -49,6 +49,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&f.dataplane, "dataplane", "auto", "data plane: auto (IPVS where the kernel has it; else xdp for DR/TUN and the proxy for NAT), ipvs, proxy or xdp")
 	fs.Var(&f.interfaces, "interface", "for xdp: an interface where clients arrive (repeatable) [found from the real servers' routes]")
+	for _, n := range []string{"I", "dont-release-ipvs"} {
+		fs.BoolVar(&f.keepIPVS, n, false, "leave the kernel's IPVS table in place on stop, for the next start to adopt")
+	}
 	fs.StringVar(&f.socket, "socket", "", "control socket for govs adm [$GOVS_SOCKET, else "+ctl.DefaultSocket+"]")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.logJSON, "log-json", false, "log in JSON")
@@ -170,6 +173,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		Socket:       socket,
 		VRRPOnly:     f.vrrpOnly,
 		ChecksOnly:   f.checksOnly,
+		KeepIPVS:     f.keepIPVS,
 		StopTimeout:  f.stopTimeout,
 		Logger:       log,
 		ConfigErrors: stderr,

@@ -87,7 +87,7 @@ var (
 		n, err := parseIntRange(a[0].Text, 0, 1, 2678400)
 		return time.Duration(n) * time.Second, err
 	}}
-	kForwarding = kind{doc: "NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]", minArgs: 1, maxArgs: 5, parse: parseForwarding}
+	kForwarding = kind{doc: "NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]", minArgs: 1, maxArgs: 6, parse: parseForwarding}
 	kSorry      = kind{doc: "IP [PORT]", minArgs: 1, maxArgs: 2, parse: parseSorry}
 	kSyncDaemon = kind{doc: "IF [VI] [id N] [maxlen N] [port N] [ttl N] [group IP]", minArgs: 1, maxArgs: -1, parse: parseSyncDaemon}
 	kTimeouts   = kind{doc: "[tcp S] [tcpfin S] [udp S]", minArgs: 2, maxArgs: 6, parse: parseLVSTimeouts}

@@ -24,12 +24,27 @@ var _ adm.Backend = (*admBackend)(nil)
 // admTimeout bounds one engine round trip for an admin command.
 const admTimeout = 10 * time.Second
 
+// Table is the kernel's own table, in the kernel's order, where the data plane is the
+// kernel's IPVS (so -L --nosort answers as ipvsadm); elsewhere the engine's.
 func (b *admBackend) Table() table.Table {
+	if k, ok := b.dp.(kernelTabler); ok {
+		if t, err := k.KernelTable(); err == nil {
+			return t
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), admTimeout)
 	defer cancel()
 	t, _ := b.eng.Table(ctx)
 	return t
 }
+
+// kernelTabler is implemented by data planes that read the kernel's table (ipvs).
+type kernelTabler interface {
+	KernelTable() (table.Table, error)
+}
+
+// daemonLister is implemented by data planes that run the kernel's sync daemon.
+type daemonLister interface{ Daemons() []adm.Daemon }
 
 func (b *admBackend) Stats() table.Stats { return b.dp.Stats() }
 
@@ -45,8 +60,13 @@ func (b *admBackend) Conns() []table.Conn {
 // ConnLister is implemented by data planes that can list their connections (-L -c).
 type ConnLister interface{ Conns() []table.Conn }
 
-// Daemons: connection sync daemons exist only with the kernel's IPVS.
-func (b *admBackend) Daemons() []adm.Daemon { return nil }
+// Daemons lists the connection sync daemons, which exist only with the kernel's IPVS.
+func (b *admBackend) Daemons() []adm.Daemon {
+	if l, ok := b.dp.(daemonLister); ok {
+		return l.Daemons()
+	}
+	return nil
+}
 
 func (b *admBackend) Apply(cmd adm.Command) error {
 	ctx, cancel := context.WithTimeout(context.Background(), admTimeout)

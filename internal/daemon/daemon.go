@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/govs/govs/internal/api/ctl"
@@ -42,6 +43,9 @@ type Options struct {
 	Socket string
 	// VRRPOnly and ChecksOnly are keepalived's -P and -C.
 	VRRPOnly, ChecksOnly bool
+	// KeepIPVS leaves the kernel's IPVS table in place on stop (keepalived -I), so the
+	// next start adopts it with its connections.
+	KeepIPVS bool
 	// StopTimeout is how long established connections get to finish on Stop [10 s].
 	StopTimeout time.Duration
 	Logger      *slog.Logger
@@ -78,6 +82,9 @@ type Daemon struct {
 
 	// planeChoice says which data plane runs and why, for the log and status.
 	planeChoice string
+	// syncCfg is lvs_sync_daemon, read by the VRRP events goroutine without d.mu,
+	// which a reload holds while the VRRP node may be delivering events.
+	syncCfg atomic.Pointer[config.SyncDaemon]
 
 	started  time.Time
 	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
@@ -139,6 +146,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.dp = dp
 		d.eng = engine.New(dp, engine.Options{Logger: d.log})
 		d.goRun("engine", func() error { return d.eng.Run(ctx) })
+		if err := d.configureIPVS(true); err != nil {
+			return err
+		}
 		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
 			return fmt.Errorf("data plane: %w", err)
 		}
@@ -166,6 +176,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 	}
 	if !d.opts.ChecksOnly && len(d.plan.VRRP.Instances) > 0 {
+		if d.plan.VRRPErr != nil {
+			return fmt.Errorf("vrrp: %w (govs run -C runs without VRRP)", d.plan.VRRPErr)
+		}
 		var opts []vrrp.Option
 		if d.mail != nil {
 			opts = append(opts, vrrp.WithAlerter(mailAlerter{d.mail}))
@@ -180,6 +193,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
 				d.journal.RecordVRRP(ch)
+				d.followSyncRole(ch)
 			}
 			return nil
 		})
@@ -264,9 +278,16 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))
 	}
 	if d.node != nil {
+		if plan.VRRPErr != nil {
+			d.log.Error("reload refused, keeping the running configuration", "err", plan.VRRPErr)
+			return plan.VRRPErr
+		}
 		errs = append(errs, d.node.Update(plan.VRRP))
 	}
 	d.plan = plan
+	if d.dp != nil {
+		errs = append(errs, d.configureIPVS(false))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

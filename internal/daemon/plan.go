@@ -25,6 +25,18 @@ type Plan struct {
 	VRRP     vrrp.Config
 	Security script.Security
 	Mail     notify.Config // Server empty: no smtp_alert mail
+	// VRRPErr is why the VRRP part cannot run (auth_type AH, say); it only matters
+	// when VRRP runs, so `govs run -C` ignores it as keepalived -C ignores VRRP blocks.
+	VRRPErr error
+	// IPVS are the global_defs keywords about the kernel's IPVS table itself.
+	IPVS IPVSSettings
+}
+
+// IPVSSettings are lvs_flush, lvs_flush_onstop and lvs_sync_daemon.
+type IPVSSettings struct {
+	Flush       bool
+	FlushOnStop string // "", "VS" or "RS" (bare keyword)
+	Sync        *config.SyncDaemon
 }
 
 // NewPlan maps a validated configuration.
@@ -56,11 +68,8 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			p.Checks = append(p.Checks, checks...)
 		}
 	}
-	v, err := vrrpConfig(cfg)
-	if err != nil {
-		return Plan{}, err
-	}
-	p.VRRP = v
+	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
+	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}
 	return p, nil
 }
 
@@ -208,6 +217,9 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Addr:             addr,
 			Weight:           rs.Weight,
 			Method:           method(rs.Forwarding),
+			TunnelType:       rs.Forwarding.TunnelType,
+			TunnelPort:       rs.Forwarding.TunnelPort,
+			TunnelFlags:      rs.Forwarding.Checksum,
 			UThreshold:       rs.UThreshold,
 			LThreshold:       rs.LThreshold,
 			InhibitOnFailure: rs.InhibitOnFailure,

@@ -200,14 +200,14 @@ func TestPlanConformanceSamples(t *testing.T) {
 		if diags.HasErrors() {
 			continue // rejected samples are config's tests
 		}
-		_, err := NewPlan(cfg)
+		p, err := NewPlan(cfg)
 		switch {
 		case e.Name() == "keepalived.conf.SSL_GET":
-			if err == nil || !strings.Contains(err.Error(), "auth_type AH is not supported") {
-				t.Errorf("%s: err = %v, want AH refused", e.Name(), err)
+			if err != nil || p.VRRPErr == nil || !strings.Contains(p.VRRPErr.Error(), "auth_type AH is not supported") {
+				t.Errorf("%s: err = %v, VRRPErr %v, want AH refused for VRRP only", e.Name(), err, p.VRRPErr)
 			}
-		case err != nil:
-			t.Errorf("%s: %v", e.Name(), err)
+		case err != nil || p.VRRPErr != nil:
+			t.Errorf("%s: %v %v", e.Name(), err, p.VRRPErr)
 		default:
 			mapped++
 		}

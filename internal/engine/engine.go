@@ -357,7 +357,8 @@ func (e *Engine) runScript(ctx context.Context, s *script.Spec) {
 }
 
 func (rs RealServer) dest(weight int) table.Dest {
-	return table.Dest{Addr: rs.Addr, Weight: weight, Method: rs.Method, UThreshold: rs.UThreshold, LThreshold: rs.LThreshold}
+	return table.Dest{Addr: rs.Addr, Weight: weight, Method: rs.Method, UThreshold: rs.UThreshold, LThreshold: rs.LThreshold,
+		TunnelType: rs.TunnelType, TunnelPort: rs.TunnelPort, TunnelFlags: rs.TunnelFlags}
 }
 
 func (s *state) record(ev Event) {

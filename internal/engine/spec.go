@@ -39,6 +39,11 @@ type RealServer struct {
 	Method     table.Method
 	UThreshold int
 	LThreshold int
+	// TunnelType (ipip, gue, gre), TunnelPort and TunnelFlags (nocsum, csum, remcsum)
+	// are lb_kind TUN's options.
+	TunnelType  string
+	TunnelPort  uint16
+	TunnelFlags string
 	// InhibitOnFailure keeps a failed server in the table at weight 0 instead of
 	// removing it, so its established connections continue.
 	InhibitOnFailure bool

@@ -561,7 +561,7 @@ soak_one() { # label version advert
   elif [ "$label" = govs ]; then
     # govs with its proxy data plane (no -P): the plane wrk saturates shares the process
     # with the advert timer.
-    TEMPLATE["$label lb1"]='{govs} run -f {conf} --socket {rundir}/govs.sock --log-level warn'
+    TEMPLATE["$label lb1"]='{govs} run -f {conf} --socket {rundir}/govs.sock'
     TEMPLATE["$label lb2"]=${TEMPLATE["$label lb1"]}
   else die "soak runs the built-in daemons only (-d keepalived -d govs), not $label"
   fi

@@ -315,11 +315,25 @@ func (d *Daemon) Checks() *check.Manager         { return d.check }
 func (d *Daemon) VRRP() *vrrp.Node               { return d.node }
 
 // mailAlerter sends VRRP's smtp_alert mail through the daemon's mailer, which never
-// blocks the instance.
+// blocks the instance, with keepalived's subjects and bodies.
 type mailAlerter struct{ m *notify.Mailer }
 
-func (a mailAlerter) Alert(subject, body string) {
-	a.m.Send(notify.Message{Subject: subject, Body: body})
+func (a mailAlerter) Alert(group bool, name string, state vrrp.State, _ int) {
+	a.m.Send(vrrpMessage(a.m.RouterID(), group, name, state))
+}
+
+// vrrpMessage is keepalived's mail for a VRRP instance or sync group entering state.
+func vrrpMessage(routerID string, group bool, name string, state vrrp.State) notify.Message {
+	what := "Entering " + state.String() + " state"
+	if group {
+		body := "=> All VRRP group instances are now in " + state.String() + " state <="
+		return notify.VRRPGroup(routerID, name, what, body)
+	}
+	body := "=> VRRP Instance is nolonger owning VRRP VIPs <="
+	if state == vrrp.StateMaster {
+		body = "=> VRRP Instance is now owning VRRP VIPs <="
+	}
+	return notify.VRRPInstance(routerID, name, what, body)
 }
 
 func loadPlan(opts Options) (Plan, error) {

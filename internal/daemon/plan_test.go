@@ -226,3 +226,22 @@ func TestLoadPlanRefusesBadConfig(t *testing.T) {
 		t.Errorf("err = %v, diagnostics %q", err, diag.String())
 	}
 }
+
+func TestVRRPMail(t *testing.T) {
+	tests := []struct {
+		group         bool
+		state         vrrp.State
+		subject, body string
+	}{
+		{false, vrrp.StateMaster, "[lb1] VRRP Instance VI_1 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <="},
+		{false, vrrp.StateBackup, "[lb1] VRRP Instance VI_1 - Entering BACKUP state", "=> VRRP Instance is nolonger owning VRRP VIPs <="},
+		{false, vrrp.StateFault, "[lb1] VRRP Instance VI_1 - Entering FAULT state", "=> VRRP Instance is nolonger owning VRRP VIPs <="},
+		{true, vrrp.StateMaster, "[lb1] VRRP Group VI_1 - Entering MASTER state", "=> All VRRP group instances are now in MASTER state <="},
+	}
+	for _, tt := range tests {
+		m := vrrpMessage("lb1", tt.group, "VI_1", tt.state)
+		if m.Subject != tt.subject || m.Body != tt.body {
+			t.Errorf("vrrpMessage(%v, %v) = %q / %q, want %q / %q", tt.group, tt.state, m.Subject, m.Body, tt.subject, tt.body)
+		}
+	}
+}

@@ -15,10 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Alerter sends keepalived's smtp_alert mails. The engine passes internal/notify's
-// mailer through WithAlerter; without one smtp_alert only logs.
+// Alerter sends keepalived's smtp_alert mails for state changes of an instance, or of
+// a sync group (group set). The daemon passes one built on internal/notify's mailer
+// through WithAlerter; without one smtp_alert only logs.
 type Alerter interface {
-	Alert(subject, body string)
+	Alert(group bool, name string, state State, priority int)
 }
 
 // notifyJob is one state change to announce.
@@ -144,15 +145,10 @@ func (n *notifier) handle(ctx context.Context, j notifyJob) {
 		n.start(ctx, notifyArgs(g.Argv, j.group, j.name, j.state, j.priority), *g)
 	}
 	if j.smtp {
-		kind := "Instance"
-		if j.group {
-			kind = "Group"
-		}
-		subject := fmt.Sprintf("[%s] VRRP %s %s is now %s", hostname(), kind, j.name, j.state)
 		if n.alerter != nil {
-			n.alerter.Alert(subject, fmt.Sprintf("=> VRRP %s %s is now %s (priority %d) <=", kind, j.name, j.state, j.priority))
+			n.alerter.Alert(j.group, j.name, j.state, int(j.priority))
 		} else {
-			n.logger.Info("smtp_alert without a mailer", "subject", subject)
+			n.logger.Info("smtp_alert without a mailer", "name", j.name, "state", j.state.String())
 		}
 	}
 }

@@ -54,7 +54,9 @@ while [ $# -gt 0 ]; do
 done
 
 # Modules loaded at boot (dependencies come from modules.dep). twos does not exist in 6.1.
-MODULES="veth dummy ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_sh
+# xfrm_user and nfnetlink: the netlink families a netlink handle opens besides route
+# (govs's VRRP), which a Debian host autoloads.
+MODULES="veth dummy xfrm_user nfnetlink ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_sh
 ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr ip_vs_fo ip_vs_ovf ip_vs_ftp ip_vs_pe_sip
 sch_ingress cls_matchall cls_u32 act_skbedit"
 # Shipped but not loaded at boot (available to modprobe / kernel autoload).

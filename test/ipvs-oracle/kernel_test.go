@@ -19,9 +19,8 @@ import (
 // guestTimeout bounds one scenario's qemu run.
 const guestTimeout = 240 * time.Second
 
-// harness builds what the guest runs: a static govs, static test binaries of
-// internal/dataplane (the data-plane choice) and internal/dataplane/ipvs with its guest
-// tests (a director's plane for the sync daemon scenario), and the cached guest image.
+// harness builds what the guest runs: a static govs, a static test binary of
+// internal/dataplane (the data-plane choice), and the cached guest image.
 type harness struct {
 	dir  string // extra files for the guest
 	root string // repository root
@@ -58,7 +57,6 @@ func build() (*harness, error) {
 	steps := [][]string{
 		{"go", "build", "-trimpath", "-o", filepath.Join(dir, "govs"), "./cmd/govs"},
 		{"go", "test", "-c", "-o", filepath.Join(dir, "dataplane.test"), "./internal/dataplane"},
-		{"go", "test", "-c", "-tags", "ipvsguest", "-o", filepath.Join(dir, "ipvs.test"), "./internal/dataplane/ipvs"},
 		{filepath.Join(root, "test/ipvs-oracle/ipvs-oracle.sh"), "--setup"},
 	}
 	for _, s := range steps {

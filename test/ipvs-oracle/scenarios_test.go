@@ -40,12 +40,13 @@ func TestChooseInGuest(t *testing.T) {
 	h.run(t, "choose", "dataplane.test")
 }
 
-// TestSyncDaemonFailover: two directors with the kernel's sync daemon; the backup
-// holds the master's connections, and one survives a failover.
+// TestSyncDaemonFailover: two directors, each govs run with VRRP and lvs_sync_daemon;
+// the backup holds the master's connections, and one keeps carrying data through the
+// new master after the old one dies.
 func TestSyncDaemonFailover(t *testing.T) {
 	h := setup(t)
 	t.Parallel()
-	h.run(t, "sync", "ipvs.test")
+	h.run(t, "sync")
 }
 
 // TestForcedIPVSOnThisHost: on a host without IPVS (the development machines),

@@ -4,7 +4,11 @@
 . /lib/oracle.sh
 . /extra/lib.sh
 topo 3
+# lvs_sync_daemon without VRRP (-C): the kernel's backup sync daemon, for -L --daemon
 cat > /tmp/adm.conf <<CONF
+global_defs {
+    lvs_sync_daemon vc VI_1 id 9 port 8849
+}
 virtual_server $VIP 80 {
     lb_algo rr
     lb_kind NAT
@@ -63,6 +67,10 @@ compare() {
 }
 compare -L -n
 compare -l -n
+compare -L --nosort
+compare -L -n --nosort
+compare -L -n --nosort --stats
+compare -L --daemon
 compare -L -n --stats
 compare -L -n --stats --exact
 compare -L -n --rate
@@ -77,6 +85,8 @@ compare -L -c -n
 compare -L -c -n --persistent-conn
 compare -L --timeout
 compare -S -n
+echo "--- ipvsadm -L -n --nosort (the kernel's order):"
+ipvsadm -L -n --nosort
 echo "--- ipvsadm -L -n --stats after traffic:"
 ipvsadm -L -n --stats
 

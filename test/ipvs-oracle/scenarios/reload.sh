@@ -1,11 +1,17 @@
 # SIGHUP changes only what changed (counted in netlink requests: govs logs "changes=N"
-# per Apply); SIGTERM removes govs's services as keepalived does; a restart after a
-# crash adopts the table, sends nothing, and an established connection survives.
+# per Apply); a restart after a crash, and a stop and start with -I/--dont-release-ipvs,
+# adopt the table, send nothing, and an established connection survives; SIGTERM removes
+# govs's services as keepalived does, lvs_flush_onstop the whole table; lvs_flush empties
+# it at start.
 . /lib/oracle.sh
 . /extra/lib.sh
 topo 3
-conf() { # conf WEIGHT2 [extra service]
+GLOBAL=
+conf() { # conf WEIGHT2 [extra service]; $GLOBAL goes into global_defs
 	cat > /tmp/r.conf <<CONF
+global_defs {
+    $GLOBAL
+}
 virtual_server $VIP 80 {
     lb_algo rr
     lb_kind NAT
@@ -50,20 +56,50 @@ conf 4; hup; expect_changes 1 "reload removing that service"
 conns | grep -q "ESTABLISHED.*$VIP:443" && ok "the established connection to an unchanged service survived the reloads" || { fail "the established connection survived the reloads"; conns; }
 echo "--- requests per Apply:"; grep 'ipvs table applied' /tmp/govs.log | sed 's/.*msg=//'
 
-# crash (SIGKILL) and restart: the table stays, the new govs adopts it
+# crash (SIGKILL) and restart with -I: the table stays, the new govs adopts it
 stop_govs KILL
 ipvsadm -S -n | grep -q 10.0.0.3:443 && ok "SIGKILL leaves the kernel table" || fail "SIGKILL leaves the kernel table"
+ipvsadm -S -n > /tmp/before
 : > /tmp/govs.log
-start_govs /tmp/r.conf
+start_govs /tmp/r.conf -I
 wait_for grep -q 'ipvs table applied' /tmp/govs.log
 expect_changes 0 "restart adopting a matching table"
 grep -q 'adopted services already in the kernel.*services=2' /tmp/govs.log && ok "restart logs the adoption" || fail "restart logs the adoption"
+# govs run -I: SIGTERM leaves the table to the kernel, the next govs run -I adopts it
+stop_govs TERM
+ipvsadm -S -n > /tmp/after
+same "govs run -I: SIGTERM leaves the kernel table as it was" /tmp/before /tmp/after
+: > /tmp/govs.log
+start_govs /tmp/r.conf --dont-release-ipvs
+wait_for grep -q 'ipvs table applied' /tmp/govs.log
+expect_changes 0 "govs run --dont-release-ipvs adopting the table"
+grep -q 'adopted services already in the kernel.*services=2' /tmp/govs.log && ok "the -I restart logs the adoption" || fail "the -I restart logs the adoption"
+poke H
+grep -q "echo ping" /tmp/poke.H && ok "the connection established before the restarts carries data" || fail "the connection established before the restarts carries data"
 release H
-conns | grep -q "TIME_WAIT.*$VIP:443" && ok "the connection established before the restart closed gracefully through the kernel" || { fail "the connection established before the restart closed through the kernel"; conns; }
+conns | grep -q "TIME_WAIT.*$VIP:443" && ok "the connection established before the restarts closed gracefully through the kernel" || { fail "the connection established before the restarts closed through the kernel"; conns; }
 
-# SIGTERM: govs removes its services, as keepalived does (lvs_flush_onstop flushes all)
+# SIGTERM without -I: govs removes its services and only those (lvs_flush_onstop VS,
+# keepalived's default)
+stop_govs KILL
+GLOBAL="lvs_flush_onstop VS"; conf 4
+: > /tmp/govs.log
+start_govs /tmp/r.conf
+wait_for grep -q 'ipvs table applied' /tmp/govs.log
 ipvsadm -A -t 192.168.99.1:80 -s rr
 stop_govs TERM
 ipvsadm -S -n > /tmp/after
 [ "$(cat /tmp/after)" = "-A -t 192.168.99.1:80 -s rr" ] && ok "SIGTERM removes govs's services and only those" || { fail "SIGTERM removes govs's services and only those"; cat /tmp/after; }
+
+# lvs_flush empties the table at start (the foreign service goes); bare lvs_flush_onstop
+# empties it on stop (the foreign service added meanwhile goes too)
+GLOBAL="lvs_flush
+    lvs_flush_onstop"; conf 4
+: > /tmp/govs.log
+start_govs /tmp/r.conf
+wait_for grep -q 'ipvs table applied' /tmp/govs.log
+ipvsadm -S -n | grep -q 192.168.99.1 && fail "lvs_flush empties the table at start" || ok "lvs_flush empties the table at start"
+ipvsadm -A -t 192.168.99.2:80 -s rr
+stop_govs TERM
+[ -z "$(ipvsadm -S -n)" ] && ok "lvs_flush_onstop empties the table on stop" || { fail "lvs_flush_onstop empties the table on stop"; ipvsadm -S -n; }
 finish

@@ -2,8 +2,11 @@ package check
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -48,15 +51,31 @@ func dial(ctx context.Context, t Target, network string) (net.Conn, error) {
 	if network == "udp" {
 		c, err := d.DialUDP(context.Background(), "udp", localAddr(t), t.Addr)
 		if err != nil {
-			return nil, err
+			return nil, dialError(t, err)
 		}
 		return c, nil
 	}
 	c, err := d.DialTCP(context.Background(), "tcp", localAddr(t), t.Addr)
 	if err != nil {
-		return nil, err
+		return nil, dialError(t, err)
 	}
 	return c, nil
+}
+
+// dialError words a failed connect for operators ("connect 10.0.0.2:80: connection
+// refused") instead of net's "dial tcp :0->10.0.0.2:80: connect: …"; the cause stays
+// wrapped for errors.Is.
+func dialError(t Target, err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		return err
+	}
+	cause := op.Err
+	var sys *os.SyscallError
+	if errors.As(cause, &sys) {
+		cause = sys.Err
+	}
+	return fmt.Errorf("connect %s: %w", t.Addr, cause)
 }
 
 // socketOptions sets SO_BINDTODEVICE and SO_MARK before connect; nil when neither is asked.

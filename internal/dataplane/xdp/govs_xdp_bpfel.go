@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type govsXDPCacheSlot struct {
+	_     structs.HostLayout
+	Key   govsXDPFlowKey
+	Dest  uint32
+	Gen   uint32
+	Stamp uint32
+	Pad   uint32
+}
+
 type govsXDPCounters struct {
 	_       structs.HostLayout
 	Packets uint64
@@ -37,7 +46,7 @@ type govsXDPFlow struct {
 	Dest   uint32
 	Gen    uint32
 	Closed uint32
-	Pad    uint32
+	Seen   uint32
 }
 
 type govsXDPFlowKey struct {
@@ -48,6 +57,12 @@ type govsXDPFlowKey struct {
 	Dport uint16
 	Proto uint8
 	Pad   [3]uint8
+}
+
+type govsXDPSettings struct {
+	_         structs.HostLayout
+	Clock     uint32
+	CacheMask uint32
 }
 
 type govsXDPSvc struct {
@@ -70,9 +85,11 @@ type govsXDPSvcKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	govsXDPMapConfig       = "config"
 	govsXDPMapDestCounters = "dest_counters"
 	govsXDPMapDests        = "dests"
 	govsXDPMapDrops        = "drops"
+	govsXDPMapFlowCache    = "flow_cache"
 	govsXDPMapFlows        = "flows"
 	govsXDPMapServices     = "services"
 	govsXDPMapVipPorts     = "vip_ports"
@@ -128,9 +145,11 @@ type govsXDPProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type govsXDPMapSpecs struct {
+	Config       *ebpf.MapSpec `ebpf:"config"`
 	DestCounters *ebpf.MapSpec `ebpf:"dest_counters"`
 	Dests        *ebpf.MapSpec `ebpf:"dests"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	FlowCache    *ebpf.MapSpec `ebpf:"flow_cache"`
 	Flows        *ebpf.MapSpec `ebpf:"flows"`
 	Services     *ebpf.MapSpec `ebpf:"services"`
 	VipPorts     *ebpf.MapSpec `ebpf:"vip_ports"`
@@ -162,9 +181,11 @@ func (o *govsXDPObjects) Close() error {
 //
 // It can be passed to loadGovsXDPObjects or ebpf.CollectionSpec.LoadAndAssign.
 type govsXDPMaps struct {
+	Config       *ebpf.Map `ebpf:"config"`
 	DestCounters *ebpf.Map `ebpf:"dest_counters"`
 	Dests        *ebpf.Map `ebpf:"dests"`
 	Drops        *ebpf.Map `ebpf:"drops"`
+	FlowCache    *ebpf.Map `ebpf:"flow_cache"`
 	Flows        *ebpf.Map `ebpf:"flows"`
 	Services     *ebpf.Map `ebpf:"services"`
 	VipPorts     *ebpf.Map `ebpf:"vip_ports"`
@@ -172,9 +193,11 @@ type govsXDPMaps struct {
 
 func (m *govsXDPMaps) Close() error {
 	return _GovsXDPClose(
+		m.Config,
 		m.DestCounters,
 		m.Dests,
 		m.Drops,
+		m.FlowCache,
 		m.Flows,
 		m.Services,
 		m.VipPorts,

@@ -2,8 +2,10 @@
 // redirect) and LVS-TUN (IPIP encapsulation) at line rate, for IPv4 TCP and UDP virtual
 // services. The program (bpf/govs_xdp.c) picks a real server for a new flow from a Maglev
 // table the Go side computes with the sched package and remembers it in an LRU flow table
-// with per-CPU LRU lists, so a table change does not move established flows and two
-// directors with the same real servers send a flow to the same one (failover keeps flows).
+// shared by all CPUs (with a per-CPU cache in front), so a table change does not move
+// established flows and two directors with the same real servers send a flow to the same
+// one (failover keeps flows). Flows idle past their protocol's timeout (ipvsadm --set) are
+// aged out by a periodic scan, which also keeps the active-flow counts honest.
 //
 // Every scheduler is realised as a Maglev table (see realise): rr/wrr as weights, lc, wlc,
 // sed, nq and ovf as weights refreshed every 100 ms from the active-flow counts the
@@ -49,11 +51,16 @@ const (
 
 // Timing of the control loop.
 const (
-	refreshEvery = 100 * time.Millisecond // dynamic weights (lc, wlc, ...)
+	refreshEvery = 100 * time.Millisecond // dynamic weights (lc, wlc, ...), the clock
 	neighEvery   = time.Second            // real servers' MACs
-	// defaultLinger is how long a removed real server stays installed for its established
-	// flows when the table gives no TCP timeout (IPVS's established timeout).
-	defaultLinger = 15 * time.Minute
+)
+
+// Each CPU's flow cache has maxCacheSlots slots of 32 bytes, fewer on hosts with so many
+// CPUs that the caches would take more than maxCacheBytes together.
+const (
+	maxCacheSlots = 1 << 16
+	minCacheSlots = 1 << 10
+	maxCacheBytes = 64 << 20
 )
 
 // Config configures the XDP plane.
@@ -70,9 +77,14 @@ type Config struct {
 
 // Plane is the XDP data plane.
 type Plane struct {
-	log  *slog.Logger
-	cfg  Config
-	objs govsXDPObjects
+	log     *slog.Logger
+	cfg     Config
+	objs    govsXDPObjects
+	destTab *destTable
+	// epoch is the program's clock's zero; now is time.Now except in tests.
+	epoch     time.Time
+	now       func() time.Time
+	cacheMask uint32
 
 	mu       sync.Mutex // guards everything below; Apply, the control loop and Stats take it
 	services map[table.ServiceKey]*service
@@ -84,6 +96,7 @@ type Plane struct {
 	timeouts table.Timeouts
 	closed   bool
 	ports    [65536 / 64]uint64 // the vip_ports bitmap as installed
+	settings govsXDPSettings    // as installed
 
 	// resolve and attachHops are resolveAll and true, except in tests that install next
 	// hops themselves and attach nothing.
@@ -119,11 +132,17 @@ type dest struct {
 	weight     int
 	lastWeight int // last non-zero weight (mh keeps the slots of a quiesced server)
 	hop        nextHop
-	installed  govsXDPDest // what the dests map holds for it
-	removedAt  time.Time   // zero while in its service
+	removedAt  time.Time // zero while in its service
+	raw        govsXDPCounters
 	cnt        estimator.Counters
-	active     int64
 	est        estimator.Estimator
+	// active is the flows not closed by the client nor idle past their timeout: the last
+	// flow scan's count (scanOpen) moved on by the flows opened and closed since, as the
+	// counters tell (scanConns, scanCloses: their values when the scan began). inactive is
+	// the closed flows the scan found still in their FIN timeout.
+	active, inactive      int64
+	scanOpen, scanClosed  int64
+	scanConns, scanCloses uint64
 }
 
 var _ dataplane.Dataplane = (*Plane)(nil)
@@ -139,13 +158,11 @@ func New(cfg Config) (*Plane, error) {
 	for _, name := range cfg.Interfaces {
 		ifc, err := net.InterfaceByName(name)
 		if err != nil {
-			p.detachAll()
-			p.objs.Close()
+			p.release()
 			return nil, fmt.Errorf("%w: xdp: interface %q does not exist (%v); name an existing interface or use --dataplane proxy", dataplane.ErrNotSupported, name, err)
 		}
 		if err := p.attach(ifc.Index); err != nil {
-			p.detachAll()
-			p.objs.Close()
+			p.release()
 			return nil, err
 		}
 	}
@@ -177,17 +194,44 @@ func load(cfg Config) (*Plane, error) {
 		links:      map[int]link.Link{},
 		resolve:    resolveAll,
 		attachHops: true,
+		epoch:      time.Now(),
+		now:        time.Now,
 	}
-	if err := loadGovsXDPObjects(&p.objs, nil); err != nil {
+	spec, err := loadGovsXDP()
+	if err != nil {
+		return nil, fmt.Errorf("xdp: reading the BPF program: %w", err)
+	}
+	slots := cacheSlots(ebpf.MustPossibleCPU())
+	spec.Maps["flow_cache"].MaxEntries = slots
+	p.cacheMask = slots - 1
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported) {
 			return nil, fmt.Errorf("%w: xdp: loading the BPF program: %v (the kernel needs BPF and XDP, and govs CAP_BPF); use --dataplane proxy", dataplane.ErrNotSupported, err)
 		}
 		return nil, fmt.Errorf("xdp: loading the BPF program: %w", err)
 	}
+	if p.destTab, err = newDestTable(p.objs.Dests, spec.Maps["dests"].InnerMap); err != nil {
+		p.objs.Close()
+		return nil, err
+	}
+	if err := p.writeSettings(p.now()); err != nil {
+		p.destTab.close()
+		p.objs.Close()
+		return nil, err
+	}
 	for i := maxDests - 1; i >= 0; i-- {
 		p.freeIDs = append(p.freeIDs, uint32(i))
 	}
 	return p, nil
+}
+
+// cacheSlots is the size of each CPU's flow cache on a host with cpus CPUs.
+func cacheSlots(cpus int) uint32 {
+	slots := uint32(maxCacheSlots)
+	for slots > minCacheSlots && uint64(slots)*32*uint64(cpus) > maxCacheBytes {
+		slots /= 2
+	}
+	return slots
 }
 
 // start starts the control loop.
@@ -240,8 +284,9 @@ func (p *Plane) detachAll() {
 
 // Apply reconciles the program's maps with t. Every service is checked first, so a table
 // the plane cannot serve changes nothing. Each service's Maglev table and flags are one
-// map element, replaced at once; new real servers are installed before the tables that
-// name them and removed ones linger, unscheduled, for their established flows.
+// map element, replaced at once. New real servers are installed before the tables that
+// name them, and a server leaves the tables before it stops taking new flows; removed
+// ones linger, unscheduled, for their established flows.
 func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	reals := make([]realisation, len(t.Services))
 	for i, s := range t.Services {
@@ -287,8 +332,12 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	if err := p.writePorts(newPorts); err != nil {
 		return err
 	}
+
+	// First the destinations, each still taking new flows if it did, so that no table
+	// names one the program does not know or refuses.
 	want := map[table.ServiceKey]bool{}
 	order := make([]*service, 0, len(t.Services))
+	var leaving []*dest
 	for i, s := range t.Services {
 		want[s.ServiceKey] = true
 		svc := p.services[s.ServiceKey]
@@ -331,23 +380,24 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 					return err
 				}
 			}
-			if err := p.installDest(d); err != nil {
-				return err
-			}
+			p.installDest(d, true)
 			svc.dests = append(svc.dests, d)
 		}
 		for _, d := range p.dests {
 			if d.key.svc == s.ServiceKey && !keep[d.key.addr] && d.removedAt.IsZero() {
 				d.removedAt = now
-				if err := p.installDest(d); err != nil {
-					return err
-				}
+				leaving = append(leaving, d)
 			}
 		}
+		order = append(order, svc)
+	}
+	if err := p.destTab.flush(); err != nil {
+		return err
+	}
+	for _, svc := range order {
 		if err := p.installService(svc, true); err != nil {
 			return err
 		}
-		order = append(order, svc)
 	}
 	for k, svc := range p.services {
 		if want[k] {
@@ -359,13 +409,24 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		for _, d := range svc.dests {
 			if d.removedAt.IsZero() {
 				d.removedAt = now
-				if err := p.installDest(d); err != nil {
-					return err
-				}
+				leaving = append(leaving, d)
 			}
 		}
 		delete(p.services, k)
 		p.log.Info("virtual server removed; its established flows continue", "service", k.String())
+	}
+	// Then the destinations no table names any more, or names with weight 0, stop
+	// taking new flows.
+	for _, svc := range order {
+		for _, d := range svc.dests {
+			p.installDest(d, false)
+		}
+	}
+	for _, d := range leaving {
+		p.installDest(d, false)
+	}
+	if err := p.destTab.flush(); err != nil {
+		return err
 	}
 	p.order = order
 	var exact [65536 / 64]uint64
@@ -391,8 +452,10 @@ func (p *Plane) writePorts(bits [65536 / 64]uint64) error {
 	return nil
 }
 
-// installDest writes d's element of the dests map when it changed.
-func (p *Plane) installDest(d *dest) error {
+// installDest sets d's element of the destination array for the next flush. With
+// widen, a server the program lets take new flows keeps doing so (until the tables that
+// stop naming it are installed).
+func (p *Plane) installDest(d *dest, widen bool) {
 	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: be32(d.key.addr.Addr()), Saddr: be32(d.hop.src), Gen: d.gen}
 	copy(v.Dmac[:], d.hop.mac)
 	copy(v.Smac[:], d.hop.srcMAC)
@@ -402,18 +465,16 @@ func (p *Plane) installDest(d *dest) error {
 	if d.usable() == nil && d.weight > 0 && d.removedAt.IsZero() {
 		v.Flags |= destAvailable
 	}
+	if widen {
+		if old := p.destTab.installed(d.id); old.Gen == d.gen {
+			v.Flags |= old.Flags & destAvailable
+		}
+	}
 	if d.usable() != nil {
 		// Not reachable: the element exists (so tables may name it) but forwards nothing.
 		v.Flags = 0
 	}
-	if v == d.installed {
-		return nil
-	}
-	if err := p.objs.Dests.Update(d.id, &v, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("xdp: installing real server %s: %w", d.key.addr, err)
-	}
-	d.installed = v
-	return nil
+	p.destTab.set(d.id, v)
 }
 
 // installService builds svc's Maglev table from its current weights and replaces the
@@ -476,26 +537,37 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// control runs the periodic work: dynamic weights every 100 ms, next hops every second,
-// rate estimates every 2 s, and the removal of lingering real servers without flows.
+// control runs the periodic work: the clock and dynamic weights every 100 ms, next hops
+// every second, the flow scan every 2 s, rate estimates every 2 s, and the removal of
+// lingering real servers without flows.
 func (p *Plane) control(ctx context.Context) {
 	defer close(p.done)
-	neighDone := make(chan struct{})
-	go func() {
-		// Resolution may wait for ARP: it has its own loop, so weights stay on time.
-		defer close(neighDone)
-		tick := time.NewTicker(neighEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				p.refreshHops(ctx)
+	// Resolution may wait for ARP, and a scan of a big flow table takes a while: each
+	// has its own loop, so weights and the clock stay on time.
+	var loops sync.WaitGroup
+	every := func(d time.Duration, f func()) {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			tick := time.NewTicker(d)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					f()
+				}
 			}
+		}()
+	}
+	every(neighEvery, func() { p.refreshHops(ctx) })
+	every(flowScanEvery, func() {
+		if err := p.scanFlows(); err != nil {
+			p.log.Warn("scanning the flow table", "error", err)
 		}
-	}()
-	defer func() { <-neighDone }()
+	})
+	defer loops.Wait()
 	tick := time.NewTicker(refreshEvery)
 	defer tick.Stop()
 	lastEst := time.Now()
@@ -505,6 +577,9 @@ func (p *Plane) control(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			p.mu.Lock()
+			if err := p.writeSettings(p.now()); err != nil {
+				p.log.Warn("advancing the clock", "error", err)
+			}
 			p.readCounters()
 			for _, svc := range p.order {
 				if svc.real.weights == "dynamic" {
@@ -544,33 +619,43 @@ func (p *Plane) readCounters() {
 			c.Conns += x.Conns
 			c.Closes += x.Closes
 		}
+		d.raw = c
 		d.cnt = estimator.Counters{Conns: c.Conns, InPkts: c.Packets, InBytes: c.Bytes}
-		d.active = int64(c.Conns) - int64(c.Closes)
-		if d.key.svc.Protocol != table.TCP {
-			d.active = 0
-		}
+		d.active = max(0, d.scanOpen+int64(c.Conns-d.scanConns)-int64(c.Closes-d.scanCloses))
+		d.inactive = d.scanClosed
 	}
 }
 
 // expire removes lingering real servers whose flows are all closed or whose linger time
 // is over, folding their counters into their service's; p.mu is held.
 func (p *Plane) expire(now time.Time) {
-	linger := p.timeouts.TCP
-	if linger <= 0 {
-		linger = defaultLinger
+	// The flow scan ages a server's flows out; the protocol's timeout bounds the wait
+	// should its counts be off.
+	tcp, _, udp := flowTimeouts(p.timeouts)
+	var gone []*dest
+	for _, d := range p.dests {
+		linger := time.Duration(udp) * clockUnit
+		if d.key.svc.Protocol == table.TCP {
+			linger = time.Duration(tcp) * clockUnit
+		}
+		if d.removedAt.IsZero() || (d.active+d.inactive > 0 && now.Sub(d.removedAt) < linger) {
+			continue
+		}
+		p.destTab.set(d.id, govsXDPDest{})
+		gone = append(gone, d)
 	}
-	for k, d := range p.dests {
-		if d.removedAt.IsZero() || (d.active > 0 && now.Sub(d.removedAt) < linger) {
-			continue
-		}
-		if err := p.objs.Dests.Update(d.id, &govsXDPDest{}, ebpf.UpdateAny); err != nil {
-			p.log.Warn("removing a real server", "real_server", d.key.addr.String(), "error", err)
-			continue
-		}
+	if len(gone) == 0 {
+		return
+	}
+	if err := p.destTab.flush(); err != nil {
+		p.log.Warn("removing real servers", "error", err)
+		return
+	}
+	for _, d := range gone {
 		if svc := p.services[d.key.svc]; svc != nil {
 			svc.base = addCounters(svc.base, d.cnt)
 		}
-		delete(p.dests, k)
+		delete(p.dests, d.key)
 		p.freeIDs = append(p.freeIDs, d.id)
 	}
 }
@@ -616,9 +701,11 @@ func (p *Plane) refreshHops(ctx context.Context) {
 				p.log.Warn("attaching to a real server's interface", "real_server", d.key.addr.String(), "error", err)
 			}
 		}
-		if err := p.installDest(d); err != nil {
-			p.log.Warn("updating a real server's next hop", "error", err)
-		}
+		p.installDest(d, false)
+	}
+	if err := p.destTab.flush(); err != nil {
+		p.log.Warn("updating real servers' next hops", "error", err)
+		return
 	}
 	for k := range changed {
 		if svc := p.services[k]; svc != nil {
@@ -630,8 +717,9 @@ func (p *Plane) refreshHops(ctx context.Context) {
 }
 
 // Stats returns the counters of every service and real server: packets and bytes from
-// clients (replies bypass a DR/TUN director, so Out* stay zero), new flows as Conns, and
-// flows not yet closed by the client as ActiveConn.
+// clients (replies bypass a DR/TUN director, so Out* stay zero), new flows as Conns,
+// flows neither closed by the client nor idle past their timeout as ActiveConn, and
+// closed flows within their FIN timeout as InActConn.
 func (p *Plane) Stats() table.Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -645,6 +733,7 @@ func (p *Plane) Stats() table.Stats {
 			ss.Dests = append(ss.Dests, table.DestStats{
 				Addr:       d.key.addr,
 				ActiveConn: uint64(max(d.active, 0)),
+				InActConn:  uint64(max(d.inactive, 0)),
 				Counters:   tableCounters(d.cnt),
 				Rates:      tableRates(d.est.Rates()),
 			})
@@ -702,7 +791,13 @@ func (p *Plane) Close(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.release()
+}
+
+// release detaches the program and frees its maps.
+func (p *Plane) release() error {
 	p.detachAll()
+	p.destTab.close()
 	return p.objs.Close()
 }
 

@@ -9,9 +9,19 @@
 // else (VRRP, ARP, IPv6, fragments, the director's own traffic) is passed to the kernel
 // untouched.
 //
+// The flow table is one LRU hash shared by every CPU: a flow is found whichever CPU its
+// packets arrive on (a veth, or generic XDP, runs the program on the sender's CPU). Its
+// lookup costs most of a packet's time, so each CPU keeps a direct-mapped cache of the
+// flows it saw in front of it: a plain data packet whose flow is in the cache, stamped in
+// this tick of the clock, never touches the shared table. Packets with SYN, FIN or RST,
+// and the first packet of a flow in each tick, go to the shared table, which so keeps
+// each flow's state (closed or not) and the tick it was last seen, for the Go side's
+// aging of idle flows.
+//
 // The Go side owns all policy: it fills the services map (one element per virtual service,
-// holding the whole Maglev table, so replacing the element swaps the table atomically) and
-// the dests map, and reads the per-CPU counters.
+// holding the whole Maglev table, so replacing the element swaps the table atomically),
+// the dests array (replaced as a whole: never read half-written), and the clock, and
+// reads the per-CPU counters.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -76,7 +86,23 @@ struct flow {
 	__u32 dest;
 	__u32 gen;
 	__u32 closed; // the client sent FIN or RST; counted once
+	__u32 seen;   // the clock when a packet of the flow was last seen
+};
+
+// cache_slot is one entry of a CPU's flow cache: a copy of a flow's destination, valid
+// while stamp is the current clock.
+struct cache_slot {
+	struct flow_key key;
+	__u32 dest;
+	__u32 gen;
+	__u32 stamp;
 	__u32 pad;
+};
+
+// settings are what the Go side tells every packet.
+struct settings {
+	__u32 clock;      // coarse time (seconds), advanced by the Go side
+	__u32 cache_mask; // flow_cache slots per CPU, minus 1 (a power of two minus 1)
 };
 
 struct counters {
@@ -92,21 +118,39 @@ struct counters {
 #define DROP_DEST_GONE 2 // the slot names a dest id that is not installed
 #define DROP_REASONS 3
 
+// services is not preallocated: an update then allocates a new element and frees the old
+// one after every reader is done with it, so a Maglev table is never read while it is
+// overwritten.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_SERVICES);
 	__type(key, struct svc_key);
 	__type(value, struct svc);
 } services SEC(".maps");
 
-// dests is an array (its lookups are inlined): the Go side writes an element only when a
-// destination is installed, its next hop changes, or it is removed (gen 0, flags 0).
+// dests holds one array of destinations (its lookups are inlined). The Go side never
+// writes the array in use: it writes the other one of a pair and swaps it in, and the
+// swap (an update of this map of maps) returns only once no program can still be
+// reading the old one. A removed destination has gen 0 and no flags.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(max_entries, MAX_DESTS);
+		__type(key, __u32);
+		__type(value, struct dest);
+	});
+} dests SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAX_DESTS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dest);
-} dests SEC(".maps");
+	__type(value, struct settings);
+} config SEC(".maps");
 
 // vip_ports is a bitmap of the ports of every virtual service: a packet to any other port
 // is passed after one inlined array lookup, without touching the hash maps.
@@ -126,6 +170,15 @@ struct {
 	__type(key, struct flow_key);
 	__type(value, struct flow);
 } flows SEC(".maps");
+
+// flow_cache is each CPU's direct-mapped cache of the flow table; the Go side sizes it
+// (max_entries) at load time and sets config.cache_mask to match.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cache_slot);
+} flow_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,6 +235,26 @@ static __always_inline __u32 mh_hash(__u32 v)
 	return (__u32)((v0 ^ v1) ^ (v2 ^ v3));
 }
 
+// flow_cache_index hashes a flow to its slot of the CPU's flow cache (a multiplicative
+// hash: the slot only has to spread flows, the shared table stays authoritative).
+static __always_inline __u32 flow_cache_index(const struct flow_key *k, __u32 mask)
+{
+	__u32 h = k->saddr * 0x9e3779b1u;
+	h ^= k->daddr * 0x85ebca77u;
+	h ^= ((__u32)k->sport << 16 | k->dport) * 0xc2b2ae3du;
+	h ^= k->proto;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h & mask;
+}
+
+static __always_inline int same_flow(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1];
+}
+
 static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
@@ -197,8 +270,11 @@ static __always_inline __u16 csum_fold(__u32 sum)
 }
 
 // encap_ipip prepends an outer IPv4 header (protocol 4) addressed to the real server, as
-// IPVS's ip_vs_tunnel_xmit does for the default ipip tunnel type.
-static __always_inline int encap_ipip(struct xdp_md *ctx, const struct dest *d)
+// IPVS's ip_vs_tunnel_xmit does for the default ipip tunnel type. It is not inlined: as a
+// function taking a struct dest it puts the struct into the object's BTF, where clang 14
+// writes only a forward declaration for the value of an inner map (and TUN can afford a
+// call).
+static __attribute__((noinline)) int encap_ipip(struct xdp_md *ctx, const struct dest *d)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -299,13 +375,37 @@ int govs_xdp(struct xdp_md *ctx)
 	int is_syn = (tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	int is_close = tcp_flags & (TCP_FIN | TCP_RST);
 
+	__u32 zero = 0;
+	struct settings *cfg = bpf_map_lookup_elem(&config, &zero);
+	void *dest_array = bpf_map_lookup_elem(&dests, &zero);
+	if (!cfg || !dest_array)
+		return XDP_PASS;
+	__u32 now = cfg->clock;
+	__u32 slot_idx = flow_cache_index(&fk, cfg->cache_mask);
+	struct cache_slot *cs = bpf_map_lookup_elem(&flow_cache, &slot_idx);
+	if (!cs)
+		return XDP_PASS;
+
 	__u32 id;
 	struct dest *d = 0;
 	struct counters *c;
+	if (!(tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) && cs->stamp == now && same_flow(&cs->key, &fk)) {
+		// The fast path: this CPU saw the flow in this tick, and it carries no state change.
+		id = cs->dest;
+		d = bpf_map_lookup_elem(dest_array, &id);
+		if (d && d->gen == cs->gen && d->gen != 0) {
+			c = bpf_map_lookup_elem(&dest_counters, &id);
+			if (!c)
+				return XDP_PASS;
+			goto forward;
+		}
+		d = 0;
+	}
+
 	struct flow *f = bpf_map_lookup_elem(&flows, &fk);
 	if (f) {
 		id = f->dest;
-		d = bpf_map_lookup_elem(&dests, &id);
+		d = bpf_map_lookup_elem(dest_array, &id);
 		if (d && (d->gen != f->gen || d->gen == 0))
 			d = 0;
 	}
@@ -334,7 +434,7 @@ int govs_xdp(struct xdp_md *ctx)
 			count_drop(DROP_NO_DEST);
 			return XDP_DROP;
 		}
-		d = bpf_map_lookup_elem(&dests, &id);
+		d = bpf_map_lookup_elem(dest_array, &id);
 		if (!d || d->gen == 0) {
 			count_drop(DROP_DEST_GONE);
 			return XDP_DROP;
@@ -343,7 +443,7 @@ int govs_xdp(struct xdp_md *ctx)
 			count_drop(DROP_NO_DEST);
 			return XDP_DROP;
 		}
-		struct flow nf = {.dest = id, .gen = d->gen, .closed = is_close ? 1 : 0};
+		struct flow nf = {.dest = id, .gen = d->gen, .closed = is_close ? 1 : 0, .seen = now};
 		bpf_map_update_elem(&flows, &fk, &nf, BPF_ANY);
 		c = bpf_map_lookup_elem(&dest_counters, &id);
 		if (!c)
@@ -355,6 +455,8 @@ int govs_xdp(struct xdp_md *ctx)
 		c = bpf_map_lookup_elem(&dest_counters, &id);
 		if (!c)
 			return XDP_PASS;
+		if (f->seen != now)
+			f->seen = now;
 		if (fk.proto == IPPROTO_TCP) {
 			if (is_syn && f->closed) {
 				// The client reuses the 4-tuple: a new connection on the same server.
@@ -366,6 +468,12 @@ int govs_xdp(struct xdp_md *ctx)
 			}
 		}
 	}
+	cs->key = fk;
+	cs->dest = id;
+	cs->gen = d->gen;
+	cs->stamp = now;
+
+forward:
 	c->packets++;
 	c->bytes += bytes;
 
@@ -375,8 +483,12 @@ int govs_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 	} else {
-		__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
+		// Both MACs at once, as three words: struct dest keeps them side by side.
+		__u32 *to = (__u32 *)eth;
+		const __u32 *from = (const __u32 *)d->dmac;
+		to[0] = from[0];
+		to[1] = from[1];
+		to[2] = from[2];
 	}
 	if (d->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;

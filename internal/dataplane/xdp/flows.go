@@ -1,0 +1,153 @@
+package xdp
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/govs/govs/internal/table"
+)
+
+const protoTCP = 6
+
+// The program stamps each flow with a coarse clock the Go side advances (config.clock,
+// in clockUnit steps); a flow not seen for its protocol's timeout is over, whether or not
+// the client closed it. The scan counts the flows each real server holds and deletes the
+// idle ones, so that flows that end without a client FIN or RST (the server closed them,
+// the client vanished, the LRU evicted them) stop counting as active.
+const (
+	clockUnit     = time.Second
+	flowScanEvery = 2 * time.Second
+	// flowScanBatch is how many flows one BPF_MAP_LOOKUP_BATCH returns.
+	flowScanBatch = 4096
+)
+
+// IPVS's default timeouts (ipvsadm --set): established TCP, TCP after the client's FIN
+// or RST, UDP.
+const (
+	defaultTCPTimeout = 15 * time.Minute
+	defaultFinTimeout = 2 * time.Minute
+	defaultUDPTimeout = 5 * time.Minute
+)
+
+// clock is the program's clock at t: whole clockUnits since the plane was loaded.
+func (p *Plane) clock(t time.Time) uint32 { return uint32(t.Sub(p.epoch) / clockUnit) }
+
+// writeSettings installs the clock at now and the flow cache's mask, when they changed;
+// p.mu is held or p is not shared yet.
+func (p *Plane) writeSettings(now time.Time) error {
+	s := govsXDPSettings{Clock: p.clock(now), CacheMask: p.cacheMask}
+	if s == p.settings {
+		return nil
+	}
+	if err := p.objs.Config.Update(uint32(0), &s, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("xdp: installing the clock: %w", err)
+	}
+	p.settings = s
+	return nil
+}
+
+// flowTimeouts are the timeouts in clock units: established TCP, closed TCP, UDP.
+func flowTimeouts(t table.Timeouts) (tcp, fin, udp uint32) {
+	units := func(d, def time.Duration) uint32 {
+		if d <= 0 {
+			d = def
+		}
+		return uint32((d + clockUnit - 1) / clockUnit)
+	}
+	return units(t.TCP, defaultTCPTimeout), units(t.TCPFin, defaultFinTimeout), units(t.UDP, defaultUDPTimeout)
+}
+
+// flowCount is what a scan found for one destination.
+type flowCount struct{ open, closed int64 }
+
+// destGen names one holder of a destination id.
+type destGen struct{ id, gen uint32 }
+
+// scanFlows walks the flow table: it deletes the flows idle past their timeout and
+// counts, per real server, the open and closed flows left. The counts replace the
+// servers' active-flow figures as of the counters read just before the walk.
+func (p *Plane) scanFlows() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.readCounters()
+	type base struct{ conns, closes uint64 }
+	before := make(map[uint32]base, len(p.dests))
+	for _, d := range p.dests {
+		before[d.id] = base{d.raw.Conns, d.raw.Closes}
+	}
+	now := p.clock(p.now())
+	tcp, fin, udp := flowTimeouts(p.timeouts)
+	p.mu.Unlock()
+
+	counts := map[destGen]*flowCount{}
+	var idle []govsXDPFlowKey
+	var cursor ebpf.MapBatchCursor
+	keys := make([]govsXDPFlowKey, flowScanBatch)
+	vals := make([]govsXDPFlow, flowScanBatch)
+	for {
+		n, err := p.objs.Flows.BatchLookup(&cursor, keys, vals, nil)
+		for i := range n {
+			k, f := keys[i], vals[i]
+			timeout := udp
+			switch {
+			case k.Proto == protoTCP && f.Closed != 0:
+				timeout = fin
+			case k.Proto == protoTCP:
+				timeout = tcp
+			}
+			if now-f.Seen > timeout {
+				idle = append(idle, k)
+				continue
+			}
+			c := counts[destGen{f.Dest, f.Gen}]
+			if c == nil {
+				c = &flowCount{}
+				counts[destGen{f.Dest, f.Gen}] = c
+			}
+			if f.Closed != 0 {
+				c.closed++
+			} else {
+				c.open++
+			}
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("xdp: reading the flow table: %w", err)
+		}
+	}
+	for len(idle) > 0 {
+		// In batches, not a syscall each. A batch stops at a flow the LRU evicted
+		// meanwhile: the rest goes on after it.
+		n, err := p.objs.Flows.BatchDelete(idle[:min(len(idle), flowScanBatch)], nil)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			n++
+		} else if err != nil {
+			return fmt.Errorf("xdp: deleting idle flows: %w", err)
+		}
+		idle = idle[n:]
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.dests {
+		b, ok := before[d.id]
+		if !ok {
+			continue // installed during the walk: its counters alone are right
+		}
+		var c flowCount
+		if fc := counts[destGen{d.id, d.gen}]; fc != nil {
+			c = *fc
+		}
+		d.scanOpen, d.scanClosed = c.open, c.closed
+		d.scanConns, d.scanCloses = b.conns, b.closes
+	}
+	return nil
+}

@@ -86,7 +86,8 @@ install_host_packages() {
 download_debs() {
 	mkdir -p "$CACHE/debs"
 	if ! ls "$CACHE"/debs/linux-image-*.deb >/dev/null 2>&1; then
-		[ -n "$(apt-cache policy linux-image-amd64 2>/dev/null | grep Candidate)" ] || apt-get update -qq >/dev/null
+		# a clean machine may have no package lists yet ("Candidate: (none)")
+		apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq >/dev/null
 		local kpkg
 		kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 		[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64"

@@ -88,7 +88,13 @@ func copyFile(from, to string) error {
 // scenario's output.
 func (h *harness) run(t testing.TB, name string, extra ...string) string {
 	t.Helper()
-	args := []string{"--timeout", fmt.Sprint(int(guestTimeout / time.Second)), filepath.Join(h.root, "test/ipvs-oracle/scenarios", name+".sh"),
+	return h.runFor(t, name, guestTimeout, extra...)
+}
+
+// runFor is run with a time limit other than guestTimeout.
+func (h *harness) runFor(t testing.TB, name string, limit time.Duration, extra ...string) string {
+	t.Helper()
+	args := []string{"--timeout", fmt.Sprint(int(limit / time.Second)), filepath.Join(h.root, "test/ipvs-oracle/scenarios", name+".sh"),
 		filepath.Join(h.dir, "govs"), filepath.Join(h.dir, "lib.sh")}
 	for _, e := range extra {
 		if !filepath.IsAbs(e) {

@@ -1,8 +1,9 @@
 # Programming benchmark, govs against keepalived in the same guest: time from start to
 # a complete kernel table of N virtual services x M real servers (no checkers), with
 # ipvsadm -R of the same rules as the floor; then govs's no-change and one-weight
-# reloads (netlink change requests and time) and keepalived's reload time. Under TCG
-# absolute times are inflated: compare the ratios within one run.
+# reloads (netlink change requests and time) and keepalived's reload time. Starts run
+# ROUNDS times (default 3), keepalived and govs interleaved. Under TCG absolute times
+# are inflated: compare within one run.
 . /lib/oracle.sh
 . /extra/lib.sh
 N=${N:-1000}; M=${M:-10}
@@ -19,14 +20,34 @@ gen() { # gen WEIGHT-OF-THE-FIRST-REAL-SERVER
 }
 gen 1
 want=$((N*M))
-dests() { ipvsadm -L -n | grep -c '^  ->'; }
+ROUNDS=${ROUNDS:-3}
+# dests: destinations in the kernel's table, from /proc/net/ip_vs (one read; listing
+# them with ipvsadm every poll would take the single vCPU from the daemon measured)
+dests() { grep -c '^  -> [0-9A-F]' /proc/net/ip_vs; }
 wait_dests() { while [ "$(dests)" -lt $want ]; do usleep 100000; done; }
 ipvsadm -C
 t0=$(now); ipvsadm -R < /tmp/big.rules; t1=$(now)
 echo "BENCH ipvsadm-R seconds=$(elapsed $t0 $t1) dests=$(dests)"
 ipvsadm -C
+# start to a complete table, keepalived and govs interleaved (ka govs, govs ka, ...)
+# so that a change in the host's load hits both alike
+bench_ka() {
+	t0=$(now); start_ka /tmp/big.conf; wait_dests; t1=$(now)
+	echo "BENCH keepalived-start seconds=$(elapsed $t0 $t1) round=$1"
+	stop_ka; ipvsadm -C
+}
+bench_govs() {
+	: > /tmp/govs.log
+	t0=$(now); start_govs /tmp/big.conf; wait_dests; t1=$(now)
+	echo "BENCH govs-start seconds=$(elapsed $t0 $t1) round=$1 $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
+	stop_govs KILL; ipvsadm -C
+}
+r=1
+while [ $r -le $ROUNDS ]; do
+	if [ $((r % 2)) = 1 ]; then bench_ka $r; bench_govs $r; else bench_govs $r; bench_ka $r; fi
+	r=$((r+1))
+done
 t0=$(now); start_ka /tmp/big.conf; wait_dests; t1=$(now)
-echo "BENCH keepalived-start seconds=$(elapsed $t0 $t1)"
 sleep 1
 t0=$(now); kill -HUP $KA
 i=0; while ! grep -q 'Reload finished\|Reload complete' /tmp/ka.log; do usleep 20000; i=$((i+1)); [ $i -gt 3000 ] && break; done
@@ -35,8 +56,7 @@ echo "BENCH keepalived-reload-nochange seconds=$(elapsed $t0 $t1) dests=$(dests)
 stop_ka
 ipvsadm -C
 : > /tmp/govs.log
-t0=$(now); start_govs /tmp/big.conf; wait_dests; t1=$(now)
-echo "BENCH govs-start seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
+start_govs /tmp/big.conf; wait_dests
 applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
 reload() { # reload NAME
 	_n=$(applies); t0=$(now); kill -HUP $GV

@@ -53,6 +53,18 @@ conf 4; hup; expect_changes 1 "reload with one changed weight"
 ipvsadm -S -n | grep -q -- "-r 10.0.0.2:80 -m -w 4" && ok "the kernel has the new weight" || fail "the kernel has the new weight"
 conf 4 extra; hup; expect_changes 2 "reload adding a service with one real server"
 conf 4; hup; expect_changes 1 "reload removing that service"
+# a request the kernel refuses: a real server added behind govs's back, then named by the
+# configuration; the refusal is reported by name, the others of the batch go through,
+# and the next reload reads the kernel again and converges
+ipvsadm -a -t $VIP:80 -r 10.0.0.3:80 -m -w 1
+conf 4; awk '{print} /10.0.0.2 80/{print "    real_server 10.0.0.3 80 { weight 5 }"; print "    real_server 10.0.0.4 80 { weight 1 }"}' /tmp/r.conf > /tmp/r2.conf; mv /tmp/r2.conf /tmp/r.conf
+hup
+grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -q 'changes=2 .*failed=1' && ok "a batch with a refused request: 2 requests, 1 refused" || fail "a batch with a refused request: 2 requests, 1 refused ($(grep 'ipvs table applied' /tmp/govs.log | tail -1))"
+grep -q 'add destination .*10.0.0.3:80: file exists' /tmp/govs.log && ok "the refusal names the request and the kernel's reason" || fail "the refusal names the request and the kernel's reason"
+ipvsadm -S -n | grep -q -- "-r 10.0.0.4:80 -m -w 1" && ok "the request after the refused one went through" || fail "the request after the refused one went through"
+hup
+ipvsadm -S -n | grep -q -- "-r 10.0.0.3:80 -m -w 5" && ok "the next reload reads the kernel again and converges" || fail "the next reload reads the kernel again and converges"
+conf 4; hup
 conns | grep -q "ESTABLISHED.*$VIP:443" && ok "the established connection to an unchanged service survived the reloads" || { fail "the established connection survived the reloads"; conns; }
 echo "--- requests per Apply:"; grep 'ipvs table applied' /tmp/govs.log | sed 's/.*msg=//'
 

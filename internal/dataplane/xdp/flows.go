@@ -12,8 +12,8 @@ import (
 
 const protoTCP = 6
 
-// The program stamps each flow with a coarse clock the Go side advances (config.clock,
-// in clockUnit steps); a flow not seen for its protocol's timeout is over, whether or not
+// The program stamps each flow with a coarse clock the Go side advances (clock, in
+// clockUnit steps); a flow not seen for its protocol's timeout is over, whether or not
 // the client closed it. The scan counts the flows each real server holds and deletes the
 // idle ones, so that flows that end without a client FIN or RST (the server closed them,
 // the client vanished, the LRU evicted them) stop counting as active.
@@ -35,17 +35,19 @@ const (
 // clock is the program's clock at t: whole clockUnits since the plane was loaded.
 func (p *Plane) clock(t time.Time) uint32 { return uint32(t.Sub(p.epoch) / clockUnit) }
 
-// writeSettings installs the clock at now and the flow cache's mask, when they changed;
-// p.mu is held or p is not shared yet.
-func (p *Plane) writeSettings(now time.Time) error {
-	s := govsXDPSettings{Clock: p.clock(now), CacheMask: p.cacheMask}
-	if s == p.settings {
+// writeClock installs the clock at now when it moved; p.mu is held or p is not shared
+// yet. The program's clock is a global variable the kernel lets us write in place (one
+// aligned 4-byte store, which a packet reads whole).
+func (p *Plane) writeClock(now time.Time) error {
+	c := p.clock(now)
+	if c == p.clockSet {
+		// Also at load: the variable starts at 0, as the clock does.
 		return nil
 	}
-	if err := p.objs.Config.Update(uint32(0), &s, ebpf.UpdateAny); err != nil {
+	if err := p.objs.Clock.Set(c); err != nil {
 		return fmt.Errorf("xdp: installing the clock: %w", err)
 	}
-	p.settings = s
+	p.clockSet = c
 	return nil
 }
 

@@ -29,7 +29,7 @@ func withClock(t testing.TB, p *Plane) *fakeClock {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.now = c.now
-	if err := p.writeSettings(c.now()); err != nil {
+	if err := p.writeClock(c.now()); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -41,7 +41,7 @@ func tick(t testing.TB, p *Plane, c *fakeClock, d time.Duration) {
 	t.Helper()
 	c.advance(d)
 	p.mu.Lock()
-	err := p.writeSettings(c.now())
+	err := p.writeClock(c.now())
 	p.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)

@@ -59,12 +59,6 @@ type govsXDPFlowKey struct {
 	Pad   [3]uint8
 }
 
-type govsXDPSettings struct {
-	_         structs.HostLayout
-	Clock     uint32
-	CacheMask uint32
-}
-
 type govsXDPSvc struct {
 	_          structs.HostLayout
 	Flags      uint32
@@ -85,7 +79,6 @@ type govsXDPSvcKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	govsXDPMapConfig       = "config"
 	govsXDPMapDestCounters = "dest_counters"
 	govsXDPMapDests        = "dests"
 	govsXDPMapDrops        = "drops"
@@ -94,6 +87,8 @@ const (
 	govsXDPMapServices     = "services"
 	govsXDPMapVipPorts     = "vip_ports"
 	govsXDPProgGovsXdp     = "govs_xdp"
+	govsXDPVarCacheMask    = "cache_mask"
+	govsXDPVarClock        = "clock"
 )
 
 // loadGovsXDP returns the embedded CollectionSpec for govsXDP.
@@ -145,7 +140,6 @@ type govsXDPProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type govsXDPMapSpecs struct {
-	Config       *ebpf.MapSpec `ebpf:"config"`
 	DestCounters *ebpf.MapSpec `ebpf:"dest_counters"`
 	Dests        *ebpf.MapSpec `ebpf:"dests"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
@@ -159,6 +153,8 @@ type govsXDPMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type govsXDPVariableSpecs struct {
+	CacheMask *ebpf.VariableSpec `ebpf:"cache_mask"`
+	Clock     *ebpf.VariableSpec `ebpf:"clock"`
 }
 
 // govsXDPObjects contains all objects after they have been loaded into the kernel.
@@ -181,7 +177,6 @@ func (o *govsXDPObjects) Close() error {
 //
 // It can be passed to loadGovsXDPObjects or ebpf.CollectionSpec.LoadAndAssign.
 type govsXDPMaps struct {
-	Config       *ebpf.Map `ebpf:"config"`
 	DestCounters *ebpf.Map `ebpf:"dest_counters"`
 	Dests        *ebpf.Map `ebpf:"dests"`
 	Drops        *ebpf.Map `ebpf:"drops"`
@@ -193,7 +188,6 @@ type govsXDPMaps struct {
 
 func (m *govsXDPMaps) Close() error {
 	return _GovsXDPClose(
-		m.Config,
 		m.DestCounters,
 		m.Dests,
 		m.Drops,
@@ -208,6 +202,8 @@ func (m *govsXDPMaps) Close() error {
 //
 // It can be passed to loadGovsXDPObjects or ebpf.CollectionSpec.LoadAndAssign.
 type govsXDPVariables struct {
+	CacheMask *ebpf.Variable `ebpf:"cache_mask"`
+	Clock     *ebpf.Variable `ebpf:"clock"`
 }
 
 // govsXDPPrograms contains all programs after they have been loaded into the kernel.

@@ -82,9 +82,8 @@ type Plane struct {
 	objs    govsXDPObjects
 	destTab *destTable
 	// epoch is the program's clock's zero; now is time.Now except in tests.
-	epoch     time.Time
-	now       func() time.Time
-	cacheMask uint32
+	epoch time.Time
+	now   func() time.Time
 
 	mu       sync.Mutex // guards everything below; Apply, the control loop and Stats take it
 	services map[table.ServiceKey]*service
@@ -96,7 +95,7 @@ type Plane struct {
 	timeouts table.Timeouts
 	closed   bool
 	ports    [65536 / 64]uint64 // the vip_ports bitmap as installed
-	settings govsXDPSettings    // as installed
+	clockSet uint32             // the clock as installed
 
 	// resolve and attachHops are resolveAll and true, except in tests that install next
 	// hops themselves and attach nothing.
@@ -203,7 +202,9 @@ func load(cfg Config) (*Plane, error) {
 	}
 	slots := cacheSlots(ebpf.MustPossibleCPU())
 	spec.Maps["flow_cache"].MaxEntries = slots
-	p.cacheMask = slots - 1
+	if err := spec.Variables["cache_mask"].Set(slots - 1); err != nil {
+		return nil, fmt.Errorf("xdp: sizing the flow cache: %w", err)
+	}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported) {
 			return nil, fmt.Errorf("%w: xdp: loading the BPF program: %v (the kernel needs BPF and XDP, and govs CAP_BPF); use --dataplane proxy", dataplane.ErrNotSupported, err)
@@ -214,7 +215,7 @@ func load(cfg Config) (*Plane, error) {
 		p.objs.Close()
 		return nil, err
 	}
-	if err := p.writeSettings(p.now()); err != nil {
+	if err := p.writeClock(p.now()); err != nil {
 		p.destTab.close()
 		p.objs.Close()
 		return nil, err
@@ -577,7 +578,7 @@ func (p *Plane) control(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			p.mu.Lock()
-			if err := p.writeSettings(p.now()); err != nil {
+			if err := p.writeClock(p.now()); err != nil {
 				p.log.Warn("advancing the clock", "error", err)
 			}
 			p.readCounters()

@@ -16,6 +16,7 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	trivialProgXdpDrop = "xdp_drop"
 	trivialProgXdpPass = "xdp_pass"
 	trivialProgXdpTx   = "xdp_tx"
 )
@@ -62,6 +63,7 @@ type trivialSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type trivialProgramSpecs struct {
+	XdpDrop *ebpf.ProgramSpec `ebpf:"xdp_drop"`
 	XdpPass *ebpf.ProgramSpec `ebpf:"xdp_pass"`
 	XdpTx   *ebpf.ProgramSpec `ebpf:"xdp_tx"`
 }
@@ -114,12 +116,14 @@ type trivialVariables struct {
 //
 // It can be passed to loadTrivialObjects or ebpf.CollectionSpec.LoadAndAssign.
 type trivialPrograms struct {
+	XdpDrop *ebpf.Program `ebpf:"xdp_drop"`
 	XdpPass *ebpf.Program `ebpf:"xdp_pass"`
 	XdpTx   *ebpf.Program `ebpf:"xdp_tx"`
 }
 
 func (p *trivialPrograms) Close() error {
 	return _TrivialClose(
+		p.XdpDrop,
 		p.XdpPass,
 		p.XdpTx,
 	)

@@ -99,11 +99,13 @@ struct cache_slot {
 	__u32 pad;
 };
 
-// settings are what the Go side tells every packet.
-struct settings {
-	__u32 clock;      // coarse time (seconds), advanced by the Go side
-	__u32 cache_mask; // flow_cache slots per CPU, minus 1 (a power of two minus 1)
-};
+// clock is a coarse time (seconds) the Go side advances. A global variable: the program
+// reads it with one load, no map lookup.
+__u32 clock;
+
+// cache_mask is the number of flow_cache slots per CPU minus 1 (slots are a power of
+// two), set by the Go side before loading: a constant to the verifier.
+volatile const __u32 cache_mask;
 
 struct counters {
 	__u64 packets;
@@ -145,12 +147,7 @@ struct {
 	});
 } dests SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct settings);
-} config SEC(".maps");
+
 
 // vip_ports is a bitmap of the ports of every virtual service: a packet to any other port
 // is passed after one inlined array lookup, without touching the hash maps.
@@ -172,7 +169,7 @@ struct {
 } flows SEC(".maps");
 
 // flow_cache is each CPU's direct-mapped cache of the flow table; the Go side sizes it
-// (max_entries) at load time and sets config.cache_mask to match.
+// (max_entries) at load time and sets cache_mask to match.
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -376,12 +373,11 @@ int govs_xdp(struct xdp_md *ctx)
 	int is_close = tcp_flags & (TCP_FIN | TCP_RST);
 
 	__u32 zero = 0;
-	struct settings *cfg = bpf_map_lookup_elem(&config, &zero);
 	void *dest_array = bpf_map_lookup_elem(&dests, &zero);
-	if (!cfg || !dest_array)
+	if (!dest_array)
 		return XDP_PASS;
-	__u32 now = cfg->clock;
-	__u32 slot_idx = flow_cache_index(&fk, cfg->cache_mask);
+	__u32 now = clock;
+	__u32 slot_idx = flow_cache_index(&fk, cache_mask);
 	struct cache_slot *cs = bpf_map_lookup_elem(&flow_cache, &slot_idx);
 	if (!cs)
 		return XDP_PASS;

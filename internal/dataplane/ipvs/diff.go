@@ -44,9 +44,10 @@ func (k opKind) String() string {
 
 // op is one change: the service it concerns (whole, for new/set), and for destination
 // changes the destination; for opSetTimeouts the timeouts to send (zero keeps a value).
+// The service is shared by the ops that concern it and must not change after planning.
 type op struct {
 	kind     opKind
-	svc      table.Service
+	svc      *table.Service
 	dest     table.Dest
 	timeouts table.Timeouts
 }
@@ -68,7 +69,13 @@ func (o op) String() string {
 // changes in place, so established connections stay. Unchanged entries cost nothing: a
 // reload that changes nothing plans no request.
 func plan(have []table.Service, haveTimeouts table.Timeouts, want table.Table, owned map[table.ServiceKey]bool) []op {
-	var ops []op
+	// Room for a start from nothing, the common large case: one request per service and
+	// per destination, in one allocation.
+	n := 1
+	for _, w := range want.Services {
+		n += 1 + len(w.Dests)
+	}
+	ops := make([]op, 0, n)
 	if t, ok := timeoutChange(haveTimeouts, want.Timeouts); ok {
 		ops = append(ops, op{kind: opSetTimeouts, timeouts: t})
 	}
@@ -85,17 +92,17 @@ func plan(have []table.Service, haveTimeouts table.Timeouts, want table.Table, o
 		wanted[w.ServiceKey] = true
 		h, ok := current[w.ServiceKey]
 		if !ok {
-			ops = append(ops, op{kind: opNewService, svc: w})
+			ops = append(ops, op{kind: opNewService, svc: &w})
 			for _, d := range w.Dests {
-				ops = append(ops, op{kind: opNewDest, svc: w, dest: d})
+				ops = append(ops, op{kind: opNewDest, svc: &w, dest: d})
 			}
 			continue
 		}
-		ops = append(ops, planService(*h, w)...)
+		ops = planService(ops, h, &w)
 	}
 	// Services removed from the configuration, in the kernel's order.
-	for _, h := range have {
-		if owned[h.ServiceKey] && !wanted[h.ServiceKey] {
+	for i := range have {
+		if h := &have[i]; owned[h.ServiceKey] && !wanted[h.ServiceKey] {
 			ops = append(ops, op{kind: opDelService, svc: h})
 		}
 	}
@@ -105,9 +112,8 @@ func plan(have []table.Service, haveTimeouts table.Timeouts, want table.Table, o
 // planService changes an existing service into w: destinations that went first (so a
 // threshold or a scheduler never sees them again), then the service's attributes, then
 // edited and new destinations in w's order (the kernel keeps the newest first, as it
-// does for keepalived, which adds them in configuration order).
-func planService(h, w table.Service) []op {
-	var ops []op
+// does for keepalived, which adds them in configuration order). It appends to ops.
+func planService(ops []op, h, w *table.Service) []op {
 	wantDest := make(map[table.DestKey]bool, len(w.Dests))
 	for _, d := range w.Dests {
 		wantDest[d.Addr] = true
@@ -117,7 +123,7 @@ func planService(h, w table.Service) []op {
 			ops = append(ops, op{kind: opDelDest, svc: w, dest: d})
 		}
 	}
-	if !sameServiceAttrs(h, w) {
+	if !sameServiceAttrs(*h, *w) {
 		ops = append(ops, op{kind: opSetService, svc: w})
 	}
 	haveDest := make(map[table.DestKey]table.Dest, len(h.Dests))
@@ -163,11 +169,7 @@ func normalize(s table.Service) table.Service {
 	if s.Scheduler == "" {
 		s.Scheduler = defaultScheduler
 	}
-	if s.FWMark != 0 {
-		s.Protocol, s.Addr = 0, netip.AddrPort{}
-	} else {
-		s.IPv6 = false
-	}
+	s.ServiceKey = normalizeKey(s.ServiceKey)
 	if s.Persistence.Timeout == 0 {
 		s.Persistence = table.Persistence{Engine: s.Persistence.Engine}
 	} else {
@@ -208,6 +210,17 @@ func normalize(s table.Service) table.Service {
 		}
 	}
 	return s
+}
+
+// normalizeKey is a service key as the kernel reports it back: a mark without protocol
+// and address, an address without the IPv6 flag (the address says it).
+func normalizeKey(k table.ServiceKey) table.ServiceKey {
+	if k.FWMark != 0 {
+		k.Protocol, k.Addr = 0, netip.AddrPort{}
+	} else {
+		k.IPv6 = false
+	}
+	return k
 }
 
 func serviceIs6(k table.ServiceKey) bool {

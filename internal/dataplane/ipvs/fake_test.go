@@ -147,17 +147,17 @@ func (f *fakeKernel) Change(ops []op) []error {
 	for i, o := range ops {
 		switch o.kind {
 		case opNewService:
-			errs[i] = f.NewService(o.svc)
+			errs[i] = f.NewService(*o.svc)
 		case opSetService:
-			errs[i] = f.SetService(o.svc)
+			errs[i] = f.SetService(*o.svc)
 		case opDelService:
 			errs[i] = f.DelService(o.svc.ServiceKey)
 		case opNewDest:
-			errs[i] = f.NewDest(o.svc, o.dest)
+			errs[i] = f.NewDest(*o.svc, o.dest)
 		case opSetDest:
-			errs[i] = f.SetDest(o.svc, o.dest)
+			errs[i] = f.SetDest(*o.svc, o.dest)
 		case opDelDest:
-			errs[i] = f.DelDest(o.svc, o.dest)
+			errs[i] = f.DelDest(*o.svc, o.dest)
 		case opSetTimeouts:
 			errs[i] = f.SetTimeouts(o.timeouts)
 		}

@@ -288,7 +288,7 @@ func (k *netlinkKernel) message(o op) (netlink.Message, error) {
 	ae.Nested(cmdAttrService, func(n *netlink.AttributeEncoder) error {
 		encodeServiceKey(n, o.svc.ServiceKey)
 		if o.kind == opNewService || o.kind == opSetService {
-			encodeServiceAttrs(n, o.svc)
+			encodeServiceAttrs(n, *o.svc)
 		}
 		return nil
 	})

@@ -127,7 +127,7 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	ops := plan(p.known, p.timeouts, t, p.owned)
 	// Every service the table names is ours from now on, adopted or about to be added.
 	for _, s := range t.Services {
-		p.owned[normalize(s).ServiceKey] = true
+		p.owned[normalizeKey(s.ServiceKey)] = true
 	}
 	var errs []error
 	sent, start := 0, time.Now()
@@ -174,7 +174,7 @@ func (p *Plane) readKernel(t table.Table) error {
 	}
 	want := make(map[table.ServiceKey]bool, len(t.Services))
 	for _, s := range t.Services {
-		want[normalize(s).ServiceKey] = true
+		want[normalizeKey(s.ServiceKey)] = true
 	}
 	// known holds the whole table, foreign services included, so that a service the
 	// configuration starts to name later is adopted rather than added twice.
@@ -211,6 +211,10 @@ func (p *Plane) reindex() {
 
 // record updates what the plane knows of the kernel after a request succeeded.
 func (p *Plane) record(o op) {
+	if o.kind == opSetTimeouts {
+		p.timeouts = mergeTimeouts(p.timeouts, o.timeouts)
+		return
+	}
 	idx, ok := p.byKey[o.svc.ServiceKey]
 	if !ok {
 		idx = -1
@@ -223,8 +227,6 @@ func (p *Plane) record(o op) {
 	case opDelService:
 		delete(p.owned, o.svc.ServiceKey)
 		p.reindex()
-	case opSetTimeouts:
-		p.timeouts = mergeTimeouts(p.timeouts, o.timeouts)
 	}
 }
 
@@ -247,7 +249,7 @@ func mergeTimeouts(have, set table.Timeouts) table.Timeouts {
 func applyOp(svcs []table.Service, idx int, o op) []table.Service {
 	switch o.kind {
 	case opNewService:
-		s := o.svc
+		s := *o.svc
 		s.Dests = nil
 		return append(svcs, s)
 	case opDelService:
@@ -257,12 +259,16 @@ func applyOp(svcs []table.Service, idx int, o op) []table.Service {
 	case opSetService:
 		if idx >= 0 {
 			dests := svcs[idx].Dests
-			svcs[idx] = o.svc
+			svcs[idx] = *o.svc
 			svcs[idx].Dests = dests
 		}
 	case opNewDest:
 		if idx >= 0 {
-			svcs[idx].Dests = append([]table.Dest{o.dest}, svcs[idx].Dests...)
+			// In place: a new service's destinations arrive one by one.
+			ds := append(svcs[idx].Dests, table.Dest{})
+			copy(ds[1:], ds)
+			ds[0] = o.dest
+			svcs[idx].Dests = ds
 		}
 	case opSetDest, opDelDest:
 		if idx < 0 {
@@ -341,8 +347,8 @@ func (p *Plane) Close(ctx context.Context) error {
 		errs = append(errs, p.k.Flush())
 	case RemoveOwned:
 		var ops []op
-		for _, s := range p.known {
-			if p.owned[s.ServiceKey] {
+		for i := range p.known {
+			if s := &p.known[i]; p.owned[s.ServiceKey] {
 				ops = append(ops, op{kind: opDelService, svc: s})
 			}
 		}

@@ -28,7 +28,7 @@ func main() {
 	scheduler := flag.String("s", "rr", "scheduler")
 	udp := flag.Bool("udp", false, "UDP service instead of TCP")
 	pp := flag.Int("proxy-protocol", 0, "PROXY protocol version towards real servers (0: off)")
-	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
+	loops := flag.Int("loops", 0, "event loops (0: the plane's default, one per two CPUs)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if err := run(*listen, *backends, *scheduler, *udp, *pp, *loops, *cpuprofile); err != nil {

@@ -4,9 +4,9 @@
 // FULLNAT: real servers see the director's address (or the client's, through the
 // optional PROXY protocol header), whatever lb_kind the configuration names.
 //
-// Design: one epoll event loop per CPU (GOMAXPROCS), each with its own SO_REUSEPORT
-// listener per service, so the kernel spreads connections over the loops and a
-// connection is only ever touched by the goroutine of its loop. A connection costs no
+// Design: one epoll event loop per two CPUs of GOMAXPROCS (see New), each with its own
+// SO_REUSEPORT listener per service, so the kernel spreads connections over the loops
+// and a connection is only ever touched by the goroutine of its loop. A connection costs no
 // goroutine and, while idle, no buffer: reads land in the loop's shared buffer and are
 // written straight on; only data the other side cannot take yet is kept.
 //

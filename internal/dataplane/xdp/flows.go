@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -20,6 +21,10 @@ const protoTCP = 6
 const (
 	clockUnit     = time.Second
 	flowScanEvery = 2 * time.Second
+	// flowScanShare bounds the time spent scanning: the next scan waits at least
+	// flowScanShare times the last one's duration (a full table of 1 Mi flows takes
+	// about 0.2 s, so it is scanned every 4 s, about 5% of a core).
+	flowScanShare = 20
 	// flowScanBatch is how many flows one BPF_MAP_LOOKUP_BATCH returns.
 	flowScanBatch = 4096
 )
@@ -60,6 +65,24 @@ func flowTimeouts(t table.Timeouts) (tcp, fin, udp uint32) {
 		return uint32((d + clockUnit - 1) / clockUnit)
 	}
 	return units(t.TCP, defaultTCPTimeout), units(t.TCPFin, defaultFinTimeout), units(t.UDP, defaultUDPTimeout)
+}
+
+// scanLoop scans the flow table every flowScanEvery, or less often when a scan takes
+// long, until ctx is done.
+func (p *Plane) scanLoop(ctx context.Context) {
+	wait := flowScanEvery
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		if err := p.scanFlows(); err != nil {
+			p.log.Warn("scanning the flow table", "error", err)
+		}
+		wait = max(flowScanEvery, flowScanShare*time.Since(start))
+	}
 }
 
 // flowCount is what a scan found for one destination.

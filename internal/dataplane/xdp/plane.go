@@ -539,8 +539,8 @@ func equalInts(a, b []int) bool {
 }
 
 // control runs the periodic work: the clock and dynamic weights every 100 ms, next hops
-// every second, the flow scan every 2 s, rate estimates every 2 s, and the removal of
-// lingering real servers without flows.
+// every second, the flow scan (see scanLoop), rate estimates every 2 s, and the removal
+// of lingering real servers without flows.
 func (p *Plane) control(ctx context.Context) {
 	defer close(p.done)
 	// Resolution may wait for ARP, and a scan of a big flow table takes a while: each
@@ -563,11 +563,11 @@ func (p *Plane) control(ctx context.Context) {
 		}()
 	}
 	every(neighEvery, func() { p.refreshHops(ctx) })
-	every(flowScanEvery, func() {
-		if err := p.scanFlows(); err != nil {
-			p.log.Warn("scanning the flow table", "error", err)
-		}
-	})
+	loops.Add(1)
+	go func() {
+		defer loops.Done()
+		p.scanLoop(ctx)
+	}()
 	defer loops.Wait()
 	tick := time.NewTicker(refreshEvery)
 	defer tick.Stop()

@@ -39,6 +39,8 @@ type govsXDPDest struct {
 	Saddr   uint32
 	Flags   uint32
 	Gen     uint32
+	Mtu     uint16
+	Pad     uint16
 }
 
 type govsXDPFlow struct {

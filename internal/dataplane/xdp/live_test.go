@@ -147,7 +147,7 @@ func BenchmarkLiveFrames(b *testing.B) {
 	p.resolve = func(_ context.Context, addrs []netip.Addr) map[netip.Addr]nextHop {
 		out := map[netip.Addr]nextHop{}
 		for _, a := range addrs {
-			out[a] = nextHop{ifindex: lp.dirIndex, mac: lp.rsMAC, srcMAC: lp.dirMAC, src: dirIP}
+			out[a] = nextHop{ifindex: lp.dirIndex, mac: lp.rsMAC, srcMAC: lp.dirMAC, src: dirIP, mtu: 1500}
 		}
 		return out
 	}

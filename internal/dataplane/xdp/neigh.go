@@ -22,12 +22,13 @@ type nextHop struct {
 	srcMAC  net.HardwareAddr // the interface's
 	src     netip.Addr       // the director's preferred source toward the server (TUN)
 	via     netip.Addr       // the gateway, when the server is not on a connected network
+	mtu     int              // the interface's
 	err     error            // why the server cannot be reached; the rest is then unset
 }
 
 func (h nextHop) equal(o nextHop) bool {
 	return h.ifindex == o.ifindex && bytes.Equal(h.mac, o.mac) && bytes.Equal(h.srcMAC, o.srcMAC) &&
-		h.src == o.src && h.via == o.via && errString(h.err) == errString(o.err)
+		h.mtu == o.mtu && h.src == o.src && h.via == o.via && errString(h.err) == errString(o.err)
 }
 
 func errString(err error) string {
@@ -92,7 +93,7 @@ func resolve(ctx context.Context, a netip.Addr) nextHop {
 	if err != nil {
 		return nextHop{err: fmt.Errorf("real server %s: interface %d: %v", a, r.LinkIndex, err)}
 	}
-	h := nextHop{ifindex: r.LinkIndex, srcMAC: lk.Attrs().HardwareAddr}
+	h := nextHop{ifindex: r.LinkIndex, srcMAC: lk.Attrs().HardwareAddr, mtu: lk.Attrs().MTU}
 	if len(h.srcMAC) != 6 {
 		return nextHop{err: fmt.Errorf("real server %s is reached through %s, which has no Ethernet address", a, lk.Attrs().Name)}
 	}

@@ -457,7 +457,7 @@ func (p *Plane) writePorts(bits [65536 / 64]uint64) error {
 // widen, a server the program lets take new flows keeps doing so (until the tables that
 // stop naming it are installed).
 func (p *Plane) installDest(d *dest, widen bool) {
-	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: be32(d.key.addr.Addr()), Saddr: be32(d.hop.src), Gen: d.gen}
+	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: be32(d.key.addr.Addr()), Saddr: be32(d.hop.src), Gen: d.gen, Mtu: uint16(min(d.hop.mtu, 0xffff))}
 	copy(v.Dmac[:], d.hop.mac)
 	copy(v.Smac[:], d.hop.srcMAC)
 	if d.method == table.Tunnel {
@@ -759,11 +759,17 @@ func tableRates(r estimator.Rates) table.Rates {
 	return table.Rates{CPS: r.CPS, InPPS: r.InPPS, OutPPS: r.OutPPS, InBPS: r.InBPS, OutBPS: r.OutBPS}
 }
 
-// Drops returns the packets to a virtual service the program dropped, by reason: no
-// available real server in the flow's slot, no headroom for the IPIP header, or a slot
-// naming a real server no longer installed (a table being replaced).
-func (p *Plane) Drops() (noServer, noRoom, gone uint64) {
-	var out [3]uint64
+// Drops counts the packets to a virtual service the program dropped, by reason.
+type Drops struct {
+	NoServer uint64 // no available real server in the flow's slot
+	NoRoom   uint64 // no headroom for the IPIP header
+	Gone     uint64 // the slot names a real server no longer installed (a table being replaced)
+	TooBig   uint64 // too big for the IPIP tunnel, without DF (XDP cannot fragment)
+}
+
+// Drops returns the packets the program dropped, by reason.
+func (p *Plane) Drops() Drops {
+	var out [4]uint64
 	for i := range out {
 		var per []uint64
 		if err := p.objs.Drops.Lookup(uint32(i), &per); err == nil {
@@ -772,7 +778,7 @@ func (p *Plane) Drops() (noServer, noRoom, gone uint64) {
 			}
 		}
 	}
-	return out[0], out[1], out[2]
+	return Drops{NoServer: out[0], NoRoom: out[1], Gone: out[2], TooBig: out[3]}
 }
 
 // Close detaches the program and frees its maps. Flows in progress end with it: a DR

@@ -56,7 +56,7 @@ func macOf(a netip.Addr) net.HardwareAddr {
 func fakeHops(_ context.Context, addrs []netip.Addr) map[netip.Addr]nextHop {
 	out := map[netip.Addr]nextHop{}
 	for _, a := range addrs {
-		h := nextHop{ifindex: testIfindex, srcMAC: dirMAC, src: dirIP, mac: macOf(a)}
+		h := nextHop{ifindex: testIfindex, srcMAC: dirMAC, src: dirIP, mac: macOf(a), mtu: 1500}
 		switch {
 		case a == netip.MustParseAddr("10.0.0.99"):
 			h = nextHop{err: errNoARP}
@@ -351,7 +351,7 @@ func TestProgramDropsWithoutServer(t *testing.T) {
 	if ret, _ := run(t, p, tcpFrame(client(1), vip, syn, 0)); ret != xdpDrop {
 		t.Fatalf("action %d for a service whose only server has no MAC, want XDP_DROP", ret)
 	}
-	if n, _, _ := p.Drops(); n != 1 {
+	if n := p.Drops().NoServer; n != 1 {
 		t.Errorf("no-server drops = %d, want 1", n)
 	}
 }
@@ -383,6 +383,58 @@ func TestProgramTUN(t *testing.T) {
 		t.Errorf("inner packet changed")
 	}
 	golden(t, "tun.hex", hexDump(out))
+}
+
+// TestProgramTUNTooBig: a packet that would exceed the egress MTU once encapsulated is
+// answered with ICMP fragmentation-needed (next-hop MTU 1500-20) when it has DF, as IPVS
+// does, and dropped without DF (IPVS would fragment; XDP cannot). One that fits exactly
+// goes through.
+func TestProgramTUNTooBig(t *testing.T) {
+	p := testPlane(t)
+	apply(t, p, drService("rr", table.Dest{Addr: rs3, Weight: 1, Method: table.Tunnel}))
+	c := client(1)
+	// An IPv4 packet of 1480 bytes (20 + 20 + 1440) fits in 1500 with the outer header.
+	if ret, out := run(t, p, tcpFrame(c, vip, ack, 1440)); ret != xdpTX || len(out) != 14+1500 {
+		t.Fatalf("a packet that just fits: action %d, %d bytes; want XDP_TX, 1514", ret, len(out))
+	}
+
+	in := tcpFrame(c, vip, ack, 1441)
+	ret, out := run(t, p, in)
+	if ret != xdpTX {
+		t.Fatalf("a DF packet 1 byte too big: action %d, want XDP_TX (ICMP back to the client)", ret)
+	}
+	if len(out) != 14+20+8+28 {
+		t.Fatalf("ICMP answer of %d bytes, want %d", len(out), 14+20+8+28)
+	}
+	if !bytes.Equal(out[0:6], in[6:12]) || !bytes.Equal(out[6:12], in[0:6]) {
+		t.Errorf("MACs %x > %x, want the request's swapped", out[6:12], out[0:6])
+	}
+	ip := out[14:34]
+	if ipChecksum(ip) != 0 || ip[9] != 1 || !bytes.Equal(ip[12:16], vip.Addr().AsSlice()) || !bytes.Equal(ip[16:20], c.Addr().AsSlice()) {
+		t.Errorf("IPv4 header %x: want a valid checksum, protocol 1 (ICMP), %s > %s", ip, vip.Addr(), c.Addr())
+	}
+	icmp := out[34:]
+	if icmp[0] != 3 || icmp[1] != 4 || binary.BigEndian.Uint16(icmp[6:]) != 1480 {
+		t.Errorf("ICMP %x: want type 3 code 4 (fragmentation needed), MTU 1480", icmp[:8])
+	}
+	if ipChecksum(icmp) != 0 {
+		t.Errorf("ICMP checksum does not verify: %x", icmp)
+	}
+	if !bytes.Equal(icmp[8:], in[14:14+28]) {
+		t.Errorf("quoted %x, want the request's IPv4 header and 8 bytes: %x", icmp[8:], in[14:14+28])
+	}
+	golden(t, "frag-needed.hex", hexDump(out))
+
+	noDF := tcpFrame(c, vip, ack, 1441)
+	binary.BigEndian.PutUint16(noDF[14+6:], 0)
+	binary.BigEndian.PutUint16(noDF[14+10:], 0)
+	binary.BigEndian.PutUint16(noDF[14+10:], ipChecksum(noDF[14:34]))
+	if ret, _ := run(t, p, noDF); ret != xdpDrop {
+		t.Fatalf("a packet too big without DF: action %d, want XDP_DROP", ret)
+	}
+	if n := p.Drops().TooBig; n != 1 {
+		t.Errorf("too-big drops = %d, want 1", n)
+	}
 }
 
 func hexDump(b []byte) []byte {

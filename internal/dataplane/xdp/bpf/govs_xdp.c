@@ -70,7 +70,9 @@ struct dest {
 	__be32 daddr;        // real server (TUN outer destination)
 	__be32 saddr;        // director's address on the egress interface (TUN outer source)
 	__u32 flags;
-	__u32 gen; // changes whenever the id is given to another destination
+	__u32 gen;  // changes whenever the id is given to another destination
+	__u16 mtu;  // of the egress interface: an IPIP packet may be this long (TUN)
+	__u16 pad;
 };
 
 struct flow_key {
@@ -118,7 +120,8 @@ struct counters {
 #define DROP_NO_DEST 0    // the Maglev slot is empty or its server is quiesced
 #define DROP_NO_ROOM 1    // bpf_xdp_adjust_head failed (TUN)
 #define DROP_DEST_GONE 2 // the slot names a dest id that is not installed
-#define DROP_REASONS 3
+#define DROP_TOO_BIG 3   // too big for the tunnel and fragmentable (TUN): XDP cannot fragment
+#define DROP_REASONS 4
 
 // services is not preallocated: an update then allocates a new element and frees the old
 // one after every reader is done with it, so a Maglev table is never read while it is
@@ -271,25 +274,33 @@ static __always_inline __u16 csum_fold(__u32 sum)
 // function taking a struct dest it puts the struct into the object's BTF, where clang 14
 // writes only a forward declaration for the value of an inner map (and TUN can afford a
 // call).
+//
+// It returns 0, ENCAP_NO_ROOM, or ENCAP_TOO_BIG when the packet with the outer header
+// would exceed the egress interface's MTU (the caller then answers with ICMP
+// fragmentation-needed, or drops a packet without DF, which IPVS would fragment).
+#define ENCAP_NO_ROOM -1
+#define ENCAP_TOO_BIG -2
 static __attribute__((noinline)) int encap_ipip(struct xdp_md *ctx, const struct dest *d)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *inner = data + sizeof(struct ethhdr);
 	if ((void *)(inner + 1) > data_end)
-		return -1;
+		return ENCAP_NO_ROOM;
 	__u16 inner_len = bpf_ntohs(inner->tot_len);
 	__u8 tos = inner->tos;
 	__u8 ttl = inner->ttl;
+	if (inner_len + sizeof(struct iphdr) > d->mtu)
+		return ENCAP_TOO_BIG;
 
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
-		return -1;
+		return ENCAP_NO_ROOM;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *outer = data + sizeof(struct ethhdr);
 	if ((void *)(outer + 1) > data_end)
-		return -1;
+		return ENCAP_NO_ROOM;
 
 	__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
@@ -314,6 +325,95 @@ static __attribute__((noinline)) int encap_ipip(struct xdp_md *ctx, const struct
 		sum += w[i];
 	outer->check = csum_fold(sum);
 	return 0;
+}
+
+// icmp_frag is the header of an ICMP "fragmentation needed" message (RFC 1191);
+// linux/icmp.h cannot be included here (it pulls in libc headers).
+struct icmp_frag {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 unused;
+	__be16 mtu;
+};
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+
+// Sizes of the ICMP fragmentation-needed answer: its IPv4 and ICMP headers, and at most
+// the quoted original header (up to 60 bytes) and 8 bytes of its payload.
+#define ICMP_ROOM (sizeof(struct iphdr) + 8)
+#define QUOTE_MAX (60 + 8)
+
+// frag_needed turns the packet into the ICMP "fragmentation needed" answer to its sender
+// (RFC 792, RFC 1191: the next-hop MTU is the tunnel's), as IPVS's ip_vs_tunnel_xmit does
+// for a DF packet too big for the tunnel, and returns the action that sends it back.
+static __attribute__((noinline)) int frag_needed(struct xdp_md *ctx, __u16 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	if ((void *)(ip + 1) > data_end)
+		return XDP_DROP;
+	__u8 src_mac[ETH_ALEN], dst_mac[ETH_ALEN];
+	__builtin_memcpy(src_mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(dst_mac, eth->h_source, ETH_ALEN);
+	__be32 to = ip->saddr, from = ip->daddr;
+	__u32 quote = ip->ihl * 4 + 8;
+	if (quote > QUOTE_MAX)
+		return XDP_DROP;
+	__u32 len = data_end - data;
+	if (sizeof(struct ethhdr) + quote > len)
+		return XDP_DROP;
+
+	// Room for the new headers in front, and the payload beyond the quote cut off.
+	if (bpf_xdp_adjust_head(ctx, -(int)ICMP_ROOM))
+		return XDP_DROP;
+	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(struct ethhdr) + quote) - (int)len))
+		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	struct iphdr *outer = data + sizeof(struct ethhdr);
+	struct icmp_frag *icmp = (void *)(outer + 1);
+	if ((void *)(icmp + 1) > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, dst_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, src_mac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	outer->version = 4;
+	outer->ihl = 5;
+	outer->tos = 0xc0; // internetwork control, as the kernel's ICMP errors
+	outer->tot_len = bpf_htons(ICMP_ROOM + quote);
+	outer->id = 0;
+	outer->frag_off = 0;
+	outer->ttl = 64;
+	outer->protocol = IPPROTO_ICMP;
+	outer->check = 0;
+	outer->saddr = from;
+	outer->daddr = to;
+	__u32 sum = 0;
+	__u16 *w = (__u16 *)outer;
+#pragma unroll
+	for (int i = 0; i < (int)sizeof(struct iphdr) / 2; i++)
+		sum += w[i];
+	outer->check = csum_fold(sum);
+
+	icmp->type = ICMP_DEST_UNREACH;
+	icmp->code = ICMP_FRAG_NEEDED;
+	icmp->checksum = 0;
+	icmp->unused = 0;
+	icmp->mtu = bpf_htons(mtu);
+	sum = 0;
+	w = (__u16 *)icmp;
+	for (int i = 0; i < (int)(8 + QUOTE_MAX) / 2; i++) {
+		if ((__u32)i * 2 >= 8 + quote || (void *)(w + i + 1) > data_end)
+			break;
+		sum += w[i];
+	}
+	icmp->checksum = csum_fold(sum);
+	return XDP_TX;
 }
 
 SEC("xdp")
@@ -474,7 +574,14 @@ forward:
 	c->bytes += bytes;
 
 	if (d->flags & DEST_TUNNEL) {
-		if (encap_ipip(ctx, d) < 0) {
+		int err = encap_ipip(ctx, d);
+		if (err == ENCAP_TOO_BIG) {
+			if (ip->frag_off & bpf_htons(0x4000))
+				return frag_needed(ctx, d->mtu - sizeof(struct iphdr));
+			count_drop(DROP_TOO_BIG);
+			return XDP_DROP;
+		}
+		if (err < 0) {
 			count_drop(DROP_NO_ROOM);
 			return XDP_DROP;
 		}

@@ -13,16 +13,27 @@ import (
 	"github.com/govs/govs/internal/table"
 )
 
+// putAttrs adds what fill writes to an AttributeEncoder, for the kernel's answers
+// below, which carry more than a request.
+func putAttrs(ae *netlink.AttributeEncoder, fill func(l *attrList)) {
+	l := newAttrList()
+	fill(l)
+	for _, a := range l.attrs {
+		ae.Bytes(a.Type, a.Data)
+	}
+}
+
 // kernelService encodes a GET_SERVICE answer as the kernel's ip_vs_genl_fill_service
 // writes it.
 func kernelService(t testing.TB, s table.Service, flags uint32, mask uint32, st table.Counters) []byte {
 	t.Helper()
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(cmdAttrService, func(n *netlink.AttributeEncoder) error {
-		encodeServiceKey(n, s.ServiceKey)
+		putAttrs(n, func(l *attrList) { encodeServiceKey(l, s.ServiceKey) })
 		if s.FWMark == 0 {
 			// the kernel sends the address as 16 bytes
-			n.Bytes(svcAttrAddr, addr16(s.Addr.Addr()))
+			a := addr16(s.Addr.Addr())
+			n.Bytes(svcAttrAddr, a[:])
 		}
 		n.String(svcAttrSchedName, s.Scheduler)
 		if s.Persistence.Engine != "" {
@@ -114,7 +125,7 @@ func TestDecodeDest(t *testing.T) {
 	}
 	gue := table.Dest{Addr: netip.MustParseAddrPort("10.0.0.3:80"), Weight: 70000, Method: table.Tunnel, UThreshold: 5, LThreshold: 2, TunnelType: "gue", TunnelPort: 6080, TunnelFlags: "remcsum"}
 	b := enc(func(n *netlink.AttributeEncoder) {
-		encodeDest(n, gue)
+		putAttrs(n, func(l *attrList) { encodeDest(l, gue) })
 		n.Uint32(destAttrActiveConns, 3)
 		n.Uint32(destAttrInactConns, 4)
 		n.Uint32(destAttrPersistConn, 5)

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -39,9 +38,10 @@ type netlinkKernel struct {
 
 var _ kernel = (*netlinkKernel)(nil)
 
-// batchSize bounds the requests of one sendmsg, so that their acknowledgements fit the
-// socket's receive buffer.
-const batchSize = 128
+// batchSize bounds the requests of one sendmsg: 256 of them are about 35 KB, well
+// within the socket's send buffer, and should every one be refused, their answers
+// (short, NETLINK_CAP_ACK) still fit the receive buffer.
+const batchSize = 256
 
 // openKernel connects to IPVS. It fails with ErrNoIPVS (wrapped) when the kernel has no
 // IPVS generic-netlink family.
@@ -56,8 +56,10 @@ func openKernel() (*netlinkKernel, error) {
 		c.Close()
 		return nil, fmt.Errorf("ipvs: %w: generic netlink family %q: %v", ErrNoIPVS, familyName, err)
 	}
-	// Room for a batch's acknowledgements; the kernel caps it, which batchSize allows for.
+	// Room for a batch's answers; the kernel caps it, which batchSize allows for. A
+	// refusal need not quote the request back (NETLINK_CAP_ACK, since Linux 4.3).
 	_ = nc.SetReadBuffer(1 << 22)
+	_ = nc.SetOption(netlink.CapAcknowledge, true)
 	h, err := mobyipvs.New("")
 	if err != nil {
 		c.Close()
@@ -108,11 +110,12 @@ func (k *netlinkKernel) Services() ([]table.Service, []table.ServiceStats, error
 		if err != nil {
 			return nil, nil, fmt.Errorf("ipvs: listing services: %w", err)
 		}
+		key, err := nested(cmdAttrService, func(l *attrList) { encodeServiceKey(l, s.ServiceKey) })
+		if err != nil {
+			return nil, nil, err
+		}
 		dmsgs, err := k.execute(cmdGetDest, netlink.Dump, func(ae *netlink.AttributeEncoder) {
-			ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
-				encodeServiceKey(nae, s.ServiceKey)
-				return nil
-			})
+			ae.Bytes(key.Type, key.Data)
 		})
 		if err != nil {
 			if errors.Is(err, syscall.ESRCH) || errors.Is(err, syscall.ENOENT) {
@@ -139,17 +142,6 @@ func family(is6 bool) uint16 {
 		return syscall.AF_INET6
 	}
 	return syscall.AF_INET
-}
-
-func encodeServiceKey(ae *netlink.AttributeEncoder, key table.ServiceKey) {
-	ae.Uint16(svcAttrAF, family(serviceIs6(key)))
-	if key.FWMark != 0 {
-		ae.Uint32(svcAttrFWMark, key.FWMark)
-		return
-	}
-	ae.Uint16(svcAttrProtocol, uint16(key.Protocol))
-	ae.Bytes(svcAttrAddr, key.Addr.Addr().AsSlice())
-	ae.Bytes(svcAttrPort, binary.BigEndian.AppendUint16(nil, key.Addr.Port()))
 }
 
 // Change sends the requests in order: service and destination changes in batches,
@@ -182,8 +174,9 @@ func (k *netlinkKernel) batch(ops []op, errs []error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	msgs := make([]netlink.Message, 0, len(ops))
+	var last keyAttr
 	for _, o := range ops {
-		m, err := k.message(o)
+		m, err := k.message(o, &last)
 		if err != nil {
 			for i := range errs {
 				errs[i] = err
@@ -233,6 +226,20 @@ func (k *netlinkKernel) batch(ops []op, errs []error) {
 		}
 		if err != nil {
 			fail(fmt.Errorf("no acknowledgement: %w", err))
+			k.drain(rc)
+			return
+		}
+	}
+}
+
+// drain discards what is left to read after a failed batch, so that the next
+// exchange does not take an old answer for its own.
+func (k *netlinkKernel) drain(rc syscall.RawConn) {
+	for range batchSize {
+		var rerr error
+		if err := rc.Control(func(fd uintptr) {
+			_, _, rerr = unix.Recvfrom(int(fd), k.buf, unix.MSG_DONTWAIT)
+		}); err != nil || rerr != nil {
 			return
 		}
 	}
@@ -265,8 +272,9 @@ func readAnswers(b []byte, first uint32, errs []error) (last bool, err error) {
 	return last, nil
 }
 
-// message encodes one change request.
-func (k *netlinkKernel) message(o op) (netlink.Message, error) {
+// message encodes one change request. The destination requests of one service follow
+// each other: last holds the service key attribute of the previous request, to reuse.
+func (k *netlinkKernel) message(o op, last *keyAttr) (netlink.Message, error) {
 	var cmd uint8
 	switch o.kind {
 	case opNewService:
@@ -284,21 +292,37 @@ func (k *netlinkKernel) message(o op) (netlink.Message, error) {
 	default:
 		return netlink.Message{}, fmt.Errorf("not a service or destination change: %s", o.kind)
 	}
-	ae := netlink.NewAttributeEncoder()
-	ae.Nested(cmdAttrService, func(n *netlink.AttributeEncoder) error {
-		encodeServiceKey(n, o.svc.ServiceKey)
-		if o.kind == opNewService || o.kind == opSetService {
-			encodeServiceAttrs(n, *o.svc)
-		}
-		return nil
-	})
-	if o.kind == opNewDest || o.kind == opSetDest || o.kind == opDelDest {
-		ae.Nested(cmdAttrDest, func(n *netlink.AttributeEncoder) error {
-			encodeDest(n, o.dest)
-			return nil
+	var attrs [2]netlink.Attribute
+	n := 1
+	switch o.kind {
+	case opNewService, opSetService:
+		a, err := nested(cmdAttrService, func(l *attrList) {
+			encodeServiceKey(l, o.svc.ServiceKey)
+			encodeServiceAttrs(l, *o.svc)
 		})
+		if err != nil {
+			return netlink.Message{}, err
+		}
+		attrs[0] = a
+	default:
+		if last.svc != o.svc {
+			a, err := nested(cmdAttrService, func(l *attrList) { encodeServiceKey(l, o.svc.ServiceKey) })
+			if err != nil {
+				return netlink.Message{}, err
+			}
+			*last = keyAttr{svc: o.svc, attr: a}
+		}
+		attrs[0] = last.attr
 	}
-	data, err := ae.Encode()
+	if o.kind == opNewDest || o.kind == opSetDest || o.kind == opDelDest {
+		a, err := nested(cmdAttrDest, func(l *attrList) { encodeDest(l, o.dest) })
+		if err != nil {
+			return netlink.Message{}, err
+		}
+		attrs[1] = a
+		n = 2
+	}
+	data, err := netlink.MarshalAttributes(attrs[:n])
 	if err != nil {
 		return netlink.Message{}, err
 	}
@@ -307,46 +331,15 @@ func (k *netlinkKernel) message(o op) (netlink.Message, error) {
 		return netlink.Message{}, err
 	}
 	return netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(k.family), Flags: netlink.Request | netlink.Acknowledge},
+		Header: netlink.Header{Type: netlink.HeaderType(k.family), Flags: netlink.Request},
 		Data:   body,
 	}, nil
 }
 
-// encodeServiceAttrs writes what IPVS_CMD_NEW_SERVICE and SET_SERVICE carry besides
-// the key: scheduler, flags (with a full mask), persistence timeout and netmask, engine.
-func encodeServiceAttrs(ae *netlink.AttributeEncoder, s table.Service) {
-	ae.String(svcAttrSchedName, s.Scheduler)
-	if s.Persistence.Engine != "" {
-		ae.String(svcAttrPEName, s.Persistence.Engine)
-	}
-	flags := make([]byte, 8)
-	binary.NativeEndian.PutUint32(flags, serviceFlags(s))
-	binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
-	ae.Bytes(svcAttrFlags, flags)
-	ae.Uint32(svcAttrTimeout, uint32(s.Persistence.Timeout/time.Second))
-	ae.Uint32(svcAttrNetmask, netmask(s.Persistence, serviceIs6(s.ServiceKey)))
-}
-
-func encodeDest(ae *netlink.AttributeEncoder, d table.Dest) {
-	ae.Bytes(destAttrAddr, addr16(d.Addr.Addr()))
-	ae.Bytes(destAttrPort, binary.BigEndian.AppendUint16(nil, d.Addr.Port()))
-	ae.Uint16(destAttrAddrFamily, family(d.Addr.Addr().Is6()))
-	ae.Uint32(destAttrFwdMethod, uint32(d.Method))
-	ae.Uint32(destAttrWeight, uint32(d.Weight))
-	ae.Uint32(destAttrUThresh, uint32(d.UThreshold))
-	ae.Uint32(destAttrLThresh, uint32(d.LThreshold))
-	if d.Method == table.Tunnel {
-		ae.Uint8(destAttrTunType, tunnelType(d.TunnelType))
-		ae.Bytes(destAttrTunPort, binary.BigEndian.AppendUint16(nil, d.TunnelPort))
-		ae.Uint16(destAttrTunFlags, tunnelFlags(d.TunnelFlags))
-	}
-}
-
-// addr16 is an address as IPVS carries it: 16 bytes, IPv4 in the first four.
-func addr16(a netip.Addr) []byte {
-	b := make([]byte, 16)
-	copy(b, a.Unmap().AsSlice())
-	return b
+// keyAttr is the service key attribute last encoded, for the service svc.
+type keyAttr struct {
+	svc  *table.Service
+	attr netlink.Attribute
 }
 
 func (k *netlinkKernel) Timeouts() (table.Timeouts, error) {

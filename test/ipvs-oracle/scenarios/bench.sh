@@ -2,7 +2,7 @@
 # a complete kernel table of N virtual services x M real servers (no checkers), with
 # ipvsadm -R of the same rules as the floor; then govs's no-change and one-weight
 # reloads (netlink change requests and time) and keepalived's reload time. Starts run
-# ROUNDS times (default 3), keepalived and govs interleaved. Under TCG absolute times
+# ROUNDS times (default 4), keepalived and govs interleaved. Under TCG absolute times
 # are inflated: compare within one run.
 . /lib/oracle.sh
 . /extra/lib.sh
@@ -20,43 +20,66 @@ gen() { # gen WEIGHT-OF-THE-FIRST-REAL-SERVER
 }
 gen 1
 want=$((N*M))
-ROUNDS=${ROUNDS:-3}
-# dests: destinations in the kernel's table, from /proc/net/ip_vs (one read; listing
+ROUNDS=${ROUNDS:-4}
+# Every run gets a network namespace of its own, so a fresh IPVS: a flushed table keeps
+# its destinations in the kernel's trash for minutes, and every later add walks that
+# list, which would charge one daemon for the one before it. Namespaces stay (flushed)
+# until the guest ends: tearing one down would run IPVS's cleanup beside the next run.
+NSN=0
+fresh() { NSN=$((NSN+1)); NS=bench$NSN; ip netns add $NS; ip -n $NS link set lo up; }
+in_ns() { /sbin/ip netns exec $NS "$@"; }
+# settle: flush the run's table and give the kernel two seconds to free it (RCU),
+# which would otherwise run beside the next run
+settle() { in_ns ipvsadm -C; sleep 2; }
+# dests PID: destinations in the table of PID's namespace, from /proc (one read; listing
 # them with ipvsadm every poll would take the single vCPU from the daemon measured)
-dests() { grep -c '^  -> [0-9A-F]' /proc/net/ip_vs; }
-wait_dests() { while [ "$(dests)" -lt $want ]; do usleep 100000; done; }
-ipvsadm -C
-t0=$(now); ipvsadm -R < /tmp/big.rules; t1=$(now)
-echo "BENCH ipvsadm-R seconds=$(elapsed $t0 $t1) dests=$(dests)"
-ipvsadm -C
+dests() { grep -c '^  -> [0-9A-F]' /proc/$1/net/ip_vs; }
+wait_dests() { while [ "$(dests $1)" -lt $want ]; do usleep 100000; done; }
+bench_ka() { # bench_ka ROUND
+	fresh
+	t0=$(now)
+	/sbin/ip netns exec $NS keepalived -C -n -l -D -f /tmp/big.conf -p /tmp/ka.pid -c /tmp/ka-c.pid -r /tmp/ka-v.pid > /tmp/ka.log 2>&1 &
+	KA=$!
+	wait_dests $KA; t1=$(now)
+	echo "BENCH keepalived-start seconds=$(elapsed $t0 $t1) round=$1"
+	stop_ka; settle
+}
+bench_govs() { # bench_govs ROUND
+	fresh
+	: > /tmp/govs.log
+	t0=$(now)
+	/sbin/ip netns exec $NS $GOVS run -C -f /tmp/big.conf --dataplane ipvs --socket $SOCK >> /tmp/govs.log 2>&1 &
+	GV=$!
+	wait_dests $GV; t1=$(now)
+	echo "BENCH govs-start seconds=$(elapsed $t0 $t1) round=$1 $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
+	stop_govs KILL; settle
+}
+fresh
+t0=$(now); in_ns ipvsadm -R < /tmp/big.rules; t1=$(now)
+echo "BENCH ipvsadm-R seconds=$(elapsed $t0 $t1) dests=$(in_ns ipvsadm -L -n | grep -c '^  -> [0-9]')"
+settle
 # start to a complete table, keepalived and govs interleaved (ka govs, govs ka, ...)
 # so that a change in the host's load hits both alike
-bench_ka() {
-	t0=$(now); start_ka /tmp/big.conf; wait_dests; t1=$(now)
-	echo "BENCH keepalived-start seconds=$(elapsed $t0 $t1) round=$1"
-	stop_ka; ipvsadm -C
-}
-bench_govs() {
-	: > /tmp/govs.log
-	t0=$(now); start_govs /tmp/big.conf; wait_dests; t1=$(now)
-	echo "BENCH govs-start seconds=$(elapsed $t0 $t1) round=$1 $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
-	stop_govs KILL; ipvsadm -C
-}
 r=1
 while [ $r -le $ROUNDS ]; do
 	if [ $((r % 2)) = 1 ]; then bench_ka $r; bench_govs $r; else bench_govs $r; bench_ka $r; fi
 	r=$((r+1))
 done
-t0=$(now); start_ka /tmp/big.conf; wait_dests; t1=$(now)
+fresh
+/sbin/ip netns exec $NS keepalived -C -n -l -D -f /tmp/big.conf -p /tmp/ka.pid -c /tmp/ka-c.pid -r /tmp/ka-v.pid > /tmp/ka.log 2>&1 &
+KA=$!
+wait_dests $KA
 sleep 1
 t0=$(now); kill -HUP $KA
 i=0; while ! grep -q 'Reload finished\|Reload complete' /tmp/ka.log; do usleep 20000; i=$((i+1)); [ $i -gt 3000 ] && break; done
 t1=$(now)
-echo "BENCH keepalived-reload-nochange seconds=$(elapsed $t0 $t1) dests=$(dests)"
-stop_ka
-ipvsadm -C
+echo "BENCH keepalived-reload-nochange seconds=$(elapsed $t0 $t1) dests=$(dests $KA)"
+stop_ka; in_ns ipvsadm -C
+fresh
 : > /tmp/govs.log
-start_govs /tmp/big.conf; wait_dests
+/sbin/ip netns exec $NS $GOVS run -C -f /tmp/big.conf --dataplane ipvs --socket $SOCK >> /tmp/govs.log 2>&1 &
+GV=$!
+wait_dests $GV
 applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
 reload() { # reload NAME
 	_n=$(applies); t0=$(now); kill -HUP $GV
@@ -66,7 +89,7 @@ reload() { # reload NAME
 }
 reload nochange
 gen 7; reload oneweight
-ipvsadm -S -n | grep -q -- "-r 10.0.1.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
+in_ns ipvsadm -S -n | grep -q -- "-r 10.0.1.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
 stop_govs KILL
-ipvsadm -C
+in_ns ipvsadm -C
 finish

@@ -186,10 +186,3 @@ func writeFIFO(path, line string) error {
 	return err
 }
 
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "govs"
-	}
-	return h
-}

@@ -185,4 +185,3 @@ func writeFIFO(path, line string) error {
 	_, err = f.WriteString(line)
 	return err
 }
-

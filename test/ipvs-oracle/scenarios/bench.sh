@@ -34,7 +34,16 @@ settle() { in_ns ipvsadm -C; sleep 2; }
 # dests PID: destinations in the table of PID's namespace, from /proc (one read; listing
 # them with ipvsadm every poll would take the single vCPU from the daemon measured)
 dests() { grep -c '^  -> [0-9A-F]' /proc/$1/net/ip_vs; }
-wait_dests() { while [ "$(dests $1)" -lt $want ]; do usleep 100000; done; }
+wait_dests() { # wait_dests PID: until the table is complete (at most 2 minutes)
+	_k=0
+	while [ "$(dests $1)" -lt $want ]; do
+		_k=$((_k+1)); [ $_k -gt 1200 ] && { fail "table incomplete after 2 minutes: $(dests $1) destinations"; return 1; }
+		usleep 100000
+	done
+}
+# wait_applied: until govs has logged its first Apply (the kernel can be complete a
+# moment before)
+wait_applied() { wait_for grep -q 'ipvs table applied' /tmp/govs.log; }
 bench_ka() { # bench_ka ROUND
 	fresh
 	t0=$(now)
@@ -51,6 +60,7 @@ bench_govs() { # bench_govs ROUND
 	/sbin/ip netns exec $NS $GOVS run -C -f /tmp/big.conf --dataplane ipvs --socket $SOCK >> /tmp/govs.log 2>&1 &
 	GV=$!
 	wait_dests $GV; t1=$(now)
+	wait_applied
 	echo "BENCH govs-start seconds=$(elapsed $t0 $t1) round=$1 $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
 	stop_govs KILL; settle
 }
@@ -71,7 +81,7 @@ KA=$!
 wait_dests $KA
 sleep 1
 t0=$(now); kill -HUP $KA
-i=0; while ! grep -q 'Reload finished\|Reload complete' /tmp/ka.log; do usleep 20000; i=$((i+1)); [ $i -gt 3000 ] && break; done
+wait_for grep -q 'Reload finished\|Reload complete' /tmp/ka.log
 t1=$(now)
 echo "BENCH keepalived-reload-nochange seconds=$(elapsed $t0 $t1) dests=$(dests $KA)"
 stop_ka; in_ns ipvsadm -C
@@ -80,10 +90,11 @@ fresh
 /sbin/ip netns exec $NS $GOVS run -C -f /tmp/big.conf --dataplane ipvs --socket $SOCK >> /tmp/govs.log 2>&1 &
 GV=$!
 wait_dests $GV
+wait_applied
 applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
 reload() { # reload NAME
 	_n=$(applies); t0=$(now); kill -HUP $GV
-	while [ $(applies) -le $_n ]; do usleep 20000; done
+	wait_for sh -c "[ \$(grep -c 'ipvs table applied' /tmp/govs.log) -gt $_n ]"
 	t1=$(now)
 	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
 }

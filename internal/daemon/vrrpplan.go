@@ -95,6 +95,8 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 			MasterRepeat:        in.GarpMasterRepeat,
 			MasterRefresh:       in.GarpMasterRefresh,
 			MasterRefreshRepeat: in.GarpRefreshRepeat,
+			LowerPrioRepeat:     in.GarpLowerPrioRepeat,
+			LowerPrioDelay:      in.GarpLowerPrioDelay,
 		},
 		Notify: vrrp.NotifyConfig{
 			Master: optCommand(in.NotifyMaster), Backup: optCommand(in.NotifyBackup),

@@ -138,6 +138,12 @@ type Rule struct {
 type GARPConfig struct {
 	// MasterDelay is when the second burst follows the first [5 s; negative: none].
 	MasterDelay time.Duration
+	// LowerPrioRepeat GARPs go out at once when a master hears a lower priority advert,
+	// and again LowerPrioDelay later (garp_lower_prio_repeat/delay; keepalived defaults
+	// them to the master's values): a backup that briefly took over has just sent GARPs
+	// of its own, and without these the hosts keep sending to it. 0: none.
+	LowerPrioRepeat int
+	LowerPrioDelay  time.Duration
 	// MasterRepeat is how many are sent per burst [5].
 	MasterRepeat int
 	// MasterRefresh, when positive, repeats a burst of MasterRefreshRepeat this often.

@@ -157,6 +157,9 @@ type Actions struct {
 	From, To State
 	// WantMaster reports that a synced instance is ready for MASTER.
 	WantMaster bool
+	// LowerPrioAdvert reports that this master heard a lower priority master: the I/O
+	// layer refreshes the hosts' ARP caches (garp_lower_prio_repeat).
+	LowerPrioAdvert bool
 	// DemoteOwner reports that this address owner (priority 255) heard another owner:
 	// as keepalived does, it lowers its own priority to 254 for good (a configuration
 	// error it logs) and the step already compared with 254. The I/O layer must use 254
@@ -321,6 +324,7 @@ func masterAdvert(m Machine, p Params, ev Event, act *Actions) Machine {
 		if !p.LowerPrioNoAdvert {
 			act.Send, act.SendPriority = true, p.Priority
 		}
+		act.LowerPrioAdvert = true
 	}
 	return m
 }

@@ -301,3 +301,29 @@ func TestStepProperties(t *testing.T) {
 		}
 	})
 }
+
+// TestLowerPriorityAdvertRefreshesARP: a master that hears a lower priority master (a
+// backup that briefly took over and sent its own GARPs) asks for a GARP burst, as
+// keepalived's garp_lower_prio_repeat; nothing else does.
+func TestLowerPriorityAdvertRefreshesARP(t *testing.T) {
+	p := params(2, 100, time.Second)
+	m, _ := Step(Machine{}, p, Event{Kind: EventStart})
+	m, _ = Step(m, p, Event{Kind: EventTimer})
+	for _, tc := range []struct {
+		prio uint8
+		src  netip.Addr
+		want bool
+	}{
+		{50, addrHigh, true},
+		{100, addrLow, true}, // equal priority, lower address: still ours
+		{0, addrHigh, false}, // a resigning master
+	} {
+		next, act := Step(m, p, advert(tc.src, tc.prio, time.Second))
+		if act.LowerPrioAdvert != tc.want || next.State != StateMaster {
+			t.Errorf("advert prio %d from %v: LowerPrioAdvert %v state %v, want %v MASTER", tc.prio, tc.src, act.LowerPrioAdvert, next.State, tc.want)
+		}
+	}
+	if _, act := Step(m, p, advert(addrHigh, 200, time.Second)); act.LowerPrioAdvert {
+		t.Error("a higher priority advert asked for a GARP burst")
+	}
+}

@@ -54,6 +54,7 @@ type instance struct {
 	garpLeft int       // GARPs left in the current burst
 	garpNext time.Time // next GARP of the burst
 	burstAt  time.Time // second burst (garp_master_delay)
+	lowerAt  time.Time // second burst after a lower priority advert (garp_lower_prio_delay)
 	refresh  time.Time // next refresh burst (garp_master_refresh)
 
 	mu   sync.Mutex

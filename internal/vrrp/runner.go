@@ -176,6 +176,7 @@ func (r *runner) nextDeadline() time.Time {
 			consider(i.garpNext)
 		}
 		consider(i.burstAt)
+		consider(i.lowerAt)
 		consider(i.refresh)
 	}
 	return next
@@ -199,6 +200,10 @@ func (r *runner) fire(now time.Time) {
 		if !i.burstAt.IsZero() && !now.Before(i.burstAt) {
 			i.burstAt = time.Time{}
 			r.startBurst(i, g.MasterRepeat, now)
+		}
+		if !i.lowerAt.IsZero() && !now.Before(i.lowerAt) {
+			i.lowerAt = time.Time{}
+			r.startBurst(i, g.LowerPrioRepeat, now)
 		}
 		if !i.refresh.IsZero() && !now.Before(i.refresh) {
 			i.refresh = now.Add(g.MasterRefresh)
@@ -293,6 +298,13 @@ func (r *runner) step(i *instance, ev Event) {
 	if act.Send {
 		i.sendAdvert(act.SendPriority)
 	}
+	if act.LowerPrioAdvert && i.cfg.GARP.LowerPrioRepeat > 0 {
+		r.startBurst(i, i.cfg.GARP.LowerPrioRepeat, now)
+		r.sendGARPs(i, now)
+		if d := i.cfg.GARP.LowerPrioDelay; d > 0 {
+			i.lowerAt = now.Add(d)
+		}
+	}
 	if act.StopTimer {
 		i.timerAt = time.Time{}
 	}
@@ -332,7 +344,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.logger.Info("(" + i.cfg.Name + ") Entering " + to.String() + " STATE")
 	i.stats.transitions.Add(1)
 	if from == StateMaster {
-		i.garpLeft, i.burstAt, i.refresh = 0, time.Time{}, time.Time{}
+		i.garpLeft, i.burstAt, i.lowerAt, i.refresh = 0, time.Time{}, time.Time{}, time.Time{}
 		if err := i.plan.remove(r.h); err != nil {
 			i.logger.Error("removing virtual addresses", "err", err)
 		}

@@ -148,6 +148,10 @@ topo_up() {
     ip -n "$(ns "$n")" addr add "${ADDR[$n]}/24" dev "$IFACE"
     ip -n "$(ns "$n")" link set "$IFACE" up
   done
+  # The soak's client opens thousands of connections a second to a non-loopback VIP:
+  # without reuse its TIME_WAIT ports run out and wrk, not the director, becomes the
+  # bottleneck.
+  ip netns exec "$(ns client)" sysctl -qw net.ipv4.tcp_tw_reuse=1
 }
 
 # Kill, by PID, every process living in one of our namespaces (only ours live there).

@@ -8,28 +8,22 @@
 // Sample once per tick; Rates rounds the fixed-point averages the kernel's way.
 package estimator
 
-import "time"
+import (
+	"time"
+
+	"github.com/govs/govs/internal/table"
+)
 
 // Interval is how often Sample must be called: the kernel's estimation timer period.
 const Interval = 2 * time.Second
 
-// Counters are cumulative counters, as IPVS keeps them per service and destination.
-type Counters struct {
-	Conns    uint64
-	InPkts   uint64
-	OutPkts  uint64
-	InBytes  uint64
-	OutBytes uint64
-}
-
-// Rates are per-second rates: connections, packets and bytes (not bits) per second.
-type Rates struct {
-	CPS    uint64
-	InPPS  uint64
-	OutPPS uint64
-	InBPS  uint64
-	OutBPS uint64
-}
+// Counters are cumulative counters, as IPVS keeps them per service and destination;
+// Rates are per-second rates (bytes, not bits). They are the desired table's own
+// types, so a data plane reports what it estimates without converting.
+type (
+	Counters = table.Counters
+	Rates    = table.Rates
+)
 
 // Estimator holds the smoothed rates of one set of counters. The zero value is an
 // estimator whose previous sample is all zeros; use New to start from current counters.

@@ -390,15 +390,15 @@ func (p *Plane) Stats() table.Stats {
 	defer p.statsMu.Unlock()
 	st := table.Stats{Services: make([]table.ServiceStats, 0, len(order))}
 	for _, svc := range order {
-		ss := table.ServiceStats{Key: svc.key, Counters: tableCounters(svc.read()), Rates: tableRates(svc.est.Rates())}
+		ss := table.ServiceStats{Key: svc.key, Counters: svc.read(), Rates: svc.est.Rates()}
 		for _, d := range svc.cfg.Load().shown {
 			ss.Dests = append(ss.Dests, table.DestStats{
 				Addr:        d.sd.Addr,
 				ActiveConn:  nonNegative(d.sd.Active()),
 				InActConn:   nonNegative(d.sd.Inactive()),
 				PersistConn: nonNegative(d.sd.Persistent()),
-				Counters:    tableCounters(d.read()),
-				Rates:       tableRates(d.est.Rates()),
+				Counters:    d.read(),
+				Rates:       d.est.Rates(),
 			})
 		}
 		st.Services = append(st.Services, ss)
@@ -411,14 +411,6 @@ func nonNegative(n int64) uint64 {
 		return 0
 	}
 	return uint64(n)
-}
-
-func tableCounters(c estimator.Counters) table.Counters {
-	return table.Counters{Conns: c.Conns, InPkts: c.InPkts, OutPkts: c.OutPkts, InBytes: c.InBytes, OutBytes: c.OutBytes}
-}
-
-func tableRates(r estimator.Rates) table.Rates {
-	return table.Rates{CPS: r.CPS, InPPS: r.InPPS, OutPPS: r.OutPPS, InBPS: r.InBPS, OutBPS: r.OutBPS}
 }
 
 // estimate samples every counter each estimator.Interval, like the kernel's estimation

@@ -727,7 +727,7 @@ func (p *Plane) Stats() table.Stats {
 	p.readCounters()
 	st := table.Stats{Services: make([]table.ServiceStats, 0, len(p.order))}
 	for _, svc := range p.order {
-		ss := table.ServiceStats{Key: svc.key, Rates: tableRates(svc.est.Rates())}
+		ss := table.ServiceStats{Key: svc.key, Rates: svc.est.Rates()}
 		total := svc.base
 		for _, d := range svc.dests {
 			total = addCounters(total, d.cnt)
@@ -735,8 +735,8 @@ func (p *Plane) Stats() table.Stats {
 				Addr:       d.key.addr,
 				ActiveConn: uint64(max(d.active, 0)),
 				InActConn:  uint64(max(d.inactive, 0)),
-				Counters:   tableCounters(d.cnt),
-				Rates:      tableRates(d.est.Rates()),
+				Counters:   d.cnt,
+				Rates:      d.est.Rates(),
 			})
 		}
 		// Lingering real servers still carry flows of this service.
@@ -745,18 +745,10 @@ func (p *Plane) Stats() table.Stats {
 				total = addCounters(total, d.cnt)
 			}
 		}
-		ss.Counters = tableCounters(total)
+		ss.Counters = total
 		st.Services = append(st.Services, ss)
 	}
 	return st
-}
-
-func tableCounters(c estimator.Counters) table.Counters {
-	return table.Counters{Conns: c.Conns, InPkts: c.InPkts, OutPkts: c.OutPkts, InBytes: c.InBytes, OutBytes: c.OutBytes}
-}
-
-func tableRates(r estimator.Rates) table.Rates {
-	return table.Rates{CPS: r.CPS, InPPS: r.InPPS, OutPPS: r.OutPPS, InBPS: r.InBPS, OutBPS: r.OutBPS}
 }
 
 // Drops counts the packets to a virtual service the program dropped, by reason.

@@ -30,7 +30,7 @@ type netlinkKernel struct {
 	nl     *netlink.Conn
 	genl   *genetlink.Conn
 	family uint16
-	// mu serialises exchanges on the socket: a batch's acknowledgements must not be
+	// mu serialises exchanges on the socket: a batch's answers must not be
 	// read by a concurrent request (Stats runs beside Apply).
 	mu  sync.Mutex
 	buf []byte // receives a batch's answers; under mu

@@ -145,9 +145,11 @@ func (n *Node) Run(ctx context.Context) error {
 	var h *netlink.Handle
 	var err error
 	if n.ns.IsOpen() {
-		h, err = netlink.NewHandleAt(n.ns)
+		h, err = netlink.NewHandleAt(n.ns, unix.NETLINK_ROUTE)
 	} else {
-		h, err = netlink.NewHandle()
+		// Only rtnetlink: addresses, routes, rules and links are all VRRP needs, and a
+		// kernel that cannot load xfrm or netfilter netlink must not stop it.
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	if err != nil {
 		return fmt.Errorf("vrrp: netlink: %w", err)

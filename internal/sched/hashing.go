@@ -1,10 +1,5 @@
 package sched
 
-import (
-	"sync"
-	"sync/atomic"
-)
-
 func init() {
 	Register("dh", func(Flags) Scheduler { return &destHash{} })
 	Register("sh", func(flags Flags) Scheduler { return &sourceHash{flags: flags} })
@@ -21,8 +16,7 @@ const (
 // filled by cycling through the list (weights ignored). Rebuilt only when the list changes,
 // not on weight edits, as in the kernel. No fallback: an unavailable bucket is no pick.
 type destHash struct {
-	mu    sync.Mutex // serialises Update
-	table atomic.Pointer[hashTable]
+	publishedTable[hashTable, *hashTable]
 }
 
 // hashTable is an immutable bucket table and the list it was built from.
@@ -31,6 +25,8 @@ type hashTable struct {
 	weights []int32 // as of the build (sh)
 	buckets [hashBuckets]*Dest
 }
+
+func (t *hashTable) destinations() []*Dest { return t.dests }
 
 func (s *destHash) Update(dests []*Dest) {
 	s.mu.Lock()
@@ -65,27 +61,14 @@ func (s *destHash) Pick(f Flow) *Dest {
 // change, so quiescing one server reshuffles the others' clients, as in the kernel.
 type sourceHash struct {
 	flags Flags
-	mu    sync.Mutex // serialises Update and rebuilds
-	dirty atomic.Bool
-	table atomic.Pointer[hashTable]
+	publishedTable[hashTable, *hashTable]
+	rebuildOnWeight
 }
 
 func (s *sourceHash) Update(dests []*Dest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.table.Load()
-	var oldDests []*Dest
-	if old != nil {
-		oldDests = old.dests
-	}
-	for _, d := range oldDests {
-		if _, ok := indexOf(dests, d); !ok {
-			d.detach(s)
-		}
-	}
-	for i, d := range dests {
-		d.attach(s, i)
-	}
+	relink(s, s.current(), dests)
 	s.build(dests)
 }
 
@@ -164,26 +147,7 @@ func (s *sourceHash) Pick(f Flow) *Dest {
 	return nil
 }
 
-// change is the destIndex hook: a weight change rebuilds the buckets at the next pick.
-func (s *sourceHash) change(_ *destLink, d *Dest, op destOp, arg int64) bool {
-	d.apply(op, arg)
-	if op == opWeight {
-		s.dirty.Store(true)
-	}
-	return true
-}
-
-func (s *sourceHash) barrier() {}
-
-func (s *sourceHash) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.table.Load(); t != nil {
-		for _, d := range t.dests {
-			d.detach(s)
-		}
-	}
-}
+func (s *sourceHash) release() { s.releaseFrom(s) }
 
 var (
 	_ Scheduler = (*destHash)(nil)

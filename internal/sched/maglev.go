@@ -3,8 +3,6 @@ package sched
 import (
 	"fmt"
 	"math/bits"
-	"sync"
-	"sync/atomic"
 )
 
 // DefaultMaglevTableSize is the kernel's mh table size (CONFIG_IP_VS_MH_TAB_INDEX 12).
@@ -57,9 +55,8 @@ func isPrime(n int) bool {
 type maglev struct {
 	flags Flags
 	size  uint32
-	mu    sync.Mutex // serialises Update and rebuilds
-	dirty atomic.Bool
-	table atomic.Pointer[maglevTable]
+	publishedTable[maglevTable, *maglevTable]
+	rebuildOnWeight
 }
 
 type maglevTable struct {
@@ -67,6 +64,8 @@ type maglevTable struct {
 	lastWeights []int32
 	slots       []int32 // index into dests, -1 for an empty slot
 }
+
+func (t *maglevTable) destinations() []*Dest { return t.dests }
 
 func newMaglev(flags Flags, size int) *maglev { return &maglev{flags: flags, size: uint32(size)} }
 
@@ -84,16 +83,7 @@ func (s *maglev) Update(dests []*Dest) {
 		// The kernel refuses the add that would exceed the table: keep the oldest ones.
 		dests = dests[extra:]
 	}
-	if old := s.table.Load(); old != nil {
-		for _, d := range old.dests {
-			if _, ok := indexOf(dests, d); !ok {
-				d.detach(s)
-			}
-		}
-	}
-	for i, d := range dests {
-		d.attach(s, i)
-	}
+	relink(s, s.current(), dests)
 	s.build(dests)
 }
 
@@ -195,27 +185,7 @@ func (s *maglev) Pick(f Flow) *Dest {
 	return nil
 }
 
-// change is the destIndex hook: a weight change may change a last weight, which rebuilds
-// the table at the next pick.
-func (s *maglev) change(_ *destLink, d *Dest, op destOp, arg int64) bool {
-	d.apply(op, arg)
-	if op == opWeight {
-		s.dirty.Store(true)
-	}
-	return true
-}
-
-func (s *maglev) barrier() {}
-
-func (s *maglev) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.table.Load(); t != nil {
-		for _, d := range t.dests {
-			d.detach(s)
-		}
-	}
-}
+func (s *maglev) release() { s.releaseFrom(s) }
 
 var (
 	_ Scheduler = (*maglev)(nil)

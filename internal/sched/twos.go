@@ -28,15 +28,8 @@ func newTwoChoices(rnd func(n uint64) uint64) *twoChoices { return &twoChoices{r
 func (s *twoChoices) Update(dests []*Dest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, d := range s.dests {
-		if _, ok := indexOf(dests, d); !ok {
-			d.detach(s)
-		}
-	}
+	relink(s, s.dests, dests)
 	s.dests = append([]*Dest(nil), dests...)
-	for i, d := range s.dests {
-		d.attach(s, i)
-	}
 	s.w = make([]int64, len(dests))
 	// Padding to a power of two lets find skip the bounds test: the padding weighs 0, and
 	// a draw never exceeds the total.

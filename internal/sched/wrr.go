@@ -1,9 +1,6 @@
 package sched
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 func init() { Register("wrr", func(Flags) Scheduler { return &weightedRoundRobin{} }) }
 
@@ -15,8 +12,7 @@ func init() { Register("wrr", func(Flags) Scheduler { return &weightedRoundRobin
 // The kernel scans the list linearly; here a max-tree over the weights finds the next
 // destination with weight >= cw in O(log n), with the same sequence.
 type weightedRoundRobin struct {
-	mu      sync.Mutex // serialises Update and rebuilds
-	table   atomic.Pointer[wrrTable]
+	publishedTable[wrrTable, *wrrTable]
 	weights []int32 // weights as of the last build, to see which ones changed
 }
 
@@ -31,6 +27,8 @@ type wrrTable struct {
 	// pick advances both with one compare-and-swap.
 	pos atomic.Uint64
 }
+
+func (t *wrrTable) destinations() []*Dest { return t.dests }
 
 func packWRR(cl, cw int32) uint64 { return uint64(uint32(cl+1))<<32 | uint64(uint32(cw)) }
 
@@ -120,14 +118,7 @@ func (s *weightedRoundRobin) Update(dests []*Dest) {
 	if old != nil && !changed && len(keptDests) == len(dests) {
 		return // nothing changed: keep the cursor where it is
 	}
-	for _, d := range oldDests {
-		if _, ok := indexOf(dests, d); !ok {
-			d.detach(s)
-		}
-	}
-	for i, d := range dests {
-		d.attach(s, i)
-	}
+	relink(s, oldDests, dests)
 	s.install(dests, ws, cw)
 }
 
@@ -295,15 +286,7 @@ func (s *weightedRoundRobin) change(_ *destLink, d *Dest, op destOp, arg int64) 
 
 func (s *weightedRoundRobin) barrier() {}
 
-func (s *weightedRoundRobin) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.table.Load(); t != nil {
-		for _, d := range t.dests {
-			d.detach(s)
-		}
-	}
-}
+func (s *weightedRoundRobin) release() { s.releaseFrom(s) }
 
 var (
 	_ Scheduler = (*weightedRoundRobin)(nil)

@@ -145,6 +145,22 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig) (*addressPlan, error) 
 	return p, nil
 }
 
+// garpTargets lists the addresses to announce on becoming master, each with the
+// device it is added to (virtual_ipaddress first, then virtual_ipaddress_excluded, in
+// configuration order, as keepalived sends them).
+func (p *addressPlan) garpTargets() []garpTarget {
+	out := make([]garpTarget, 0, len(p.addrs))
+	for _, a := range p.addrs {
+		ip, ok := netip.AddrFromSlice(a.addr.IP)
+		if !ok {
+			continue
+		}
+		attrs := a.link.Attrs()
+		out = append(out, garpTarget{addr: ip.Unmap(), ifindex: attrs.Index, mac: attrs.HardwareAddr})
+	}
+	return out
+}
+
 // add installs everything; objects that already exist are fine (a reload, or an
 // address an operator added by hand).
 func (p *addressPlan) add(h *netlink.Handle) error {

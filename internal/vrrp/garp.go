@@ -9,50 +9,65 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// garpTarget is one address to announce and the device it lives on: keepalived sends
+// an address's gratuitous ARP / NA on that address's own device (`dev OTHER`, the
+// VMAC), with that device's hardware address, not on the instance's interface.
+type garpTarget struct {
+	addr    netip.Addr
+	ifindex int
+	mac     net.HardwareAddr
+}
+
 // announcer sends gratuitous ARPs (IPv4) and unsolicited neighbour advertisements
 // (IPv6) for an instance's addresses, so switches and neighbours learn the new master.
 type announcer struct {
-	ifindex int
-	mac     net.HardwareAddr
-	arpFD   int // AF_PACKET, send only
-	naFD    int // ICMPv6 raw, send only
+	targets []garpTarget
+	arpFD   int // AF_PACKET, send only; -1 when no IPv4 target has an Ethernet address
+	naFD    int // ICMPv6 raw, send only; -1 when no IPv6 target has one
 	arp     []byte
-	bcast   unix.SockaddrLinklayer
-	allNode unix.SockaddrInet6
 }
 
 var ethBroadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// openAnnouncer opens the sending sockets in the calling thread's namespace.
-func openAnnouncer(ifindex int, mac net.HardwareAddr) (*announcer, error) {
-	a := &announcer{ifindex: ifindex, mac: mac, arpFD: -1, naFD: -1}
-	if len(mac) != 6 {
-		// No Ethernet address (a tunnel, loopback): nothing to announce to.
-		return a, nil
+// openAnnouncer opens the sending sockets in the calling thread's namespace. Targets
+// on a device without an Ethernet address (a tunnel, loopback) are skipped: there is
+// nobody to tell.
+func openAnnouncer(targets []garpTarget) (*announcer, error) {
+	a := &announcer{arpFD: -1, naFD: -1}
+	var v4, v6 bool
+	for _, t := range targets {
+		if len(t.mac) != 6 {
+			continue
+		}
+		a.targets = append(a.targets, t)
+		v4 = v4 || t.addr.Is4()
+		v6 = v6 || t.addr.Is6()
 	}
-	// Protocol 0: the socket never receives, it only sends what we build.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("packet socket for gratuitous ARP: %w", err)
+	if v4 {
+		// Protocol 0: the socket never receives, it only sends what we build.
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("packet socket for gratuitous ARP: %w", err)
+		}
+		a.arpFD = fd
+		a.arp = make([]byte, 0, 42)
 	}
-	a.arpFD = fd
-	a.bcast = unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifindex, Halen: 6}
-	copy(a.bcast.Addr[:], ethBroadcast[:])
-	a.arp = make([]byte, 42)
-
-	fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMPV6)
-	if err != nil {
-		a.close()
-		return nil, fmt.Errorf("ICMPv6 socket for neighbour advertisements: %w", err)
-	}
-	a.naFD = fd
-	for _, o := range [][2]int{{unix.IPV6_MULTICAST_HOPS, 255}, {unix.IPV6_UNICAST_HOPS, 255}, {unix.IPV6_MULTICAST_IF, ifindex}, {unix.IPV6_MULTICAST_LOOP, 0}} {
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, o[0], o[1]); err != nil {
+	if v6 {
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMPV6)
+		if err != nil {
 			a.close()
-			return nil, fmt.Errorf("ICMPv6 socket option %d: %w", o[0], err)
+			return nil, fmt.Errorf("ICMPv6 socket for neighbour advertisements: %w", err)
+		}
+		a.naFD = fd
+		// The outgoing device is chosen per packet (IPV6_PKTINFO), so one socket serves
+		// every device.
+		for _, o := range [][2]int{{unix.IPV6_MULTICAST_HOPS, 255}, {unix.IPV6_UNICAST_HOPS, 255}, {unix.IPV6_MULTICAST_LOOP, 0}} {
+			if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, o[0], o[1]); err != nil {
+				a.close()
+				return nil, fmt.Errorf("ICMPv6 socket option %d: %w", o[0], err)
+			}
 		}
 	}
-	a.allNode = unix.SockaddrInet6{Addr: [16]byte{0xff, 0x02, 15: 1}, ZoneId: uint32(ifindex)}
 	return a, nil
 }
 
@@ -86,27 +101,27 @@ func naMessage(b []byte, mac net.HardwareAddr, target netip.Addr) []byte {
 	return append(b, mac...)
 }
 
-// announce sends one GARP or NA per address; it returns the first error.
-func (a *announcer) announce(addrs []netip.Addr) error {
-	if len(a.mac) != 6 {
-		return nil
-	}
+// announce sends one GARP or NA per target on its device; it returns the first error.
+func (a *announcer) announce() error {
 	var first error
 	var na [32]byte
-	for _, ip := range addrs {
+	for _, t := range a.targets {
 		var err error
-		if ip.Is4() {
-			a.arp = arpFrame(a.arp, a.mac, ip)
-			err = unix.Sendto(a.arpFD, a.arp, 0, &a.bcast)
+		if t.addr.Is4() {
+			a.arp = arpFrame(a.arp, t.mac, t.addr)
+			to := unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: t.ifindex, Halen: 6}
+			copy(to.Addr[:], ethBroadcast[:])
+			err = unix.Sendto(a.arpFD, a.arp, 0, &to)
 		} else {
-			msg := naMessage(na[:0], a.mac, ip)
-			// The source must be the address itself; PKTINFO sets it per packet.
-			pi := unix.Inet6Pktinfo{Addr: ip.As16(), Ifindex: uint32(a.ifindex)}
-			oob := unix.PktInfo6(&pi)
-			_, err = unix.SendmsgN(a.naFD, msg, oob, &a.allNode, 0)
+			msg := naMessage(na[:0], t.mac, t.addr)
+			// The source must be the address itself and the device the target's;
+			// PKTINFO sets both per packet.
+			pi := unix.Inet6Pktinfo{Addr: t.addr.As16(), Ifindex: uint32(t.ifindex)}
+			allNodes := unix.SockaddrInet6{Addr: [16]byte{0xff, 0x02, 15: 1}, ZoneId: uint32(t.ifindex)}
+			_, err = unix.SendmsgN(a.naFD, msg, unix.PktInfo6(&pi), &allNodes, 0)
 		}
 		if err != nil && first == nil {
-			first = fmt.Errorf("announcing %v: %w", ip, err)
+			first = fmt.Errorf("announcing %v on ifindex %d: %w", t.addr, t.ifindex, err)
 		}
 	}
 	return first

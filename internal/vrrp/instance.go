@@ -33,13 +33,12 @@ type instance struct {
 	policy rxPolicy
 	stats  *counters
 
-	ifindex   int
-	src       netip.Addr
-	dsts      []netip.Addr // checksum destination of each socket destination
-	sock      *advertSocket
-	announce  *announcer
-	plan      *addressPlan
-	announced []netip.Addr // VIPs and excluded VIPs, announced by GARP/NA
+	ifindex  int
+	src      netip.Addr
+	dsts     []netip.Addr // checksum destination of each socket destination
+	sock     *advertSocket
+	announce *announcer
+	plan     *addressPlan
 
 	// adv and txBuf are reused for every advert: sending does not allocate.
 	adv   Advert
@@ -96,10 +95,6 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	}
 	for _, v := range in.VIPs {
 		i.adv.Addrs = append(i.adv.Addrs, v.Prefix.Addr())
-		i.announced = append(i.announced, v.Prefix.Addr())
-	}
-	for _, v := range in.ExcludedVIPs {
-		i.announced = append(i.announced, v.Prefix.Addr())
 	}
 	i.adv.Version, i.adv.VRID, i.adv.Interval = in.Version, in.VRID, in.AdvertInterval
 	if in.Version == 2 {
@@ -117,7 +112,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	if i.sock, err = openAdvertSocket(i.ifindex, i.src, group, in.UnicastPeers); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", in.Interface, err)
 	}
-	if i.announce, err = openAnnouncer(i.ifindex, link.Attrs().HardwareAddr); err != nil {
+	if i.announce, err = openAnnouncer(i.plan.garpTargets()); err != nil {
 		i.sock.close()
 		return nil, err
 	}

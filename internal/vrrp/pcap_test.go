@@ -111,3 +111,33 @@ func TestKeepalivedCaptures(t *testing.T) {
 		})
 	}
 }
+
+// readPcapFrames returns the Ethernet frames of a classic (microsecond, little-endian)
+// pcap file, as tcpdump writes it here.
+func readPcapFrames(t *testing.T, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 24 || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Fatalf("%s: not a little-endian classic pcap", path)
+	}
+	if lt := binary.LittleEndian.Uint32(b[20:]); lt != 1 {
+		t.Fatalf("%s: link type %d, want 1 (Ethernet)", path, lt)
+	}
+	var out [][]byte
+	for off := 24; off < len(b); {
+		if off+16 > len(b) {
+			t.Fatalf("%s: truncated record header at %d", path, off)
+		}
+		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
+		off += 16
+		if off+incl > len(b) {
+			t.Fatalf("%s: truncated record at %d", path, off)
+		}
+		out = append(out, b[off:off+incl])
+		off += incl
+	}
+	return out
+}

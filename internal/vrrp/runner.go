@@ -217,7 +217,7 @@ func (r *runner) fire(now time.Time) {
 // once without garp_interval, else one per interval.
 func (r *runner) sendGARPs(i *instance, now time.Time) {
 	for i.garpLeft > 0 && !now.Before(i.garpNext) {
-		if err := i.announce.announce(i.announced); err != nil {
+		if err := i.announce.announce(); err != nil {
 			i.logger.Warn("gratuitous ARP / NA", "err", err)
 		}
 		i.garpLeft--

@@ -1,0 +1,161 @@
+package vrrp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// announcement is a gratuitous ARP or an unsolicited neighbour advertisement seen in a
+// capture: the address announced and the hardware address it is announced with.
+type announcement struct {
+	addr   netip.Addr
+	ethSrc string // the frame's source MAC
+	mac    string // ARP sender hardware address / NA target link-layer address
+}
+
+func (a announcement) String() string {
+	return fmt.Sprintf("%v from %s as %s", a.addr, a.ethSrc, a.mac)
+}
+
+// parseAnnouncement recognises keepalived-style GARPs (ARP request, sender IP = target
+// IP) and unsolicited NAs with a target link-layer address option.
+func parseAnnouncement(f []byte) (announcement, bool) {
+	if len(f) < 14 {
+		return announcement{}, false
+	}
+	src := net.HardwareAddr(f[6:12]).String()
+	switch binary.BigEndian.Uint16(f[12:]) {
+	case 0x0806:
+		arp := f[14:]
+		if len(arp) < 28 || binary.BigEndian.Uint16(arp[6:]) != 1 || string(arp[14:18]) != string(arp[24:28]) {
+			return announcement{}, false
+		}
+		return announcement{addr: netip.AddrFrom4([4]byte(arp[14:18])), ethSrc: src, mac: net.HardwareAddr(arp[8:14]).String()}, true
+	case 0x86dd:
+		ip := f[14:]
+		if len(ip) < 40 || ip[6] != 58 {
+			return announcement{}, false
+		}
+		icmp := ip[40:]
+		if len(icmp) < 32 || icmp[0] != 136 || icmp[24] != 2 || icmp[25] != 1 {
+			return announcement{}, false
+		}
+		return announcement{addr: netip.AddrFrom16([16]byte(icmp[8:24])), ethSrc: src, mac: net.HardwareAddr(icmp[26:32]).String()}, true
+	}
+	return announcement{}, false
+}
+
+// startTcpdump captures ARP and ICMPv6 on h's iface until the returned stop is called,
+// which returns what was announced.
+func startTcpdump(t *testing.T, h *testutil.Host, iface string) (stop func() []announcement) {
+	t.Helper()
+	testutil.NeedCommand(t, "tcpdump")
+	path := filepath.Join(t.TempDir(), iface+".pcap")
+	cmd, buf := h.Start("tcpdump", "-Z", "root", "-U", "--immediate-mode", "-n", "-i", iface, "-w", path, "arp or icmp6")
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(buf.String(), "listening on") }) {
+		t.Fatalf("tcpdump on %s did not start:\n%s", iface, buf.String())
+	}
+	return func() []announcement {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), "packets captured") }) {
+			t.Fatalf("tcpdump on %s did not finish:\n%s", iface, buf.String())
+		}
+		var out []announcement
+		for _, f := range readPcapFrames(t, path) {
+			if a, ok := parseAnnouncement(f); ok {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+}
+
+func macOfIface(t *testing.T, h *testutil.Host, iface string) string {
+	t.Helper()
+	out, err := h.Exec("cat", "/sys/class/net/"+iface+"/address")
+	if err != nil {
+		t.Fatalf("%s: %v %s", iface, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestGARPOnAddressDevice: addresses with `dev OTHER` (advertised and excluded, IPv4
+// and IPv6) are announced on OTHER with OTHER's MAC, the others on the instance's
+// interface, as keepalived does; nothing is announced on the wrong link.
+func TestGARPOnAddressDevice(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "peer")
+	a, peer := hosts["a"], hosts["peer"]
+	// A second link between a (eth1) and peer (eth1), outside the LAN.
+	if out, err := a.Exec("ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1", "netns", peer.Name); err != nil {
+		t.Fatalf("veth: %v %s", err, out)
+	}
+	for _, c := range []struct {
+		h    *testutil.Host
+		addr string
+	}{{a, "10.78.0.1/24"}, {peer, "10.78.0.2/24"}} {
+		for _, args := range [][]string{{"addr", "add", c.addr, "dev", "eth1"}, {"link", "set", "eth1", "up"}} {
+			if out, err := c.h.Exec("ip", args...); err != nil {
+				t.Fatalf("%s: ip %v: %v %s", c.h.Name, args, err, out)
+			}
+		}
+	}
+	onLAN := startTcpdump(t, peer, "eth0")
+	onOther := startTcpdump(t, peer, "eth1")
+
+	in := instanceCfg("VI_1", 58, 150, 3, 100*time.Millisecond, testVIP)
+	in.VIPs = append(in.VIPs, VIP{Prefix: netip.MustParsePrefix("10.78.0.254/24"), Dev: "eth1"})
+	in.ExcludedVIPs = []VIP{
+		{Prefix: netip.MustParsePrefix("10.79.0.254/24"), Dev: "eth1"},
+		{Prefix: netip.MustParsePrefix("fd78::254/64"), Dev: "eth1"},
+		{Prefix: netip.MustParsePrefix("10.77.1.254/24")},
+	}
+	n := startNode(t, a, single(in))
+	if !testutil.Eventually(5*time.Second, func() bool { return stateOf(n.Node, "VI_1") == StateMaster }) {
+		t.Fatal("a did not become master")
+	}
+	time.Sleep(500 * time.Millisecond) // the burst has gone out and crossed the links
+	lanSeen, otherSeen := onLAN(), onOther()
+
+	macLAN, macOther := macOfIface(t, a, "eth0"), macOfIface(t, a, "eth1")
+	want := map[string]struct {
+		seen []announcement
+		mac  string
+		not  []announcement
+	}{
+		testVIP:       {lanSeen, macLAN, otherSeen},
+		"10.77.1.254": {lanSeen, macLAN, otherSeen},
+		"10.78.0.254": {otherSeen, macOther, lanSeen},
+		"10.79.0.254": {otherSeen, macOther, lanSeen},
+		"fd78::254":   {otherSeen, macOther, lanSeen},
+	}
+	for addr, w := range want {
+		ip := netip.MustParseAddr(addr)
+		count := 0
+		for _, s := range w.seen {
+			if s.addr != ip {
+				continue
+			}
+			count++
+			if s.mac != w.mac || s.ethSrc != w.mac {
+				t.Errorf("%s announced as %v, want with %s", addr, s, w.mac)
+			}
+		}
+		if count < in.GARP.MasterRepeat {
+			t.Errorf("%s: %d announcements on its device, want %d (LAN saw %v, other link saw %v)", addr, count, in.GARP.MasterRepeat, lanSeen, otherSeen)
+		}
+		for _, s := range w.not {
+			if s.addr == ip {
+				t.Errorf("%s announced on the wrong link: %v", addr, s)
+			}
+		}
+	}
+}

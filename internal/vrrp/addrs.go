@@ -46,12 +46,14 @@ type plannedAddr struct {
 }
 
 // planAddresses resolves devices and builds the netlink objects of an instance.
-func planAddresses(h *netlink.Handle, in *InstanceConfig) (*addressPlan, error) {
+// Addresses and routes without a dev go on defaultDev: the instance's interface, or its
+// VMAC.
+func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*addressPlan, error) {
 	p := &addressPlan{}
 	links := map[string]netlink.Link{}
 	link := func(name string) (netlink.Link, error) {
 		if name == "" {
-			name = in.Interface
+			name = defaultDev
 		}
 		if l, ok := links[name]; ok {
 			return l, nil

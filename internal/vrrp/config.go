@@ -81,6 +81,19 @@ type InstanceConfig struct {
 	SkipCheckAdvAddr bool
 	// GARP sets the gratuitous ARP / unsolicited NA schedule.
 	GARP GARPConfig
+	// UseVMAC puts the instance on a VMAC, as keepalived's use_vmac: a private-mode
+	// macvlan on Interface with the virtual router MAC (VMACAddr). Addresses and routes
+	// without a dev of their own go on it, adverts are received on it and sent from it,
+	// gratuitous ARPs announce its MAC: a takeover moves the MAC, and neighbours' caches
+	// stay right. The node creates it at start (or adopts one left by an earlier run)
+	// and removes it when it stops.
+	UseVMAC bool
+	// VMACName is the VMAC's name [vrrp.VRID; vrrp6.VRID for an IPv6 instance whose
+	// VRID's name another instance already uses].
+	VMACName string
+	// VMACXmitBase sends adverts from Interface with its own MAC instead of from the
+	// VMAC (vmac_xmit_base); set automatically with unicast peers, as keepalived does.
+	VMACXmitBase bool
 	// DontTrackPrimary ignores the state of Interface itself.
 	DontTrackPrimary bool
 	// TrackInterfaces, TrackScripts and TrackFiles adjust the effective priority, or put
@@ -295,6 +308,7 @@ func (c Config) normalize() (Config, error) {
 		v6    bool
 	}
 	vrids := map[vkey]string{}
+	vmacs := map[string]string{}
 	out.Instances = append([]InstanceConfig(nil), c.Instances...)
 	for i := range out.Instances {
 		in := &out.Instances[i]
@@ -320,6 +334,19 @@ func (c Config) normalize() (Config, error) {
 			return c, fmt.Errorf("%s: virtual_router_id %d on %s is already used by %s", where, in.VRID, in.Interface, other)
 		}
 		vrids[k] = in.Name
+		if in.UseVMAC {
+			taken := map[string]bool{}
+			for name := range vmacs {
+				taken[name] = true
+			}
+			if in.VMACName == "" {
+				in.VMACName = defaultVMACName(in.VRID, in.IPv6(), taken)
+			}
+			if other, dup := vmacs[in.VMACName]; dup {
+				return c, fmt.Errorf("%s: use_vmac %s is already the VMAC of %s", where, in.VMACName, other)
+			}
+			vmacs[in.VMACName] = in.Name
+		}
 		if !in.MulticastGroup.IsValid() {
 			in.MulticastGroup = out.MulticastGroup4
 			if in.IPv6() {
@@ -455,6 +482,20 @@ func (in *InstanceConfig) normalize() error {
 	}
 	if in.GARP.MasterRefreshRepeat <= 0 {
 		in.GARP.MasterRefreshRepeat = 1
+	}
+	if in.UseVMAC {
+		if in.VMACName != "" && !validDevName(in.VMACName) {
+			return fmt.Errorf("use_vmac %q: not a valid interface name (1..15 characters, no '/', ':' or space)", in.VMACName)
+		}
+		if in.VMACName == in.Interface {
+			return fmt.Errorf("use_vmac %s: the VMAC cannot be the interface itself", in.VMACName)
+		}
+		if len(in.UnicastPeers) > 0 {
+			// keepalived: "unicast with use_vmac requires vmac_xmit_base - setting".
+			in.VMACXmitBase = true
+		}
+	} else if in.VMACName != "" || in.VMACXmitBase {
+		return fmt.Errorf("VMAC settings without use_vmac")
 	}
 	for _, ti := range in.TrackInterfaces {
 		if ti.Weight < -253 || ti.Weight > 253 {

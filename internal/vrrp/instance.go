@@ -84,13 +84,26 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	if i.src, err = sourceAddr(h, link, &in); err != nil {
 		return nil, err
 	}
+	// dev is where the instance lives: its VIPs, adverts received and (unless
+	// vmac_xmit_base) sent. With use_vmac it is the VMAC, whose virtual MAC then moves
+	// with the master instead of every neighbour relearning the VIP's MAC.
+	dev, txIndex := link, link.Attrs().Index
+	if in.UseVMAC {
+		if dev, err = n.setupVMAC(h, link, &in, i.src); err != nil {
+			return nil, err
+		}
+		i.ifindex = dev.Attrs().Index
+		if !in.VMACXmitBase {
+			txIndex = i.ifindex
+		}
+	}
 	group := in.MulticastGroup
 	if len(in.UnicastPeers) > 0 {
 		i.dsts = in.UnicastPeers
 	} else {
 		i.dsts = []netip.Addr{group}
 	}
-	if i.plan, err = planAddresses(h, &in); err != nil {
+	if i.plan, err = planAddresses(h, &in, dev.Attrs().Name); err != nil {
 		return nil, err
 	}
 	for _, v := range in.VIPs {
@@ -109,8 +122,8 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
 		LowerPrioNoAdvert: in.LowerPrioNoAdvert, Address: i.src, Synced: g != nil && len(g.Members) > 1,
 	}
-	if i.sock, err = openAdvertSocket(i.ifindex, i.src, group, in.UnicastPeers); err != nil {
-		return nil, fmt.Errorf("interface %s: %w", in.Interface, err)
+	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers); err != nil {
+		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
 	if i.announce, err = openAnnouncer(i.plan.garpTargets()); err != nil {
 		i.sock.close()

@@ -81,6 +81,10 @@ type Node struct {
 	counters map[string]*counters
 	// live are the instances of the running generation, for Status.
 	live []*instance
+	// vmacs are the VMAC devices the node created or adopted, by name, and vmacBases
+	// the base interfaces' ARP sysctls from before the first VMAC on them (mu).
+	vmacs     map[string]vmacState
+	vmacBases map[string]baseSaved
 	// holdUntil ends vrrp_startup_delay; set before the first runner starts, read-only
 	// after.
 	holdUntil time.Time
@@ -98,7 +102,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 	n := &Node{
 		logger: logger.With("component", "vrrp"), ns: netns.None(), cfg: norm,
 		updates: make(chan Config, 1), events: make(chan StateChange, 256),
-		counters: map[string]*counters{},
+		counters: map[string]*counters{}, vmacs: map[string]vmacState{}, vmacBases: map[string]baseSaved{},
 	}
 	for _, o := range opts {
 		o(n)
@@ -172,6 +176,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	next, err := n.prepare(ctx, h, cfg)
 	if err != nil {
+		n.removeVMACs(h, nil)
 		return err
 	}
 	gen := n.launch(next, h, notif, nil)
@@ -179,6 +184,7 @@ func (n *Node) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			gen.stop(nil)
+			n.removeVMACs(h, nil)
 			return nil
 		case cfg := <-n.updates:
 			// Everything that can fail (interfaces, addresses, sockets) is done before the
@@ -187,6 +193,10 @@ func (n *Node) Run(ctx context.Context) error {
 			next, err := n.prepare(ctx, h, cfg)
 			if err != nil {
 				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
+				n.mu.Lock()
+				running := n.cfg
+				n.mu.Unlock()
+				n.removeVMACs(h, vmacNames(running)) // those the failed one created
 				continue
 			}
 			keep := map[string]bool{}
@@ -194,6 +204,7 @@ func (n *Node) Run(ctx context.Context) error {
 				keep[in.Name] = true
 			}
 			gen = n.launch(next, h, notif, gen.stop(keep))
+			n.removeVMACs(h, vmacNames(cfg))
 			n.mu.Lock()
 			n.cfg = cfg
 			n.mu.Unlock()

@@ -31,8 +31,10 @@ type rxMeta struct {
 	ttl      uint8
 }
 
-// openAdvertSocket opens the instance's sockets in the calling thread's namespace.
-func openAdvertSocket(ifindex int, src netip.Addr, group netip.Addr, peers []netip.Addr) (_ *advertSocket, err error) {
+// openAdvertSocket opens the instance's sockets in the calling thread's namespace:
+// adverts are received on ifindex and sent on txIndex (they differ only for a VMAC with
+// vmac_xmit_base).
+func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr) (_ *advertSocket, err error) {
 	s := &advertSocket{v6: src.Is6(), ifindex: ifindex, tx: -1}
 	family := unix.AF_INET
 	if s.v6 {
@@ -77,7 +79,7 @@ func openAdvertSocket(ifindex int, src netip.Addr, group netip.Addr, peers []net
 		return nil, fmt.Errorf("raw socket for IP protocol %d: %w", IPProtocol, err)
 	}
 	defer closeOnErr(tx)
-	if err := setupTx(tx, s.v6, ifindex, src); err != nil {
+	if err := setupTx(tx, s.v6, txIndex, src); err != nil {
 		return nil, err
 	}
 	dsts := peers
@@ -85,7 +87,7 @@ func openAdvertSocket(ifindex int, src netip.Addr, group netip.Addr, peers []net
 		dsts = []netip.Addr{group}
 	}
 	for _, d := range dsts {
-		s.dsts = append(s.dsts, sockaddr(d, ifindex))
+		s.dsts = append(s.dsts, sockaddr(d, txIndex))
 	}
 	s.rx = os.NewFile(uintptr(rx), fmt.Sprintf("vrrp-rx-%d", ifindex))
 	if s.rxRaw, err = s.rx.SyscallConn(); err != nil {

@@ -1,0 +1,236 @@
+package vrrp
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// hasAddrOn reports whether h has addr on dev (false when dev does not exist).
+func hasAddrOn(h *testutil.Host, dev, addr string) bool {
+	out, err := h.Exec("ip", "-o", "addr", "show", "dev", dev)
+	return err == nil && strings.Contains(out, " "+addr+"/")
+}
+
+// waitVIPOn waits until exactly owner (nil: nobody) holds addr on dev among hosts.
+func waitVIPOn(t *testing.T, timeout time.Duration, addr, dev string, owner *testutil.Host, hosts ...*testutil.Host) {
+	t.Helper()
+	ok := testutil.Eventually(timeout, func() bool {
+		for _, h := range hosts {
+			if hasAddrOn(h, dev, addr) != (h == owner) {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		var where []string
+		for _, h := range hosts {
+			if hasAddrOn(h, dev, addr) {
+				where = append(where, h.Name)
+			}
+		}
+		want := "nobody"
+		if owner != nil {
+			want = owner.Name
+		}
+		t.Fatalf("%s on %s: want it on %s only, it is on %v", addr, dev, want, where)
+	}
+}
+
+func sysctlIn(t *testing.T, h *testutil.Host, key string) string {
+	t.Helper()
+	out, err := h.Exec("cat", "/proc/sys/net/"+key)
+	if err != nil {
+		t.Fatalf("%s: %s: %v %s", h.Name, key, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// neighbourMAC is the client's neighbour entry for addr ("" when none).
+func neighbourMAC(t *testing.T, h *testutil.Host, addr string) string {
+	t.Helper()
+	out, _ := h.Exec("ip", "neigh", "show", addr, "dev", "eth0")
+	f := strings.Fields(out)
+	for i := range f {
+		if f[i] == "lladdr" && i+1 < len(f) {
+			return strings.ToLower(f[i+1])
+		}
+	}
+	return ""
+}
+
+// knowClient gives each director a permanent neighbour entry for the client on eth0.
+// Replies from the VIP leave by eth0 (its subnet route comes first), and a director
+// that had to resolve the client itself would ask "who-has client tell VIP" from eth0's
+// MAC, teaching the client the base MAC for the VIP: keepalived's use_vmac does the
+// same, and the tests look at what the VMAC itself does.
+func knowClient(t *testing.T, client *testutil.Host, directors ...*testutil.Host) {
+	t.Helper()
+	mac := macOf(t, client)
+	addr := strings.Fields(strings.TrimSpace(mustExec(t, client, "ip", "-4", "-o", "addr", "show", "dev", "eth0")))[3]
+	addr = strings.Split(addr, "/")[0]
+	for _, d := range directors {
+		mustExec(t, d, "ip", "neigh", "replace", addr, "lladdr", mac, "dev", "eth0", "nud", "permanent")
+	}
+}
+
+func mustExec(t *testing.T, h *testutil.Host, name string, args ...string) string {
+	t.Helper()
+	out, err := h.Exec(name, args...)
+	if err != nil {
+		t.Fatalf("%s: %s %v: %v\n%s", h.Name, name, args, err, out)
+	}
+	return out
+}
+
+// pingVIP checks that addr answers a ping from h.
+func pingVIP(t *testing.T, h *testutil.Host, addr string) {
+	t.Helper()
+	testutil.NeedCommand(t, "ping")
+	if !testutil.Eventually(3*time.Second, func() bool {
+		_, err := h.Exec("ping", "-c", "1", "-W", "1", addr)
+		return err == nil
+	}) {
+		t.Fatalf("%s does not answer ping from %s", addr, h.Name)
+	}
+}
+
+// TestVMAC: two govs nodes with use_vmac. The master's VMAC (private macvlan with
+// 00-00-5e-00-01-VRID) holds the VIP and answers ARP with the virtual MAC; after a
+// failover the backup's VMAC answers with the same MAC, so the client's neighbour
+// entry never changes; a stopped node removes its VMAC and gives back the base
+// interface's ARP sysctls.
+func TestVMAC(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "b", "client")
+	a, b, client := hosts["a"], hosts["b"], hosts["client"]
+	const vmac = "vrrp.59"
+	virtual := VMACAddr(59, false).String()
+	mk := func(prio uint8) Config {
+		in := instanceCfg("VI_1", 59, prio, 3, 100*time.Millisecond, testVIP)
+		in.UseVMAC = true
+		return single(in)
+	}
+	knowClient(t, client, a, b)
+	baseBefore := sysctlIn(t, a, "ipv4/conf/eth0/arp_ignore") + sysctlIn(t, a, "ipv4/conf/eth0/arp_filter")
+	na := startNode(t, a, mk(150))
+	startNode(t, b, mk(100))
+	waitVIPOn(t, 5*time.Second, testVIP, vmac, a, a, b)
+	if hasAddr(t, a, testVIP) {
+		t.Fatal("the VIP is on eth0 too")
+	}
+
+	// The VMAC as keepalived makes it.
+	out, err := a.Exec("ip", "-d", "link", "show", vmac)
+	if err != nil || !strings.Contains(out, "macvlan mode private") || !strings.Contains(out, "link/ether "+virtual) || !strings.Contains(out, vmac+"@eth0") {
+		t.Fatalf("VMAC on a: %v\n%s", err, out)
+	}
+	for key, want := range map[string]string{
+		"ipv4/conf/" + vmac + "/arp_ignore":   "1",
+		"ipv4/conf/" + vmac + "/accept_local": "1",
+		"ipv4/conf/" + vmac + "/rp_filter":    "0",
+		"ipv6/conf/" + vmac + "/disable_ipv6": "1",
+		"ipv4/conf/eth0/arp_ignore":           "1",
+		"ipv4/conf/eth0/arp_filter":           "1",
+	} {
+		if got := sysctlIn(t, a, key); got != want {
+			t.Errorf("a: %s = %s, want %s", key, got, want)
+		}
+	}
+	if st := b.Name; stateOf(na.Node, "VI_1") != StateMaster {
+		t.Fatalf("a is %v (b %s)", stateOf(na.Node, "VI_1"), st)
+	}
+
+	// ARP for the VIP is answered with the virtual MAC, by the master only.
+	if got := arpAnswer(t, client, testVIP); !strings.Contains(got, virtual) || strings.Contains(got, macOf(t, a)) {
+		t.Fatalf("ARP for the VIP not answered with the virtual MAC %s:\n%s", virtual, got)
+	}
+	pingVIP(t, client, testVIP)
+	if got := neighbourMAC(t, client, testVIP); got != virtual {
+		t.Fatalf("client's neighbour entry for the VIP: %q, want %s", got, virtual)
+	}
+
+	// Graceful failover: b's VMAC takes the VIP and the virtual MAC; the client's
+	// entry is the same and the VIP answers through it (the bridge has learnt the MAC
+	// on b's port from b's gratuitous ARPs, since a's VMAC is gone).
+	na.stop(t)
+	waitVIPOn(t, 3*time.Second, testVIP, vmac, b, a, b)
+	if _, err := a.Exec("ip", "link", "show", vmac); err == nil {
+		t.Error("a's VMAC is still there after it stopped")
+	}
+	if got := sysctlIn(t, a, "ipv4/conf/eth0/arp_ignore") + sysctlIn(t, a, "ipv4/conf/eth0/arp_filter"); got != baseBefore {
+		t.Errorf("a's eth0 arp_ignore+arp_filter after stop: %s, want %s as before", got, baseBefore)
+	}
+	pingVIP(t, client, testVIP)
+	if got := neighbourMAC(t, client, testVIP); got != virtual {
+		t.Fatalf("client's neighbour entry after failover: %q, want %s unchanged", got, virtual)
+	}
+
+	// a comes back and preempts: the same again the other way.
+	startNode(t, a, mk(150))
+	waitVIPOn(t, 5*time.Second, testVIP, vmac, a, a, b)
+	pingVIP(t, client, testVIP)
+	if got := arpAnswer(t, client, testVIP); !strings.Contains(got, virtual) {
+		t.Fatalf("ARP after preemption:\n%s", got)
+	}
+}
+
+// TestVMACKeepalivedInterop: keepalived 2.2.7 and govs, both with use_vmac, each side
+// master in turn. A backup must hear adverts that arrive from a MAC that is its own
+// VMAC's (the macvlan hands those to the VMAC only), stay backup, and take over the
+// VIP and the virtual MAC when the master stops; the client's entry stays the same.
+func TestVMACKeepalivedInterop(t *testing.T) {
+	testutil.Integration(t)
+	for _, kaMaster := range []bool{true, false} {
+		name := "govs-master"
+		if kaMaster {
+			name = "keepalived-master"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, hosts := lanHosts(t, "ka", "govs", "client")
+			ka, g, client := hosts["ka"], hosts["govs"], hosts["client"]
+			const vrid = 60
+			vmac := fmt.Sprintf("vrrp.%d", vrid)
+			virtual := VMACAddr(vrid, false).String()
+			kaPrio, govsPrio, master, backup := 100, uint8(150), g, ka
+			if kaMaster {
+				kaPrio, govsPrio, master, backup = 150, 100, ka, g
+			}
+			knowClient(t, client, ka, g)
+			in := instanceCfg("VI_1", vrid, govsPrio, 3, 100*time.Millisecond, testVIP)
+			in.UseVMAC = true
+			n := startNode(t, g, single(in))
+			conf := strings.Replace(keepalivedConf(3, vrid, kaPrio, 100*time.Millisecond, testVIP),
+				"interface eth0\n", "interface eth0\n    use_vmac\n", 1)
+			kaPid, _ := startKeepalived(t, ka, conf)
+			waitVIPOn(t, 5*time.Second, testVIP, vmac, master, ka, g)
+			time.Sleep(time.Second) // > 2 × Master_Down_Interval: a deaf backup would have taken over
+			waitVIPOn(t, time.Second, testVIP, vmac, master, ka, g)
+			st := n.Status()[0]
+			if kaMaster && (st.State != StateBackup || st.AdvertsReceived == 0) || len(st.BadPackets) != 0 {
+				t.Fatalf("govs: %v, %d adverts received, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+			}
+			pingVIP(t, client, testVIP)
+			if got := neighbourMAC(t, client, testVIP); got != virtual {
+				t.Fatalf("client's neighbour entry: %q, want %s", got, virtual)
+			}
+
+			if kaMaster {
+				if err := syscall.Kill(kaPid, syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				n.stop(t)
+			}
+			waitVIPOn(t, 3*time.Second, testVIP, vmac, backup, ka, g)
+			pingVIP(t, client, testVIP)
+			if got := neighbourMAC(t, client, testVIP); got != virtual {
+				t.Fatalf("client's neighbour entry after failover: %q, want %s", got, virtual)
+			}
+		})
+	}
+}

@@ -48,10 +48,12 @@ type loop struct {
 	now   int64
 	start time.Time
 
-	conns  connList // TCP connections, for idle-timeout scans
-	linger lingerQueue
-	udp    map[*service]*udpListener
-	tcp    map[*service]*tcpListener
+	conns connList // TCP connections, for idle-timeout scans
+	// freeConns are closed connections kept for reuse (see allocConn).
+	freeConns []*tcpConn
+	linger    lingerQueue
+	udp       map[*service]*udpListener
+	tcp       map[*service]*tcpListener
 	// retry holds directions that stopped early (fairness cap) and must run again before
 	// the loop sleeps.
 	retry []*tcpConn

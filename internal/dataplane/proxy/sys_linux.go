@@ -31,6 +31,13 @@ func sysWrite(fd int, p []byte) (int, error) {
 	return int(n), errnoErr(e)
 }
 
+// sysSend writes p with flags; MSG_NOSIGNAL makes a closed peer an EPIPE, not a signal.
+func sysSend(fd int, p []byte, flags int) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		uintptr(flags|unix.MSG_NOSIGNAL), 0, 0)
+	return int(n), errnoErr(e)
+}
+
 func sysClose(fd int) {
 	_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }

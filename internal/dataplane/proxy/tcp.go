@@ -88,7 +88,11 @@ type direction struct {
 	off      int    // how much of pend is written
 	readable bool   // an edge said the source may have data
 	hup      bool   // the source half-closed: read until EOF even after a short read
-	eof      bool   // the source is at EOF and the destination was shut down for writing
+	// fin: the source's FIN arrived without an error (RDHUP or HUP, no ERR), so once a
+	// read comes back short the data is all read and the FIN can go on with the last
+	// of it, without the read that would return 0.
+	fin bool
+	eof bool // the source is at EOF and the destination was shut down for writing
 }
 
 // tcpConn is one relayed TCP connection: client socket, real-server socket, and the
@@ -117,12 +121,14 @@ type tcpConn struct {
 }
 
 func newTCPConn(l *loop, svc *service, fd int, client netip.AddrPort) {
-	c := &tcpConn{svc: svc, client: client, fd: [2]int{fd, -1}, idx: [2]int32{-1, -1}, last: l.now}
+	c := l.allocConn()
+	c.svc, c.client, c.fd, c.idx, c.last = svc, client, [2]int{fd, -1}, [2]int32{-1, -1}, l.now
 	// Edge-triggered for both sides, registered once: the relay never changes interest.
 	idx, err := l.add(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, c, clientSide)
 	if err != nil {
 		resetClose(fd)
 		sysClose(fd)
+		l.freeConn(c)
 		return
 	}
 	c.idx[clientSide] = idx
@@ -172,9 +178,15 @@ func (c *tcpConn) onEvent(l *loop, events uint32, side uint8) {
 	c.last = l.now
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		// ERR and HUP also make the source "readable": the read reports the error or EOF.
-		c.dir[side].readable = true
+		d := &c.dir[side]
+		d.readable = true
 		if events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
-			c.dir[side].hup = true
+			d.hup = true
+			d.fin = true
+		}
+		if events&unix.EPOLLERR != 0 {
+			// A reset is passed on as a reset: the read must report it.
+			d.fin = false
 		}
 	}
 	if c.state == connecting {
@@ -273,19 +285,23 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 			return false
 		}
 		if r == 0 {
-			d.eof, d.readable = true, false
-			if !c.dir[1-i].eof {
-				// Pass the half-close on. After the second FIN, close sends it.
-				sysShutdownWrite(dst)
-			}
-			return c.halfClosed(l)
+			return c.sourceEOF(l, i)
 		}
 		if i == clientSide {
 			c.svc.countIn(c.bind.dest, 0, uint64(r))
 		} else {
 			c.svc.countOut(c.bind.dest, 0, uint64(r))
 		}
-		w, err := sysWrite(dst, l.buf[:r])
+		// A short read after the FIN took the last data: the FIN follows it.
+		last := d.fin && r < len(l.buf)
+		var w int
+		if last && !c.dir[1-i].eof {
+			// MSG_MORE holds the data back until the shutdown below, so data and FIN
+			// leave in one segment (one packet less for both ends to process).
+			w, err = sysSend(dst, l.buf[:r], unix.MSG_MORE)
+		} else {
+			w, err = sysWrite(dst, l.buf[:r])
+		}
 		if err != nil {
 			if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
 				c.abort(l)
@@ -295,9 +311,13 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 		}
 		if w < r {
 			// Keep the unsent rest by taking the loop's buffer; the loop gets another.
+			// The EOF, if it is one, is read once the rest is written.
 			d.pend, d.off = l.buf[:r], w
 			l.buf = l.getBuf()
 			return true
+		}
+		if last {
+			return c.sourceEOF(l, i)
 		}
 		if r < len(l.buf) && !d.hup {
 			// A short read emptied the socket; the next arrival raises a new edge.
@@ -310,6 +330,17 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 		l.retry = append(l.retry, c)
 	}
 	return true
+}
+
+// sourceEOF passes on the EOF of direction i's source, all its data written.
+func (c *tcpConn) sourceEOF(l *loop, i int) bool {
+	d := &c.dir[i]
+	d.eof, d.readable = true, false
+	if !c.dir[1-i].eof {
+		// Pass the half-close on. After the second FIN, close sends it.
+		sysShutdownWrite(c.fd[1-i])
+	}
+	return c.halfClosed(l)
 }
 
 // halfClosed runs when direction i reached EOF: the first FIN moves the connection from
@@ -362,6 +393,34 @@ func (c *tcpConn) finish(l *loop, reset bool) {
 		l.linger.add(l.now+l.plane.timeouts.Load().tcpFin, c.bind.dest.sd)
 	}
 	c.state = closed
+	l.freeConn(c)
+}
+
+// maxFreeConns bounds the closed connections a loop keeps for reuse.
+const maxFreeConns = 256
+
+// allocConn returns a zeroed connection, reusing a closed one: a new connection then
+// costs no allocation, so a connection-per-request load gives the collector nothing.
+func (l *loop) allocConn() *tcpConn {
+	if n := len(l.freeConns); n > 0 {
+		c := l.freeConns[n-1]
+		l.freeConns = l.freeConns[:n-1]
+		return c
+	}
+	return &tcpConn{}
+}
+
+// freeConn keeps a closed connection for reuse. One still on the retry list is left to
+// the collector: the list would otherwise pump whatever connection reused it. Events
+// still queued for its descriptors are dropped by the slot generation, not by c.
+func (l *loop) freeConn(c *tcpConn) {
+	if c.queued || len(l.freeConns) >= maxFreeConns {
+		return
+	}
+	tried := c.tried
+	clear(tried)
+	*c = tcpConn{tried: tried[:0]}
+	l.freeConns = append(l.freeConns, c)
 }
 
 // samplePackets adds the segments received on each socket since the last sample to the

@@ -54,23 +54,33 @@ func parseAnnouncement(f []byte) (announcement, bool) {
 	return announcement{}, false
 }
 
-// startTcpdump captures ARP and ICMPv6 on h's iface until the returned stop is called,
-// which returns what was announced.
-func startTcpdump(t *testing.T, h *testutil.Host, iface string) (stop func() []announcement) {
+// startFrameCapture captures filter's frames on h's iface until the returned stop is
+// called, which returns them.
+func startFrameCapture(t *testing.T, h *testutil.Host, iface, filter string) (stop func() [][]byte) {
 	t.Helper()
 	testutil.NeedCommand(t, "tcpdump")
 	path := filepath.Join(t.TempDir(), iface+".pcap")
-	cmd, buf := h.Start("tcpdump", "-Z", "root", "-U", "--immediate-mode", "-n", "-i", iface, "-w", path, "arp or icmp6")
+	cmd, buf := h.Start("tcpdump", "-Z", "root", "-U", "--immediate-mode", "-n", "-i", iface, "-w", path, filter)
 	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(buf.String(), "listening on") }) {
 		t.Fatalf("tcpdump on %s did not start:\n%s", iface, buf.String())
 	}
-	return func() []announcement {
+	return func() [][]byte {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), "packets captured") }) {
 			t.Fatalf("tcpdump on %s did not finish:\n%s", iface, buf.String())
 		}
+		return readPcapFrames(t, path)
+	}
+}
+
+// startTcpdump captures ARP and ICMPv6 on h's iface until the returned stop is called,
+// which returns what was announced.
+func startTcpdump(t *testing.T, h *testutil.Host, iface string) (stop func() []announcement) {
+	t.Helper()
+	frames := startFrameCapture(t, h, iface, "arp or icmp6")
+	return func() []announcement {
 		var out []announcement
-		for _, f := range readPcapFrames(t, path) {
+		for _, f := range frames() {
 			if a, ok := parseAnnouncement(f); ok {
 				out = append(out, a)
 			}

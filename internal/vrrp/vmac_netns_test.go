@@ -1,7 +1,11 @@
 package vrrp
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -233,4 +237,150 @@ func TestVMACKeepalivedInterop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVMACIPv6: an IPv6 instance's VMAC has 00-00-5e-00-02-VRID, no link-local address
+// of its own making (address generation off) but the base's, so adverts leave from it;
+// neighbour discovery for the VIP gets the virtual MAC, before and after a failover.
+func TestVMACIPv6(t *testing.T) {
+	testutil.Integration(t)
+	lan := testutil.NewLAN(t)
+	a, b, client := lan.AddHost("a", "fd77::1/64"), lan.AddHost("b", "fd77::2/64"), lan.AddHost("client", "fd77::10/64")
+	for _, h := range []*testutil.Host{a, b} {
+		if !testutil.Eventually(5*time.Second, func() bool {
+			out, _ := h.Exec("ip", "-6", "addr", "show", "dev", "eth0", "scope", "link")
+			return strings.Contains(out, "fe80")
+		}) {
+			t.Fatalf("%s: no link-local address", h.Name)
+		}
+	}
+	const vip, vmac = "fd77::254", "vrrp.61"
+	virtual := VMACAddr(61, true).String()
+	mk := func(p uint8) Config {
+		in := instanceCfg("VI_6", 61, p, 3, 100*time.Millisecond)
+		in.VIPs = []VIP{{Prefix: netip.MustParsePrefix(vip + "/64")}}
+		in.UseVMAC = true
+		return single(in)
+	}
+	na := startNode(t, a, mk(150))
+	nb := startNode(t, b, mk(100))
+	waitVIPOn(t, 5*time.Second, vip, vmac, a, a, b)
+	if got := sysctlIn(t, a, "ipv6/conf/"+vmac+"/addr_gen_mode"); got != "1" {
+		t.Errorf("VMAC addr_gen_mode %s, want 1 (none)", got)
+	}
+	out := mustExec(t, a, "ip", "-6", "addr", "show", "dev", vmac)
+	ll := mustExec(t, a, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+	llAddr := strings.Fields(ll)[3]
+	if !strings.Contains(out, llAddr) || strings.Count(out, "fe80") != 1 {
+		t.Errorf("VMAC link-local addresses: want only eth0's %s:\n%s", llAddr, out)
+	}
+	if st := nb.Status()[0]; st.State != StateBackup || st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
+		t.Fatalf("b: %v, %d adverts received, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+	}
+	ping6 := func() {
+		t.Helper()
+		if !testutil.Eventually(3*time.Second, func() bool {
+			_, err := client.Exec("ping", "-6", "-c", "1", "-W", "1", vip)
+			return err == nil
+		}) {
+			t.Fatalf("%s does not answer ping", vip)
+		}
+		if got := neighbourMAC(t, client, vip); got != virtual {
+			t.Fatalf("client's neighbour entry for %s: %q, want %s", vip, got, virtual)
+		}
+	}
+	ping6()
+	na.stop(t)
+	waitVIPOn(t, 3*time.Second, vip, vmac, b, a, b)
+	ping6()
+}
+
+// TestVMACXmitBase: adverts leave from the VMAC with the virtual MAC, or with
+// vmac_xmit_base from the base interface with its own MAC; the VIP is on the VMAC and
+// announced with the virtual MAC either way.
+func TestVMACXmitBase(t *testing.T) {
+	for _, xmitBase := range []bool{false, true} {
+		t.Run(fmt.Sprintf("vmac_xmit_base=%v", xmitBase), func(t *testing.T) {
+			_, hosts := lanHosts(t, "a", "peer")
+			a, peer := hosts["a"], hosts["peer"]
+			stop := startFrameCapture(t, peer, "eth0", "ip proto 112 or arp")
+			in := instanceCfg("VI_1", 62, 150, 3, 100*time.Millisecond, testVIP)
+			in.UseVMAC, in.VMACXmitBase = true, xmitBase
+			n := startNode(t, a, single(in))
+			if !testutil.Eventually(5*time.Second, func() bool { return stateOf(n.Node, "VI_1") == StateMaster }) {
+				t.Fatal("a did not become master")
+			}
+			time.Sleep(300 * time.Millisecond)
+			frames := stop()
+			virtual, base := VMACAddr(62, false).String(), macOf(t, a)
+			wantAdvert := virtual
+			if xmitBase {
+				wantAdvert = base
+			}
+			adverts, garps := 0, 0
+			for _, f := range frames {
+				src := net.HardwareAddr(f[6:12]).String()
+				if ann, ok := parseAnnouncement(f); ok && ann.addr.String() == testVIP {
+					garps++
+					if src != virtual || ann.mac != virtual {
+						t.Errorf("GARP for the VIP as %v, want from and for %s", ann, virtual)
+					}
+					continue
+				}
+				if len(f) > 14+9 && binary.BigEndian.Uint16(f[12:]) == 0x0800 && f[14+9] == IPProtocol {
+					adverts++
+					if src != wantAdvert {
+						t.Errorf("advert from %s, want %s", src, wantAdvert)
+					}
+				}
+			}
+			if adverts == 0 || garps == 0 {
+				t.Fatalf("%d adverts and %d GARPs captured", adverts, garps)
+			}
+		})
+	}
+}
+
+// TestVMACExistingDevice: a stale macvlan of the VMAC's name (another MAC) is replaced,
+// a matching one left by a killed node is adopted, and a device of that name that is
+// not a macvlan stops the node with an error naming it, untouched.
+func TestVMACExistingDevice(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	in := instanceCfg("VI_1", 63, 150, 3, 100*time.Millisecond, testVIP)
+	in.UseVMAC = true
+	virtual := VMACAddr(63, false).String()
+	for _, tc := range []struct {
+		name, create string
+	}{
+		{"stale macvlan", "02:00:00:00:00:63"},
+		{"matching macvlan", virtual},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustExec(t, a, "ip", "link", "add", "vrrp.63", "link", "eth0", "address", tc.create, "type", "macvlan", "mode", "private")
+			n := startNode(t, a, single(in))
+			waitVIPOn(t, 5*time.Second, testVIP, "vrrp.63", a, a)
+			if out := mustExec(t, a, "ip", "link", "show", "vrrp.63"); !strings.Contains(out, virtual) {
+				t.Fatalf("VMAC after start:\n%s", out)
+			}
+			n.stop(t)
+			if _, err := a.Exec("ip", "link", "show", "vrrp.63"); err == nil {
+				t.Fatal("VMAC left after stop")
+			}
+		})
+	}
+	t.Run("not a macvlan", func(t *testing.T) {
+		mustExec(t, a, "ip", "link", "add", "vrrp.63", "type", "veth", "peer", "name", "vrrp63p")
+		n, err := New(single(in), nil, WithNetNS(a.NS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = n.Run(ctx)
+		if err == nil || !strings.Contains(err.Error(), "use_vmac vrrp.63: device exists and is a veth, not a macvlan") {
+			t.Fatalf("Run: %v", err)
+		}
+		mustExec(t, a, "ip", "link", "show", "vrrp.63", "type", "veth")
+	})
 }

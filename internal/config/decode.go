@@ -97,8 +97,8 @@ func (dc *decoder) block(spec *blockSpec, n *Node, dst reflect.Value, silent boo
 	if src == nil {
 		return
 	}
-	for _, k := range spec.keywords {
-		if k.status != Implemented || src.IsSet(k.name) {
+	for _, k := range spec.unsetRules {
+		if src.IsSet(k.name) {
 			continue
 		}
 		if k.required {

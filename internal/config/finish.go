@@ -60,22 +60,28 @@ func inherit[T any](dst *T, own *Source, key string, parents ...parent[T]) bool 
 		return true
 	}
 	for _, p := range parents {
-		if p.src.IsSet(p.key) {
+		if p.set {
 			*dst = p.v
-			own.mark(key, p.src.Line(p.key))
+			own.mark(key, p.at)
 			return true
 		}
 	}
 	return false
 }
 
+// parent is an enclosing block's value of a keyword and where it set it, if it did.
 type parent[T any] struct {
 	v   T
-	src *Source
-	key string
+	at  Pos
+	set bool
 }
 
-func from[T any](v T, src *Source, key string) parent[T] { return parent[T]{v, src, key} }
+// from reads the enclosing block's keyword once; a loop over the block's children
+// makes it once for all of them.
+func from[T any](v T, src *Source, key string) parent[T] {
+	at, set := src.Lines[key]
+	return parent[T]{v, at, set}
+}
 
 func (f *finisher) global() {
 	g := &f.cfg.Global
@@ -530,6 +536,19 @@ func vsName(vs *VirtualServer) string {
 func (f *finisher) realServers(vs *VirtualServer, who string) {
 	seen := make(map[netip.AddrPort]Pos, len(vs.RealServers))
 	weightSum := 0
+	// What every real server may inherit: the virtual server does not change below.
+	var (
+		vsWeight         = from(vs.Weight, &vs.Source, "weight")
+		vsForwarding     = from(vs.Forwarding, &vs.Source, "lb_kind")
+		vsInhibit        = from(vs.InhibitOnFailure, &vs.Source, "inhibit_on_failure")
+		vsAlpha          = from(vs.Alpha, &vs.Source, "alpha")
+		vsVirtualhost    = from(vs.Virtualhost, &vs.Source, "virtualhost")
+		vsDelayLoop      = from(vs.DelayLoop, &vs.Source, "delay_loop")
+		vsConnectTimeout = from(vs.ConnectTimeout, &vs.Source, "connect_timeout")
+		vsRetry          = from(vs.Retry, &vs.Source, "retry")
+		vsDelayRetry     = from(vs.DelayBeforeRetry, &vs.Source, "delay_before_retry")
+		vsWarmup         = from(vs.Warmup, &vs.Source, "warmup")
+	)
 	for _, rs := range vs.RealServers {
 		if rs.Port == 0 && vs.Addr.IsValid() {
 			rs.Port = vs.Port
@@ -542,20 +561,26 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" && vs.Forwarding.Method != "TUN" {
 			f.d.errorf(rs.Pos, "%s: real_server %s is not of the virtual server's address family", who, rs.Addr)
 		}
-		inherit(&rs.Weight, &rs.Source, "weight", from(vs.Weight, &vs.Source, "weight"))
-		fillUnset(&rs.Weight, &rs.Source, "weight", vs.Weight)
-		inherit(&rs.Forwarding, &rs.Source, "lvs_method", from(vs.Forwarding, &vs.Source, "lb_kind"))
-		fillUnset(&rs.Forwarding, &rs.Source, "lvs_method", vs.Forwarding)
-		inherit(&rs.InhibitOnFailure, &rs.Source, "inhibit_on_failure", from(vs.InhibitOnFailure, &vs.Source, "inhibit_on_failure"))
-		inherit(&rs.Alpha, &rs.Source, "alpha", from(vs.Alpha, &vs.Source, "alpha"))
-		inherit(&rs.Virtualhost, &rs.Source, "virtualhost", from(vs.Virtualhost, &vs.Source, "virtualhost"))
-		inherit(&rs.DelayLoop, &rs.Source, "delay_loop", from(vs.DelayLoop, &vs.Source, "delay_loop"))
-		fillUnset(&rs.DelayLoop, &rs.Source, "delay_loop", vs.DelayLoop)
-		inherit(&rs.ConnectTimeout, &rs.Source, "connect_timeout", from(vs.ConnectTimeout, &vs.Source, "connect_timeout"))
-		fillUnset(&rs.ConnectTimeout, &rs.Source, "connect_timeout", vs.ConnectTimeout)
-		retrySet := inherit(&rs.Retry, &rs.Source, "retry", from(vs.Retry, &vs.Source, "retry"))
-		dbrSet := inherit(&rs.DelayBeforeRetry, &rs.Source, "delay_before_retry", from(vs.DelayBeforeRetry, &vs.Source, "delay_before_retry"))
-		warmSet := inherit(&rs.Warmup, &rs.Source, "warmup", from(vs.Warmup, &vs.Source, "warmup"))
+		// Neither the real server nor the virtual server set it: the virtual
+		// server's default.
+		if !inherit(&rs.Weight, &rs.Source, "weight", vsWeight) {
+			rs.Weight = vs.Weight
+		}
+		if !inherit(&rs.Forwarding, &rs.Source, "lvs_method", vsForwarding) {
+			rs.Forwarding = vs.Forwarding
+		}
+		inherit(&rs.InhibitOnFailure, &rs.Source, "inhibit_on_failure", vsInhibit)
+		inherit(&rs.Alpha, &rs.Source, "alpha", vsAlpha)
+		inherit(&rs.Virtualhost, &rs.Source, "virtualhost", vsVirtualhost)
+		if !inherit(&rs.DelayLoop, &rs.Source, "delay_loop", vsDelayLoop) {
+			rs.DelayLoop = vs.DelayLoop
+		}
+		if !inherit(&rs.ConnectTimeout, &rs.Source, "connect_timeout", vsConnectTimeout) {
+			rs.ConnectTimeout = vs.ConnectTimeout
+		}
+		retrySet := inherit(&rs.Retry, &rs.Source, "retry", vsRetry)
+		dbrSet := inherit(&rs.DelayBeforeRetry, &rs.Source, "delay_before_retry", vsDelayRetry)
+		warmSet := inherit(&rs.Warmup, &rs.Source, "warmup", vsWarmup)
 		if !retrySet {
 			rs.Retry = 1
 		}

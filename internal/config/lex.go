@@ -136,7 +136,10 @@ func (lx *lexer) lexFile(name, data string) {
 	lx.stack = append(lx.stack, name)
 	defer func() { lx.stack = lx.stack[:len(lx.stack)-1] }()
 	if lx.lines == nil {
-		lx.lines = make([]logicalLine, 0, strings.Count(data, "\n")+1)
+		// A brace splits a line in up to three: "real_server 10.0.0.1 80 { weight 1 }"
+		// gives four logical lines. Room for two per brace grows the slice rarely.
+		n := strings.Count(data, "\n") + 2*(strings.Count(data, "{")+strings.Count(data, "}")) + 1
+		lx.lines = make([]logicalLine, 0, n)
 	}
 	lineNo := 0
 	for len(data) > 0 && !lx.stopped {

@@ -58,6 +58,10 @@ type blockSpec struct {
 	entries   *kind // a named value block: each line is an entry (virtual_server_group)
 	hint      string
 	byName    map[string]*keywordSpec
+	// unsetRules are the implemented keywords that matter when a block leaves them
+	// out (required, or with a default to fill), so that decoding a block looks at
+	// those only rather than at every keyword of the schema.
+	unsetRules []*keywordSpec
 }
 
 // lookup finds a keyword by name or alias.
@@ -143,6 +147,9 @@ func prepare(root *blockSpec) {
 					panic(fmt.Sprintf("config schema: %s %s: bad default %q: %v", b.name, k.name, k.dflt, err))
 				}
 				k.dfltValue = v
+			}
+			if k.status == Implemented && (k.required || k.dfltValue != nil) {
+				b.unsetRules = append(b.unsetRules, k)
 			}
 			if k.block != nil {
 				walk(k.block)

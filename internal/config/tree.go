@@ -25,6 +25,14 @@ func (n *Node) ArgPos(i int) Pos {
 func buildTree(lines []logicalLine, maxDepth int, d *diagSink) *Node {
 	root := &Node{Block: true}
 	stack := []*Node{root}
+	// Every keyword line becomes a node: allocate them together rather than one by one.
+	keywords := 0
+	for i := range lines {
+		if !isBrace(lines[i].toks[0]) {
+			keywords++
+		}
+	}
+	nodes := make([]Node, 0, keywords)
 	tooDeep := 0 // levels opened beyond maxDepth, tracked only to keep braces balanced
 	for i := range lines {
 		l := &lines[i]
@@ -62,7 +70,8 @@ func buildTree(lines []logicalLine, maxDepth int, d *diagSink) *Node {
 			if tooDeep > 0 {
 				continue
 			}
-			cur.Children = append(cur.Children, &Node{Keyword: first.Text, Pos: l.pos, Args: l.toks[1:], Raw: l.raw})
+			nodes = append(nodes, Node{Keyword: first.Text, Pos: l.pos, Args: l.toks[1:], Raw: l.raw})
+			cur.Children = append(cur.Children, &nodes[len(nodes)-1])
 		}
 	}
 	for i := len(stack) - 1; i > 0; i-- {
@@ -71,3 +80,7 @@ func buildTree(lines []logicalLine, maxDepth int, d *diagSink) *Node {
 	}
 	return root
 }
+
+// isBrace reports whether a line's first token is a block's '{' or '}' (a quoted one
+// is a value).
+func isBrace(t Token) bool { return !t.Quoted && (t.Text == "{" || t.Text == "}") }

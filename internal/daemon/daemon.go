@@ -112,6 +112,8 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.StatsFile == "" {
 		opts.StatsFile = DefaultStatsFile
 	}
+	restoreGC := relaxGC()
+	defer restoreGC()
 	plan, cfg, err := loadConfigPlan(opts)
 	if err != nil {
 		return nil, err
@@ -267,6 +269,8 @@ func (d *Daemon) Failed() <-chan error { return d.errs }
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	restoreGC := relaxGC()
+	defer restoreGC()
 	plan, cfg, err := loadConfigPlan(d.opts)
 	if err != nil {
 		d.log.Error("reload refused, keeping the running configuration", "err", err)

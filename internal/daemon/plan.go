@@ -54,6 +54,8 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			UDP:    cfg.Global.LVSTimeouts.UDP,
 		}},
 	}
+	// One service per virtual_server but for groups, which may make more.
+	p.Spec.Services = make([]engine.VirtualService, 0, len(cfg.VirtualServers))
 	for _, vs := range cfg.VirtualServers {
 		keys, err := serviceKeys(vs)
 		if err != nil {
@@ -206,6 +208,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 		QuorumUp:     scriptSpec(vs.QuorumUp),
 		QuorumDown:   scriptSpec(vs.QuorumDown),
 		SorryInhibit: vs.SorryServerInhibit,
+		RealServers:  make([]engine.RealServer, 0, len(vs.RealServers)),
 	}
 	if vs.SorryServer != nil {
 		out.Sorry = &engine.RealServer{Addr: rsAddr(*vs.SorryServer, key), Weight: max(vs.Weight, 1), Method: method(vs.SorryForwarding)}

@@ -57,9 +57,14 @@ type Options struct {
 
 // state is owned by the Run goroutine.
 type state struct {
-	ctx     context.Context
-	spec    Spec
-	health  map[rsID]*health
+	ctx    context.Context
+	spec   Spec
+	health map[rsID]*health
+	// healthOf[i][j] is s.health's entry for spec.Services[i].RealServers[j], so that
+	// recomputing the table looks nothing up.
+	healthOf [][]*health
+	// loads counts Load calls; an entry that the latest Load did not stamp is gone.
+	loads   uint64
 	quorum  map[table.ServiceKey]bool
 	overlay []AdminOp
 	applied table.Table
@@ -71,6 +76,7 @@ type health struct {
 	weight int // dynamic weight, -1 for none
 	reason string
 	since  time.Time
+	load   uint64 // the last Load whose spec has this real server
 }
 
 // Event is one thing worth showing an operator: a state change with its reason.
@@ -144,23 +150,42 @@ func (e *Engine) Load(ctx context.Context, spec Spec) error {
 		first := s.spec.Services == nil
 		s.spec = spec
 		s.overlay = nil
-		live := map[rsID]bool{}
+		s.loads++
 		now := time.Now()
+		total := 0
 		for _, vs := range spec.Services {
+			total += len(vs.RealServers)
+		}
+		// One lookup per real server: its entry is kept (with its health) or made,
+		// stamped with this load, and remembered beside the spec.
+		all := make([]*health, 0, total)
+		distinct := 0 // a server named twice has one entry
+		s.healthOf = make([][]*health, len(spec.Services))
+		for i, vs := range spec.Services {
 			key := vs.Service.ServiceKey
+			start := len(all)
 			for _, rs := range vs.RealServers {
 				id := rsID{key, rs.Addr}
-				live[id] = true
-				if _, ok := s.health[id]; !ok {
+				h, ok := s.health[id]
+				if !ok {
 					// Without alpha a server starts alive, as keepalived puts it in
 					// IPVS at once; with alpha it must pass its checks first.
-					s.health[id] = &health{up: !rs.Checked || !rs.Alpha, weight: -1, since: now, reason: "initial state"}
+					h = &health{up: !rs.Checked || !rs.Alpha, weight: -1, since: now, reason: "initial state"}
+					s.health[id] = h
 				}
+				if h.load != s.loads {
+					h.load = s.loads
+					distinct++
+				}
+				all = append(all, h)
 			}
+			s.healthOf[i] = all[start:len(all):len(all)]
 		}
-		for id := range s.health {
-			if !live[id] {
-				delete(s.health, id)
+		if len(s.health) > distinct {
+			for id, h := range s.health {
+				if h.load != s.loads {
+					delete(s.health, id)
+				}
 			}
 		}
 		if !first {
@@ -254,18 +279,27 @@ type Status struct {
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	var st Status
 	err := e.do(ctx, func(s *state) {
-		for _, vs := range s.spec.Services {
-			key := vs.Service.ServiceKey
-			ss := ServiceStatus{Key: key, Quorum: s.quorum[key]}
-			var dests []table.Dest
-			if i := slices.IndexFunc(s.applied.Services, func(t table.Service) bool { return t.ServiceKey == key }); i >= 0 {
-				dests = s.applied.Services[i].Dests
+		// The first service of a key in the table, as the data planes take it.
+		applied := make(map[table.ServiceKey]*table.Service, len(s.applied.Services))
+		for i := range s.applied.Services {
+			if t := &s.applied.Services[i]; applied[t.ServiceKey] == nil {
+				applied[t.ServiceKey] = t
 			}
-			for _, rs := range vs.RealServers {
-				h := s.health[rsID{key, rs.Addr}]
+		}
+		st.Services = make([]ServiceStatus, 0, len(s.spec.Services))
+		for i, vs := range s.spec.Services {
+			key := vs.Service.ServiceKey
+			ss := ServiceStatus{Key: key, Quorum: s.quorum[key], RealServers: make([]RealServerStatus, 0, len(vs.RealServers))}
+			var dests []table.Dest
+			if t := applied[key]; t != nil {
+				dests = t.Dests
+			}
+			for j, rs := range vs.RealServers {
+				h := s.healthOf[i][j]
 				rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, TableWeight: -1, Reason: h.reason, Since: h.since}
-				if i := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); i >= 0 {
-					rst.TableWeight = dests[i].Weight
+				// Few destinations per service: a scan beats building a map.
+				if k := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); k >= 0 {
+					rst.TableWeight = dests[k].Weight
 				}
 				ss.RealServers = append(ss.RealServers, rst)
 			}
@@ -293,14 +327,19 @@ func (e *Engine) apply(s *state) error {
 // compute derives the table from the spec and health, with keepalived's rules for
 // inhibit_on_failure, quorum and the sorry server.
 func (e *Engine) compute(s *state) table.Table {
-	t := table.Table{Timeouts: s.spec.Timeouts}
+	t := table.Table{Timeouts: s.spec.Timeouts, Services: make([]table.Service, 0, len(s.spec.Services))}
+	// Every service's destinations share one allocation, each capped to its own part.
+	total := 0
 	for _, vs := range s.spec.Services {
+		total += len(vs.RealServers)
+	}
+	dests := make([]table.Dest, 0, total)
+	for i, vs := range s.spec.Services {
 		svc := vs.Service
-		svc.Dests = nil
-		key := svc.ServiceKey
+		start := len(dests)
 		live := 0
-		for _, rs := range vs.RealServers {
-			h := s.health[rsID{key, rs.Addr}]
+		for j, rs := range vs.RealServers {
+			h := s.healthOf[i][j]
 			w := rs.Weight
 			if h.weight >= 0 {
 				w = h.weight
@@ -308,10 +347,14 @@ func (e *Engine) compute(s *state) table.Table {
 			switch {
 			case h.up:
 				live += w
-				svc.Dests = append(svc.Dests, rs.dest(w))
+				dests = append(dests, rs.dest(w))
 			case rs.InhibitOnFailure:
-				svc.Dests = append(svc.Dests, rs.dest(0))
+				dests = append(dests, rs.dest(0))
 			}
+		}
+		svc.Dests = nil
+		if len(dests) > start {
+			svc.Dests = dests[start:len(dests):len(dests)]
 		}
 		up := e.quorumState(s, vs, live)
 		if !up && vs.Sorry != nil {

@@ -61,6 +61,7 @@ func thousandServers(t testing.TB, window time.Duration) thousandRun {
 	}
 	ng := checktest.StartNginx(t, "server {\n  listen 127.0.0.1:{{.Port}};\n"+listen.String()+"  location / { return 200 \"ok\\n\"; }\n}\n")
 	fdsBefore := openFDs(t)
+	timeWaitBefore := timeWait(t, ng.Port) // nginx's readiness probe closed normally
 
 	timing := Timing{DelayLoop: Dur(time.Second), ConnectTimeout: Dur(2 * time.Second), Retry: Int(1),
 		DelayBeforeRetry: Dur(time.Second), Warmup: Dur(time.Second)}
@@ -107,6 +108,10 @@ func thousandServers(t testing.TB, window time.Duration) thousandRun {
 		t.Errorf("unexpected event %+v", ev)
 	default:
 	}
+	// Reset connections leave no TIME_WAIT behind on either side.
+	if n := timeWait(t, ng.Port); n > timeWaitBefore {
+		t.Errorf("%d TIME_WAIT sockets to or from port %d, %d before the checks", n, ng.Port, timeWaitBefore)
+	}
 	stop()
 	if after := openFDs(t); after > fdsBefore {
 		t.Errorf("file descriptors: %d before, %d after", fdsBefore, after)
@@ -114,13 +119,39 @@ func thousandServers(t testing.TB, window time.Duration) thousandRun {
 	return run
 }
 
-// TestThousandServers is the correctness half of the 1,000-server run; its CPU figure
-// is logged, and BenchmarkThousandServers reports it as the performance goal (below 10 %
-// of one core).
+// timeWait counts the IPv4 TCP sockets in TIME_WAIT with port at either end.
+func timeWait(t testing.TB, port int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := fmt.Sprintf(":%04X", port)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[3] == "06" && (strings.HasSuffix(f[1], suffix) || strings.HasSuffix(f[2], suffix)) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestThousandServers: with 1,000 real servers checked every second, the checkers' CPU
+// stays below 10 % of one core (the goal; BenchmarkThousandServers reports the figure,
+// about 6 % on the reference machine), no server flaps, no TIME_WAIT piles up, and
+// stopping leaves no goroutine or file descriptor behind. The CPU is this test
+// process's own (getrusage), which runs nothing but the checkers meanwhile; nginx,
+// the real servers, is another process. On loopback the server side's kernel receive
+// work runs in the sender's context and is charged to the checkers too (see
+// docs/performance.md, "Checkers").
 func TestThousandServers(t *testing.T) {
 	testutil.Integration(t)
 	leakCheck(t)
-	thousandServers(t, 5*time.Second)
+	run := thousandServers(t, 10*time.Second)
+	if run.share() >= 0.10 {
+		t.Errorf("checkers used %.1f%% of one core, goal below 10%%", 100*run.share())
+	}
 }
 
 // BenchmarkThousandServers reports the checkers' CPU for 1,000 real servers checked
@@ -136,4 +167,77 @@ func BenchmarkThousandServers(b *testing.B) {
 	b.ReportMetric(100*run.share(), "%core")
 	b.ReportMetric(float64((run.user+run.sys).Microseconds())/float64(max(run.checks, 1)), "µs-cpu/check")
 	b.ReportMetric(float64(run.checks)/run.wall.Seconds(), "checks/s")
+}
+
+// TestThousandCyclesNoLeak runs every connection checker 1,000 times or more — against
+// servers that answer, refuse (closed port) and hang (a paused server with a full
+// listen queue) — while the configuration is reloaded every 100 ms, then stops: no
+// goroutine (goleak) and no file descriptor may be left behind.
+func TestThousandCyclesNoLeak(t *testing.T) {
+	testutil.Integration(t)
+	leakCheck(t)
+	ng := checktest.StartNginx(t, nginxServers)
+	hung := checktest.StartNginx(t, "server {\n  listen 127.0.0.1:{{.Port}} backlog=1;\n  listen 127.0.0.1:{{.TLS}} backlog=1;\n  return 200;\n}\n")
+	dnsPort := checktest.FreeUDPPort(t)
+	checktest.Dnsmasq(t, dnsPort, "--address=/check.test/127.0.0.9")
+	closed := checktest.FreePort(t)
+	hung.Pause()
+	fillListenQueue(t, loop(hung.Port))
+	fillListenQueue(t, loop(hung.TLS))
+	fdsBefore := openFDs(t)
+
+	page := &HTTPOptions{URLs: []URL{{Path: "/ok", Digest: md5hex("hello\n")}}}
+	checkers := []struct {
+		spec Spec
+		port int
+	}{
+		{Spec{Type: "TCP_CHECK"}, ng.Port},
+		{Spec{Type: "TCP_CHECK"}, closed},
+		{Spec{Type: "TCP_CHECK"}, hung.Port},
+		{Spec{Type: "HTTP_GET", Options: page}, ng.Port},
+		{Spec{Type: "HTTP_GET", Options: page}, hung.Port},
+		{Spec{Type: "SSL_GET", Options: page}, ng.TLS},
+		{Spec{Type: "SSL_GET", Options: page}, hung.TLS},
+		{Spec{Type: "DNS_CHECK", Options: &DNSOptions{Type: "A", Name: "check.test"}}, dnsPort},
+		{Spec{Type: "UDP_CHECK", Options: &UDPOptions{Payload: []byte("x"), RequireReply: true}}, closed},
+	}
+	servers := func(delayLoop time.Duration) []RealServer {
+		timing := Timing{DelayLoop: Dur(delayLoop), ConnectTimeout: Dur(5 * time.Millisecond), Retry: Int(1),
+			DelayBeforeRetry: Dur(delayLoop), Warmup: Dur(0)}
+		var rss []RealServer
+		for i, c := range checkers {
+			// Distinct addresses keep the real servers apart; all are 127.0.0.1.
+			vs := testVS
+			vs.Addr = netip.AddrPortFrom(vs.Addr.Addr(), uint16(1000+i))
+			rss = append(rss, RealServer{VS: vs, Addr: loop(c.port), Weight: 1, Timing: timing, Checkers: []Spec{c.spec}})
+		}
+		return rss
+	}
+	m, stop := runManager(t, Options{}, servers(10*time.Millisecond))
+	deadline := time.Now().Add(60 * time.Second)
+	for reload := 0; ; reload++ {
+		time.Sleep(100 * time.Millisecond)
+		least := ^uint64(0)
+		for _, st := range m.Status() {
+			least = min(least, st.Checkers[0].Checks)
+		}
+		if least >= 1000 {
+			t.Logf("every checker ran 1,000 times or more, %d reloads", reload)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s, a checker has run only %d times", least)
+		}
+		// A changed delay_loop restarts every checker with its state carried over.
+		if err := m.Update(servers(time.Duration(10+reload%2) * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(m.Events()) > 0 {
+		<-m.Events()
+	}
+	stop()
+	if after := openFDs(t); after > fdsBefore {
+		t.Errorf("file descriptors: %d before, %d after", fdsBefore, after)
+	}
 }

@@ -1,27 +1,18 @@
 package check
 
-import (
-	"context"
-	"net"
-)
+import "context"
 
 // tcpChecker is TCP_CHECK: the server is up when a TCP connection completes. The
-// connection is then reset rather than closed (as HAProxy's checks do): the server sees
-// one RST instead of a FIN exchange, and the director keeps no TIME_WAIT socket per
-// check, which matters at a thousand checks a second.
+// connection is then reset rather than closed, as HAProxy's checks do (see
+// probeTCPConnect).
 type tcpChecker struct{}
 
 func newTCP(Spec, Env) (Checker, error) { return tcpChecker{}, nil }
 
 func (tcpChecker) Check(ctx context.Context, t Target) Result {
-	c, err := dial(ctx, t, "tcp")
-	if err != nil {
+	if err := probeTCPConnect(ctx, t); err != nil {
 		return Result{Err: err}
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	c.Close()
 	return Up()
 }
 

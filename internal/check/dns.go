@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -68,6 +69,10 @@ func (c *dnsChecker) Check(ctx context.Context, t Target) Result {
 	}
 	for {
 		r, err := dc.ReadMsg()
+		if err != nil && (isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+			// The deadline closes the socket as it ends the read: say what happened.
+			return Down("%s %s: no answer within %v", dns.TypeToString[c.qtype], c.name, t.Timeout)
+		}
 		if err != nil {
 			return Down("%s %s: %w", dns.TypeToString[c.qtype], c.name, err)
 		}

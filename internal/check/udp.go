@@ -125,6 +125,9 @@ func (c *udpChecker) Check(ctx context.Context, t Target) Result {
 		return Down("port unreachable")
 	case err != nil && !c.opts.RequireReply && (isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded)):
 		return Up() // silence without an ICMP error is what an alive UDP service looks like
+	case err != nil && (isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		// The deadline closes the socket as it ends the read: say what happened.
+		return Down("no reply within %v", t.Timeout)
 	case err != nil:
 		return Down("no reply: %w", err)
 	case n < c.opts.MinReplyLength || n > c.opts.MaxReplyLength:

@@ -68,6 +68,13 @@ func (p *Process) Stop() {
 	_ = p.cmd.Wait()
 }
 
+// Pause freezes the process group (SIGSTOP): the kernel still completes TCP handshakes
+// into its listen queues and queues datagrams, but nothing answers — a hung server.
+func (p *Process) Pause() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume lets a paused process group run again (SIGCONT).
+func (p *Process) Resume() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
+
 // Output is what the process printed so far (racy; for failure messages only after Stop).
 func (p *Process) Output() string { return p.out.String() }
 
@@ -141,6 +148,45 @@ func (n *Nginx) Start() {
 
 // Stop kills nginx.
 func (n *Nginx) Stop() { n.proc.Stop() }
+
+// Pause freezes nginx (see Process.Pause); Resume lets it run again.
+func (n *Nginx) Pause()  { n.proc.Pause() }
+func (n *Nginx) Resume() { n.proc.Resume() }
+
+// SlowRelay starts socat relaying network ("tcp" or "udp") connections or datagrams on
+// 127.0.0.1:port to target, each delayed by delay before it reaches the target: a real
+// server that answers slowly.
+func SlowRelay(t testing.TB, network string, port int, target string, delay time.Duration) *Process {
+	t.Helper()
+	testutil.NeedCommand(t, "socat")
+	// socat's address syntax needs the colons of the inner address escaped; -T ends
+	// each relay once idle.
+	inner := func(kind string) string {
+		return fmt.Sprintf("SYSTEM:sleep %.3f; exec socat -T 2 - %s\\:%s", delay.Seconds(), kind, strings.ReplaceAll(target, ":", "\\:"))
+	}
+	listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	switch network {
+	case "tcp":
+		p := Start(t, "socat", fmt.Sprintf("TCP4-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), inner("TCP4"))
+		WaitTCP(t, listen, 10*time.Second)
+		return p
+	case "udp":
+		p := Start(t, "socat", fmt.Sprintf("UDP4-RECVFROM:%d,bind=127.0.0.1,reuseaddr,fork", port), inner("UDP4"))
+		// Ready once the kernel lists the port as bound.
+		bound := fmt.Sprintf(" 0100007F:%04X ", port)
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile("/proc/net/udp"); err == nil && strings.Contains(string(b), bound) {
+				return p
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("socat relay did not bind %s", listen)
+	default:
+		t.Fatalf("SlowRelay: network %q", network)
+	}
+	return nil
+}
 
 // SelfSigned writes a self-signed certificate for cn (also as a DNS SAN) and its key.
 func SelfSigned(t testing.TB, certFile, keyFile, cn string) {

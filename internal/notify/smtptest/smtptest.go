@@ -73,6 +73,11 @@ func (s *Server) Stop() {
 	}
 }
 
+// Pause freezes the server (SIGSTOP): the kernel still accepts connections for it, but
+// it sends no banner — a hung SMTP server. Resume lets it run again.
+func (s *Server) Pause()  { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP) }
+func (s *Server) Resume() { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) }
+
 // Messages returns every delivered message, raw.
 func (s *Server) Messages() []string {
 	var out []string

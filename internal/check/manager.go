@@ -47,6 +47,13 @@ type Manager struct {
 	wake    chan struct{}
 	events  chan Event
 	wg      sync.WaitGroup // runners, feedback agents, notify scripts
+
+	// ha_suspend (suspend.go): the virtual services that have it, the host's
+	// addresses, and which services are suspended now.
+	haSuspend HASuspend
+	hostAddrs map[addrOnLink]struct{}
+	addrCount map[netip.Addr]int
+	suspended map[table.ServiceKey]bool
 }
 
 type server struct {
@@ -86,6 +93,9 @@ type ServerStatus struct {
 	Up      bool
 	Weight  int // effective weight (configured, dynamic offsets, feedback)
 	Inhibit bool
+	// Suspended: ha_suspend holds its checkers (no address of its virtual service on
+	// this host).
+	Suspended bool
 	// FeedbackPercent is the dynamic feedback percentage; 0 without feedback.
 	FeedbackPercent float64
 	Checkers        []CheckerStatus
@@ -112,11 +122,13 @@ func NewManager(opts Options) *Manager {
 		opts.NotifyTimeout = DefaultNotifyTimeout
 	}
 	return &Manager{
-		opts:    opts,
-		logger:  opts.Logger.With("component", "check"),
-		servers: map[Key]*server{},
-		wake:    make(chan struct{}, 1),
-		events:  make(chan Event, 64),
+		opts:      opts,
+		logger:    opts.Logger.With("component", "check"),
+		servers:   map[Key]*server{},
+		wake:      make(chan struct{}, 1),
+		events:    make(chan Event, 64),
+		hostAddrs: map[addrOnLink]struct{}{},
+		addrCount: map[netip.Addr]int{},
 	}
 }
 
@@ -491,9 +503,15 @@ func (m *Manager) runChecker(ctx context.Context, srv *server, cs *checkerState,
 		case <-timer.C:
 		}
 		m.mu.Lock()
+		suspended := m.suspended[srv.rs.VS]
 		target := cs.target
 		target.Step = cs.probe.step
 		m.mu.Unlock()
+		if suspended {
+			// ha_suspend: look again a delay_loop later, as keepalived does.
+			timer.Reset(onGrain(time.Now(), cs.timers.DelayLoop))
+			continue
+		}
 		timeout := target.Timeout
 		if o, ok := cs.checker.(TimeoutOverrider); ok {
 			timeout = o.Timeout(target)
@@ -676,7 +694,7 @@ func (m *Manager) Status() []ServerStatus {
 	defer m.mu.Unlock()
 	out := make([]ServerStatus, 0, len(m.servers))
 	for key, srv := range m.servers {
-		st := ServerStatus{VS: key.VS, RS: key.RS, Up: srv.up, Weight: srv.weight, Inhibit: srv.rs.Inhibit}
+		st := ServerStatus{VS: key.VS, RS: key.RS, Up: srv.up, Weight: srv.weight, Inhibit: srv.rs.Inhibit, Suspended: m.suspended[key.VS]}
 		if srv.fb != nil {
 			st.FeedbackPercent = srv.fb.percent
 		}

@@ -1,0 +1,194 @@
+package check
+
+import (
+	"context"
+	"net/netip"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/check/checktest"
+	"github.com/govs/govs/internal/testutil"
+	"github.com/vishvananda/netns"
+)
+
+// chanWatcher is an AddrWatcher driven by the test.
+type chanWatcher chan AddrChange
+
+func (w chanWatcher) Watch(ctx context.Context, changes chan<- AddrChange) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ch := <-w:
+			changes <- ch
+		}
+	}
+}
+
+var _ AddrWatcher = chanWatcher(nil)
+
+var testVIP = netip.MustParseAddr("10.0.0.10")
+
+// followAddresses runs m.FollowAddresses on w for the rest of the test.
+func followAddresses(t *testing.T, m *Manager, w AddrWatcher) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.FollowAddresses(ctx, w) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("FollowAddresses: %v", err)
+		}
+	})
+}
+
+// waitSuspended polls until the server's suspension is want.
+func waitSuspended(t *testing.T, m *Manager, want bool) ServerStatus {
+	t.Helper()
+	waitStatus(t, m, func(st []ServerStatus) bool { return st[0].Suspended == want })
+	return m.Status()[0]
+}
+
+// noEvent fails the test if an event comes within d.
+func noEvent(t *testing.T, m *Manager, d time.Duration, why string) {
+	t.Helper()
+	select {
+	case ev := <-m.Events():
+		t.Fatalf("%s: unexpected event %+v", why, ev)
+	case <-time.After(d):
+	}
+}
+
+// TestHASuspend follows keepalived's ha_suspend: no checks while no address of the
+// virtual service is on the host, the real server's state kept as it was meanwhile,
+// checks again (and the state they find reported) once one appears, an address on two
+// interfaces counted twice.
+func TestHASuspend(t *testing.T) {
+	leakCheck(t)
+	srv := newListener(t)
+	rs := RealServer{VS: testVS, Addr: srv.addr, Weight: 1, Timing: fastTiming(), Checkers: []Spec{{Type: "TCP_CHECK"}}}
+	m := NewManager(Options{})
+	if err := m.Update([]RealServer{rs}); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHASuspend(HASuspend{testVS: {netip.MustParseAddr("10.0.0.9"), testVIP}})
+	_, stop := runManagerStarted(t, m)
+	w := make(chanWatcher)
+	followAddresses(t, m, w)
+	w <- AddrChange{Addr: netip.MustParseAddr("192.0.2.1"), Link: 1, Added: true} // not the VIP
+
+	// Suspended from the start: the server stays up (no alpha) and is never probed,
+	// even though it fails.
+	srv.stop()
+	noEvent(t, m, 600*time.Millisecond, "suspended")
+	if st := m.Status()[0]; !st.Suspended || !st.Up || st.Checkers[0].Checks != 0 {
+		t.Fatalf("status %+v, want suspended, up, unprobed", st)
+	}
+
+	// The VIP appears: checks resume and find the server down within the bound.
+	bound := rs.Timing.Resolve("TCP_CHECK").DetectionBound()
+	w <- AddrChange{Addr: testVIP, Link: 2, Added: true}
+	resumed := time.Now()
+	if ev := waitEvent(t, m, 5*time.Second); ev.Up {
+		t.Fatalf("event %+v, want down", ev)
+	}
+	within(t, "down after resuming", time.Since(resumed), bound)
+
+	// On two interfaces, then gone from one: still active.
+	w <- AddrChange{Addr: netip.MustParseAddr("::ffff:10.0.0.10"), Link: 3, Added: true}
+	w <- AddrChange{Addr: testVIP, Link: 2, Added: false}
+	w <- AddrChange{Addr: testVIP, Link: 2, Added: false} // a repeat changes nothing
+	if st := waitSuspended(t, m, false); st.Up {
+		t.Fatalf("status %+v", st)
+	}
+	// Gone from the last: suspended; the server recovers unseen, its state kept.
+	w <- AddrChange{Addr: testVIP, Link: 3, Added: false}
+	checks := waitSuspended(t, m, true).Checkers[0].Checks
+	srv.start()
+	noEvent(t, m, 600*time.Millisecond, "suspended again")
+	if st := m.Status()[0]; st.Up || st.Checkers[0].Checks > checks+1 {
+		t.Fatalf("status %+v, want down and at most the probe in flight since %d", st, checks)
+	}
+
+	// Reload without ha_suspend: checks resume without any address.
+	m.SetHASuspend(nil)
+	if ev := waitEvent(t, m, 5*time.Second); !ev.Up {
+		t.Fatalf("event %+v, want up", ev)
+	}
+	stop()
+}
+
+// runManagerStarted runs an already configured manager until the test ends.
+func runManagerStarted(t testing.TB, m *Manager) (*Manager, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	stop := func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("manager did not stop within 10 s")
+		}
+	}
+	t.Cleanup(stop)
+	return m, stop
+}
+
+// TestHASuspendNetlink: the VIP added to and removed from an interface in a
+// network namespace of the test's own suspends and resumes the checkers through
+// rtnetlink notifications, as a VRRP transition would.
+func TestHASuspendNetlink(t *testing.T) {
+	testutil.Integration(t)
+	leakCheck(t)
+	ns := checktest.NewNetns(t, "sus")
+	handle, err := netns.GetFromName(ns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { handle.Close() })
+	// A veth pair with both ends in the namespace: kernels without the dummy module
+	// have veth.
+	checktest.Run(t, "ip", "-n", ns.Name, "link", "add", "vip0", "type", "veth", "peer", "name", "vip1")
+	checktest.Run(t, "ip", "-n", ns.Name, "link", "set", "vip0", "up")
+
+	srv := newListener(t)
+	rs := RealServer{VS: testVS, Addr: srv.addr, Weight: 1, Timing: fastTiming(), Checkers: []Spec{{Type: "TCP_CHECK"}}}
+	m := NewManager(Options{})
+	if err := m.Update([]RealServer{rs}); err != nil {
+		t.Fatal(err)
+	}
+	m.SetHASuspend(HASuspend{testVS: {testVIP}})
+	_, stop := runManagerStarted(t, m)
+	followAddresses(t, m, NetlinkAddrs{NS: handle})
+
+	addr := func(op string) {
+		if out, err := exec.Command("ip", "-n", ns.Name, "addr", op, testVIP.String()+"/32", "dev", "vip0").CombinedOutput(); err != nil {
+			t.Fatalf("ip addr %s: %v %s", op, err, out)
+		}
+	}
+	if st := waitSuspended(t, m, true); st.Checkers[0].Checks != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	addr("add")
+	start := time.Now()
+	waitSuspended(t, m, false)
+	t.Logf("resumed %v after the address was added", time.Since(start).Round(time.Millisecond))
+	waitStatus(t, m, func(st []ServerStatus) bool { return st[0].Checkers[0].Checks > 0 })
+	addr("del")
+	waitSuspended(t, m, true)
+	// Present before the watch starts: found by the initial dump.
+	addr("add")
+	m2 := NewManager(Options{})
+	if err := m2.Update([]RealServer{rs}); err != nil {
+		t.Fatal(err)
+	}
+	m2.SetHASuspend(HASuspend{testVS: {testVIP}})
+	_, stop2 := runManagerStarted(t, m2)
+	followAddresses(t, m2, NetlinkAddrs{NS: handle})
+	waitSuspended(t, m2, false)
+	stop2()
+	stop()
+}

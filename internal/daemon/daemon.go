@@ -158,7 +158,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		if err := d.check.Update(d.plan.Checks); err != nil {
 			return fmt.Errorf("checkers: %w", err)
 		}
+		d.check.SetHASuspend(d.plan.HASuspend)
 		d.goRun("checkers", func() error { return d.check.Run(ctx) })
+		d.goRun("ha_suspend addresses", func() error { return d.followAddresses(ctx) })
 		d.goRun("health events", func() error {
 			for ev := range d.check.Events() {
 				err := d.eng.Health(ctx, engine.HealthEvent{Service: ev.VS, RS: ev.RS, Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
@@ -280,6 +282,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	var errs []error
 	if d.eng != nil {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))
+		d.check.SetHASuspend(plan.HASuspend)
 	}
 	if d.node != nil {
 		if plan.VRRPErr != nil {

@@ -30,6 +30,8 @@ type Plan struct {
 	VRRPErr error
 	// IPVS are the global_defs keywords about the kernel's IPVS table itself.
 	IPVS IPVSSettings
+	// HASuspend are the address services of virtual servers with ha_suspend.
+	HASuspend check.HASuspend
 }
 
 // IPVSSettings are lvs_flush, lvs_flush_onstop and lvs_sync_daemon.
@@ -47,7 +49,8 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			DefaultUser:  cfg.Global.ScriptUser.User,
 			DefaultGroup: cfg.Global.ScriptUser.Group,
 		},
-		Mail: mailConfig(cfg.Global),
+		Mail:      mailConfig(cfg.Global),
+		HASuspend: check.HASuspend{},
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,
 			TCPFin: cfg.Global.LVSTimeouts.TCPFin,
@@ -69,6 +72,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			p.Spec.Services = append(p.Spec.Services, evs)
 			p.Checks = append(p.Checks, checks...)
 		}
+		haSuspendAddrs(p.HASuspend, vs, keys)
 	}
 	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
 	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}

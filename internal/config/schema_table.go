@@ -200,7 +200,7 @@ var virtualServerBlock = block("virtual_server", newOf[VirtualServer], hVirtualS
 	kw("persistence_timeout", kPersist, dfltDoc("none; the bare keyword means 360 s")),
 	kw("persistence_granularity", kind{doc: "MASK", minArgs: 1, maxArgs: 1, parse: parseGranularity}),
 	kw("protocol", kProtocols, dfltDoc("UDP for an address service (with a warning); none for fwmark")),
-	kw("ha_suspend", kFlag),
+	kw("ha_suspend", kFlag, doc("checkers paused while no address of the virtual server is on this host (VRRP backup); servers keep their state")),
 	kw("smtp_alert", kBool, dfltDoc("global smtp_alert_checker, else off; off without mail"), doc("mail on quorum changes")),
 	kw("virtualhost", kString),
 	unsup("snmp_name", kString),

@@ -356,3 +356,47 @@ func TestSMTPAlertsOnTransitions(t *testing.T) {
 		}
 	}
 }
+
+// smtp_alert as keepalived sends it for live servers leaving: "=> Removing <=" when a
+// reload removes one, "=> Shutting down <=" for those with omega when the checkers
+// stop — delivered even though the mailer is stopped by the same cancellation, as in
+// the daemon. keepalived sends no mail about the checker daemon itself starting or
+// stopping.
+func TestSMTPAlertsOnRemovalAndShutdown(t *testing.T) {
+	testutil.Integration(t)
+	mail := smtptest.Start(t)
+	mailer := notify.New(notify.Config{Server: mail.Addr, To: []string{"ops@example.org"}, RouterID: "lb1", ConnectTimeout: 2 * time.Second}, nil)
+	a, b := newListener(t), newListener(t)
+	rsA := RealServer{VS: testVS, Addr: a.addr, Weight: 1, Timing: fastTiming(), SMTPAlert: true, Omega: true, Checkers: []Spec{{Type: "TCP_CHECK"}}}
+	rsB := RealServer{VS: testVS, Addr: b.addr, Weight: 1, Timing: fastTiming(), SMTPAlert: true, Checkers: []Spec{{Type: "TCP_CHECK"}}}
+	m := NewManager(Options{Mailer: mailer})
+	if err := m.Update([]RealServer{rsA, rsB}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mailerDone, managerDone := make(chan struct{}), make(chan struct{})
+	go func() { mailer.Run(ctx); close(mailerDone) }()
+	go func() { _ = m.Run(ctx); close(managerDone) }()
+
+	if err := m.Update([]RealServer{rsA}); err != nil {
+		t.Fatal(err)
+	}
+	subject := func(rs netip.AddrPort) string {
+		return fmt.Sprintf("Subject: [lb1] Realserver [127.0.0.1]:tcp:%d of virtual server [127.0.0.1]:tcp:80 - DOWN", rs.Port())
+	}
+	if msg, ok := mail.WaitFor(subject(b.addr), 10*time.Second); !ok || !strings.Contains(msg, "=> Removing <=") {
+		t.Fatalf("removal mail %q (found %v); have %q", msg, ok, mail.Messages())
+	}
+	cancel()
+	for _, done := range []chan struct{}{managerDone, mailerDone} {
+		select {
+		case <-done:
+		case <-time.After(notify.DrainTimeout + 5*time.Second):
+			t.Fatal("manager or mailer did not stop")
+		}
+	}
+	if msg, ok := mail.WaitFor(subject(a.addr), 5*time.Second); !ok || !strings.Contains(msg, "=> Shutting down <=") {
+		t.Fatalf("shutdown mail %q (found %v); have %q", msg, ok, mail.Messages())
+	}
+}

@@ -149,6 +149,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.startServerLocked(srv)
 	}
 	m.mu.Unlock()
+	release := func() {}
+	if m.opts.Mailer != nil {
+		// The shutdown alerts below are sent after ctx has ended, when the mailer
+		// would otherwise stop.
+		release = m.opts.Mailer.Hold()
+	}
+	defer release()
 
 	pumpDone := make(chan struct{})
 	go func() { defer close(pumpDone); m.pump(ctx) }()
@@ -158,11 +165,18 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.stopped = true
 	var omega []*script.Spec
 	for _, srv := range m.servers {
-		if srv.up && srv.rs.Omega && srv.notifyDown != nil {
+		// omega: what keepalived does for each live server as it stops
+		// (ipwrapper.c, clear_service_rs): notify_down, and smtp_alert mail.
+		if !srv.up || !srv.rs.Omega {
+			continue
+		}
+		if srv.notifyDown != nil {
 			omega = append(omega, srv.notifyDown)
 		}
+		m.alertLocked(srv, false, "=> Shutting down <=")
 	}
 	m.mu.Unlock()
+	release()
 	m.wg.Wait()
 	for _, s := range omega {
 		m.runScript(context.Background(), *s)
@@ -248,6 +262,7 @@ func (m *Manager) Update(servers []RealServer) error {
 	for key, srv := range m.servers {
 		if _, keep := next[key]; !keep {
 			m.stopServerLocked(srv)
+			m.removedLocked(srv)
 			delete(m.servers, key)
 		}
 	}
@@ -623,11 +638,29 @@ func (m *Manager) recomputeLocked(srv *server, checker, reason string, latency t
 	if s := srv.notifyUp; up && s != nil {
 		m.spawnScript(*s)
 	}
+	body := "=> CHECK succeed on service <="
+	if !up {
+		body = fmt.Sprintf("=> CHECK failed on service : %s <=", reason)
+	}
+	m.alertLocked(srv, up, body)
+}
+
+// removedLocked is what keepalived does for a live real server that a reload removes
+// (ipwrapper.c, clear_service_rs): notify_down, and smtp_alert mail.
+func (m *Manager) removedLocked(srv *server) {
+	if !srv.up {
+		return
+	}
+	m.logger.Info("real server removed", "rs", srv.rsName, "vs", srv.routerVSName)
+	if s := srv.notifyDown; s != nil && m.ctx != nil {
+		m.spawnScript(*s)
+	}
+	m.alertLocked(srv, false, "=> Removing <=")
+}
+
+// alertLocked mails keepalived's real server alert when the server has smtp_alert.
+func (m *Manager) alertLocked(srv *server, up bool, body string) {
 	if srv.rs.SMTPAlert && m.opts.Mailer != nil {
-		body := "=> CHECK succeed on service <="
-		if !up {
-			body = fmt.Sprintf("=> CHECK failed on service : %s <=", reason)
-		}
 		m.opts.Mailer.Send(notify.RealServer(m.opts.Mailer.RouterID(), srv.rsName, srv.routerVSName, up, body))
 	}
 }

@@ -25,6 +25,10 @@ const (
 	DefaultPort           = "25"
 	DefaultConnectTimeout = 30 * time.Second // smtp_connect_timeout
 	DefaultQueue          = 64
+	// DrainTimeout bounds how long Run goes on delivering after its context ends (the
+	// shutdown mails keepalived sends with omega); a slow or dead SMTP server must not
+	// hold up the daemon's stop for longer.
+	DrainTimeout = 5 * time.Second
 )
 
 // Config is the mail part of global_defs.
@@ -102,6 +106,13 @@ type Mailer struct {
 	sent    atomic.Uint64
 	failed  atomic.Uint64
 	once    sync.Once
+
+	// Holds (see Hold): while any is held, Run keeps delivering after its context
+	// ends; unheld is closed whenever none is.
+	holdMu   sync.Mutex
+	holds    int
+	unheld   chan struct{}
+	everHeld atomic.Bool
 }
 
 // New returns a mailer for cfg; Run must be started for anything to be sent. logger may
@@ -134,7 +145,40 @@ func New(cfg Config, logger *slog.Logger) *Mailer {
 			cfg.Server = net.JoinHostPort(strings.Trim(cfg.Server, "[]"), DefaultPort)
 		}
 	}
-	return &Mailer{cfg: cfg, logger: logger.With("component", "notify"), queue: make(chan Message, cfg.Queue)}
+	unheld := make(chan struct{})
+	close(unheld)
+	return &Mailer{cfg: cfg, logger: logger.With("component", "notify"), queue: make(chan Message, cfg.Queue), unheld: unheld}
+}
+
+// Hold keeps Run delivering after its context ends until the returned release is
+// called (or DrainTimeout passes): a component that mails as it stops (the checkers'
+// "=> Shutting down <=" alerts) holds the mailer while it runs, so that its last
+// alerts are not lost to the mailer stopping first. Release may be called more than
+// once.
+func (m *Mailer) Hold() (release func()) {
+	m.everHeld.Store(true)
+	m.holdMu.Lock()
+	if m.holds == 0 {
+		m.unheld = make(chan struct{})
+	}
+	m.holds++
+	m.holdMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.holdMu.Lock()
+			if m.holds--; m.holds == 0 {
+				close(m.unheld)
+			}
+			m.holdMu.Unlock()
+		})
+	}
+}
+
+func (m *Mailer) unheldChan() <-chan struct{} {
+	m.holdMu.Lock()
+	defer m.holdMu.Unlock()
+	return m.unheld
 }
 
 // RouterID is the router_id the mailer was configured with (or its default), for
@@ -169,7 +213,9 @@ func (m *Mailer) Stats() Stats {
 }
 
 // Run delivers queued messages one at a time until ctx ends; call it once, in its own
-// goroutine. A delivery in progress is abandoned when ctx ends.
+// goroutine. Then, if it was ever held (see Hold), it delivers what is queued and what
+// holders still send until they release it, for at most DrainTimeout; what is left is
+// dropped. A mailer never held stops at once.
 func (m *Mailer) Run(ctx context.Context) {
 	started := false
 	m.once.Do(func() { started = true })
@@ -180,17 +226,60 @@ func (m *Mailer) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			m.drain()
 			return
 		case msg := <-m.queue:
-			if err := m.deliver(ctx, msg); err != nil {
-				m.failed.Add(1)
-				m.logger.Warn("smtp alert not sent", "server", m.cfg.Server, "subject", msg.Subject, "err", err)
-				continue
-			}
-			m.sent.Add(1)
-			m.logger.Info("smtp alert sent", "subject", msg.Subject)
+			m.deliverLogged(ctx, msg)
 		}
 	}
+}
+
+// drain delivers, once Run's context has ended, until no holder is left and the
+// queue is empty, or DrainTimeout has passed.
+func (m *Mailer) drain() {
+	if !m.everHeld.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	defer cancel()
+	unheld := m.unheldChan()
+	for {
+		select {
+		case msg := <-m.queue:
+			m.deliverLogged(ctx, msg)
+			continue
+		default:
+		}
+		select {
+		case msg := <-m.queue:
+			m.deliverLogged(ctx, msg)
+		case <-unheld:
+			for {
+				select {
+				case msg := <-m.queue:
+					m.deliverLogged(ctx, msg)
+				default:
+					return
+				}
+			}
+		case <-ctx.Done():
+			if n := len(m.queue); n > 0 {
+				m.dropped.Add(uint64(n))
+				m.logger.Warn("smtp alerts dropped at shutdown", "count", n, "after", DrainTimeout)
+			}
+			return
+		}
+	}
+}
+
+func (m *Mailer) deliverLogged(ctx context.Context, msg Message) {
+	if err := m.deliver(ctx, msg); err != nil {
+		m.failed.Add(1)
+		m.logger.Warn("smtp alert not sent", "server", m.cfg.Server, "subject", msg.Subject, "err", err)
+		return
+	}
+	m.sent.Add(1)
+	m.logger.Info("smtp alert sent", "subject", msg.Subject)
 }
 
 // ErrReply is wrapped when the server answers a command with an unexpected code.

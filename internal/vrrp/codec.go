@@ -39,8 +39,8 @@ type AuthType uint8
 const (
 	AuthNone AuthType = 0
 	AuthPass AuthType = 1
-	// AuthAH is IPsec AH (HMAC-MD5-96). govs does not implement it: such adverts travel as
-	// IP protocol 51 and are never seen by the VRRP socket.
+	// AuthAH is IPsec AH (HMAC-MD5-96) as keepalived does it: the advert travels as IP
+	// protocol 51 behind an AH header (ah.go) and carries auth type 2.
 	AuthAH AuthType = 2
 )
 

@@ -1,7 +1,6 @@
 package vrrp
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -56,8 +55,9 @@ type InstanceConfig struct {
 	DownTimerAdverts int
 	// LowerPrioNoAdvert: a master does not answer lower priority adverts at once.
 	LowerPrioNoAdvert bool
-	// AuthType and AuthPass are VRRPv2's authentication (only PASS is supported; only
-	// the first 8 bytes of the password count). Ignored for version 3, as keepalived does.
+	// AuthType and AuthPass are VRRPv2's authentication: PASS, or AH (IPsec AH with
+	// HMAC-MD5-96 keyed by the password, as keepalived); only the first 8 bytes of the
+	// password count. Ignored for version 3, as keepalived does.
 	AuthType AuthType
 	AuthPass string
 	// VIPs are virtual_ipaddress: advertised, all of one family, added on MASTER.
@@ -242,9 +242,6 @@ const (
 	DefaultGARPDelay      = 5 * time.Second
 	DefaultGARPRepeat     = 5
 )
-
-// ErrNotSupported marks a configuration govs recognises but does not implement.
-var ErrNotSupported = errors.New("not supported")
 
 // normalize validates c and returns a copy with every default filled in. Errors name
 // the instance and field.
@@ -434,11 +431,9 @@ func (in *InstanceConfig) normalize() error {
 		return fmt.Errorf("version: %d, want 2 or 3", in.Version)
 	}
 	switch in.AuthType {
-	case AuthNone, AuthPass:
-	case AuthAH:
-		return fmt.Errorf("authentication: auth_type AH: %w", ErrNotSupported)
+	case AuthNone, AuthPass, AuthAH:
 	default:
-		return fmt.Errorf("authentication: auth_type %v, want PASS", in.AuthType)
+		return fmt.Errorf("authentication: auth_type %v, want PASS or AH", in.AuthType)
 	}
 	if in.DownTimerAdverts == 0 {
 		in.DownTimerAdverts = 3

@@ -109,8 +109,9 @@ type Event struct {
 	Now time.Duration
 	// Fault is EventStart's initial fault condition.
 	Fault bool
-	// Hold is EventStart's vrrp_startup_delay: the instance starts in BACKUP whatever
-	// its priority (the owner included), and its first timer runs at least this long.
+	// Hold is what is left of vrrp_startup_delay at EventStart or EventFaultCleared: the
+	// instance goes to BACKUP whatever its priority (the owner included), and its timer
+	// runs at least this long.
 	Hold time.Duration
 	// Advert describes the advert of an EventAdvert.
 	Advert AdvertInfo
@@ -231,10 +232,11 @@ func Step(m Machine, p Params, ev Event) (Machine, Actions) {
 		if m.State != StateFault {
 			break
 		}
-		if p.Priority == 255 {
+		if p.Priority == 255 && ev.Hold <= 0 {
 			m = becomeMaster(m, p, &act)
 		} else {
 			m = becomeBackup(m, p, &act)
+			act.Timer = max(act.Timer, ev.Hold)
 		}
 	case EventTimer:
 		switch m.State {

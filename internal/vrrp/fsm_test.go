@@ -177,6 +177,11 @@ func TestStep(t *testing.T) {
 			{ev: Event{Kind: EventStart, Hold: 5 * time.Second}, state: StateBackup, timer: 5 * time.Second},
 			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 255, timer: time.Second},
 		}},
+		{"an owner whose fault clears during the startup delay still waits", owner, []step{
+			{ev: Event{Kind: EventStart, Fault: true, Hold: 5 * time.Second}, state: StateFault},
+			{ev: Event{Kind: EventFaultCleared, Hold: 4 * time.Second}, state: StateBackup, timer: 4 * time.Second},
+			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 255, timer: time.Second},
+		}},
 		{"startup delay longer than the down timer", v2, []step{
 			{ev: Event{Kind: EventStart, Hold: 10 * time.Second}, state: StateBackup, timer: 10 * time.Second},
 		}},

@@ -44,6 +44,14 @@ type instance struct {
 	adv   Advert
 	txBuf []byte
 
+	// ah is the AH key of an auth_type AH instance, nil otherwise. ahSeq is its
+	// sequence counter (runner-owned), ipID the IPv4 id of its last advert (the ICV
+	// covers it, so it is ours to choose), pktBuf the packet being sent.
+	ah     *ahKey
+	ahSeq  uint32
+	ipID   uint16
+	pktBuf []byte
+
 	// base is the configured priority, or 254 once this owner met another owner.
 	base     uint8
 	deleted  bool // a reload removed the instance: its last notify is DELETED
@@ -115,6 +123,11 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		if in.AuthType == AuthPass {
 			copy(i.adv.AuthData[:], in.AuthPass)
 		}
+		if in.AuthType == AuthAH {
+			i.ah = &ahKey{}
+			copy(i.ah[:], in.AuthPass)
+			i.pktBuf = make([]byte, 0, ipv4HeaderLen+ahHeaderLen+i.adv.Len())
+		}
 	}
 	i.txBuf = make([]byte, 0, i.adv.Len())
 	i.params = Params{
@@ -122,7 +135,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
 		LowerPrioNoAdvert: in.LowerPrioNoAdvert, Address: i.src, Synced: g != nil && len(g.Members) > 1,
 	}
-	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers); err != nil {
+	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
 	if i.announce, err = openAnnouncer(i.plan.garpTargets()); err != nil {
@@ -176,8 +189,21 @@ func (i *instance) close() {
 // sendAdvert encodes and sends one advert per destination, without allocating.
 func (i *instance) sendAdvert(priority uint8) {
 	i.adv.Priority = priority
+	if i.ah != nil {
+		// One sequence number and IPv4 id per advert, whatever the number of peers,
+		// as keepalived; the id is never 0, which would let the kernel pick one.
+		i.ahSeq++
+		if i.ipID++; i.ipID == 0 {
+			i.ipID = 1
+		}
+	}
+	unicast := len(i.cfg.UnicastPeers) > 0
 	for k, dst := range i.dsts {
 		msg, err := i.adv.Append(i.txBuf[:0], i.src, dst)
+		if err == nil && i.ah != nil {
+			i.pktBuf = i.ah.appendAHPacket(i.pktBuf[:0], i.ipID, i.ahSeq, i.src, dst, unicast, msg)
+			msg = i.pktBuf
+		}
 		if err == nil {
 			err = unix.Sendto(i.sock.tx, msg, 0, i.sock.dsts[k])
 		}
@@ -240,6 +266,9 @@ func (i *instance) publish(changed time.Time) {
 type rxAdvert struct {
 	inst *instance
 	info AdvertInfo
+	// ahSeq is the AH sequence number of an AH instance's advert, which the runner
+	// checks against the instance's counter.
+	ahSeq uint32
 }
 
 // readLoop receives adverts until the socket closes, validating and counting them.
@@ -266,6 +295,16 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 			}
 			continue
 		}
+		var seq uint32
+		if i.ah != nil {
+			if len(payload) >= ahHeaderLen+2 && payload[ahHeaderLen+1] != i.cfg.VRID {
+				continue // another virtual router on the same link
+			}
+			if payload, seq, err = i.ah.openAH(meta.header, payload, meta.src, len(i.cfg.UnicastPeers) > 0); err != nil {
+				i.countBad(err, meta.src)
+				continue
+			}
+		}
 		if len(payload) >= 2 && payload[1] != i.cfg.VRID {
 			continue // another virtual router on the same link
 		}
@@ -281,12 +320,8 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 			i.countBad(pe, meta.src)
 			continue
 		}
-		i.stats.advertsReceived.Add(1)
-		if a.Priority == 0 {
-			i.stats.priority0Received.Add(1)
-		}
 		select {
-		case out <- rxAdvert{inst: i, info: AdvertInfo{Source: meta.src, Priority: a.Priority, Interval: a.Interval}}:
+		case out <- rxAdvert{inst: i, info: AdvertInfo{Source: meta.src, Priority: a.Priority, Interval: a.Interval}, ahSeq: seq}:
 		case <-ctx.Done():
 			return
 		}

@@ -164,3 +164,79 @@ func TestKeepalivedInterop(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepalivedAHInterop: VRRPv2 with auth_type AH against keepalived 2.2.7, each side
+// master in turn. The right node wins and stays master (each accepts the other's ICV and
+// sequence numbers), the other takes over when it stops; a keepalived master that comes
+// back (its counter restarted at 0) is heard again and preempts; a node with another
+// password is not heard at all.
+func TestKeepalivedAHInterop(t *testing.T) {
+	testutil.Integration(t)
+	ahConf := func(prio int, pass string) string {
+		c := keepalivedConf(2, 64, prio, time.Second, testVIP)
+		c = strings.Replace(c, "auth_type PASS", "auth_type AH", 1)
+		return strings.Replace(c, "auth_pass govstest", "auth_pass "+pass, 1)
+	}
+	govsCfg := func(prio uint8, pass string) Config {
+		in := instanceCfg("VI_1", 64, prio, 2, time.Second, testVIP)
+		in.AuthType, in.AuthPass = AuthAH, pass
+		return single(in)
+	}
+	mdi := MasterDownInterval(Params{Version: 2, Priority: 100, DownTimerAdverts: 3}, time.Second)
+	for _, kaMaster := range []bool{true, false} {
+		name := "govs-master"
+		if kaMaster {
+			name = "keepalived-master"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, hosts := lanHosts(t, "ka", "govs")
+			ka, g := hosts["ka"], hosts["govs"]
+			kaPrio, govsPrio, winner, loser := 100, uint8(150), g, ka
+			if kaMaster {
+				kaPrio, govsPrio, winner, loser = 150, 100, ka, g
+			}
+			n := startNode(t, g, govsCfg(govsPrio, "ahsecret"))
+			kaPid, kaLogs := startKeepalived(t, ka, ahConf(kaPrio, "ahsecret"))
+			waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
+			time.Sleep(2 * time.Second) // stable over two more adverts
+			waitVIP(t, time.Second, testVIP, winner, hosts)
+			if l := kaLogs.String(); strings.Contains(l, "IPSEC") || !kaMaster && !strings.Contains(l, "Entering BACKUP STATE") {
+				t.Fatalf("keepalived did not take govs's AH adverts:\n%s", l)
+			}
+			st := n.Status()[0]
+			if st.AdvertsReceived == 0 && kaMaster || len(st.BadPackets) != 0 {
+				t.Fatalf("govs: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+			}
+			if !kaMaster {
+				n.stop(t)
+				waitVIP(t, mdi+3*time.Second, testVIP, loser, hosts)
+				return
+			}
+			if err := syscall.Kill(kaPid, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			waitVIP(t, mdi+3*time.Second, testVIP, g, hosts)
+			// keepalived again, counter from 0: it hears govs's higher numbers, takes
+			// them, and its own adverts above them win govs back to backup.
+			startKeepalived(t, ka, ahConf(kaPrio, "ahsecret"))
+			waitVIP(t, 2*mdi+3*time.Second, testVIP, ka, hosts)
+			time.Sleep(2 * time.Second)
+			waitVIP(t, time.Second, testVIP, ka, hosts)
+			if st := n.Status()[0]; st.State != StateBackup {
+				t.Fatalf("govs after keepalived came back: %v", st.State)
+			}
+		})
+	}
+	t.Run("other password", func(t *testing.T) {
+		_, hosts := lanHosts(t, "ka", "govs")
+		n := startNode(t, hosts["govs"], govsCfg(100, "ahsecret"))
+		startKeepalived(t, hosts["ka"], ahConf(150, "different"))
+		ok := testutil.Eventually(2*mdi+3*time.Second, func() bool {
+			st := n.Status()[0]
+			return st.State == StateMaster && st.BadPackets["auth"] > 0
+		})
+		if st := n.Status()[0]; !ok || st.AdvertsReceived != 0 {
+			t.Fatalf("govs with another password: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+		}
+	})
+}

@@ -96,13 +96,32 @@ func (r *runner) loop(carried map[string]carry) {
 			r.finish(keep)
 			return
 		case a := <-r.rx:
-			r.step(a.inst, Event{Kind: EventAdvert, Advert: a.info})
+			r.receive(a)
 		case <-r.wake:
 			r.retrack(false)
 		case <-timer.C:
 			r.fire(waitPrecisely(r.nextDeadline()))
 		}
 	}
+}
+
+// receive counts an advert and steps its instance. An AH advert whose sequence number
+// is not above the instance's counter is a replay and dropped (keepalived's
+// anti-replay); otherwise the counter takes its number.
+func (r *runner) receive(a rxAdvert) {
+	i := a.inst
+	if i.ah != nil {
+		if a.ahSeq <= i.ahSeq {
+			i.countBad(packetErr(ReasonAuth, "AH sequence number", 8, "%d, already at %d (replayed or old)", a.ahSeq, i.ahSeq), a.info.Source)
+			return
+		}
+		i.ahSeq = a.ahSeq
+	}
+	i.stats.advertsReceived.Add(1)
+	if a.info.Priority == 0 {
+		i.stats.priority0Received.Add(1)
+	}
+	r.step(i, Event{Kind: EventAdvert, Advert: a.info})
 }
 
 // timerSlack is how early the runner's Go timer fires before a deadline. The runtime
@@ -145,7 +164,7 @@ func (r *runner) resume(i *instance, c carry) {
 	if i.faulted && i.m.State != StateFault {
 		r.step(i, Event{Kind: EventFault})
 	} else if !i.faulted && i.m.State == StateFault {
-		r.step(i, Event{Kind: EventFaultCleared})
+		r.step(i, Event{Kind: EventFaultCleared, Hold: time.Until(r.n.holdUntil)})
 	}
 	i.publish(time.Time{})
 }
@@ -267,7 +286,7 @@ func (r *runner) retrack(initial bool) {
 			i.logger.Warn("entering FAULT", "why", i.faults)
 			r.step(i, Event{Kind: EventFault})
 		case !faulted && was:
-			r.step(i, Event{Kind: EventFaultCleared})
+			r.step(i, Event{Kind: EventFaultCleared, Hold: time.Until(r.n.holdUntil)})
 		default:
 			i.publish(time.Time{})
 		}

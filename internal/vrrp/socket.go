@@ -29,12 +29,19 @@ type advertSocket struct {
 type rxMeta struct {
 	src, dst netip.Addr
 	ttl      uint8
+	// header is the IPv4 header as received (inside the read buffer), for the AH ICV.
+	header []byte
 }
 
 // openAdvertSocket opens the instance's sockets in the calling thread's namespace:
 // adverts are received on ifindex and sent on txIndex (they differ only for a VMAC with
-// vmac_xmit_base).
-func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr) (_ *advertSocket, err error) {
+// vmac_xmit_base). With ah, both use IP protocol 51 and the sender writes its own IPv4
+// header (IP_HDRINCL), which the AH ICV covers.
+func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr, ah bool) (_ *advertSocket, err error) {
+	proto := IPProtocol
+	if ah {
+		proto = ipProtoAH
+	}
 	s := &advertSocket{v6: src.Is6(), ifindex: ifindex, tx: -1}
 	family := unix.AF_INET
 	if s.v6 {
@@ -45,9 +52,9 @@ func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, pe
 			unix.Close(fd)
 		}
 	}
-	rx, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, IPProtocol)
+	rx, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
-		return nil, fmt.Errorf("raw socket for IP protocol %d: %w", IPProtocol, err)
+		return nil, fmt.Errorf("raw socket for IP protocol %d: %w", proto, err)
 	}
 	defer closeOnErr(rx)
 	if err := unix.SetsockoptInt(rx, unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, ifindex); err != nil {
@@ -74,11 +81,16 @@ func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, pe
 		}
 	}
 
-	tx, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_CLOEXEC, IPProtocol)
+	tx, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
-		return nil, fmt.Errorf("raw socket for IP protocol %d: %w", IPProtocol, err)
+		return nil, fmt.Errorf("raw socket for IP protocol %d: %w", proto, err)
 	}
 	defer closeOnErr(tx)
+	if ah {
+		if err := unix.SetsockoptInt(tx, unix.IPPROTO_IP, unix.IP_HDRINCL, 1); err != nil {
+			return nil, fmt.Errorf("IP_HDRINCL: %w", err)
+		}
+	}
 	if err := setupTx(tx, s.v6, txIndex, src); err != nil {
 		return nil, err
 	}
@@ -197,9 +209,10 @@ func parseIPv4(p []byte) ([]byte, rxMeta, error) {
 		return nil, rxMeta{}, packetErr(ReasonLength, "IPv4 total length", -1, "header %d, total %d, received %d", ihl, total, len(p))
 	}
 	meta := rxMeta{
-		src: netip.AddrFrom4([4]byte(p[12:16])),
-		dst: netip.AddrFrom4([4]byte(p[16:20])),
-		ttl: p[8],
+		src:    netip.AddrFrom4([4]byte(p[12:16])),
+		dst:    netip.AddrFrom4([4]byte(p[16:20])),
+		ttl:    p[8],
+		header: p[:ihl],
 	}
 	return p[ihl:total], meta, nil
 }

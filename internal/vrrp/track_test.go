@@ -132,7 +132,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no vrid", func(c *Config) { c.Instances[0].VRID = 0 }, "virtual_router_id"},
 		{"no interface", func(c *Config) { c.Instances[0].Interface = "" }, "interface"},
-		{"AH", func(c *Config) { c.Instances[0].AuthType = AuthAH }, "not supported"},
+		{"auth type", func(c *Config) { c.Instances[0].AuthType = 7 }, "want PASS or AH"},
 		{"v2 IPv6", func(c *Config) {
 			c.Instances[0].Version = 2
 			c.Instances[0].VIPs = []VIP{{Prefix: netip.MustParsePrefix("fe80::1/64")}}

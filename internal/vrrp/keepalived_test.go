@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,6 +225,37 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			waitVIP(t, time.Second, testVIP, ka, hosts)
 			if st := n.Status()[0]; st.State != StateBackup {
 				t.Fatalf("govs after keepalived came back: %v", st.State)
+			}
+		})
+	}
+	// Unicast: the ICV leaves the TTL out. keepalived at .1, govs at .2.
+	for _, kaMaster := range []bool{true, false} {
+		name := "unicast/govs-master"
+		if kaMaster {
+			name = "unicast/keepalived-master"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, hosts := lanHosts(t, "ka", "govs")
+			ka, g := hosts["ka"], hosts["govs"]
+			kaPrio, govsPrio, winner := 100, uint8(150), g
+			if kaMaster {
+				kaPrio, govsPrio, winner = 150, 100, ka
+			}
+			cfg := govsCfg(govsPrio, "ahsecret")
+			cfg.Instances[0].UnicastPeers = []netip.Addr{netip.MustParseAddr("10.77.0.1")}
+			n := startNode(t, g, cfg)
+			conf := strings.Replace(ahConf(kaPrio, "ahsecret"), "interface eth0\n",
+				"interface eth0\n    unicast_src_ip 10.77.0.1\n    unicast_peer {\n        10.77.0.2\n    }\n", 1)
+			_, kaLogs := startKeepalived(t, ka, conf)
+			waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
+			time.Sleep(2 * time.Second)
+			waitVIP(t, time.Second, testVIP, winner, hosts)
+			st := n.Status()[0]
+			if kaMaster && st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
+				t.Fatalf("govs: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+			}
+			if l := kaLogs.String(); strings.Contains(l, "IPSEC") || !kaMaster && !strings.Contains(l, "Entering BACKUP STATE") {
+				t.Fatalf("keepalived did not take govs's unicast AH adverts:\n%s", l)
 			}
 		})
 	}

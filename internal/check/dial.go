@@ -12,10 +12,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dialer returns a dialer with the target's socket options: bind_if as SO_BINDTODEVICE,
-// fwmark as SO_MARK.
-func dialer(t Target) *net.Dialer {
-	return &net.Dialer{Control: socketOptions(t)}
+// dialer returns a dialer with the target's socket options: bind_if as
+// SO_BINDTODEVICE, fwmark as SO_MARK, bindto/bind_port as the local address (none
+// otherwise: DialTCP would bind to the wildcard address, allocating a port twice), no
+// TCP keep-alive (a probe lasts a second at most; its options cost a system call
+// each), and for TCP SO_LINGER {1, 0} so that closing resets the connection: the
+// director keeps no TIME_WAIT socket per check (see probeTCPConnect).
+func dialer(t Target, network string) *net.Dialer {
+	d := &net.Dialer{Control: socketOptions(t, network == "tcp"), KeepAlive: -1}
+	if local := localAddr(t); local.IsValid() {
+		if network == "udp" {
+			d.LocalAddr = net.UDPAddrFromAddrPort(local)
+		} else {
+			d.LocalAddr = net.TCPAddrFromAddrPort(local)
+		}
+	}
+	return d
 }
 
 // localAddr is bindto:bind_port, or the zero value to let the kernel choose.
@@ -44,18 +56,12 @@ func dial(ctx context.Context, t Target, network string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d := dialer(t)
+	d := dialer(t, network)
 	if dl, ok := ctx.Deadline(); ok {
 		d.Deadline = dl
 	}
-	if network == "udp" {
-		c, err := d.DialUDP(context.Background(), "udp", localAddr(t), t.Addr)
-		if err != nil {
-			return nil, dialError(t, err)
-		}
-		return c, nil
-	}
-	c, err := d.DialTCP(context.Background(), "tcp", localAddr(t), t.Addr)
+	// A literal address: the resolver only parses it.
+	c, err := d.DialContext(context.Background(), network, t.Addr.String())
 	if err != nil {
 		return nil, dialError(t, err)
 	}
@@ -78,14 +84,20 @@ func dialError(t Target, err error) error {
 	return fmt.Errorf("connect %s: %w", t.Addr, cause)
 }
 
-// socketOptions sets SO_BINDTODEVICE and SO_MARK before connect; nil when neither is asked.
-func socketOptions(t Target) func(network, address string, c syscall.RawConn) error {
-	if t.BindIf == "" && t.FWMark == 0 {
+// socketOptions sets SO_BINDTODEVICE, SO_MARK and, with reset, SO_LINGER {1, 0}
+// before connect; nil when there is nothing to set.
+func socketOptions(t Target, reset bool) func(network, address string, c syscall.RawConn) error {
+	if t.BindIf == "" && t.FWMark == 0 && !reset {
 		return nil
 	}
 	return func(_, _ string, c syscall.RawConn) error {
 		var opErr error
 		err := c.Control(func(fd uintptr) {
+			if reset {
+				if opErr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); opErr != nil {
+					return
+				}
+			}
 			if t.BindIf != "" {
 				if opErr = unix.BindToDevice(int(fd), t.BindIf); opErr != nil {
 					return

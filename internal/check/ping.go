@@ -119,7 +119,7 @@ func listenICMP(ctx context.Context, t Target, v6 bool) (net.PacketConn, bool, e
 	if t.Bind.Addr().IsValid() {
 		bind = t.Bind.Addr().String()
 	}
-	lc := net.ListenConfig{Control: socketOptions(t)}
+	lc := net.ListenConfig{Control: socketOptions(t, false)}
 	rc, rerr := lc.ListenPacket(ctx, network, bind)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("no ICMP socket: datagram: %v; raw: %w", err, rerr)

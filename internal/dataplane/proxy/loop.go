@@ -43,6 +43,8 @@ type loop struct {
 	// buffer and the loop takes a fresh one from spare.
 	buf   []byte
 	spare [][]byte
+	// pipes splice bulk transfers.
+	pipes pipePool
 
 	// now is the loop's clock, read once per wake-up, in seconds since the plane started.
 	now   int64
@@ -290,6 +292,7 @@ func (l *loop) shutdown() {
 		l.conns.items[0].abort(l)
 	}
 	l.linger.expire(1 << 62)
+	l.pipes.closeAll()
 	unix.Close(l.wakefd)
 	unix.Close(l.epfd)
 	l.mu.Lock()

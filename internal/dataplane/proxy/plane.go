@@ -118,6 +118,7 @@ func New(log *slog.Logger, loops int) (*Plane, error) {
 			}
 			return nil, fmt.Errorf("proxy: event loop %d: %w", i, err)
 		}
+		l.pipes.limit = pipeLimit(loops)
 		p.loops = append(p.loops, l)
 	}
 	for _, l := range p.loops {

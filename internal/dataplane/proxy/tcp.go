@@ -93,6 +93,11 @@ type direction struct {
 	// of it, without the read that would return 0.
 	fin bool
 	eof bool // the source is at EOF and the destination was shut down for writing
+
+	// pipe carries a bulk transfer by splice (see splice.go); piped is how much of it
+	// is in the pipe, not yet written.
+	pipe  *pipe
+	piped int
 }
 
 // tcpConn is one relayed TCP connection: client socket, real-server socket, and the
@@ -269,6 +274,16 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 			l.putBuf(d.pend)
 			d.pend, d.off = nil, 0
 		}
+		if d.pipe != nil {
+			switch c.spliceStep(l, i) {
+			case stepMore:
+				continue
+			case stepWait:
+				return true
+			case stepClosed:
+				return false
+			}
+		}
 		if !d.readable || d.eof {
 			return true
 		}
@@ -319,7 +334,13 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 		if last {
 			return c.sourceEOF(l, i)
 		}
-		if r < len(l.buf) && !d.hup {
+		if r == len(l.buf) {
+			// A full buffer: a transfer rather than a request. Splice the rest, if
+			// the loop has a pipe to spare.
+			d.pipe = l.pipes.get()
+			continue
+		}
+		if !d.hup {
 			// A short read emptied the socket; the next arrival raises a new edge.
 			d.readable = false
 			return true
@@ -330,6 +351,76 @@ func (c *tcpConn) pump(l *loop, i int) bool {
 		l.retry = append(l.retry, c)
 	}
 	return true
+}
+
+// stepResult says how a splice step left a direction.
+type stepResult uint8
+
+const (
+	stepMore   stepResult = iota // moved data; go on
+	stepWait                     // wait for the next edge (source drained or destination full)
+	stepClosed                   // the connection was closed
+)
+
+// spliceStep empties direction i's pipe into the destination, then splices the next
+// chunk from the source into it. The pipe goes back to the loop once it is empty and
+// the source drained or at EOF. A splice from a socket may stop short of what the
+// socket holds (the pipe has a fixed number of page slots), so only EAGAIN or EOF
+// tell that the source is drained.
+func (c *tcpConn) spliceStep(l *loop, i int) stepResult {
+	d := &c.dir[i]
+	if d.piped > 0 {
+		w, err := sysSplice(d.pipe.r, c.fd[1-i], d.piped)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				return stepWait
+			}
+			c.abort(l)
+			return stepClosed
+		}
+		d.piped -= w
+		if d.piped > 0 {
+			// Unlike write, a splice to a socket returns short with room left (seen:
+			// 255139 of 262144 bytes, nothing queued): only EAGAIN means full and
+			// arms the writable edge. Waiting after a short splice stalled transfers.
+			return stepMore
+		}
+	}
+	if !d.readable || d.eof {
+		l.pipes.put(d.pipe)
+		d.pipe = nil
+		return stepWait
+	}
+	r, err := sysSplice(c.fd[i], d.pipe.w, pipeSize)
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EINTR):
+			return stepMore
+		case errors.Is(err, unix.EAGAIN):
+			// The pipe is empty, so it is the source that has nothing more.
+			d.readable = false
+			l.pipes.put(d.pipe)
+			d.pipe = nil
+			return stepWait
+		}
+		c.abort(l)
+		return stepClosed
+	}
+	if r == 0 {
+		l.pipes.put(d.pipe)
+		d.pipe = nil
+		if c.sourceEOF(l, i) {
+			return stepWait
+		}
+		return stepClosed
+	}
+	if i == clientSide {
+		c.svc.countIn(c.bind.dest, 0, uint64(r))
+	} else {
+		c.svc.countOut(c.bind.dest, 0, uint64(r))
+	}
+	d.piped = r
+	return stepMore
 }
 
 // sourceEOF passes on the EOF of direction i's source, all its data written.
@@ -376,9 +467,18 @@ func (c *tcpConn) finish(l *loop, reset bool) {
 			l.closeFD(c.fd[side], c.idx[side])
 			c.fd[side] = -1
 		}
-		if d := &c.dir[side]; d.pend != nil {
+		d := &c.dir[side]
+		if d.pend != nil {
 			l.putBuf(d.pend)
 			d.pend = nil
+		}
+		if d.pipe != nil {
+			if d.piped > 0 {
+				l.pipes.discard(d.pipe)
+			} else {
+				l.pipes.put(d.pipe)
+			}
+			d.pipe, d.piped = nil, 0
 		}
 	}
 	l.conns.remove(c)

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -114,5 +116,172 @@ func TestTransferAndClose(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// pipeCounts reports, over all loops, the pipes open and the pipes idle in the pools.
+func pipeCounts(p *Plane) (open, idle int) {
+	for _, l := range p.loops {
+		l.runWait(func() {
+			open += l.pipes.open
+			idle += len(l.pipes.idle)
+		})
+	}
+	return open, idle
+}
+
+// TestSplicePipes: a bulk transfer goes through a pipe, and every pipe is back in its
+// pool once the connection is done, whether it finished or was reset mid-transfer
+// (then the pipe, which may hold data, is closed rather than reused).
+func TestSplicePipes(t *testing.T) {
+	const size = 8 << 20
+	want := pattern(size)
+	tests := []struct {
+		name  string
+		reset bool // the client resets the connection after the first megabyte
+	}{
+		{"complete", false},
+		{"client reset mid-transfer", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPlane(t)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.Write(want)
+			}()
+			vip := freeAddr(t, "tcp", "127.0.0.1")
+			be := ln.Addr().(*net.TCPAddr).AddrPort()
+			svc := tcpService(vip, "rr", be)
+			apply(t, p, svc)
+			c, err := net.Dial("tcp", vip.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if tt.reset {
+				if _, err := io.ReadFull(c, make([]byte, 1<<20)); err != nil {
+					t.Fatal(err)
+				}
+				if open, _ := pipeCounts(p); open == 0 {
+					t.Error("a megabyte in and no pipe opened: the transfer is not spliced")
+				}
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			} else {
+				got, err := io.ReadAll(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("got %d bytes, want %d (equal prefix: %v)", len(got), len(want), bytes.HasPrefix(want, got))
+				}
+				if open, _ := pipeCounts(p); open == 0 {
+					t.Error("no pipe opened: the transfer was not spliced")
+				}
+				c.Close()
+			}
+			eventually(t, "every pipe back in its pool", func() bool {
+				d := destStats(t, p, svc.ServiceKey, be)
+				open, idle := pipeCounts(p)
+				return d.ActiveConn == 0 && d.InActConn <= 1 && open == idle
+			})
+			if d := destStats(t, p, svc.ServiceKey, be); !tt.reset && d.Counters.OutBytes != size {
+				t.Errorf("OutBytes %d, want %d", d.Counters.OutBytes, size)
+			}
+		})
+	}
+}
+
+func TestPipeLimit(t *testing.T) {
+	tests := []struct {
+		nofile uint64
+		loops  int
+		want   int
+	}{
+		{1024, 1, 32},
+		{20000, 1, maxPipesPerLoop},
+		{20000, 8, 78},
+		{64, 4, 0},
+		{1 << 20, 0, maxPipesPerLoop},
+	}
+	for _, tt := range tests {
+		if got := pipeLimitFor(tt.nofile, tt.loops); got != tt.want {
+			t.Errorf("pipeLimitFor(%d, %d) = %d, want %d", tt.nofile, tt.loops, got, tt.want)
+		}
+	}
+}
+
+// TestSpliceSlowReader: while a spliced transfer waits on a client that stopped reading,
+// the loop serves other connections (no splice blocks it), and the transfer resumes
+// complete when the client reads again (the writable edge is not lost).
+func TestSpliceSlowReader(t *testing.T) {
+	p, err := New(slog.New(slog.DiscardHandler), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		p.Close(ctx)
+	}()
+	const size = 32 << 20
+	want := pattern(size)
+	bulk, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bulk.Close()
+	go func() {
+		c, err := bulk.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(want)
+	}()
+	echo := startBackend(t, "echo", "127.0.0.1", false)
+	defer echo.stop()
+	vipBulk, vipEcho := freeAddr(t, "tcp", "127.0.0.1"), freeAddr(t, "tcp", "127.0.0.1")
+	apply(t, p, tcpService(vipBulk, "rr", bulk.Addr().(*net.TCPAddr).AddrPort()), tcpService(vipEcho, "rr", echo.addr()))
+
+	c, err := net.Dial("tcp", vipBulk.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, size)
+	if _, err := io.ReadFull(c, got[:1<<20]); err != nil {
+		t.Fatal(err)
+	}
+	// The client pauses; the proxy's socket towards it fills up.
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		if name := whoAnswers(t, vipEcho); name != "echo" {
+			t.Fatalf("other service answered %q", name)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("another connection took %v while a transfer waited: the loop is blocked", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := io.ReadFull(c, got[1<<20:]); err != nil {
+		t.Fatalf("resuming the transfer: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the transfer arrived altered")
 	}
 }

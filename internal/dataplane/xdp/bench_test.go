@@ -61,7 +61,7 @@ func BenchmarkProgram(b *testing.B) {
 	}
 	b.Run("syn", func(b *testing.B) {
 		synFrame := tcpFrame(client(2), vip, syn, 0)
-		synKey := govsXDPFlowKey{Saddr: be32(client(2).Addr()), Daddr: be32(vip.Addr()), Sport: be16(client(2).Port()), Dport: be16(vip.Port()), Proto: 6}
+		synKey := govsXDPFlowKey{Saddr: addr16(client(2).Addr()), Daddr: addr16(vip.Addr()), Sport: be16(client(2).Port()), Dport: be16(vip.Port()), Proto: 6}
 		var synTotal, baseTotal float64
 		n := 0
 		for b.Loop() {
@@ -86,7 +86,7 @@ func BenchmarkFlowScan(b *testing.B) {
 	vals := make([]govsXDPFlow, n)
 	d := p.dests[destKey{drService("wrr").ServiceKey, rs1}]
 	for i := range keys {
-		keys[i] = govsXDPFlowKey{Saddr: uint32(i), Daddr: be32(vip.Addr()), Sport: uint16(i), Dport: be16(vip.Port()), Proto: protoTCP}
+		keys[i] = govsXDPFlowKey{Saddr: [4]uint32{3: uint32(i)}, Daddr: addr16(vip.Addr()), Sport: uint16(i), Dport: be16(vip.Port()), Proto: protoTCP}
 		vals[i] = govsXDPFlow{Dest: d.id, Gen: d.gen}
 	}
 	if _, err := p.objs.Flows.BatchUpdate(keys, vals, nil); err != nil {

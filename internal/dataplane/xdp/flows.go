@@ -53,7 +53,9 @@ func (p *Plane) writeClock(now time.Time) error {
 		return fmt.Errorf("xdp: installing the clock: %w", err)
 	}
 	p.clockSet = c
-	return nil
+	// Each CPU's flow cache then sends each flow's next packet to the shared table,
+	// which so learns the flow is still alive.
+	return p.moveEpoch()
 }
 
 // flowTimeouts are the timeouts in clock units: established TCP, closed TCP, UDP.

@@ -14,12 +14,13 @@ import (
 )
 
 type govsXDPCacheSlot struct {
-	_     structs.HostLayout
-	Key   govsXDPFlowKey
-	Dest  uint32
-	Gen   uint32
-	Stamp uint32
-	Pad   uint32
+	_       structs.HostLayout
+	Key     govsXDPFlowKey
+	Macs    [12]uint8
+	Dest    uint16
+	Tunnel  uint16
+	Ifindex uint32
+	Stamp   uint32
 }
 
 type govsXDPCounters struct {
@@ -35,8 +36,8 @@ type govsXDPDest struct {
 	Dmac    [6]uint8
 	Smac    [6]uint8
 	Ifindex uint32
-	Daddr   uint32
-	Saddr   uint32
+	Daddr   [4]uint32
+	Saddr   [4]uint32
 	Flags   uint32
 	Gen     uint32
 	Mtu     uint16
@@ -53,8 +54,8 @@ type govsXDPFlow struct {
 
 type govsXDPFlowKey struct {
 	_     structs.HostLayout
-	Saddr uint32
-	Daddr uint32
+	Saddr [4]uint32
+	Daddr [4]uint32
 	Sport uint16
 	Dport uint16
 	Proto uint8
@@ -64,14 +65,13 @@ type govsXDPFlowKey struct {
 type govsXDPSvc struct {
 	_          structs.HostLayout
 	Flags      uint32
-	ClientMask uint32
-	Table      [4093]uint16
-	_          [2]byte
+	ClientMask [4]uint32
+	Tables     [8186]uint16
 }
 
 type govsXDPSvcKey struct {
 	_     structs.HostLayout
-	Addr  uint32
+	Addr  [4]uint32
 	Port  uint16
 	Proto uint8
 	Pad   uint8
@@ -91,6 +91,7 @@ const (
 	govsXDPProgGovsXdp     = "govs_xdp"
 	govsXDPVarCacheMask    = "cache_mask"
 	govsXDPVarClock        = "clock"
+	govsXDPVarEpoch        = "epoch"
 )
 
 // loadGovsXDP returns the embedded CollectionSpec for govsXDP.
@@ -157,6 +158,7 @@ type govsXDPMapSpecs struct {
 type govsXDPVariableSpecs struct {
 	CacheMask *ebpf.VariableSpec `ebpf:"cache_mask"`
 	Clock     *ebpf.VariableSpec `ebpf:"clock"`
+	Epoch     *ebpf.VariableSpec `ebpf:"epoch"`
 }
 
 // govsXDPObjects contains all objects after they have been loaded into the kernel.
@@ -206,6 +208,7 @@ func (m *govsXDPMaps) Close() error {
 type govsXDPVariables struct {
 	CacheMask *ebpf.Variable `ebpf:"cache_mask"`
 	Clock     *ebpf.Variable `ebpf:"clock"`
+	Epoch     *ebpf.Variable `ebpf:"epoch"`
 }
 
 // govsXDPPrograms contains all programs after they have been loaded into the kernel.

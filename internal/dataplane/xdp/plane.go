@@ -1,11 +1,15 @@
 // Package xdp is govs's XDP data plane: LVS-DR (destination MAC rewrite, XDP_TX or
-// redirect) and LVS-TUN (IPIP encapsulation) at line rate, for IPv4 TCP and UDP virtual
-// services. The program (bpf/govs_xdp.c) picks a real server for a new flow from a Maglev
-// table the Go side computes with the sched package and remembers it in an LRU flow table
-// shared by all CPUs (with a per-CPU cache in front), so a table change does not move
-// established flows and two directors with the same real servers send a flow to the same
-// one (failover keeps flows). Flows idle past their protocol's timeout (ipvsadm --set) are
-// aged out by a periodic scan, which also keeps the active-flow counts honest.
+// redirect) and LVS-TUN (IPIP or IPv6 encapsulation) at line rate, for TCP and UDP virtual
+// services over IPv4 and IPv6. The program (bpf/govs_xdp.c) picks a real server for a new
+// flow from a Maglev table the Go side computes with the sched package and remembers it in
+// an LRU flow table shared by all CPUs (with a per-CPU cache in front), so a table change
+// does not move established flows and two directors with the same real servers send a flow
+// to the same one (failover keeps flows). A TCP packet of a flow the director has no entry
+// for (one that began on another director) is looked up in a second table over every
+// real server of the service, including those that have since failed a health check, so
+// their established flows survive a failover too (see service.members). Flows idle past
+// their protocol's timeout (ipvsadm --set) are aged out by a periodic scan, which also
+// keeps the active-flow counts honest.
 //
 // Every scheduler is realised as a Maglev table (see realise): rr/wrr as weights, lc, wlc,
 // sed, nq and ovf as weights refreshed every 100 ms from the active-flow counts the
@@ -21,8 +25,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -55,13 +61,15 @@ const (
 	neighEvery   = time.Second            // real servers' MACs
 )
 
-// Each CPU's flow cache has maxCacheSlots slots of 32 bytes, fewer on hosts with so many
-// CPUs that the caches would take more than maxCacheBytes together.
+// Each CPU's flow cache has maxCacheSlots slots (of cacheSlotBytes), fewer on hosts with
+// so many CPUs that the caches would take more than maxCacheBytes together.
 const (
 	maxCacheSlots = 1 << 16
 	minCacheSlots = 1 << 10
 	maxCacheBytes = 64 << 20
 )
+
+const cacheSlotBytes = uint64(unsafe.Sizeof(govsXDPCacheSlot{}))
 
 // Config configures the XDP plane.
 type Config struct {
@@ -96,6 +104,7 @@ type Plane struct {
 	closed   bool
 	ports    [65536 / 64]uint64 // the vip_ports bitmap as installed
 	clockSet uint32             // the clock as installed
+	epochSet uint32             // the epoch as installed
 
 	// resolve and attachHops are resolveAll and true, except in tests that install next
 	// hops themselves and attach nothing.
@@ -111,12 +120,18 @@ type service struct {
 	spec  table.Service
 	real  realisation
 	dests []*dest
-	// installed is the weights the program's table was last built from; a refresh that
-	// computes the same ones writes nothing.
-	installed []int
-	base      estimator.Counters // counters of real servers since removed
-	est       estimator.Estimator
-	lastConns uint64 // for the arrival estimate of dynamic weights
+	// members are the servers of the table for mid-flow TCP packets without a flow
+	// entry: the service's real servers in table order, and, in their former place,
+	// those that left the table (a failed health check removes a server) within the
+	// TCP timeout. The table does not say which servers the configuration names, so the
+	// plane remembers them: two directors that saw the same tables build the same one.
+	members []*dest
+	// installed is the weights the program's tables were last built from; a refresh
+	// that computes the same ones writes nothing.
+	installed, installedAll []int
+	base                    estimator.Counters // counters of real servers since removed
+	est                     estimator.Estimator
+	lastConns               uint64 // for the arrival estimate of dynamic weights
 }
 
 type destKey struct {
@@ -229,7 +244,7 @@ func load(cfg Config) (*Plane, error) {
 // cacheSlots is the size of each CPU's flow cache on a host with cpus CPUs.
 func cacheSlots(cpus int) uint32 {
 	slots := uint32(maxCacheSlots)
-	for slots > minCacheSlots && uint64(slots)*32*uint64(cpus) > maxCacheBytes {
+	for slots > minCacheSlots && uint64(slots)*cacheSlotBytes*uint64(cpus) > maxCacheBytes {
 		slots /= 2
 	}
 	return slots
@@ -390,9 +405,10 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 				leaving = append(leaving, d)
 			}
 		}
+		svc.members = mergeMembers(svc.members, svc.dests, func(d *dest) bool { return p.dests[d.key] == d })
 		order = append(order, svc)
 	}
-	if err := p.destTab.flush(); err != nil {
+	if err := p.flushDests(); err != nil {
 		return err
 	}
 	for _, svc := range order {
@@ -426,7 +442,7 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	for _, d := range leaving {
 		p.installDest(d, false)
 	}
-	if err := p.destTab.flush(); err != nil {
+	if err := p.flushDests(); err != nil {
 		return err
 	}
 	p.order = order
@@ -453,16 +469,66 @@ func (p *Plane) writePorts(bits [65536 / 64]uint64) error {
 	return nil
 }
 
+// mergeMembers returns cur followed by nothing else but, each in its former place (after
+// the member that preceded it in old), the members of old not in cur that keep accepts.
+func mergeMembers(old, cur []*dest, keep func(*dest) bool) []*dest {
+	in := make(map[*dest]bool, len(cur))
+	for _, d := range cur {
+		in[d] = true
+	}
+	out := append(make([]*dest, 0, len(old)+len(cur)), cur...)
+	at := 0 // where the next member of old that left goes
+	for _, d := range old {
+		if in[d] {
+			at = slices.Index(out, d) + 1
+			continue
+		}
+		if !keep(d) {
+			continue
+		}
+		out = slices.Insert(out, at, d)
+		at++
+	}
+	return out
+}
+
+// flushDests installs the destination array's changes and moves the epoch when it did,
+// so that no CPU's flow cache keeps a copy of an element older than the array; p.mu is
+// held or p is not shared yet.
+func (p *Plane) flushDests() error {
+	changed := p.destTab.dirty
+	if err := p.destTab.flush(); err != nil {
+		return err
+	}
+	if changed {
+		return p.moveEpoch()
+	}
+	return nil
+}
+
+// moveEpoch invalidates every CPU's flow cache; p.mu is held or p is not shared yet.
+func (p *Plane) moveEpoch() error {
+	if err := p.objs.Epoch.Set(p.epochSet + 1); err != nil {
+		return fmt.Errorf("xdp: moving the flow cache's epoch: %w", err)
+	}
+	p.epochSet++
+	return nil
+}
+
 // installDest sets d's element of the destination array for the next flush. With
 // widen, a server the program lets take new flows keeps doing so (until the tables that
 // stop naming it are installed).
 func (p *Plane) installDest(d *dest, widen bool) {
-	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: be32(d.key.addr.Addr()), Saddr: be32(d.hop.src), Gen: d.gen, Mtu: uint16(min(d.hop.mtu, 0xffff))}
+	v := govsXDPDest{Ifindex: uint32(d.hop.ifindex), Daddr: addr16(d.key.addr.Addr()), Saddr: addr16(d.hop.src), Gen: d.gen, Mtu: uint16(min(d.hop.mtu, 0xffff))}
 	copy(v.Dmac[:], d.hop.mac)
 	copy(v.Smac[:], d.hop.srcMAC)
 	if d.method == table.Tunnel {
 		v.Flags |= destTunnel
 	}
+	if !d.key.addr.Addr().Unmap().Is4() {
+		v.Flags |= destIPv6
+	}
+	v.Flags |= destReachable
 	if d.usable() == nil && d.weight > 0 && d.removedAt.IsZero() {
 		v.Flags |= destAvailable
 	}
@@ -478,8 +544,11 @@ func (p *Plane) installDest(d *dest, widen bool) {
 	p.destTab.set(d.id, v)
 }
 
-// installService builds svc's Maglev table from its current weights and replaces the
-// service's element, unless the weights are those already installed and force is false.
+// installService builds svc's Maglev tables and replaces the service's element, unless
+// the weights are those already installed and force is false. The table for new flows
+// follows the current weights; the table for mid-flow packets without a flow entry
+// follows every member's last configured weight, whatever its health (dynamic weights,
+// which differ from one director to the next, give way to the configured ones).
 func (p *Plane) installService(svc *service, force bool) error {
 	loads := make([]destLoad, len(svc.dests))
 	for i, d := range svc.dests {
@@ -489,28 +558,48 @@ func (p *Plane) installService(svc *service, force bool) error {
 		}
 	}
 	weights := tableWeights(svc.real, loads, p.arrivals(svc))
-	if !force && equalInts(weights, svc.installed) {
+	all := make([]destLoad, len(svc.members))
+	for i, d := range svc.members {
+		all[i] = destLoad{weight: d.lastWeight, ready: true}
+	}
+	configured := svc.real
+	if configured.weights == "dynamic" {
+		configured.weights = "static"
+	}
+	allWeights := tableWeights(configured, all, 0)
+	if !force && equalInts(weights, svc.installed) && equalInts(allWeights, svc.installedAll) {
 		return nil
 	}
-	md := make([]sched.MaglevDest, len(svc.dests))
-	for i, d := range svc.dests {
-		md[i] = sched.MaglevDest{Addr: d.key.addr, Weight: weights[i]}
-	}
-	slots, err := sched.MaglevTable(md, maglevSize)
-	if err != nil {
+	v := govsXDPSvc{Flags: svc.real.flags, ClientMask: addr16(svc.real.clientMask)}
+	if err := fillTable(v.Tables[:maglevSize], svc.dests, weights); err != nil {
 		return fmt.Errorf("xdp: service %s: %w", svc.key, err)
 	}
-	v := govsXDPSvc{Flags: svc.real.flags, ClientMask: be32(svc.real.clientMask)}
-	for i, s := range slots {
-		v.Table[i] = noDest
-		if s >= 0 {
-			v.Table[i] = uint16(svc.dests[s].id)
-		}
+	if err := fillTable(v.Tables[maglevSize:], svc.members, allWeights); err != nil {
+		return fmt.Errorf("xdp: service %s: %w", svc.key, err)
 	}
 	if err := p.objs.Services.Update(svcKeyOf(svc.key), &v, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("xdp: installing service %s: %w", svc.key, err)
 	}
-	svc.installed = weights
+	svc.installed, svc.installedAll = weights, allWeights
+	return nil
+}
+
+// fillTable writes into slots the Maglev table of dests with weights, as dest ids.
+func fillTable(slots []uint16, dests []*dest, weights []int) error {
+	md := make([]sched.MaglevDest, len(dests))
+	for i, d := range dests {
+		md[i] = sched.MaglevDest{Addr: d.key.addr, Weight: weights[i]}
+	}
+	table, err := sched.MaglevTable(md, len(slots))
+	if err != nil {
+		return err
+	}
+	for i, s := range table {
+		slots[i] = noDest
+		if s >= 0 {
+			slots[i] = uint16(dests[s].id)
+		}
+	}
 	return nil
 }
 
@@ -627,28 +716,46 @@ func (p *Plane) readCounters() {
 	}
 }
 
-// expire removes lingering real servers whose flows are all closed or whose linger time
-// is over, folding their counters into their service's; p.mu is held.
+// expire removes lingering real servers whose linger time is over, or whose flows are
+// all closed unless they are members of a TCP service's mid-flow table (which keeps them
+// for the TCP timeout: another director may hold flows on them), folding their counters
+// into their service's; p.mu is held.
 func (p *Plane) expire(now time.Time) {
 	// The flow scan ages a server's flows out; the protocol's timeout bounds the wait
 	// should its counts be off.
 	tcp, _, udp := flowTimeouts(p.timeouts)
 	var gone []*dest
+	changed := map[*service]bool{}
 	for _, d := range p.dests {
 		linger := time.Duration(udp) * clockUnit
+		member := false
 		if d.key.svc.Protocol == table.TCP {
 			linger = time.Duration(tcp) * clockUnit
+			member = p.services[d.key.svc] != nil
 		}
-		if d.removedAt.IsZero() || (d.active+d.inactive > 0 && now.Sub(d.removedAt) < linger) {
+		if d.removedAt.IsZero() || ((d.active+d.inactive > 0 || member) && now.Sub(d.removedAt) < linger) {
 			continue
 		}
-		p.destTab.set(d.id, govsXDPDest{})
 		gone = append(gone, d)
+		if svc := p.services[d.key.svc]; svc != nil && slices.Contains(svc.members, d) {
+			svc.members = slices.DeleteFunc(svc.members, func(m *dest) bool { return m == d })
+			changed[svc] = true
+		}
 	}
 	if len(gone) == 0 {
 		return
 	}
-	if err := p.destTab.flush(); err != nil {
+	// The tables stop naming the servers before their elements go.
+	for svc := range changed {
+		if err := p.installService(svc, true); err != nil {
+			p.log.Warn("removing real servers from a table", "service", svc.key.String(), "error", err)
+			return
+		}
+	}
+	for _, d := range gone {
+		p.destTab.set(d.id, govsXDPDest{})
+	}
+	if err := p.flushDests(); err != nil {
 		p.log.Warn("removing real servers", "error", err)
 		return
 	}
@@ -704,7 +811,7 @@ func (p *Plane) refreshHops(ctx context.Context) {
 		}
 		p.installDest(d, false)
 	}
-	if err := p.destTab.flush(); err != nil {
+	if err := p.flushDests(); err != nil {
 		p.log.Warn("updating real servers' next hops", "error", err)
 		return
 	}
@@ -802,17 +909,21 @@ func (p *Plane) release() error {
 
 // svcKeyOf is the services map key of k.
 func svcKeyOf(k table.ServiceKey) govsXDPSvcKey {
-	return govsXDPSvcKey{Addr: be32(k.Addr.Addr()), Port: be16(k.Addr.Port()), Proto: uint8(k.Protocol)}
+	return govsXDPSvcKey{Addr: addr16(k.Addr.Addr()), Port: be16(k.Addr.Port()), Proto: uint8(k.Protocol)}
 }
 
-// be32 is an IPv4 address as the program reads an __be32 on this host: the address's
-// bytes in memory order.
-func be32(a netip.Addr) uint32 {
+// addr16 is an address as the program holds it, IPv6 or IPv4 as ::ffff:a.b.c.d: four
+// __be32 words read on this host (the address's bytes in memory order). Zero for none.
+func addr16(a netip.Addr) [4]uint32 {
+	var w [4]uint32
 	if !a.IsValid() {
-		return 0
+		return w
 	}
-	b := a.Unmap().As4()
-	return binary.NativeEndian.Uint32(b[:])
+	b := a.As16()
+	for i := range w {
+		w[i] = binary.NativeEndian.Uint32(b[4*i:])
+	}
+	return w
 }
 
 // be16 is a port as the program reads an __be16.

@@ -13,12 +13,15 @@ import (
 const (
 	svcHashPort  = 1 << 0
 	svcHashDaddr = 1 << 1
+	svcIPv6      = 1 << 2
 )
 
 // Dest flags, as bpf/govs_xdp.c defines them.
 const (
 	destAvailable = 1 << 0
 	destTunnel    = 1 << 1
+	destIPv6      = 1 << 2
+	destReachable = 1 << 3
 )
 
 // realisation is how the XDP program serves one virtual service's lb_algo: every
@@ -44,12 +47,10 @@ func realise(s table.Service) (realisation, error) {
 	if s.FWMark != 0 {
 		return realisation{}, fmt.Errorf("xdp: service %s: fwmark services are not supported by the xdp data plane; use --dataplane proxy or ipvs", s.ServiceKey)
 	}
-	if !s.Addr.Addr().Unmap().Is4() {
-		return realisation{}, fmt.Errorf("xdp: service %s: IPv6 virtual addresses are not supported by the xdp data plane yet; use --dataplane proxy or ipvs", s.ServiceKey)
-	}
 	if s.Protocol != table.TCP && s.Protocol != table.UDP {
 		return realisation{}, fmt.Errorf("xdp: service %s: protocol %s is not supported by the xdp data plane (TCP and UDP are); use --dataplane ipvs", s.ServiceKey, s.Protocol)
 	}
+	v4 := s.Addr.Addr().Unmap().Is4()
 	for _, d := range s.Dests {
 		if d.Method != table.Route && d.Method != table.Tunnel {
 			return realisation{}, fmt.Errorf("xdp: service %s: real server %s uses lb_kind %s; the xdp data plane does DR and TUN only: use --dataplane auto (NAT services go to the proxy) or proxy", s.ServiceKey, d.Addr, lbKind(d.Method))
@@ -57,11 +58,17 @@ func realise(s table.Service) (realisation, error) {
 		if d.Method == table.Tunnel && d.TunnelType != "" && d.TunnelType != "ipip" {
 			return realisation{}, fmt.Errorf("xdp: service %s: real server %s: tunnel type %s is not supported by the xdp data plane (ipip is); use --dataplane ipvs", s.ServiceKey, d.Addr, d.TunnelType)
 		}
-		if !d.Addr.Addr().Unmap().Is4() {
-			return realisation{}, fmt.Errorf("xdp: service %s: real server %s: IPv6 real servers are not supported by the xdp data plane yet", s.ServiceKey, d.Addr)
+		// DR only rewrites the MAC: the real server takes the packet as it is, in the
+		// family of the VIP. A tunnel may carry either family in either.
+		if d.Method == table.Route && d.Addr.Addr().Unmap().Is4() != v4 {
+			return realisation{}, fmt.Errorf("xdp: service %s: real server %s: lb_kind DR needs a real server of the virtual address's family (lb_kind TUN can cross families)", s.ServiceKey, d.Addr)
 		}
 	}
 	r := realisation{clientMask: netip.AddrFrom4([4]byte{255, 255, 255, 255})}
+	if !v4 {
+		r.flags = svcIPv6
+		r.clientMask = netip.AddrFrom16([16]byte{0: 0xff, 1: 0xff, 2: 0xff, 3: 0xff, 4: 0xff, 5: 0xff, 6: 0xff, 7: 0xff, 8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff})
+	}
 	port := s.Flags&table.SchedFlag2 != 0
 	var what string
 	switch s.Scheduler {
@@ -81,7 +88,8 @@ func realise(s table.Service) (realisation, error) {
 		r.weights = "static"
 		what = "a weighted Maglev table hashed on the client address" + portNote(port) + " (the same affinity as sh, not the same server as an IPVS sh director)"
 	case "dh", "lblc", "lblcr":
-		r.weights, r.flags = "static", svcHashDaddr
+		r.weights = "static"
+		r.flags |= svcHashDaddr
 		port = false
 		what = "a weighted Maglev table hashed on the destination address (locality by destination, as " + s.Scheduler + ")"
 	case "mh":
@@ -96,7 +104,7 @@ func realise(s table.Service) (realisation, error) {
 	}
 	if s.Persistence.Timeout > 0 {
 		port = false
-		mask, err := persistenceMask(s.Persistence)
+		mask, err := persistenceMask(s.Persistence, v4)
 		if err != nil {
 			return realisation{}, fmt.Errorf("xdp: service %s: %w", s.ServiceKey, err)
 		}
@@ -146,26 +154,34 @@ func lbKind(m table.Method) string {
 	return strings.ToUpper(m.String())
 }
 
-// persistenceMask is the IPv4 client mask of a persistent service.
-func persistenceMask(p table.Persistence) (netip.Addr, error) {
+// persistenceMask is the client mask of a persistent service: IPv4 for an IPv4 service,
+// IPv6 (from the prefix length, default 128) for an IPv6 one.
+func persistenceMask(p table.Persistence, v4 bool) (netip.Addr, error) {
 	if p.Mask.IsValid() {
-		if !p.Mask.Is4() {
-			return netip.Addr{}, fmt.Errorf("persistence netmask %s is not an IPv4 mask", p.Mask)
+		if !p.Mask.Is4() || !v4 {
+			return netip.Addr{}, fmt.Errorf("persistence netmask %s is not an IPv4 mask for an IPv4 service", p.Mask)
 		}
 		return p.Mask, nil
 	}
+	size := 32
+	if !v4 {
+		size = 128
+	}
 	bits := p.PrefixLen
 	if bits == 0 {
-		bits = 32
+		bits = size
 	}
-	if bits < 0 || bits > 32 {
-		return netip.Addr{}, fmt.Errorf("persistence netmask /%d is out of range 0..32", p.PrefixLen)
+	if bits < 0 || bits > size {
+		return netip.Addr{}, fmt.Errorf("persistence netmask /%d is out of range 0..%d", p.PrefixLen, size)
 	}
-	m := uint32(math.MaxUint32) << (32 - bits)
-	if bits == 0 {
-		m = 0
+	var m [16]byte
+	for i := range bits {
+		m[i/8] |= 0x80 >> (i % 8)
 	}
-	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}), nil
+	if v4 {
+		return netip.AddrFrom4([4]byte(m[:4])), nil
+	}
+	return netip.AddrFrom16(m), nil
 }
 
 // maxTurns is the largest weight handed to the Maglev table: IPVS's mh scales weights

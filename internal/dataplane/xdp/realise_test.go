@@ -38,7 +38,21 @@ func TestRealise(t *testing.T) {
 			s.Persistence = table.Persistence{Timeout: 300 * time.Second, PrefixLen: 24}
 		}), weights: "dynamic", mask: "255.255.255.0"},
 		{name: "NAT", svc: svc("wrr", func(s *table.Service) { s.Dests[0].Method = table.Masquerade }), err: "uses lb_kind NAT; the xdp data plane does DR and TUN only: use --dataplane auto"},
-		{name: "IPv6", svc: svc("wrr", func(s *table.Service) { s.Addr = netip.MustParseAddrPort("[2001:db8::1]:80") }), err: "IPv6 virtual addresses"},
+		{name: "IPv6 VIP, IPv4 DR server", svc: svc("wrr", func(s *table.Service) { s.Addr = netip.MustParseAddrPort("[2001:db8::1]:80") }), err: "lb_kind DR needs a real server of the virtual address's family"},
+		{name: "IPv6", svc: svc("wrr", func(s *table.Service) {
+			s.Addr, s.Dests[0].Addr = netip.MustParseAddrPort("[2001:db8::1]:80"), netip.MustParseAddrPort("[2001:db8::11]:80")
+		}), flags: svcIPv6 | svcHashPort, weights: "static", mask: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{name: "IPv6 sh persistent /64", svc: svc("sh", func(s *table.Service) {
+			s.Addr, s.Dests[0].Addr = netip.MustParseAddrPort("[2001:db8::1]:80"), netip.MustParseAddrPort("[2001:db8::11]:80")
+			s.Persistence = table.Persistence{Timeout: time.Minute, PrefixLen: 64}
+		}), flags: svcIPv6, weights: "static", mask: "ffff:ffff:ffff:ffff::"},
+		{name: "IPv6 persistence out of range", svc: svc("sh", func(s *table.Service) {
+			s.Addr, s.Dests[0].Addr = netip.MustParseAddrPort("[2001:db8::1]:80"), netip.MustParseAddrPort("[2001:db8::11]:80")
+			s.Persistence = table.Persistence{Timeout: time.Minute, PrefixLen: 129}
+		}), err: "persistence netmask /129 is out of range 0..128"},
+		{name: "IPv4 VIP, IPv6 TUN server", svc: svc("wrr", func(s *table.Service) {
+			s.Dests[0].Addr, s.Dests[0].Method = netip.MustParseAddrPort("[2001:db8::11]:80"), table.Tunnel
+		}), flags: svcHashPort, weights: "static", mask: "255.255.255.255"},
 		{name: "fwmark", svc: table.Service{ServiceKey: table.ServiceKey{FWMark: 1}, Scheduler: "wrr"}, err: "fwmark services"},
 		{name: "srt", svc: svc("srt", nil), err: `scheduler "srt" cannot be realised`},
 		{name: "gre", svc: svc("wrr", func(s *table.Service) { s.Dests[0].Method, s.Dests[0].TunnelType = table.Tunnel, "gre" }), err: "tunnel type gre"},

@@ -77,8 +77,8 @@ func resolveAll(ctx context.Context, addrs []netip.Addr) map[netip.Addr]nextHop 
 }
 
 // resolve finds the route to a and the MAC of its next hop in the kernel's neighbour
-// table. When the entry is missing or stale it makes the kernel ARP (a datagram to the
-// discard port of a), since the program's traffic bypasses the kernel and never
+// table. When the entry is missing or stale it makes the kernel ARP or send a neighbour
+// solicitation (a datagram to the discard port of a), since the program's traffic bypasses the kernel and never
 // refreshes it, and waits up to resolveWait.
 func resolve(ctx context.Context, a netip.Addr) nextHop {
 	routes, err := netlink.RouteGet(a.AsSlice())
@@ -126,7 +126,7 @@ func resolve(ctx context.Context, a netip.Addr) nextHop {
 				h.mac = mac
 				return h
 			}
-			return nextHop{err: fmt.Errorf("real server %s: no ARP answer from %s on %s within %s", a, hop, lk.Attrs().Name, resolveWait)}
+			return nextHop{err: fmt.Errorf("real server %s: no ARP or NDP answer from %s on %s within %s", a, hop, lk.Attrs().Name, resolveWait)}
 		}
 		select {
 		case <-ctx.Done():
@@ -136,10 +136,14 @@ func resolve(ctx context.Context, a netip.Addr) nextHop {
 	}
 }
 
-// lookupNeigh returns hop's MAC on ifindex if the kernel has one, and whether the entry is
-// confirmed (REACHABLE or PERMANENT, or NOARP).
+// lookupNeigh returns hop's MAC on ifindex if the kernel has one (ARP, or NDP for IPv6),
+// and whether the entry is confirmed (REACHABLE or PERMANENT, or NOARP).
 func lookupNeigh(ifindex int, hop netip.Addr) (net.HardwareAddr, bool) {
-	neighs, err := netlink.NeighList(ifindex, unix.AF_INET)
+	family := unix.AF_INET
+	if !hop.Is4() {
+		family = unix.AF_INET6
+	}
+	neighs, err := netlink.NeighList(ifindex, family)
 	if err != nil {
 		return nil, false
 	}

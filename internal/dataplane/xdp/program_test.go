@@ -44,24 +44,43 @@ var (
 	rs3    = netip.MustParseAddrPort("192.0.2.13:80") // behind a gateway, for TUN
 	dirIP  = netip.MustParseAddr("10.0.0.2")
 	gwIP   = netip.MustParseAddr("10.0.0.1")
+	rs4    = netip.MustParseAddrPort("10.0.0.14:80")
+
+	vip6   = netip.MustParseAddrPort("[2001:db8::100]:80")
+	rs6a   = netip.MustParseAddrPort("[2001:db8::11]:80")
+	rs6b   = netip.MustParseAddrPort("[2001:db8::12]:80")
+	rs6c   = netip.MustParseAddrPort("[2001:db8::13]:80")
+	rs6far = netip.MustParseAddrPort("[2001:db8:2::13]:80") // behind a gateway, for TUN
+	dirIP6 = netip.MustParseAddr("2001:db8::2")
+	gwIP6  = netip.MustParseAddr("2001:db8::1")
 )
 
+// macOf is the MAC the fake network gives an address: its last four bytes, after 02:aa
+// (02:bb for IPv6).
 func macOf(a netip.Addr) net.HardwareAddr {
-	b := a.As4()
-	return net.HardwareAddr{0x02, 0xaa, b[0], b[1], b[2], b[3]}
+	b := a.As16()
+	kind := byte(0xaa)
+	if !a.Is4() {
+		kind = 0xbb
+	}
+	return net.HardwareAddr{0x02, kind, b[12], b[13], b[14], b[15]}
 }
 
-// fakeHops resolves every address as on the director's LAN (10.0.0.0/24), anything else
-// through gwIP, and 10.0.0.99 not at all.
+// fakeHops resolves every address as on the director's LAN (10.0.0.0/24 and
+// 2001:db8::/64), anything else through gwIP (or gwIP6), and 10.0.0.99 not at all.
 func fakeHops(_ context.Context, addrs []netip.Addr) map[netip.Addr]nextHop {
 	out := map[netip.Addr]nextHop{}
 	for _, a := range addrs {
-		h := nextHop{ifindex: testIfindex, srcMAC: dirMAC, src: dirIP, mac: macOf(a), mtu: 1500}
+		lan, src, gw := netip.MustParsePrefix("10.0.0.0/24"), dirIP, gwIP
+		if a.Is6() {
+			lan, src, gw = netip.MustParsePrefix("2001:db8::/64"), dirIP6, gwIP6
+		}
+		h := nextHop{ifindex: testIfindex, srcMAC: dirMAC, src: src, mac: macOf(a), mtu: 1500}
 		switch {
 		case a == netip.MustParseAddr("10.0.0.99"):
 			h = nextHop{err: errNoARP}
-		case !netip.MustParsePrefix("10.0.0.0/24").Contains(a):
-			h.via, h.mac = gwIP, macOf(gwIP)
+		case !lan.Contains(a):
+			h.via, h.mac = gw, macOf(gw)
 		}
 		out[a] = h
 	}
@@ -180,8 +199,7 @@ func wantDest(t testing.TB, client netip.AddrPort, hashPort bool, dests []sched.
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := client.Addr().As4()
-	key := binary.BigEndian.Uint32(b[:])
+	key := foldAddr(client.Addr())
 	if hashPort {
 		key += uint32(client.Port())
 	}
@@ -190,6 +208,21 @@ func wantDest(t testing.TB, client netip.AddrPort, hashPort bool, dests []sched.
 		return netip.AddrPort{}
 	}
 	return dests[i].Addr
+}
+
+// foldAddr is an address as ip_vs_mh hashes it: an IPv4 address as a number, an IPv6 one
+// as the XOR of its four 32-bit words.
+func foldAddr(a netip.Addr) uint32 {
+	if a.Is4() {
+		b := a.As4()
+		return binary.BigEndian.Uint32(b[:])
+	}
+	b := a.As16()
+	var f uint32
+	for i := 0; i < 16; i += 4 {
+		f ^= binary.BigEndian.Uint32(b[i:])
+	}
+	return f
 }
 
 func client(i int) netip.AddrPort {
@@ -206,7 +239,7 @@ func sentTo(t testing.TB, in, out []byte) netip.AddrPort {
 	if !bytes.Equal(in[12:], out[12:]) {
 		t.Fatalf("DR changed more than the MACs:\nin  %x\nout %x", in, out)
 	}
-	for _, rs := range []netip.AddrPort{rs1, rs2} {
+	for _, rs := range []netip.AddrPort{rs1, rs2, rs4, rs6a, rs6b, rs6c} {
 		if bytes.Equal(out[0:6], macOf(rs.Addr())) {
 			return rs
 		}

@@ -608,6 +608,10 @@ int govs_xdp(struct xdp_md *ctx)
 		k1 = a[1];
 		k2 = a[2];
 		k3 = a[3];
+		// An IPv4-mapped destination never travels in IPv6 (RFC 4291 2.5.5.2); in this
+		// form it would be an IPv4 service's key.
+		if (k2 == 0 && (__u32)k3 == bpf_htonl(0xffff))
+			return XDP_PASS;
 	} else {
 		return XDP_PASS;
 	}

@@ -75,6 +75,32 @@ func (p *Process) Pause() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP
 // Resume lets a paused process group run again (SIGCONT).
 func (p *Process) Resume() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
 
+// CPUTime is the user and system CPU the process has used so far (from /proc), for
+// measurements that must tell a server's CPU from its client's.
+func (p *Process) CPUTime() (user, sys time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces:
+	// state is the 3rd field of stat, utime and stime the 14th and 15th.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", p.cmd.Process.Pid, len(f))
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", p.cmd.Process.Pid, f[11], f[12])
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(ut) * tick, time.Duration(st) * tick, nil
+}
+
 // Output is what the process printed so far (racy; for failure messages only after Stop).
 func (p *Process) Output() string { return p.out.String() }
 
@@ -148,6 +174,9 @@ func (n *Nginx) Start() {
 
 // Stop kills nginx.
 func (n *Nginx) Stop() { n.proc.Stop() }
+
+// CPUTime is nginx's CPU so far (see Process.CPUTime).
+func (n *Nginx) CPUTime() (user, sys time.Duration, err error) { return n.proc.CPUTime() }
 
 // Pause freezes nginx (see Process.Pause); Resume lets it run again.
 func (n *Nginx) Pause()  { n.proc.Pause() }

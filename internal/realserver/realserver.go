@@ -3,6 +3,12 @@
 // interface, so the host accepts packets the director forwards to it unchanged, and
 // arp_ignore=1 / arp_announce=2 so it never answers ARP for them, which would steal the
 // VIP from the director.
+//
+// IPv6 needs no such setting, and Linux has none: it answers a neighbour solicitation
+// only for an address of the interface it arrived on, so a VIP on lo is never announced
+// over NDP, and it sources packets to a neighbour from the outgoing interface's
+// addresses. An IPv6 VIP is added with nodad: duplicate address detection would probe
+// for the director's address (lo does none today, but nothing is lost by saying so).
 package realserver
 
 import (
@@ -11,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -67,17 +74,19 @@ func ParseVIPs(list string) ([]netip.Addr, error) {
 	return vips, nil
 }
 
-// Up adds each VIP as a host address (/32 or /128) on the loopback interface and sets
-// the ARP sysctls. It is idempotent.
+// Up adds each VIP as a host address (/32 or /128, IPv6 with nodad) on the loopback
+// interface and, when one is IPv4, sets the ARP sysctls. It is idempotent.
 func (h Host) Up(vips []netip.Addr) error {
 	link, err := netlink.LinkByName(h.linkName())
 	if err != nil {
 		return fmt.Errorf("interface %s: %w", h.linkName(), err)
 	}
-	for _, s := range arpSysctls {
-		for _, dev := range []string{"all", h.linkName()} {
-			if err := h.writeSysctl(dev, s.name, s.up); err != nil {
-				return err
+	if slices.ContainsFunc(vips, netip.Addr.Is4) {
+		for _, s := range arpSysctls {
+			for _, dev := range []string{"all", h.linkName()} {
+				if err := h.writeSysctl(dev, s.name, s.up); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -90,8 +99,8 @@ func (h Host) Up(vips []netip.Addr) error {
 	return nil
 }
 
-// Down removes the VIPs from the loopback interface. Once no VIP is left there, the ARP
-// sysctls go back to the kernel defaults.
+// Down removes the VIPs from the loopback interface. Once no IPv4 VIP is left there, the
+// ARP sysctls go back to the kernel defaults.
 func (h Host) Down(vips []netip.Addr) error {
 	link, err := netlink.LinkByName(h.linkName())
 	if err != nil {
@@ -107,7 +116,7 @@ func (h Host) Down(vips []netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if len(left) > 0 {
+	if slices.ContainsFunc(left, netip.Addr.Is4) {
 		return nil
 	}
 	for _, s := range arpSysctls {
@@ -167,5 +176,8 @@ func hostAddr(vip netip.Addr) *netlink.Addr {
 	}
 	p := netip.PrefixFrom(vip, bits)
 	a, _ := netlink.ParseAddr(p.String())
+	if vip.Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
 	return a
 }

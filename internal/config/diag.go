@@ -136,6 +136,15 @@ func (s *diagSink) add(sev Severity, p Pos, format string, args ...any) {
 	s.list = append(s.list, Diagnostic{Severity: sev, Pos: p, Message: fmt.Sprintf(format, args...)})
 }
 
+// addDiagnostic keeps a diagnostic made elsewhere, within the cap.
+func (s *diagSink) addDiagnostic(dg Diagnostic) {
+	if len(s.list) >= maxDiagnostics {
+		s.dropped++
+		return
+	}
+	s.list = append(s.list, dg)
+}
+
 func (s *diagSink) errorf(p Pos, format string, args ...any) { s.add(Error, p, format, args...) }
 
 func (s *diagSink) warnf(p Pos, format string, args ...any) { s.add(Warning, p, format, args...) }

@@ -15,14 +15,6 @@ type Token struct {
 	Quoted bool   `json:"quoted,omitempty"`
 }
 
-// logicalLine is one line as the block parser sees it: a lone "{" or "}", or a keyword
-// with its arguments.
-type logicalLine struct {
-	pos  Pos
-	toks []Token
-	raw  string // text after the first token, for values re-tokenised shell-like
-}
-
 // definition is a $NAME parameter: its value lines, or a function for the predefined
 // ones that compute their value (${_RANDOM}).
 type definition struct {
@@ -41,9 +33,9 @@ type lexer struct {
 	src     fileSource
 	d       *diagSink
 	defs    map[string]*definition
-	lines   []logicalLine
-	arena   []Token  // backing store for the tokens of all lines, to allocate in bulk
-	stack   []string // include stack, for cycle detection and ${_PWD}
+	tree    *treeBuilder // takes each logical line: a lone "{" or "}", or a keyword line
+	arena   []Token      // backing store for the tokens of all lines, to allocate in bulk
+	stack   []string     // include stack, for cycle detection and ${_PWD}
 	pending *definition
 	work    int  // processed lines, including generated ones, against lim.MaxLines
 	bytes   int  // bytes read from files, against lim.MaxBytes
@@ -53,6 +45,7 @@ type lexer struct {
 
 func newLexer(opts *Options, src fileSource, d *diagSink) *lexer {
 	lx := &lexer{opts: opts, lim: opts.Limits.withDefaults(), src: src, d: d, defs: map[string]*definition{}}
+	lx.tree = newTreeBuilder(lx.lim.MaxBlockDepth)
 	lx.rand = uint64(opts.RandomSeed)*0x9E3779B97F4A7C15 + 1
 	lx.defs["_PWD"] = &definition{fn: func([]int64) string { return path.Dir(lx.currentFile()) }}
 	lx.defs["_INSTANCE"] = &definition{lines: []string{opts.ConfigID}}
@@ -128,19 +121,16 @@ func (lx *lexer) readFile(name string, at Pos, mustExist bool) {
 		return
 	}
 	lx.bytes += len(data)
-	lx.lexFile(name, string(data))
+	lx.lexFile(name, data)
 }
 
 // lexFile splits a file into physical lines and processes each.
 func (lx *lexer) lexFile(name, data string) {
 	lx.stack = append(lx.stack, name)
 	defer func() { lx.stack = lx.stack[:len(lx.stack)-1] }()
-	if lx.lines == nil {
-		// A brace splits a line in up to three: "real_server 10.0.0.1 80 { weight 1 }"
-		// gives four logical lines. Room for two per brace grows the slice rarely.
-		n := strings.Count(data, "\n") + 2*(strings.Count(data, "{")+strings.Count(data, "}")) + 1
-		lx.lines = make([]logicalLine, 0, n)
-	}
+	// About one keyword line per line and one more after each '{' ("real_server
+	// 10.0.0.1 80 { weight 1 }" has two): the tree's nodes in one allocation.
+	lx.tree.reserve(strings.Count(data, "\n") + strings.Count(data, "{") + 1)
 	lineNo := 0
 	for len(data) > 0 && !lx.stopped {
 		lineNo++
@@ -726,5 +716,5 @@ func (lx *lexer) tokenize(s string, pos Pos) {
 		toks = toks[:len(toks):len(toks)]
 	}
 	pos.Col = toks[0].Col
-	lx.lines = append(lx.lines, logicalLine{pos: pos, toks: toks, raw: raw})
+	lx.tree.add(pos, toks, raw)
 }

@@ -102,7 +102,7 @@ func run(name string, opts Options, src fileSource, data []byte) (*Config, Diagn
 		lx.bytes = len(data)
 		lx.lexFile(name, string(data))
 	}
-	root := buildTree(lx.lines, lx.lim.MaxBlockDepth, d)
+	root := lx.tree.finish(d)
 	cfg := decodeConfig(root, d)
 	finish(cfg, &opts, d)
 	return cfg, d.result(opts.Strict)
@@ -125,7 +125,7 @@ func (s *diagSink) result(strict bool) Diagnostics {
 // fileSource is where files come from: an fs.FS for Parse, the OS for Load.
 type fileSource interface {
 	// read returns the file's content, or errTooBig if it has more than limit bytes.
-	read(name string, limit int) ([]byte, error)
+	read(name string, limit int) (string, error)
 	glob(pattern string) ([]string, error)
 }
 
@@ -142,18 +142,24 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func readLimited(r io.Reader, limit int) ([]byte, error) {
+// readLimited reads r to its end, or returns errTooBig past limit bytes. sizeHint, the
+// file's size when known, lets a large file be read into one allocation that becomes
+// the string the lexer takes, with no copy.
+func readLimited(r io.Reader, limit int, sizeHint int64) (string, error) {
 	if limit < 0 {
 		limit = 0
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, err
+	var b strings.Builder
+	if sizeHint > 0 && sizeHint <= int64(limit) {
+		b.Grow(int(sizeHint))
 	}
-	if len(data) > limit {
-		return nil, errTooBig
+	if _, err := io.Copy(&b, io.LimitReader(r, int64(limit)+1)); err != nil {
+		return "", err
 	}
-	return data, nil
+	if b.Len() > limit {
+		return "", errTooBig
+	}
+	return b.String(), nil
 }
 
 type fsSource struct{ fsys fs.FS }
@@ -166,16 +172,20 @@ func fsName(name string) string {
 	return n
 }
 
-func (s fsSource) read(name string, limit int) ([]byte, error) {
+func (s fsSource) read(name string, limit int) (string, error) {
 	if s.fsys == nil {
-		return nil, errors.New("no file system given to read includes from")
+		return "", errors.New("no file system given to read includes from")
 	}
 	f, err := s.fsys.Open(fsName(name))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer f.Close()
-	return readLimited(f, limit)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	return readLimited(f, limit, size)
 }
 
 func (s fsSource) glob(pattern string) ([]string, error) {
@@ -196,16 +206,20 @@ func (s fsSource) glob(pattern string) ([]string, error) {
 
 type osSource struct{}
 
-func (osSource) read(name string, limit int) ([]byte, error) {
+func (osSource) read(name string, limit int) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, errors.New("is a directory")
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		if st.IsDir() {
+			return "", errors.New("is a directory")
+		}
+		size = st.Size()
 	}
-	return readLimited(f, limit)
+	return readLimited(f, limit, size)
 }
 
 func (osSource) glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }

@@ -12,8 +12,9 @@ var benchLine = regexp.MustCompile(`(?m)^BENCH (\S+) seconds=([0-9.]+)(?: round=
 // BenchmarkKernelProgramming runs scenarios/bench.sh once (1,000 virtual services x 10
 // real servers in the guest) and reports each timing as a metric: ipvsadm -R (the floor),
 // keepalived's and govs's start to a complete table in each round (interleaved) with
-// their ratio (goal: at most 1), and the reloads, with govs's netlink change requests
-// (goal: 0 for a no-change reload, 1 for one changed weight).
+// their ratio (goal: at most 1), and each daemon's no-change and one-weight reloads in
+// turn (-r1 is the first after start), with govs's netlink change requests (goal: 0 for
+// a no-change reload, 1 for one changed weight).
 func BenchmarkKernelProgramming(b *testing.B) {
 	h := setup(b)
 	out := h.runFor(b, "bench", benchTimeout)
@@ -41,6 +42,6 @@ func BenchmarkKernelProgramming(b *testing.B) {
 	}
 }
 
-// benchTimeout bounds the benchmark's guest: three rounds of two 10,000-destination
-// starts and stops, then the reloads, under emulation.
+// benchTimeout bounds the benchmark's guest: four rounds of two 10,000-destination
+// starts and stops, then six reloads of each daemon, under emulation.
 const benchTimeout = 600 * time.Second

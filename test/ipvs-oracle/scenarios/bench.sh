@@ -75,23 +75,37 @@ while [ $r -le $ROUNDS ]; do
 	if [ $((r % 2)) = 1 ]; then bench_ka $r; bench_govs $r; else bench_govs $r; bench_ka $r; fi
 	r=$((r+1))
 done
+# Reloads: each daemon, started on the same table in a fresh namespace and given a
+# second to settle, reloads RELOADS times (default 3) with no change, then RELOADS times
+# with the first real server's weight changed (7, 1, 7, ...), so a first reload and the
+# ones after it can be told apart. RSS is the daemon's resident memory afterwards.
+RELOADS=${RELOADS:-3}
+weight_for() { [ $(($1 % 2)) = 1 ] && echo 7 || echo 1; } # weight_for I
+reloads() { # reloads DAEMON RELOAD-FUNCTION
+	_i=1
+	while [ $_i -le $RELOADS ]; do $2 nochange $_i; _i=$((_i+1)); done
+	_i=1
+	while [ $_i -le $RELOADS ]; do gen $(weight_for $_i); $2 oneweight $_i; _i=$((_i+1)); done
+}
+rss() { awk '/^VmRSS/ {print $2 "kB"}' /proc/$1/status; } # rss PID
+want_weight() { echo "-r 10.0.1.1:80 -m -w $(weight_for $RELOADS)"; }
 fresh
 /sbin/ip netns exec $NS keepalived -C -n -l -D -f /tmp/big.conf -p /tmp/ka.pid -c /tmp/ka-c.pid -r /tmp/ka-v.pid > /tmp/ka.log 2>&1 &
 KA=$!
 wait_dests $KA
 sleep 1
 ka_reloads() { grep -c 'Reload finished\|Reload complete' /tmp/ka.log; }
-reload_ka() { # reload_ka NAME: SIGHUP to keepalived's log line saying it reloaded
+reload_ka() { # reload_ka NAME ROUND: SIGHUP to keepalived's log line saying it reloaded
 	_n=$(ka_reloads); t0=$(now); kill -HUP $KA
 	wait_for sh -c "[ \$(grep -c 'Reload finished\\|Reload complete' /tmp/ka.log) -gt $_n ]"
 	t1=$(now)
-	echo "BENCH keepalived-reload-$1 seconds=$(elapsed $t0 $t1) dests=$(dests $KA)"
+	echo "BENCH keepalived-reload-$1 seconds=$(elapsed $t0 $t1) round=$2 dests=$(dests $KA)"
 }
-reload_ka nochange
-gen 7; reload_ka oneweight
+reloads keepalived reload_ka
 # keepalived's log line can come a moment before its checker process edits the kernel
-wait_for sh -c "/sbin/ip netns exec $NS ipvsadm -S -n | grep -q -- '-r 10.0.1.1:80 -m -w 7'" &&
-	ok "keepalived's one-weight reload reached the kernel" || fail "keepalived's one-weight reload reached the kernel"
+wait_for sh -c "/sbin/ip netns exec $NS ipvsadm -S -n | grep -q -- '$(want_weight)'" &&
+	ok "keepalived's one-weight reloads reached the kernel" || fail "keepalived's one-weight reloads reached the kernel"
+echo "keepalived RSS: $(rss $KA) (parent) $(rss $(cat /tmp/ka-c.pid)) (checker)"
 gen 1
 stop_ka; in_ns ipvsadm -C
 fresh
@@ -100,16 +114,17 @@ fresh
 GV=$!
 wait_dests $GV
 wait_applied
+sleep 1
 applies() { grep -c 'ipvs table applied' /tmp/govs.log; }
-reload() { # reload NAME
+reload_govs() { # reload_govs NAME ROUND: SIGHUP to govs's log line saying it applied the table
 	_n=$(applies); t0=$(now); kill -HUP $GV
 	wait_for sh -c "[ \$(grep -c 'ipvs table applied' /tmp/govs.log) -gt $_n ]"
 	t1=$(now)
-	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
+	echo "BENCH govs-reload-$1 seconds=$(elapsed $t0 $t1) round=$2 $(grep 'ipvs table applied' /tmp/govs.log | tail -1 | grep -o 'changes=[0-9]* .*took=[^ ]*')"
 }
-reload nochange
-gen 7; reload oneweight
-in_ns ipvsadm -S -n | grep -q -- "-r 10.0.1.1:80 -m -w 7" && ok "the one-weight reload reached the kernel" || fail "the one-weight reload reached the kernel"
+reloads govs reload_govs
+in_ns ipvsadm -S -n | grep -q -- "$(want_weight)" && ok "govs's one-weight reloads reached the kernel" || fail "govs's one-weight reloads reached the kernel"
+echo "govs RSS: $(rss $GV)"
 stop_govs KILL
 in_ns ipvsadm -C
 finish

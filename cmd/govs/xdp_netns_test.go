@@ -21,13 +21,16 @@ import (
 
 // The LVS-DR test network of the xdp data plane: a client, two directors running
 // `govs run --dataplane xdp` with VRRP between them, and two real servers running nginx
-// prepared by `govs realserver up`, all on one bridge.
+// prepared by `govs realserver up`, all on one bridge, dual-stack: an IPv4 and an IPv6
+// virtual server.
 const (
-	xdpVIP    = "10.79.0.100"
-	xdpClient = "10.79.0.10"
+	xdpVIP     = "10.79.0.100"
+	xdpClient  = "10.79.0.10"
+	xdpVIP6    = "fd79::100"
+	xdpClient6 = "fd79::10"
 )
 
-var xdpReals = []struct{ name, addr string }{{"rs1", "10.79.0.11"}, {"rs2", "10.79.0.12"}}
+var xdpReals = []struct{ name, addr, addr6 string }{{"rs1", "10.79.0.11", "fd79::11"}, {"rs2", "10.79.0.12", "fd79::12"}}
 
 // xdpDirector is one director's namespace and its govs.
 type xdpDirector struct {
@@ -39,30 +42,49 @@ type xdpDirector struct {
 	logs       *testutil.SyncBuffer
 }
 
-// xdpDirectorConf is the keepalived.conf both directors run: the same virtual server
-// (so both compute the same Maglev table) and a VRRP instance that moves the VIP.
-func xdpDirectorConf(name string, prio int) string {
+// xdpDirectorConf is the keepalived.conf both directors run: the same virtual servers
+// (so both compute the same Maglev tables) and VRRP instances that move the VIPs. The
+// IPv6 checks bind to the director's own address (addr6): the kernel would otherwise
+// source them from the /128 VIP, the longest match, and the real servers, which hold
+// the VIP too, would answer themselves.
+func xdpDirectorConf(name, addr6 string, prio int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n}\n", name)
-	fmt.Fprintf(&b, `vrrp_instance VI_1 {
+	for _, vi := range []struct {
+		name string
+		vrid int
+		vip  string
+	}{{"VI_4", 79, xdpVIP + "/32"}, {"VI_6", 80, xdpVIP6 + "/128"}} {
+		fmt.Fprintf(&b, `vrrp_instance %s {
     state BACKUP
     interface eth0
-    virtual_router_id 79
+    virtual_router_id %d
     priority %d
     advert_int 0.1
     version 3
     virtual_ipaddress {
-        %s/32 dev eth0
+        %s dev eth0
     }
 }
-virtual_server %s 80 {
+`, vi.name, vi.vrid, prio, vi.vip)
+	}
+	for _, family := range []string{"4", "6"} {
+		vip := xdpVIP
+		if family == "6" {
+			vip = xdpVIP6
+		}
+		fmt.Fprintf(&b, `virtual_server %s 80 {
     delay_loop 1
     lb_algo wrr
     lb_kind DR
     protocol TCP
-`, prio, xdpVIP, xdpVIP)
-	for _, rs := range xdpReals {
-		fmt.Fprintf(&b, `    real_server %s 80 {
+`, vip)
+		for _, rs := range xdpReals {
+			addr, bind := rs.addr, ""
+			if family == "6" {
+				addr, bind = rs.addr6, "\n            bindto "+addr6
+			}
+			fmt.Fprintf(&b, `    real_server %s 80 {
         weight 1
         HTTP_GET {
             url {
@@ -71,12 +93,13 @@ virtual_server %s 80 {
             }
             connect_timeout 1
             retry 1
-            delay_before_retry 0.2
+            delay_before_retry 0.2%s
         }
     }
-`, rs.addr)
+`, addr, bind)
+		}
+		b.WriteString("}\n")
 	}
-	b.WriteString("}\n")
 	return b.String()
 }
 
@@ -100,6 +123,7 @@ http {
     keepalive_requests 100000;
     server {
         listen 80;
+        listen [::]:80 ipv6only=on;
         root %[1]s/www;
         location = / { return 200 "%[2]s\n"; }
         location = /health { }
@@ -108,11 +132,13 @@ http {
 `, dir, name)
 }
 
-// TestXDPDirectRouting runs LVS-DR end to end on the xdp data plane: requests to the VIP
-// go through the master director's XDP program, replies go straight from the real
-// servers to the client; flows spread over both servers; after the master dies the
-// backup carries on the established flows (both compute the same Maglev table); a real
-// server whose health check fails gets no new flows while its established ones go on.
+// TestXDPDirectRouting runs LVS-DR end to end on the xdp data plane, over IPv4 and IPv6:
+// requests to the VIPs go through the master director's XDP program, replies go straight
+// from the real servers to the client; flows spread over both servers; a real server
+// whose health check fails gets no new flows while its established ones go on; then the
+// master dies, and the backup carries on every established flow, those of the failed
+// server included (both directors compute the same Maglev tables, and a mid-flow packet
+// without a flow entry is looked up in the table over every real server they were given).
 func TestXDPDirectRouting(t *testing.T) {
 	testutil.Integration(t)
 	for _, c := range []string{"nginx", "tcpdump", "ethtool"} {
@@ -120,14 +146,14 @@ func TestXDPDirectRouting(t *testing.T) {
 	}
 	bin := testutil.GovsBinary(t)
 	lan := testutil.NewLAN(t)
-	client := lan.AddHost("client", xdpClient+"/24")
+	client := lan.AddHost("client", xdpClient+"/24", xdpClient6+"/64")
 	// Native XDP on the director's veth loses the checksum a veth leaves for the
 	// hardware to fill in: the client computes its own.
 	xdpMust(t, client, "ethtool", "-K", "eth0", "tx", "off")
 
 	rsMAC, rsRoot := map[string]string{}, map[string]string{}
 	for _, rs := range xdpReals {
-		h := lan.AddHost(rs.name, rs.addr+"/24")
+		h := lan.AddHost(rs.name, rs.addr+"/24", rs.addr6+"/64")
 		rsMAC[rs.name] = xdpMAC(t, h)
 		dir := t.TempDir()
 		rsRoot[rs.name] = filepath.Join(dir, "www")
@@ -141,7 +167,7 @@ func TestXDPDirectRouting(t *testing.T) {
 		if err := os.WriteFile(conf, []byte(xdpNginxConf(dir, rs.name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		xdpMust(t, h, bin, "realserver", "up", "--vip", xdpVIP)
+		xdpMust(t, h, bin, "realserver", "up", "--vip", xdpVIP+","+xdpVIP6)
 		_, logs := h.Start("nginx", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -153,10 +179,11 @@ func TestXDPDirectRouting(t *testing.T) {
 	var lbs []*xdpDirector
 	for i, name := range []string{"lb1", "lb2"} {
 		d := &xdpDirector{name: name, addr: fmt.Sprintf("10.79.0.%d", i+1), dir: t.TempDir()}
-		d.host = lan.AddHost(name, d.addr+"/24")
+		addr6 := fmt.Sprintf("fd79::%d", i+1)
+		d.host = lan.AddHost(name, d.addr+"/24", addr6+"/64")
 		xdpBridgeXDPPass(t, d.host, name)
 		conf := filepath.Join(d.dir, "keepalived.conf")
-		if err := os.WriteFile(conf, []byte(xdpDirectorConf(name, 150-50*i)), 0o600); err != nil {
+		if err := os.WriteFile(conf, []byte(xdpDirectorConf(name, addr6, 150-50*i)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		d.socket = filepath.Join(d.dir, "govs.sock")
@@ -173,79 +200,99 @@ func TestXDPDirectRouting(t *testing.T) {
 	for _, d := range lbs {
 		d.waitReals(t, 15*time.Second, "rs1", "rs2")
 	}
-	if !testutil.Eventually(10*time.Second, func() bool { return xdpHasVIP(t, lb1) && !xdpHasVIP(t, lb2) }) {
-		t.Fatalf("the VIP is not on lb1 alone (lb1 %v, lb2 %v)", xdpHasVIP(t, lb1), xdpHasVIP(t, lb2))
+	if !testutil.Eventually(10*time.Second, func() bool { return xdpHasVIPs(t, lb1) && !xdpHasVIPs(t, lb2) }) {
+		t.Fatalf("the VIPs are not on lb1 alone (lb1 %v, lb2 %v)", xdpHasVIPs(t, lb1), xdpHasVIPs(t, lb2))
 	}
 
 	// Captures: on lb1, nothing from port 80 may reach the client through the director
 	// (VRRP adverts prove the capture runs); on the client, replies come from the real
 	// servers' MACs.
-	lbCap := xdpCapture(t, lb1.host, "(tcp and src port 80 and dst host "+xdpClient+") or ip proto 112")
-	clientCap := xdpCapture(t, client, "tcp and src host "+xdpVIP+" and src port 80")
+	lbCap := xdpCapture(t, lb1.host, "(tcp and src port 80 and (dst host "+xdpClient+" or dst host "+xdpClient6+")) or ip proto 112")
+	clientCap := xdpCapture(t, client, "tcp and src port 80 and (src host "+xdpVIP+" or src host "+xdpVIP6+")")
 
-	// Flows spread over both servers.
+	// Flows spread over both servers, in both families.
 	const flows = 24
-	conns := make([]*xdpConn, flows)
-	servedBy := map[string]int{}
-	for i := range conns {
-		conns[i] = xdpDial(t, client)
-		conns[i].server = conns[i].get(t)
-		servedBy[conns[i].server]++
+	conns := make([]*xdpConn, 0, 2*flows)
+	for _, vip := range []string{xdpVIP, xdpVIP6} {
+		servedBy := map[string]int{}
+		for range flows {
+			c := xdpDial(t, client, vip)
+			c.server = c.get(t)
+			servedBy[c.server]++
+			conns = append(conns, c)
+		}
+		if servedBy["rs1"] == 0 || servedBy["rs2"] == 0 || servedBy["rs1"]+servedBy["rs2"] != flows {
+			t.Fatalf("%d flows to %s served %v; want them spread over rs1 and rs2", flows, vip, servedBy)
+		}
+		t.Logf("%d flows to %s served %v", flows, vip, servedBy)
 	}
-	if servedBy["rs1"] == 0 || servedBy["rs2"] == 0 || servedBy["rs1"]+servedBy["rs2"] != flows {
-		t.Fatalf("%d flows served %v; want them spread over rs1 and rs2", flows, servedBy)
-	}
-	t.Logf("%d flows served %v", flows, servedBy)
 
 	for _, line := range strings.Split(lbCap.stop(t, "VRRP"), "\n") {
-		if strings.Contains(line, "> "+xdpClient) {
+		if strings.Contains(line, "> "+xdpClient) || strings.Contains(line, "> "+xdpClient6) {
 			t.Errorf("lb1 saw reply traffic to the client: %s", line)
 		}
 	}
-	replies := 0
-	for _, line := range strings.Split(clientCap.stop(t, xdpVIP+".80 >"), "\n") {
+	replies := map[string]int{}
+	for _, line := range strings.Split(clientCap.stop(t, xdpVIP6+".80 >"), "\n") {
 		if line == "" {
 			continue
 		}
-		replies++
+		if strings.Contains(line, xdpVIP6+".80 >") {
+			replies["IPv6"]++
+		} else {
+			replies["IPv4"]++
+		}
 		if !strings.Contains(line, rsMAC["rs1"]+" >") && !strings.Contains(line, rsMAC["rs2"]+" >") {
-			t.Errorf("a reply from the VIP came from no real server's MAC (rs1 %s, rs2 %s): %s", rsMAC["rs1"], rsMAC["rs2"], line)
+			t.Errorf("a reply from a VIP came from no real server's MAC (rs1 %s, rs2 %s): %s", rsMAC["rs1"], rsMAC["rs2"], line)
 		}
 	}
-	if replies < flows {
-		t.Errorf("the client captured %d replies from the VIP, want at least %d", replies, flows)
+	if replies["IPv4"] < flows || replies["IPv6"] < flows {
+		t.Errorf("the client captured %v replies from the VIPs, want at least %d of each family", replies, flows)
 	}
 
-	// The master dies: lb2 takes the VIP, the client's ARP entry follows, and every
-	// established flow goes on to the same server through lb2.
-	_ = lb1.proc.Signal(syscall.SIGKILL)
-	if !testutil.Eventually(10*time.Second, func() bool {
-		return xdpHasVIP(t, lb2) && strings.Contains(xdpNeighbour(client), xdpMAC(t, lb2.host))
-	}) {
-		t.Fatalf("after lb1 died: VIP on lb2 %v, client's neighbour entry %q (lb2 is %s)", xdpHasVIP(t, lb2), xdpNeighbour(client), xdpMAC(t, lb2.host))
-	}
-	for i, c := range conns {
-		if got := c.get(t); got != c.server {
-			t.Fatalf("flow %d: served by %s after the failover, by %s before", i, got, c.server)
-		}
-	}
-
-	// rs2's health check fails: lb2 stops giving it new flows, its established flows go on.
+	// rs2's health check fails on both directors: no new flows for it, its established
+	// flows go on.
 	if err := os.Remove(filepath.Join(rsRoot["rs2"], "health")); err != nil {
 		t.Fatal(err)
 	}
-	lb2.waitReals(t, 15*time.Second, "rs1")
-	for i := range flows {
-		c := xdpDial(t, client)
-		if got := c.get(t); got != "rs1" {
-			t.Fatalf("new flow %d went to %s while rs2 is down", i, got)
-		}
-		c.close()
+	for _, d := range lbs {
+		d.waitReals(t, 15*time.Second, "rs1")
 	}
-	for i, c := range conns {
-		if got := c.get(t); got != c.server {
-			t.Fatalf("flow %d: served by %s after rs2 went down, by %s before", i, got, c.server)
+	newFlowsAvoidRS2 := func(via string) {
+		t.Helper()
+		for _, vip := range []string{xdpVIP, xdpVIP6} {
+			for i := range flows / 2 {
+				c := xdpDial(t, client, vip)
+				if got := c.get(t); got != "rs1" {
+					t.Fatalf("new flow %d to %s through %s went to %s while rs2 is down", i, vip, via, got)
+				}
+				c.close()
+			}
 		}
+	}
+	establishedStay := func(when string) {
+		t.Helper()
+		for i, c := range conns {
+			if got := c.get(t); got != c.server {
+				t.Fatalf("flow %d (%s): served by %s %s, by %s before", i, c.conn.RemoteAddr(), got, when, c.server)
+			}
+		}
+	}
+	newFlowsAvoidRS2("lb1")
+	establishedStay("after rs2 went down")
+
+	// The master dies: lb2 takes the VIPs, the client's neighbour entries follow, and
+	// every established flow goes on to the same server through lb2, rs2's too.
+	_ = lb1.proc.Signal(syscall.SIGKILL)
+	lb2MAC := xdpMAC(t, lb2.host)
+	if !testutil.Eventually(10*time.Second, func() bool {
+		return xdpHasVIPs(t, lb2) && strings.Contains(xdpNeighbour(client, xdpVIP), lb2MAC) && strings.Contains(xdpNeighbour(client, xdpVIP6), lb2MAC)
+	}) {
+		t.Fatalf("after lb1 died: VIPs on lb2 %v, client's neighbour entries %q, %q (lb2 is %s)", xdpHasVIPs(t, lb2), xdpNeighbour(client, xdpVIP), xdpNeighbour(client, xdpVIP6), lb2MAC)
+	}
+	establishedStay("after the failover (rs2 down)")
+	newFlowsAvoidRS2("lb2")
+	for _, c := range conns {
 		c.close()
 	}
 }
@@ -301,19 +348,21 @@ func xdpBridgeXDPPass(t *testing.T, h *testutil.Host, name string) {
 	t.Fatalf("no interface %d in %s:\n%s", peer, bridge, out)
 }
 
-func xdpHasVIP(t *testing.T, d *xdpDirector) bool {
+// xdpHasVIPs says whether the director holds both VIPs.
+func xdpHasVIPs(t *testing.T, d *xdpDirector) bool {
 	t.Helper()
-	return strings.Contains(xdpMust(t, d.host, "ip", "-4", "-o", "addr", "show", "dev", "eth0"), " "+xdpVIP+"/")
+	out := xdpMust(t, d.host, "ip", "-o", "addr", "show", "dev", "eth0")
+	return strings.Contains(out, " "+xdpVIP+"/") && strings.Contains(out, " "+xdpVIP6+"/")
 }
 
-// xdpNeighbour is the client's ARP entry for the VIP.
-func xdpNeighbour(client *testutil.Host) string {
-	out, _ := client.Exec("ip", "neigh", "show", xdpVIP, "dev", "eth0")
+// xdpNeighbour is the client's ARP or NDP entry for vip.
+func xdpNeighbour(client *testutil.Host, vip string) string {
+	out, _ := client.Exec("ip", "neigh", "show", vip, "dev", "eth0")
 	return strings.ToLower(out)
 }
 
-// waitReals waits until the director's table for the VIP lists exactly the named real
-// servers, with a weight, as `govs adm -L -n` prints it.
+// waitReals waits until the director's tables for the VIPs list exactly the named real
+// servers, with a weight, as `govs adm -L -n` prints them.
 func (d *xdpDirector) waitReals(t *testing.T, timeout time.Duration, names ...string) {
 	t.Helper()
 	want := map[string]bool{}
@@ -321,6 +370,7 @@ func (d *xdpDirector) waitReals(t *testing.T, timeout time.Duration, names ...st
 		for _, n := range names {
 			if n == rs.name {
 				want[rs.addr+":80"] = true
+				want["["+rs.addr6+"]:80"] = true
 			}
 		}
 	}
@@ -337,7 +387,7 @@ func (d *xdpDirector) waitReals(t *testing.T, timeout time.Duration, names ...st
 		got := map[string]bool{}
 		for _, line := range strings.Split(resp.Stdout, "\n") {
 			f := strings.Fields(line)
-			if len(f) >= 4 && f[0] == "->" && strings.HasPrefix(f[1], "10.79.") && f[3] != "0" {
+			if len(f) >= 4 && f[0] == "->" && (strings.HasPrefix(f[1], "10.79.") || strings.HasPrefix(f[1], "[fd79:")) && f[3] != "0" {
 				got[f[1]] = true
 			}
 		}
@@ -401,14 +451,14 @@ type xdpConn struct {
 	server string // the real server that answered its first request
 }
 
-// xdpDial opens a TCP connection to the VIP from the client's namespace.
-func xdpDial(t *testing.T, client *testutil.Host) *xdpConn {
+// xdpDial opens a TCP connection to vip's port 80 from the client's namespace.
+func xdpDial(t *testing.T, client *testutil.Host, vip string) *xdpConn {
 	t.Helper()
 	var c net.Conn
 	err := client.Do(func() error {
 		var err error
 		// The socket is created on this thread, in the client's namespace, and stays there.
-		c, err = net.DialTimeout("tcp", xdpVIP+":80", 3*time.Second)
+		c, err = net.DialTimeout("tcp", net.JoinHostPort(vip, "80"), 3*time.Second)
 		return err
 	})
 	if err != nil {

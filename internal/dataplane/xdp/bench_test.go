@@ -8,9 +8,9 @@ import (
 )
 
 // BenchmarkProgram measures the program in the kernel with BPF_PROG_TEST_RUN and reports
-// the kernel's ns per packet: a packet of an established flow, a packet for no service,
-// a SYN opening a new flow, and beside them a program that only returns XDP_TX. Goal
-// (issue 8): at most 30 ns/packet for established flows.
+// the kernel's ns per packet: a packet of an established flow (IPv4, IPv6), a packet for
+// no service, a SYN opening a new flow, and beside them a program that only returns
+// XDP_TX. Goal (issue 8): at most 30 ns/packet for established flows.
 //
 // A SYN is new only once, so it runs one packet per BPF_PROG_TEST_RUN (its flow deleted
 // before each), and the kernel's time for one run then includes the test-run's own setup:
@@ -18,7 +18,7 @@ import (
 // measured alternately with it (ns/run is the SYN's run before the subtraction).
 func BenchmarkProgram(b *testing.B) {
 	p := testPlane(b)
-	apply(b, p, drService("wrr", dr(rs1, 1), dr(rs2, 1)))
+	apply(b, p, drService("wrr", dr(rs1, 1), dr(rs2, 1)), dr6Service("wrr", dr(rs6a, 1), dr(rs6b, 1)))
 	var triv trivialObjects
 	if err := loadTrivialObjects(&triv, nil); err != nil {
 		b.Fatal(err)
@@ -26,8 +26,11 @@ func BenchmarkProgram(b *testing.B) {
 	b.Cleanup(func() { triv.Close() })
 
 	est := tcpFrame(client(1), vip, ack, 64)
-	if ret, _ := run(b, p, tcpFrame(client(1), vip, syn, 0)); ret != xdpTX {
-		b.Fatalf("opening the flow: action %d", ret)
+	est6 := ip6Frame(6, client6(1), vip6, ack, 64)
+	for _, open := range [][]byte{tcpFrame(client(1), vip, syn, 0), ip6Frame(6, client6(1), vip6, syn, 0)} {
+		if ret, _ := run(b, p, open); ret != xdpTX {
+			b.Fatalf("opening the flow: action %d", ret)
+		}
 	}
 	timed := func(b *testing.B, prog *ebpf.Program, frame []byte, repeat int, want uint32) float64 {
 		ret, d, err := prog.Benchmark(frame, repeat, nil)
@@ -47,6 +50,7 @@ func BenchmarkProgram(b *testing.B) {
 	}{
 		{"trivial-tx", triv.XdpTx, est, xdpTX},
 		{"established", p.objs.GovsXdp, est, xdpTX},
+		{"established-v6", p.objs.GovsXdp, est6, xdpTX},
 		{"non-vip", p.objs.GovsXdp, tcpFrame(client(1), netip.MustParseAddrPort("10.0.0.2:22"), ack, 64), xdpPass},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -115,6 +115,14 @@ func drService(algo string, dests ...table.Dest) table.Service {
 	return table.Service{ServiceKey: table.ServiceKey{Protocol: table.TCP, Addr: vip}, Scheduler: algo, Dests: dests}
 }
 
+// tunVIP is a TUN service's VIP, its real server rs3 behind a gateway.
+var tunVIP = netip.MustParseAddrPort("10.0.0.101:80")
+
+func tunService() table.Service {
+	return table.Service{ServiceKey: table.ServiceKey{Protocol: table.TCP, Addr: tunVIP}, Scheduler: "rr",
+		Dests: []table.Dest{{Addr: rs3, Weight: 1, Method: table.Tunnel}}}
+}
+
 func dr(a netip.AddrPort, w int) table.Dest {
 	return table.Dest{Addr: a, Weight: w, Method: table.Route}
 }

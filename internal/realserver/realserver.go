@@ -6,8 +6,7 @@
 //
 // IPv6 needs no such setting, and Linux has none: it answers a neighbour solicitation
 // only for an address of the interface it arrived on, so a VIP on lo is never announced
-// over NDP, and it sources packets to a neighbour from the outgoing interface's
-// addresses. An IPv6 VIP is added with nodad: duplicate address detection would probe
+// over NDP. An IPv6 VIP is added with nodad: duplicate address detection would probe
 // for the director's address (lo does none today, but nothing is lost by saying so).
 package realserver
 
@@ -17,7 +16,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -75,18 +73,16 @@ func ParseVIPs(list string) ([]netip.Addr, error) {
 }
 
 // Up adds each VIP as a host address (/32 or /128, IPv6 with nodad) on the loopback
-// interface and, when one is IPv4, sets the ARP sysctls. It is idempotent.
+// interface and sets the ARP sysctls. It is idempotent.
 func (h Host) Up(vips []netip.Addr) error {
 	link, err := netlink.LinkByName(h.linkName())
 	if err != nil {
 		return fmt.Errorf("interface %s: %w", h.linkName(), err)
 	}
-	if slices.ContainsFunc(vips, netip.Addr.Is4) {
-		for _, s := range arpSysctls {
-			for _, dev := range []string{"all", h.linkName()} {
-				if err := h.writeSysctl(dev, s.name, s.up); err != nil {
-					return err
-				}
+	for _, s := range arpSysctls {
+		for _, dev := range []string{"all", h.linkName()} {
+			if err := h.writeSysctl(dev, s.name, s.up); err != nil {
+				return err
 			}
 		}
 	}
@@ -99,8 +95,8 @@ func (h Host) Up(vips []netip.Addr) error {
 	return nil
 }
 
-// Down removes the VIPs from the loopback interface. Once no IPv4 VIP is left there, the
-// ARP sysctls go back to the kernel defaults.
+// Down removes the VIPs from the loopback interface. Once no VIP is left there, the ARP
+// sysctls go back to the kernel defaults.
 func (h Host) Down(vips []netip.Addr) error {
 	link, err := netlink.LinkByName(h.linkName())
 	if err != nil {
@@ -116,7 +112,7 @@ func (h Host) Down(vips []netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(left, netip.Addr.Is4) {
+	if len(left) > 0 {
 		return nil
 	}
 	for _, s := range arpSysctls {

@@ -54,7 +54,7 @@ func TestParseVIPs(t *testing.T) {
 // and checks, from a director's namespace on the same LAN, what LVS-DR needs: the real
 // server answers neither ARP nor NDP for the VIPs, yet takes connections to them once the
 // director sends frames to its MAC (as the XDP plane does). Down undoes it; the ARP
-// sysctls stay while an IPv4 VIP is left.
+// sysctls stay while a VIP is left.
 func TestUpDownDualStack(t *testing.T) {
 	testutil.Integration(t)
 	lan := testutil.NewLAN(t)
@@ -134,7 +134,7 @@ func TestUpDownDualStack(t *testing.T) {
 		}
 	}
 
-	// Down for the IPv6 VIP alone leaves the IPv4 one and its sysctls; then all goes.
+	// Down for the IPv6 VIP alone leaves the IPv4 one and the sysctls; then all goes.
 	if err := rs.Do(func() error { return h.Down([]netip.Addr{vip6}) }); err != nil {
 		t.Fatal(err)
 	}

@@ -384,3 +384,56 @@ func TestVMACExistingDevice(t *testing.T) {
 		mustExec(t, a, "ip", "link", "show", "vrrp.63", "type", "veth")
 	})
 }
+
+// TestVMACReload: a reload keeps a VMAC instance's VMAC and VIP; one that fails (an
+// instance on an interface that does not exist) keeps everything, and removes a VMAC it
+// had already created; a reload without the instance removes its VMAC.
+func TestVMACReload(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	vmacInst := func(vrid uint8, vip, iface string) InstanceConfig {
+		in := instanceCfg(fmt.Sprintf("VI_%d", vrid), vrid, 150, 3, 100*time.Millisecond, vip)
+		in.UseVMAC, in.Interface = true, iface
+		return in
+	}
+	plain := instanceCfg("VI_P", 66, 150, 3, 100*time.Millisecond, testVIP2)
+	n := startNode(t, a, Config{Instances: []InstanceConfig{vmacInst(65, testVIP, "eth0"), plain}})
+	waitVIPOn(t, 5*time.Second, testVIP, "vrrp.65", a, a)
+	exists := func(dev string) bool { _, err := a.Exec("ip", "link", "show", dev); return err == nil }
+
+	// A new VMAC instance that is fine and one that cannot run: nothing changes, and the
+	// VMAC the failed reload created is gone again.
+	bad := vmacInst(68, "10.77.0.252", "nosuch0")
+	if err := n.Update(Config{Instances: []InstanceConfig{vmacInst(65, testVIP, "eth0"), vmacInst(67, "10.77.0.251", "eth0"), bad, plain}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	waitVIPOn(t, time.Second, testVIP, "vrrp.65", a, a)
+	if exists("vrrp.67") {
+		t.Error("the failed reload left its VMAC vrrp.67")
+	}
+
+	// The same instance again: it stays master on its VMAC.
+	if err := n.Update(Config{Instances: []InstanceConfig{vmacInst(65, testVIP, "eth0"), plain}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitVIPOn(t, time.Second, testVIP, "vrrp.65", a, a)
+	if stateOf(n.Node, "VI_65") != StateMaster {
+		t.Fatalf("VI_65 is %v after the reload", stateOf(n.Node, "VI_65"))
+	}
+
+	// Without it: its VMAC goes, the base's ARP sysctls come back.
+	if err := n.Update(Config{Instances: []InstanceConfig{plain}}); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.Eventually(3*time.Second, func() bool { return !exists("vrrp.65") }) {
+		t.Fatal("vrrp.65 is still there after a reload without its instance")
+	}
+	arp := func() string {
+		return sysctlIn(t, a, "ipv4/conf/eth0/arp_ignore") + sysctlIn(t, a, "ipv4/conf/eth0/arp_filter")
+	}
+	if !testutil.Eventually(3*time.Second, func() bool { return arp() == "00" }) { // restored just after the VMAC goes
+		t.Errorf("eth0 arp_ignore+arp_filter: %s, want 00 as before", arp())
+	}
+}

@@ -38,6 +38,14 @@ func sysSend(fd int, p []byte, flags int) (int, error) {
 	return int(n), errnoErr(e)
 }
 
+// sysEpollWait is epoll_wait through RawSyscall, which blocks: only for a loop, which
+// holds its thread and P on purpose (see serve).
+func sysEpollWait(epfd int, events []unix.EpollEvent, msec int) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
+		uintptr(len(events)), uintptr(msec), 0, 0)
+	return int(n), errnoErr(e)
+}
+
 func sysClose(fd int) {
 	_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -284,4 +285,22 @@ func TestSpliceSlowReader(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("the transfer arrived altered")
 	}
+}
+
+// TestRawWaitLeavesAP: loops hold a P while they wait only as long as one P stays
+// free for the rest of the process.
+func TestRawWaitLeavesAP(t *testing.T) {
+	held := int(rawWaiters.Load()) // loops of planes still open
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(held + 2))
+	if !reserveRawWait() {
+		t.Fatal("with two Ps beyond those held, one more loop may hold one")
+	}
+	if reserveRawWait() {
+		t.Fatal("the last free P was given to a loop")
+	}
+	releaseRawWait()
+	if !reserveRawWait() {
+		t.Fatal("a released P was not reusable")
+	}
+	releaseRawWait()
 }

@@ -100,6 +100,11 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		if dev, err = n.setupVMAC(h, link, &in, i.src); err != nil {
 			return nil, err
 		}
+		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
+		// multicast frame whose source MAC is one of its own (another node's VMAC) to
+		// that VMAC only, never to the base. Joining the group there sends IGMP reports
+		// with the virtual MAC from a backup too; keepalived does the same unless it
+		// has a firewall to move them to the base.
 		i.ifindex = dev.Attrs().Index
 		if !in.VMACXmitBase {
 			txIndex = i.ifindex

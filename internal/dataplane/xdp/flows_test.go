@@ -211,3 +211,44 @@ func TestDestSwapUnderTraffic(t *testing.T) {
 	}
 	t.Logf("%d runs during %d swaps", runs.Load(), changes)
 }
+
+// TestCountersPacked: packets and bytes share one word per CPU, which wraps; the Go side
+// takes the differences between reads apart exactly, carries and wraps included.
+func TestCountersPacked(t *testing.T) {
+	p := testPlane(t)
+	apply(t, p, drService("rr", dr(rs1, 1)))
+	d := p.dests[destKey{drService("rr").ServiceKey, rs1}]
+	cpus := ebpf.MustPossibleCPU()
+	set := func(pb uint64) {
+		t.Helper()
+		per := make([]govsXDPCounters, cpus)
+		per[0].Pb = pb
+		if err := p.objs.DestCounters.Update(d.id, per, ebpf.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		p.readCounters()
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	p.readCounters()
+	basePkts, baseBytes := d.packets, d.bytes
+	p.mu.Unlock()
+	for _, step := range []struct {
+		name           string
+		pb             uint64
+		packets, bytes uint64 // added since the step before
+	}{
+		{"first packets", 3<<packetShift + 180, 3, 180},
+		// One packet of 2^40-160 bytes: the bytes carry into the packets' field.
+		{"the bytes field carries", 5<<packetShift + 20, 1, 1<<packetShift - 160},
+		// 2^24-4 packets of 44 bytes in all: the word wraps.
+		{"the word wraps", 1<<packetShift + 64, 1<<24 - 4, 44},
+	} {
+		set(step.pb)
+		if d.packets-basePkts != step.packets || d.bytes-baseBytes != step.bytes {
+			t.Errorf("%s: +%d packets +%d bytes, want +%d +%d", step.name, d.packets-basePkts, d.bytes-baseBytes, step.packets, step.bytes)
+		}
+		basePkts, baseBytes = d.packets, d.bytes
+	}
+}

@@ -123,8 +123,11 @@ type service struct {
 	// members are the servers of the table for mid-flow TCP packets without a flow
 	// entry: the service's real servers in table order, and, in their former place,
 	// those that left the table (a failed health check removes a server) within the
-	// TCP timeout. The table does not say which servers the configuration names, so the
-	// plane remembers them: two directors that saw the same tables build the same one.
+	// TCP timeout. The desired table does not say which servers the configuration names,
+	// so the plane remembers them: two directors that saw the same tables build the same
+	// one. Its limits: a director started while a server fails never saw it (it sends
+	// that server's flows where its healthy table says), and a server a reload removed
+	// is remembered for the TCP timeout like a failed one.
 	members []*dest
 	// installed is the weights the program's tables were last built from; a refresh
 	// that computes the same ones writes nothing.

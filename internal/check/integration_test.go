@@ -138,6 +138,9 @@ func measureDetectionTiming(t *testing.T, spec Spec, addr netip.AddrPort, timing
 	}
 	within(t, spec.Type+" down", ev.At.Sub(failed), bound)
 	t.Logf("reason: %s", ev.Reason)
+	if t.Failed() {
+		t.Logf("status: %+v", m.Status())
+	}
 
 	recover()
 	recovered := time.Now()

@@ -42,6 +42,7 @@ type Process struct {
 	Name string
 	cmd  *exec.Cmd
 	out  *bytes.Buffer
+	t    testing.TB
 }
 
 // Start runs argv in the background until Stop or the end of the test.
@@ -54,7 +55,7 @@ func Start(t testing.TB, argv ...string) *Process {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", argv[0], err)
 	}
-	p := &Process{Name: argv[0], cmd: cmd, out: out}
+	p := &Process{Name: argv[0], cmd: cmd, out: out, t: t}
 	t.Cleanup(p.Stop)
 	return p
 }
@@ -70,10 +71,21 @@ func (p *Process) Stop() {
 
 // Pause freezes the process group (SIGSTOP): the kernel still completes TCP handshakes
 // into its listen queues and queues datagrams, but nothing answers — a hung server.
-func (p *Process) Pause() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }
+// It returns once the process is stopped.
+func (p *Process) Pause() {
+	p.t.Helper()
+	if err := smtptest.SetStopped(p.cmd.Process.Pid, true); err != nil {
+		p.t.Fatal(err)
+	}
+}
 
 // Resume lets a paused process group run again (SIGCONT).
-func (p *Process) Resume() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
+func (p *Process) Resume() {
+	p.t.Helper()
+	if err := smtptest.SetStopped(p.cmd.Process.Pid, false); err != nil {
+		p.t.Fatal(err)
+	}
+}
 
 // CPUTime is the user and system CPU the process has used so far (from /proc), for
 // measurements that must tell a server's CPU from its client's.

@@ -3,6 +3,7 @@
 package smtptest
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -75,8 +76,48 @@ func (s *Server) Stop() {
 
 // Pause freezes the server (SIGSTOP): the kernel still accepts connections for it, but
 // it sends no banner — a hung SMTP server. Resume lets it run again.
-func (s *Server) Pause()  { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP) }
-func (s *Server) Resume() { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) }
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := SetStopped(s.cmd.Process.Pid, true); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Resume lets a paused server run again.
+func (s *Server) Resume() {
+	s.t.Helper()
+	if err := SetStopped(s.cmd.Process.Pid, false); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// SetStopped sends the process group led by pid SIGSTOP (stopped) or SIGCONT, and
+// returns once the kernel shows pid in that state (polling /proc every 5 ms, at most
+// 2 s): a signal is delivered asynchronously, and a test timing a hung server must not
+// start its clock before the server has stopped.
+func SetStopped(pid int, stopped bool) error {
+	sig := syscall.SIGCONT
+	if stopped {
+		sig = syscall.SIGSTOP
+	}
+	if err := syscall.Kill(-pid, sig); err != nil {
+		return fmt.Errorf("signal %v to process group %d: %w", sig, pid, err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return err
+		}
+		// The state follows the command name, which is in parentheses.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		if f := strings.Fields(rest); len(f) > 0 && (f[0] == "T") == stopped {
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("process %d not %s 2 s after %v", pid, map[bool]string{true: "stopped", false: "running"}[stopped], sig)
+}
 
 // Messages returns every delivered message, raw.
 func (s *Server) Messages() []string {

@@ -640,7 +640,7 @@ int govs_xdp(struct xdp_md *ctx)
 	__u64 k4 = ports | (__u64)proto << 32;
 
 	// The epoch is read before the destinations: a cached copy stamped with it was
-	// made from them after it was set (see the Go side's destTable).
+	// made from them after it was set (see the Go side's flushDests).
 	__u32 now_epoch = *(volatile __u32 *)&epoch;
 	__u32 slot_idx = flow_cache_index(k0 ^ k1, k2 ^ k3, k4, cache_mask);
 	struct cache_slot *cs = bpf_map_lookup_elem(&flow_cache, &slot_idx);

@@ -280,3 +280,84 @@ func TestStoppedEngine(t *testing.T) {
 		t.Errorf("Load after stop = %v, want ErrStopped", err)
 	}
 }
+
+// TestReloadKeepsHealthByIdentity: a reload keeps the health of real servers that stay
+// (under any position), forgets those that go (one that comes back starts afresh), and a
+// server named twice in one service shares one health entry.
+func TestReloadKeepsHealthByIdentity(t *testing.T) {
+	ctx := context.Background()
+	a := RealServer{Addr: rs1, Weight: 1, Checked: true}
+	b := RealServer{Addr: rs2, Weight: 2, Checked: true}
+	c := RealServer{Addr: rs3, Weight: 3, Checked: true}
+	tests := []struct {
+		name   string
+		reload Spec
+		want   map[netip.AddrPort]int
+	}{
+		{"unchanged", spec(a, b, c), map[netip.AddrPort]int{rs1: 1, rs3: 3}},
+		{"reordered", spec(c, b, a), map[netip.AddrPort]int{rs1: 1, rs3: 3}},
+		{"weight changed", spec(a, RealServer{Addr: rs2, Weight: 5, Checked: true}, c), map[netip.AddrPort]int{rs1: 1, rs3: 3}},
+		{"named twice", spec(b, b, a), map[netip.AddrPort]int{rs1: 1}},
+		{"gone", spec(a, c), map[netip.AddrPort]int{rs1: 1, rs3: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, rec := start(t, Options{Scripts: func(context.Context, script.Spec) {}})
+			if err := e.Load(ctx, spec(a, b, c)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs2, Up: false, Weight: -1, Reason: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Load(ctx, tt.reload); err != nil {
+				t.Fatal(err)
+			}
+			if got := weights(rec.last()); !equalWeights(got, tt.want) {
+				t.Fatalf("after reload: %v, want %v", got, tt.want)
+			}
+			// rs2 comes back in a later reload: health it had before a reload that
+			// dropped it is gone, so it starts alive again.
+			if err := e.Load(ctx, spec(a, b, c)); err != nil {
+				t.Fatal(err)
+			}
+			wantBack := map[netip.AddrPort]int{rs1: 1, rs3: 3}
+			if tt.name == "gone" {
+				wantBack[rs2] = 2
+			}
+			if got := weights(rec.last()); !equalWeights(got, wantBack) {
+				t.Fatalf("after rs2 came back: %v, want %v", got, wantBack)
+			}
+			st, err := e.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range st.Services[0].RealServers {
+				if r.Addr == rs2 && r.Up != (tt.name == "gone") {
+					t.Errorf("status of rs2: up %v", r.Up)
+				}
+			}
+		})
+	}
+}
+
+// TestReloadForgetsWhenOthersAreNamedTwice: a reload whose servers are as many as the
+// entries kept, one of them named twice, still forgets the server that went.
+func TestReloadForgetsWhenOthersAreNamedTwice(t *testing.T) {
+	ctx := context.Background()
+	a := RealServer{Addr: rs1, Weight: 1, Checked: true}
+	b := RealServer{Addr: rs2, Weight: 2, Checked: true}
+	e, rec := start(t, Options{Scripts: func(context.Context, script.Spec) {}})
+	for _, step := range []func() error{
+		func() error { return e.Load(ctx, spec(b)) },
+		func() error { return e.Health(ctx, HealthEvent{Service: vip, RS: rs2, Up: false, Weight: -1}) },
+		func() error { return e.Load(ctx, spec(a, a)) },
+		func() error { return e.Load(ctx, spec(b)) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := weights(rec.last()), map[netip.AddrPort]int{rs2: 2}; !equalWeights(got, want) {
+		t.Fatalf("rs2 after it went and came back: %v, want %v (alive again)", got, want)
+	}
+}

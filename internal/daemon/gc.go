@@ -1,25 +1,54 @@
 package daemon
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"sync"
+)
 
 // loadGCPercent is the garbage collector's target while a configuration is loaded.
 //
 // A running daemon's heap is small (about 6 MB with 1,000 virtual services x 10 real
-// servers), while reading, checking and planning that configuration allocates about
-// 26 MB that is garbage a moment later. At the default GOGC of 100 the collector would
-// mark the live heap several times during one load; on one CPU (a small VM, or the
-// kernel suite's guest) that doubled the time of a reload. At 400 the heap may grow to
-// five times the live one instead, so a load runs with at most one collection.
+// servers), while reading, checking and planning that configuration allocates 3–4 times
+// as much that is garbage a moment later. At the default GOGC of 100 the collector
+// marked the live heap several times during one load: 40% of the time of a reload on
+// one CPU (a small VM, or the kernel suite's guest). At 400 the heap may grow to five
+// times the live one instead, so a load runs with at most one collection; the price is
+// memory (docs/performance.md, Kernel IPVS plane).
 const loadGCPercent = 400
 
+// gcLoads counts the loads under way, so that concurrent ones (several daemons in one
+// test binary) raise the target once and restore it once, after the last.
+var gcLoads struct {
+	sync.Mutex
+	n      int
+	raised bool // the target was raised and saved must be restored
+	saved  int
+}
+
 // relaxGC raises the collector's target to loadGCPercent until the returned function
-// is called. A higher target set by the operator (GOGC), or GOGC=off, is left alone;
-// a GOMEMLIMIT still bounds the heap.
+// is called. A higher target set by the operator (GOGC), or GOGC=off, is left alone; a
+// GOMEMLIMIT still bounds the heap.
 func relaxGC() (restore func()) {
-	old := debug.SetGCPercent(loadGCPercent)
-	if old < 0 || old >= loadGCPercent {
-		debug.SetGCPercent(old)
-		return func() {}
+	gcLoads.Lock()
+	defer gcLoads.Unlock()
+	if gcLoads.n == 0 {
+		old := debug.SetGCPercent(loadGCPercent)
+		gcLoads.raised = old >= 0 && old < loadGCPercent
+		if !gcLoads.raised {
+			debug.SetGCPercent(old)
+		}
+		gcLoads.saved = old
 	}
-	return func() { debug.SetGCPercent(old) }
+	gcLoads.n++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			gcLoads.Lock()
+			defer gcLoads.Unlock()
+			gcLoads.n--
+			if gcLoads.n == 0 && gcLoads.raised {
+				debug.SetGCPercent(gcLoads.saved)
+			}
+		})
+	}
 }

@@ -211,7 +211,7 @@ func (l *loop) serve() {
 	// without telling the scheduler (sysEpollWait): the P stays with it, so a wake-up
 	// costs no P hand-off, no other thread takes over, and sysmon has nothing to
 	// retake. On the close workload that took context switches from 0.55 to 0.36 per
-	// request (HAProxy: 0.34) and 3-7 % off the CPU per request. sysmon's preemption
+	// request (HAProxy: 0.34) and 2-7 % off the CPU per request. sysmon's preemption
 	// signal interrupts the wait (EINTR) every 10 ms, so GC and timers wait no longer
 	// than that; and at least one P always stays free for the rest of the process.
 	wait := unix.EpollWait

@@ -8,7 +8,8 @@
 // SO_REUSEPORT listener per service, so the kernel spreads connections over the loops
 // and a connection is only ever touched by the goroutine of its loop. A connection costs no
 // goroutine and, while idle, no buffer: reads land in the loop's shared buffer and are
-// written straight on; only data the other side cannot take yet is kept.
+// written straight on; only data the other side cannot take yet is kept. A transfer
+// that fills the buffer goes on by splice(2) through a pooled pipe (splice.go).
 //
 // Accounting follows what `ipvsadm -L` shows on a real director:
 //   - A TCP connection is bound (InActConn) when it is scheduled, becomes ActiveConn when

@@ -90,7 +90,9 @@ type direction struct {
 	hup      bool   // the source half-closed: read until EOF even after a short read
 	// fin: the source's FIN arrived without an error (RDHUP or HUP, no ERR), so once a
 	// read comes back short the data is all read and the FIN can go on with the last
-	// of it, without the read that would return 0.
+	// of it, without the read that would return 0. (Like the short-read rule below,
+	// this takes a short read for a drained socket; only urgent data, which a relay
+	// does not carry, stops a TCP read early.)
 	fin bool
 	eof bool // the source is at EOF and the destination was shut down for writing
 

@@ -24,11 +24,11 @@ type govsXDPCacheSlot struct {
 }
 
 type govsXDPCounters struct {
-	_      structs.HostLayout
-	Pb     uint64
-	Conns  uint64
-	Closes uint64
-	Pad    uint64
+	_       structs.HostLayout
+	Packets uint64
+	Bytes   uint64
+	Conns   uint64
+	Closes  uint64
 }
 
 type govsXDPDest struct {

@@ -149,14 +149,10 @@ type dest struct {
 	weight     int
 	lastWeight int // last non-zero weight (mh keeps the slots of a quiesced server)
 	hop        nextHop
-	removedAt  time.Time       // zero while in its service
-	raw        govsXDPCounters // summed over the CPUs; Pb unused
-	// lastPB is each CPU's packets-and-bytes word at the last read, packets and bytes
-	// their sums since the server was installed (see struct counters in the program).
-	lastPB         []uint64
-	packets, bytes uint64
-	cnt            estimator.Counters
-	est            estimator.Estimator
+	removedAt  time.Time // zero while in its service
+	raw        govsXDPCounters
+	cnt        estimator.Counters
+	est        estimator.Estimator
 	// active is the flows not closed by the client nor idle past their timeout: the last
 	// flow scan's count (scanOpen) moved on by the flows opened and closed since, as the
 	// counters tell (scanConns, scanCloses: their values when the scan began). inactive is
@@ -702,9 +698,6 @@ func (p *Plane) control(ctx context.Context) {
 	}
 }
 
-// packetShift is PB_PACKET_SHIFT: a counters' pb word is packets << packetShift + bytes.
-const packetShift = 40
-
 // readCounters sums every installed real server's per-CPU counters; p.mu is held.
 func (p *Plane) readCounters() {
 	var per []govsXDPCounters
@@ -712,22 +705,15 @@ func (p *Plane) readCounters() {
 		if err := p.objs.DestCounters.Lookup(d.id, &per); err != nil {
 			continue
 		}
-		if len(d.lastPB) != len(per) {
-			d.lastPB = make([]uint64, len(per))
-		}
 		var c govsXDPCounters
-		for i, x := range per {
-			// The difference of the packed word since the last read, modulo 2^64, is the
-			// packets and bytes added since, as long as neither field overflowed.
-			delta := x.Pb - d.lastPB[i]
-			d.lastPB[i] = x.Pb
-			d.packets += delta >> packetShift
-			d.bytes += delta & (1<<packetShift - 1)
+		for _, x := range per {
+			c.Packets += x.Packets
+			c.Bytes += x.Bytes
 			c.Conns += x.Conns
 			c.Closes += x.Closes
 		}
 		d.raw = c
-		d.cnt = estimator.Counters{Conns: c.Conns, InPkts: d.packets, InBytes: d.bytes}
+		d.cnt = estimator.Counters{Conns: c.Conns, InPkts: c.Packets, InBytes: c.Bytes}
 		d.active = max(0, d.scanOpen+int64(c.Conns-d.scanConns)-int64(c.Closes-d.scanCloses))
 		d.inactive = d.scanClosed
 	}

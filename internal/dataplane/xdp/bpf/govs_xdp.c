@@ -133,17 +133,11 @@ __u32 epoch;
 // two), set by the Go side before loading: a constant to the verifier.
 volatile const __u32 cache_mask;
 
-// counters are one destination's on one CPU. Packets and bytes share one word, so that a
-// packet costs one addition: each adds 1 << PB_PACKET_SHIFT plus its length, and the Go
-// side, which reads the counters every 100 ms, takes the difference from its last read
-// apart (exact while a CPU forwards fewer than 2^24 packets and 2^40 bytes between two
-// reads: 167 M packets/s).
-#define PB_PACKET_SHIFT 40
 struct counters {
-	__u64 pb;     // packets << PB_PACKET_SHIFT + bytes, modulo 2^64
+	__u64 packets;
+	__u64 bytes;
 	__u64 conns;  // new flows
 	__u64 closes; // TCP flows the client closed (FIN/RST), for the active-flow count
-	__u64 pad;
 };
 
 // Global drop reasons, indexes into the drops map.
@@ -659,7 +653,8 @@ int govs_xdp(struct xdp_md *ctx)
 		c = bpf_map_lookup_elem(&dest_counters, &id);
 		if (!c)
 			return XDP_PASS;
-		c->pb += (1ULL << PB_PACKET_SHIFT) + bytes;
+		c->packets++;
+		c->bytes += bytes;
 		if (!cs->tunnel) {
 			// Both MACs at once, as three words.
 			__u32 *to = (__u32 *)eth;
@@ -783,7 +778,8 @@ int govs_xdp(struct xdp_md *ctx)
 	cs->tunnel = (d->flags & DEST_TUNNEL) != 0;
 	cs->ifindex = d->ifindex;
 	cs->stamp = now_epoch;
-	c->pb += (1ULL << PB_PACKET_SHIFT) + bytes;
+	c->packets++;
+	c->bytes += bytes;
 
 	if (!(d->flags & DEST_TUNNEL)) {
 		// Both MACs at once, as three words: struct dest keeps them side by side.

@@ -119,3 +119,27 @@ func TestProbeDetectionBound(t *testing.T) {
 		t.Fatalf("never detected")
 	})
 }
+
+// onGrain puts every probe on the 10 ms grid, within half a grain of when it is due
+// (never at or before now), and leaves a wait of 0 alone.
+func TestOnGrain(t *testing.T) {
+	if got := onGrain(time.Now(), 0); got != 0 {
+		t.Errorf("onGrain(0) = %v, want 0", got)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		now := time.Unix(0, rapid.Int64Range(0, 1<<62).Draw(t, "now"))
+		d := time.Duration(rapid.Int64Range(1, int64(time.Hour)).Draw(t, "d"))
+		got := onGrain(now, d)
+		at := now.Add(got)
+		switch {
+		case got <= 0:
+			t.Fatalf("onGrain(%v) = %v, not after now", d, got)
+		case at.UnixNano()%int64(wakeGrain) != 0:
+			t.Fatalf("onGrain(%v) = %v: %v is off the grid", d, got, at)
+		case d >= wakeGrain/2 && (got < d-wakeGrain/2 || got > d+wakeGrain/2):
+			t.Fatalf("onGrain(%v) = %v, more than half a grain away", d, got)
+		case d < wakeGrain/2 && got > d+wakeGrain:
+			t.Fatalf("onGrain(%v) = %v, more than a grain late", d, got)
+		}
+	})
+}

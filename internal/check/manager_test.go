@@ -89,6 +89,13 @@ func runManager(t testing.TB, opts Options, rss []RealServer) (*Manager, context
 	if err := m.Update(rss); err != nil {
 		t.Fatal(err)
 	}
+	return runManagerStarted(t, m)
+}
+
+// runManagerStarted runs an already configured manager until the test ends; the
+// returned function stops it (at most 10 s).
+func runManagerStarted(t testing.TB, m *Manager) (*Manager, context.CancelFunc) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()

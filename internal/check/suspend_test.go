@@ -119,24 +119,6 @@ func TestHASuspend(t *testing.T) {
 	stop()
 }
 
-// runManagerStarted runs an already configured manager until the test ends.
-func runManagerStarted(t testing.TB, m *Manager) (*Manager, context.CancelFunc) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = m.Run(ctx); close(done) }()
-	stop := func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("manager did not stop within 10 s")
-		}
-	}
-	t.Cleanup(stop)
-	return m, stop
-}
-
 // TestHASuspendNetlink: the VIP added to and removed from an interface in a
 // network namespace of the test's own suspends and resumes the checkers through
 // rtnetlink notifications, as a VRRP transition would.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govs/govs/internal/notify/smtptest"
 	"github.com/govs/govs/internal/testutil"
 )
 
@@ -59,12 +60,13 @@ type instanceConf struct {
 	prio     int
 	state    string // MASTER or BACKUP
 	extra    string // lines added to the instance
+	globals  string // lines added to global_defs
 	excluded []string
 }
 
 func (c instanceConf) text(routerID string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    script_user root\n}\n", routerID)
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    script_user root\n%s}\n", routerID, c.globals)
 	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n    state %s\n    interface eth0\n    virtual_router_id 78\n", c.state)
 	fmt.Fprintf(&b, "    priority %d\n    advert_int %s\n    version %d\n", c.prio, c.advert, c.version)
 	if c.version == 2 {
@@ -431,5 +433,61 @@ func killTree(t *testing.T, pid int) {
 		return true
 	}) {
 		t.Fatalf("pids %v still alive after SIGKILL", pids)
+	}
+}
+
+// TestGovsBinaryVRRPMail: smtp_alert mails reach a real SMTP server (aiosmtpd in the
+// client's namespace) with keepalived 2.2's subjects and bodies, for the backup, the new
+// master after SIGTERM of the old one, and the old master's "Stopping" mail sent while it
+// stops.
+func TestGovsBinaryVRRPMail(t *testing.T) {
+	lb1, lb2, client := vrrpLAN(t)
+	ok := exec.Command(smtptest.Python, "-c", "import aiosmtpd").Run() == nil
+	testutil.Need(t, ok, "python3-aiosmtpd is not installed (scripts/test.sh installs it)")
+	const smtpAddr = "10.78.0.10:2525"
+	mail := &smtptest.Server{Addr: smtpAddr, Maildir: filepath.Join(t.TempDir(), "Maildir")}
+	client.Start(smtptest.Python, "-m", "aiosmtpd", "-n", "-l", smtpAddr, "-c", "aiosmtpd.handlers.Mailbox", mail.Maildir)
+	if err := client.Do(func() error {
+		if !smtptest.WaitListening(smtpAddr, 10*time.Second) {
+			return fmt.Errorf("aiosmtpd not listening on %s", smtpAddr)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	globals := "    notification_email {\n        ops@example.com\n    }\n    notification_email_from govs@example.com\n" +
+		"    smtp_server 10.78.0.10 2525\n    smtp_connect_timeout 5\n"
+	c1 := instanceConf{version: 3, advert: "0.1", prio: 150, state: "MASTER", extra: "smtp_alert", globals: globals}
+	c2 := instanceConf{version: 3, advert: "0.1", prio: 100, state: "BACKUP", extra: "smtp_alert", globals: globals}
+	lb1.startGovs(c1)
+	waitVIP(t, 10*time.Second, lb1, lb2, false)
+	lb2.startGovs(c2)
+	want := []struct{ subject, body string }{
+		{"Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <="},
+		{"Subject: [lb2] VRRP Instance VI_1 - Entering BACKUP state", "=> VRRP Instance is no longer owning VRRP VIPs <="},
+	}
+	for _, w := range want {
+		m, ok := mail.WaitFor(w.subject, 10*time.Second)
+		if !ok {
+			t.Fatalf("no mail %q; got %q", w.subject, mail.Messages())
+		}
+		if !strings.Contains(m, w.body) {
+			t.Errorf("mail %q has no body %q:\n%s", w.subject, w.body, m)
+		}
+	}
+
+	lb1.signal(syscall.SIGTERM)
+	lb1.waitExit(10 * time.Second)
+	for _, w := range []struct{ subject, body string }{
+		{"Subject: [lb1] VRRP Instance VI_1 - Stopping", "=> VRRP Instance stopping <="},
+		{"Subject: [lb2] VRRP Instance VI_1 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <="},
+	} {
+		m, ok := mail.WaitFor(w.subject, 10*time.Second)
+		if !ok {
+			t.Fatalf("no mail %q; got %q", w.subject, mail.Messages())
+		}
+		if !strings.Contains(m, w.body) {
+			t.Errorf("mail %q has no body %q:\n%s", w.subject, w.body, m)
+		}
 	}
 }

@@ -184,15 +184,21 @@ func (d *Daemon) start(ctx context.Context) error {
 			return fmt.Errorf("vrrp: %w (govs run -C runs without VRRP)", d.plan.VRRPErr)
 		}
 		var opts []vrrp.Option
+		release := func() {}
 		if d.mail != nil {
-			opts = append(opts, vrrp.WithAlerter(mailAlerter{d.mail}))
+			opts = append(opts, vrrp.WithAlerter(newMailAlerter(d.mail, d.plan.NoEmailFaults)))
+			// The instances' "Stopping" mails are sent as VRRP stops, after ctx ends.
+			release = d.mail.Hold()
 		}
 		node, err := vrrp.New(d.plan.VRRP, d.log, opts...)
 		if err != nil {
 			return fmt.Errorf("vrrp: %w", err)
 		}
 		d.node = node
-		d.goRun("vrrp", func() error { return node.Run(ctx) })
+		d.goRun("vrrp", func() error {
+			defer release()
+			return node.Run(ctx)
+		})
 		d.goRun("vrrp events", func() error {
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
@@ -322,25 +328,67 @@ func (d *Daemon) Checks() *check.Manager         { return d.check }
 func (d *Daemon) VRRP() *vrrp.Node               { return d.node }
 
 // mailAlerter sends VRRP's smtp_alert mail through the daemon's mailer, which never
-// blocks the instance, with keepalived's subjects and bodies.
-type mailAlerter struct{ m *notify.Mailer }
+// blocks the instance, with keepalived's subjects and bodies: once per state entered
+// (keepalived's last_email_state), none for FAULT with no_email_faults.
+type mailAlerter struct {
+	send          func(notify.Message) bool
+	routerID      string
+	noEmailFaults bool
 
-func (a mailAlerter) Alert(group bool, name string, state vrrp.State, _ int) {
-	a.m.Send(vrrpMessage(a.m.RouterID(), group, name, state))
+	mu   sync.Mutex
+	last map[alertKey]vrrp.State
 }
 
-// vrrpMessage is keepalived's mail for a VRRP instance or sync group entering state.
-func vrrpMessage(routerID string, group bool, name string, state vrrp.State) notify.Message {
+type alertKey struct {
+	group bool
+	name  string
+}
+
+func newMailAlerter(m *notify.Mailer, noEmailFaults bool) *mailAlerter {
+	return &mailAlerter{send: m.Send, routerID: m.RouterID(), noEmailFaults: noEmailFaults, last: map[alertKey]vrrp.State{}}
+}
+
+func (a *mailAlerter) Alert(group bool, name string, state vrrp.State, _ int) {
+	if a.noEmailFaults && state == vrrp.StateFault {
+		return
+	}
+	msg, ok := vrrpMessage(a.routerID, group, name, state)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	key := alertKey{group, name}
+	last, mailed := a.last[key]
+	a.last[key] = state
+	a.mu.Unlock()
+	if !mailed || last != state {
+		a.send(msg)
+	}
+}
+
+// vrrpMessage is keepalived 2.2's mail for a VRRP instance or sync group entering state;
+// ok is false for the states keepalived sends none for.
+func vrrpMessage(routerID string, group bool, name string, state vrrp.State) (msg notify.Message, ok bool) {
 	what := "Entering " + state.String() + " state"
-	if group {
-		body := "=> All VRRP group instances are now in " + state.String() + " state <="
-		return notify.VRRPGroup(routerID, name, what, body)
-	}
-	body := "=> VRRP Instance is nolonger owning VRRP VIPs <="
-	if state == vrrp.StateMaster {
+	var body string
+	switch state {
+	case vrrp.StateMaster:
 		body = "=> VRRP Instance is now owning VRRP VIPs <="
+	case vrrp.StateBackup, vrrp.StateFault:
+		body = "=> VRRP Instance is no longer owning VRRP VIPs <="
+	case vrrp.StateStop:
+		what, body = "Stopping", "=> VRRP Instance stopping <="
+	default:
+		return notify.Message{}, false
 	}
-	return notify.VRRPInstance(routerID, name, what, body)
+	if group {
+		body = "=> All VRRP group instances are now in " + state.String() + " state <="
+		if state == vrrp.StateStop {
+			body = "=> All VRRP group instances are now stopping <="
+		}
+		return notify.VRRPGroup(routerID, name, what, body), true
+	}
+	return notify.VRRPInstance(routerID, name, what, body), true
 }
 
 func loadPlan(opts Options) (Plan, error) {

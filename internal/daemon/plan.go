@@ -25,6 +25,8 @@ type Plan struct {
 	VRRP     vrrp.Config
 	Security script.Security
 	Mail     notify.Config // Server empty: no smtp_alert mail
+	// NoEmailFaults (no_email_faults) mails no VRRP entry into FAULT.
+	NoEmailFaults bool
 	// VRRPErr is why the VRRP part cannot run (auth_type AH, say); it only matters
 	// when VRRP runs, so `govs run -C` ignores it as keepalived -C ignores VRRP blocks.
 	VRRPErr error
@@ -49,8 +51,9 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			DefaultUser:  cfg.Global.ScriptUser.User,
 			DefaultGroup: cfg.Global.ScriptUser.Group,
 		},
-		Mail:      mailConfig(cfg.Global),
-		HASuspend: check.HASuspend{},
+		Mail:          mailConfig(cfg.Global),
+		NoEmailFaults: cfg.Global.NoEmailFaults,
+		HASuspend:     check.HASuspend{},
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,
 			TCPFin: cfg.Global.LVSTimeouts.TCPFin,

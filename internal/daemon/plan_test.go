@@ -11,6 +11,7 @@ import (
 
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/table"
 	"github.com/govs/govs/internal/vrrp"
 )
@@ -234,14 +235,37 @@ func TestVRRPMail(t *testing.T) {
 		subject, body string
 	}{
 		{false, vrrp.StateMaster, "[lb1] VRRP Instance VI_1 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <="},
-		{false, vrrp.StateBackup, "[lb1] VRRP Instance VI_1 - Entering BACKUP state", "=> VRRP Instance is nolonger owning VRRP VIPs <="},
-		{false, vrrp.StateFault, "[lb1] VRRP Instance VI_1 - Entering FAULT state", "=> VRRP Instance is nolonger owning VRRP VIPs <="},
+		{false, vrrp.StateBackup, "[lb1] VRRP Instance VI_1 - Entering BACKUP state", "=> VRRP Instance is no longer owning VRRP VIPs <="},
+		{false, vrrp.StateFault, "[lb1] VRRP Instance VI_1 - Entering FAULT state", "=> VRRP Instance is no longer owning VRRP VIPs <="},
+		{false, vrrp.StateStop, "[lb1] VRRP Instance VI_1 - Stopping", "=> VRRP Instance stopping <="},
 		{true, vrrp.StateMaster, "[lb1] VRRP Group VI_1 - Entering MASTER state", "=> All VRRP group instances are now in MASTER state <="},
+		{true, vrrp.StateFault, "[lb1] VRRP Group VI_1 - Entering FAULT state", "=> All VRRP group instances are now in FAULT state <="},
+		{true, vrrp.StateStop, "[lb1] VRRP Group VI_1 - Stopping", "=> All VRRP group instances are now stopping <="},
 	}
 	for _, tt := range tests {
-		m := vrrpMessage("lb1", tt.group, "VI_1", tt.state)
-		if m.Subject != tt.subject || m.Body != tt.body {
+		m, ok := vrrpMessage("lb1", tt.group, "VI_1", tt.state)
+		if !ok || m.Subject != tt.subject || m.Body != tt.body {
 			t.Errorf("vrrpMessage(%v, %v) = %q / %q, want %q / %q", tt.group, tt.state, m.Subject, m.Body, tt.subject, tt.body)
+		}
+	}
+}
+
+func TestVRRPMailOncePerState(t *testing.T) {
+	for _, noFaults := range []bool{false, true} {
+		var got []string
+		a := &mailAlerter{send: func(m notify.Message) bool { got = append(got, m.Subject); return true }, routerID: "lb1",
+			noEmailFaults: noFaults, last: map[alertKey]vrrp.State{}}
+		for _, s := range []vrrp.State{vrrp.StateBackup, vrrp.StateBackup, vrrp.StateFault, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateInit, vrrp.StateStop} {
+			a.Alert(false, "VI_1", s, 100)
+		}
+		a.Alert(true, "G", vrrp.StateBackup, 0) // a group is mailed apart from its instances
+		want := []string{"[lb1] VRRP Instance VI_1 - Entering BACKUP state"}
+		if !noFaults {
+			want = append(want, "[lb1] VRRP Instance VI_1 - Entering FAULT state", "[lb1] VRRP Instance VI_1 - Entering BACKUP state")
+		}
+		want = append(want, "[lb1] VRRP Instance VI_1 - Entering MASTER state", "[lb1] VRRP Instance VI_1 - Stopping", "[lb1] VRRP Group G - Entering BACKUP state")
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("no_email_faults=%v: mailed\n%s\nwant\n%s", noFaults, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 }

@@ -593,11 +593,11 @@ func fillTable(slots []uint16, dests []*dest, weights []int) error {
 	for i, d := range dests {
 		md[i] = sched.MaglevDest{Addr: d.key.addr, Weight: weights[i]}
 	}
-	table, err := sched.MaglevTable(md, len(slots))
+	built, err := sched.MaglevTable(md, len(slots))
 	if err != nil {
 		return err
 	}
-	for i, s := range table {
+	for i, s := range built {
 		slots[i] = noDest
 		if s >= 0 {
 			slots[i] = uint16(dests[s].id)

@@ -204,7 +204,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			if l := kaLogs.String(); strings.Contains(l, "IPSEC") || !kaMaster && !strings.Contains(l, "Entering BACKUP STATE") {
 				t.Fatalf("keepalived did not take govs's AH adverts:\n%s", l)
 			}
-			st := n.Status()[0]
+			st := firstStatus(n.Node)
 			if st.AdvertsReceived == 0 && kaMaster || len(st.BadPackets) != 0 {
 				t.Fatalf("govs: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 			}
@@ -223,7 +223,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			waitVIP(t, 2*mdi+3*time.Second, testVIP, ka, hosts)
 			time.Sleep(2 * time.Second)
 			waitVIP(t, time.Second, testVIP, ka, hosts)
-			if st := n.Status()[0]; st.State != StateBackup {
+			if st := firstStatus(n.Node); st.State != StateBackup {
 				t.Fatalf("govs after keepalived came back: %v", st.State)
 			}
 		})
@@ -250,7 +250,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
 			time.Sleep(2 * time.Second)
 			waitVIP(t, time.Second, testVIP, winner, hosts)
-			st := n.Status()[0]
+			st := firstStatus(n.Node)
 			if kaMaster && st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
 				t.Fatalf("govs: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 			}
@@ -264,10 +264,10 @@ func TestKeepalivedAHInterop(t *testing.T) {
 		n := startNode(t, hosts["govs"], govsCfg(100, "ahsecret"))
 		startKeepalived(t, hosts["ka"], ahConf(150, "different"))
 		ok := testutil.Eventually(2*mdi+3*time.Second, func() bool {
-			st := n.Status()[0]
+			st := firstStatus(n.Node)
 			return st.State == StateMaster && st.BadPackets["auth"] > 0
 		})
-		if st := n.Status()[0]; !ok || st.AdvertsReceived != 0 {
+		if st := firstStatus(n.Node); !ok || st.AdvertsReceived != 0 {
 			t.Fatalf("govs with another password: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 		}
 	})

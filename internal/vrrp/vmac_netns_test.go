@@ -214,7 +214,7 @@ func TestVMACKeepalivedInterop(t *testing.T) {
 			waitVIPOn(t, 5*time.Second, testVIP, vmac, master, ka, g)
 			time.Sleep(time.Second) // > 2 × Master_Down_Interval: a deaf backup would have taken over
 			waitVIPOn(t, time.Second, testVIP, vmac, master, ka, g)
-			st := n.Status()[0]
+			st := firstStatus(n.Node)
 			if kaMaster && (st.State != StateBackup || st.AdvertsReceived == 0) || len(st.BadPackets) != 0 {
 				t.Fatalf("govs: %v, %d adverts received, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 			}
@@ -274,7 +274,7 @@ func TestVMACIPv6(t *testing.T) {
 	if !strings.Contains(out, llAddr) || strings.Count(out, "fe80") != 1 {
 		t.Errorf("VMAC link-local addresses: want only eth0's %s:\n%s", llAddr, out)
 	}
-	if st := nb.Status()[0]; st.State != StateBackup || st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
+	if st := firstStatus(nb.Node); st.State != StateBackup || st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
 		t.Fatalf("b: %v, %d adverts received, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 	}
 	ping6 := func() {

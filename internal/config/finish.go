@@ -269,6 +269,13 @@ func (f *finisher) instances() {
 		}
 		f.auth(vi, who)
 		f.smtpAlert(&vi.SMTPAlert, &vi.Source, "smtp_alert_vrrp", false)
+		if vi.UseVMAC != nil && vi.UseVMAC.Name != "" && vi.UseVMAC.Name == vi.Interface {
+			f.d.errorf(vi.Line("use_vmac"), "%s: use_vmac %s: the VMAC cannot be the interface itself", who, vi.Interface)
+		}
+		if vi.VMACXmitBase && vi.UseVMAC == nil {
+			f.d.warnf(vi.Line("vmac_xmit_base"), "%s: vmac_xmit_base without use_vmac has no effect", who)
+			vi.VMACXmitBase = false
+		}
 
 		for i := range vi.VirtualIPs {
 			a := &vi.VirtualIPs[i]

@@ -265,6 +265,8 @@ type Instance struct {
 	UnicastPeers         []UnicastPeer   `json:"unicast_peer,omitempty" kw:"unicast_peer"`
 	UnicastTTL           int             `json:"unicast_ttl" kw:"unicast_ttl"` // [255]
 	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
+	UseVMAC              *VMAC           `json:"use_vmac,omitempty" kw:"use_vmac"` // nil: no VMAC
+	VMACXmitBase         bool            `json:"vmac_xmit_base,omitempty" kw:"vmac_xmit_base"`
 	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"` // [global]
 	Accept               bool            `json:"accept" kw:"accept,no_accept"`             // [true, false with strict and priority < 255]
 	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt,preempt"`         // cleared by state MASTER or priority 255
@@ -585,4 +587,10 @@ type URL struct {
 type StatusRange struct {
 	Lo int `json:"lo"`
 	Hi int `json:"hi"`
+}
+
+// VMAC is use_vmac [NAME]: the instance runs on a private macvlan carrying the VRRP
+// virtual router MAC.
+type VMAC struct {
+	Name string `json:"name,omitempty"` // [vrrp.VRID, chosen by the VRRP side]
 }

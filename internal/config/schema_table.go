@@ -236,9 +236,9 @@ var authenticationBlock = block("authentication", newOf[Authentication], hNone, 
 )
 
 var instanceBlock = block("vrrp_instance", newOf[Instance], hName, "NAME",
-	unsup("use_vmac", kOptBoolList),
+	kw("use_vmac", kVMAC, doc("run the instance on a private macvlan with the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv6 …:02:VRID)"), dfltDoc("NAME vrrp.VRID")),
 	unsup("use_vmac_addr", kFlag),
-	unsup("vmac_xmit_base", kFlag),
+	kw("vmac_xmit_base", kFlag, doc("with use_vmac: send adverts from the base interface with its own MAC (forced with unicast_peer)")),
 	unsup("use_ipvlan", kOptBoolList),
 	kw("unicast_peer", eUnicastPeer),
 	kw("unicast_fault_no_peer", kFlag),

@@ -49,6 +49,15 @@ var (
 		}
 		return a[0].Text, nil
 	}}
+	kVMAC = kind{doc: "[NAME]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return VMAC{}, nil
+		}
+		if !validDevName(a[0].Text) {
+			return nil, argErrorf(0, "%q is not an interface name (1-15 characters, no '/', ':' or white space)", a[0].Text)
+		}
+		return VMAC{Name: a[0].Text}, nil
+	}}
 	// kFlag is a keyword with no value that turns something on.
 	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
 	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).
@@ -630,4 +639,12 @@ func parseUnicastPeer(t []Token) (any, error) {
 		}
 	}
 	return p, nil
+}
+
+// validDevName is the kernel's rule for a new interface's name (dev_valid_name).
+func validDevName(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	return !strings.ContainsAny(name, "/: \t\n\v\f\r")
 }

@@ -184,8 +184,7 @@ virtual_server group G {
 }
 
 // TestPlanConformanceSamples maps every keepalived sample govs accepts: what `govs
-// check` accepts, `govs run` must be able to run, except AH authentication, which it
-// refuses by name.
+// check` accepts, `govs run` must be able to run (AH authentication included).
 func TestPlanConformanceSamples(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "shared", "conformance", "keepalived-samples")
 	entries, err := os.ReadDir(dir)
@@ -203,10 +202,6 @@ func TestPlanConformanceSamples(t *testing.T) {
 		}
 		p, err := NewPlan(cfg)
 		switch {
-		case e.Name() == "keepalived.conf.SSL_GET":
-			if err != nil || p.VRRPErr == nil || !strings.Contains(p.VRRPErr.Error(), "auth_type AH is not supported") {
-				t.Errorf("%s: err = %v, VRRPErr %v, want AH refused for VRRP only", e.Name(), err, p.VRRPErr)
-			}
 		case err != nil || p.VRRPErr != nil:
 			t.Errorf("%s: %v %v", e.Name(), err, p.VRRPErr)
 		default:
@@ -267,5 +262,51 @@ func TestVRRPMailOncePerState(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("no_email_faults=%v: mailed\n%s\nwant\n%s", noFaults, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+	}
+}
+
+func TestPlanVMACAndAH(t *testing.T) {
+	src := `vrrp_instance A {
+    interface eth0
+    virtual_router_id 7
+    priority 100
+    use_vmac vrrp-a
+    vmac_xmit_base
+    authentication {
+        auth_type AH
+        auth_pass secret
+    }
+    virtual_ipaddress {
+        192.0.2.7/24
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 8
+    priority 100
+    use_vmac
+    virtual_ipaddress {
+        192.0.2.8/24
+    }
+}
+`
+	cfg, diags := config.Parse("test.conf", []byte(src), config.Options{})
+	if diags.HasErrors() || len(diags) > 0 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	p, err := NewPlan(cfg)
+	if err != nil || p.VRRPErr != nil {
+		t.Fatalf("NewPlan: %v %v", err, p.VRRPErr)
+	}
+	byName := map[string]vrrp.InstanceConfig{}
+	for _, in := range p.VRRP.Instances {
+		byName[in.Name] = in
+	}
+	a, b := byName["A"], byName["B"]
+	if !a.UseVMAC || a.VMACName != "vrrp-a" || !a.VMACXmitBase || a.AuthType != vrrp.AuthAH || a.AuthPass != "secret" {
+		t.Errorf("A = use_vmac %v %q xmit_base %v auth %v %q", a.UseVMAC, a.VMACName, a.VMACXmitBase, a.AuthType, a.AuthPass)
+	}
+	if !b.UseVMAC || b.VMACName != "" || b.VMACXmitBase {
+		t.Errorf("B = use_vmac %v %q xmit_base %v", b.UseVMAC, b.VMACName, b.VMACXmitBase)
 	}
 }

@@ -107,10 +107,19 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	if in.State == config.StateMaster {
 		ic.InitialState = vrrp.StateMaster
 	}
-	if in.Auth != nil && in.Auth.Type == "PASS" {
-		ic.AuthType, ic.AuthPass = vrrp.AuthPass, in.Auth.Pass
-	} else if in.Auth != nil {
-		return ic, fmt.Errorf("%s: auth_type %s is not supported by govs yet; use PASS or none", in.Auth.Pos, in.Auth.Type)
+	if in.Auth != nil {
+		ic.AuthPass = in.Auth.Pass
+		switch in.Auth.Type {
+		case "PASS":
+			ic.AuthType = vrrp.AuthPass
+		case "AH":
+			ic.AuthType = vrrp.AuthAH
+		default:
+			return ic, fmt.Errorf("%s: auth_type %s is not supported; use PASS, AH or none", in.Auth.Pos, in.Auth.Type)
+		}
+	}
+	if in.UseVMAC != nil {
+		ic.UseVMAC, ic.VMACName, ic.VMACXmitBase = true, in.UseVMAC.Name, in.VMACXmitBase
 	}
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)

@@ -61,6 +61,8 @@ type instanceConf struct {
 	state    string // MASTER or BACKUP
 	extra    string // lines added to the instance
 	globals  string // lines added to global_defs
+	auth     string // VRRPv2 auth_type [PASS]
+	vmac     bool   // use_vmac, the VIP on the VMAC
 	excluded []string
 }
 
@@ -70,9 +72,17 @@ func (c instanceConf) text(routerID string) string {
 	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n    state %s\n    interface eth0\n    virtual_router_id 78\n", c.state)
 	fmt.Fprintf(&b, "    priority %d\n    advert_int %s\n    version %d\n", c.prio, c.advert, c.version)
 	if c.version == 2 {
-		b.WriteString("    authentication {\n        auth_type PASS\n        auth_pass govsnet\n    }\n")
+		auth := c.auth
+		if auth == "" {
+			auth = "PASS"
+		}
+		fmt.Fprintf(&b, "    authentication {\n        auth_type %s\n        auth_pass govsnet\n    }\n", auth)
 	}
-	fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s/24 dev eth0\n    }\n", netnsVIP)
+	if c.vmac {
+		fmt.Fprintf(&b, "    use_vmac\n    virtual_ipaddress {\n        %s/24\n    }\n", netnsVIP)
+	} else {
+		fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s/24 dev eth0\n    }\n", netnsVIP)
+	}
 	if len(c.excluded) > 0 {
 		fmt.Fprintf(&b, "    virtual_ipaddress_excluded {\n        %s\n    }\n", strings.Join(c.excluded, "\n        "))
 	}
@@ -489,5 +499,67 @@ func TestGovsBinaryVRRPMail(t *testing.T) {
 		if !strings.Contains(m, w.body) {
 			t.Errorf("mail %q has no body %q:\n%s", w.subject, w.body, m)
 		}
+	}
+}
+
+// TestGovsBinaryVMACWithAH: `govs run -P` with use_vmac and auth_type AH on both
+// directors (VRRPv2 at 1 s). The master's VIP sits on the VMAC vrrp.78 and ARP for it is
+// answered with the virtual router MAC; after kill -9 of the master the backup takes over
+// behind the same MAC, so the client's neighbour entry never has to change.
+func TestGovsBinaryVMACWithAH(t *testing.T) {
+	lb1, lb2, client := vrrpLAN(t)
+	testutil.NeedCommand(t, "arping")
+	const virtualMAC = "00:00:5e:00:01:4e" // VRID 78
+	onVMAC := func(d *director) bool {
+		out, _ := d.host.Exec("ip", "-4", "-o", "addr", "show", "dev", "vrrp.78")
+		return strings.Contains(out, " "+netnsVIP+"/")
+	}
+	waitOwner := func(owner, other *director) {
+		t.Helper()
+		if !testutil.Eventually(10*time.Second, func() bool { return onVMAC(owner) && !onVMAC(other) }) {
+			t.Fatalf("VIP on %s's VMAC %v, on %s's %v; want %s only\n%s", owner.name, onVMAC(owner), other.name, onVMAC(other), owner.name, owner.allLogs())
+		}
+	}
+	// Replies from the VIP leave by the base interface (with keepalived too): a director
+	// that had to ARP for the client would teach it the base MAC for the VIP. Real
+	// directors know their gateway already; give these a fixed entry for the client.
+	clientMAC, err := client.Exec("cat", "/sys/class/net/eth0/address")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*director{lb1, lb2} {
+		if out, err := d.host.Exec("ip", "neigh", "replace", "10.78.0.10", "lladdr", strings.TrimSpace(clientMAC), "dev", "eth0", "nud", "permanent"); err != nil {
+			t.Fatalf("%s: ip neigh: %v %s", d.name, err, out)
+		}
+	}
+	c1 := instanceConf{version: 2, advert: "1", prio: 150, state: "BACKUP", auth: "AH", vmac: true}
+	c2 := instanceConf{version: 2, advert: "1", prio: 100, state: "BACKUP", auth: "AH", vmac: true}
+	lb1.startGovs(c1)
+	lb2.startGovs(c2)
+	waitOwner(lb1, lb2)
+	out, _ := client.Exec("arping", "-c", "2", "-w", "3", "-I", "eth0", netnsVIP)
+	if !strings.Contains(strings.ToLower(out), virtualMAC) {
+		t.Fatalf("ARP for the VIP not answered with the virtual MAC %s:\n%s", virtualMAC, out)
+	}
+	if out, err := client.Exec("ping", "-c", "1", "-W", "2", netnsVIP); err != nil {
+		t.Fatalf("ping %s: %v\n%s", netnsVIP, err, out)
+	}
+	if n := clientNeighbour(t, client); !strings.Contains(n, virtualMAC) {
+		t.Fatalf("client's neighbour entry %q, want the virtual MAC", n)
+	}
+	lb1.signal(syscall.SIGKILL)
+	// The killed daemon leaves its VMAC behind, as keepalived's does; lb2's is the one
+	// that must carry the VIP now.
+	if !testutil.Eventually(10*time.Second, func() bool { return onVMAC(lb2) }) {
+		t.Fatalf("lb2 did not take the VIP over after kill -9 of lb1\n%s", lb2.allLogs())
+	}
+	if out, err := client.Exec("ping", "-c", "1", "-W", "2", netnsVIP); err != nil {
+		t.Fatalf("ping %s after the failover: %v\n%s", netnsVIP, err, out)
+	}
+	if n := clientNeighbour(t, client); !strings.Contains(n, virtualMAC) {
+		t.Fatalf("client's neighbour entry %q after the failover, want the virtual MAC still", n)
+	}
+	if !strings.Contains(lb2.allLogs(), "MASTER") {
+		t.Errorf("lb2 did not log its MASTER state")
 	}
 }

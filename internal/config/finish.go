@@ -289,7 +289,11 @@ func (f *finisher) instances() {
 		for _, list := range [][]IPAddress{vi.VirtualIPs, vi.ExcludedIPs} {
 			for i := range list {
 				if list[i].Dev == "" {
-					list[i].Dev = vi.Interface
+					// With use_vmac an address without dev goes on the VMAC, which the
+					// VRRP side names (empty Dev); without, on the instance's interface.
+					if vi.UseVMAC == nil {
+						list[i].Dev = vi.Interface
+					}
 				} else {
 					f.iface(list[i].Dev, list[i].Pos)
 				}

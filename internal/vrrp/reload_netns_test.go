@@ -52,7 +52,10 @@ func TestReload(t *testing.T) {
 	}
 	waitVIP(t, 3*time.Second, testVIP2, nil, alone)
 	waitVIP(t, time.Second, testVIP, a, alone)
-	if len(n.Status()) != 1 || stateOf(n.Node, "VI_1") != StateMaster {
+	// VI_2's addresses go while it stops, a moment before the reload swaps the
+	// instance list, so the status is waited for rather than read once.
+	reloaded := func() bool { return len(n.Status()) == 1 && stateOf(n.Node, "VI_1") == StateMaster }
+	if !testutil.Eventually(time.Second, reloaded) {
 		t.Fatalf("after the reload: %+v", n.Status())
 	}
 	var got string

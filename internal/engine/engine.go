@@ -149,6 +149,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) error {
 	derr := e.do(ctx, func(s *state) {
 		first := s.spec.Services == nil
 		s.spec = spec
+		s.spec.Services = withConfigured(spec.Services)
 		s.overlay = nil
 		s.loads++
 		now := time.Now()
@@ -308,6 +309,26 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		st.Events = slices.Clone(s.events)
 	})
 	return st, err
+}
+
+// withConfigured returns a copy of services whose table services name their configured
+// real servers, built once per load so that recomputing the table allocates nothing for
+// them.
+func withConfigured(services []VirtualService) []VirtualService {
+	out := slices.Clone(services)
+	total := 0
+	for _, vs := range services {
+		total += len(vs.RealServers)
+	}
+	all := make([]table.Dest, 0, total)
+	for i, vs := range out {
+		start := len(all)
+		for _, rs := range vs.RealServers {
+			all = append(all, rs.dest(rs.Weight))
+		}
+		out[i].Service.Configured = all[start:len(all):len(all)]
+	}
+	return out
 }
 
 // apply recomputes the desired table and hands it to the data plane.

@@ -156,6 +156,18 @@ func TestHealthDrivesTable(t *testing.T) {
 			if got := weights(rec.last()); !equalWeights(got, tt.want) {
 				t.Errorf("table weights = %v, want %v", got, tt.want)
 			}
+			// Whatever their health, the table names every configured server with
+			// its configured weight (the XDP plane's mid-flow table needs them).
+			configured, want := map[netip.AddrPort]int{}, map[netip.AddrPort]int{}
+			for _, d := range rec.last().Services[0].Configured {
+				configured[d.Addr] = d.Weight
+			}
+			for _, rs := range tt.spec.Services[0].RealServers {
+				want[rs.Addr] = rs.Weight
+			}
+			if !equalWeights(configured, want) {
+				t.Errorf("configured servers in the table = %v, want %v", configured, want)
+			}
 		})
 	}
 }

@@ -111,6 +111,12 @@ type Service struct {
 	ProxyProto int    // 0: off; 1 or 2: send a PROXY protocol header of that version (proxy plane only)
 	Name       string // where it came from, e.g. "keepalived.conf:12", for logs
 	Dests      []Dest
+	// Configured is every real server the configuration names for the service, in
+	// configuration order with its configured weight, whatever its health (Dests is
+	// what is scheduled now). Only the XDP plane reads it: its table for mid-flow
+	// packets must come out the same on every director, one started while a server
+	// fails included. Empty when the table does not come from a configuration.
+	Configured []Dest
 }
 
 // DestKey identifies a destination within its service.

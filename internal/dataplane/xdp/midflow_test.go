@@ -86,6 +86,80 @@ func TestMidFlowAfterFailover(t *testing.T) {
 	}
 }
 
+// TestMidFlowDirectorStartedWhileFailing: the backup director starts while rs2 fails its
+// check, so no table it is given schedules rs2; the table names rs2 among the configured
+// servers, and that is enough for the new master to carry on the flows the old one put
+// on rs2 before it failed. rs2 gets no new flow, no statistics line of its own, and is
+// not forgotten after the TCP timeout while the configuration names it.
+func TestMidFlowDirectorStartedWhileFailing(t *testing.T) {
+	configured := []table.Dest{dr(rs1, 2), dr(rs2, 1), dr(rs4, 1)}
+	healthy := drService("wrr", configured...)
+	healthy.Configured = configured
+	failing := drService("wrr", dr(rs1, 2), dr(rs4, 1))
+	failing.Configured = configured
+
+	old, next := testPlane(t), testPlane(t)
+	apply(t, old, healthy)
+	chosen := map[netip.AddrPort]netip.AddrPort{}
+	onRS2 := 0
+	for i := range 300 {
+		in := tcpFrame(client(i), vip, syn, 0)
+		_, out := run(t, old, in)
+		chosen[client(i)] = sentTo(t, in, out)
+		if chosen[client(i)] == rs2 {
+			onRS2++
+		}
+	}
+	if onRS2 == 0 {
+		t.Fatal("no flow on rs2: the test proves nothing")
+	}
+	apply(t, old, failing)
+	apply(t, next, failing) // started now: it never saw rs2 scheduled
+
+	check := func(when string) {
+		t.Helper()
+		for i := range 300 {
+			in := tcpFrame(client(i), vip, ack, 20)
+			ret, out := run(t, next, in)
+			if ret != xdpTX {
+				t.Fatalf("%s: mid-flow packet of %s: action %d, want XDP_TX", when, client(i), ret)
+			}
+			if got := sentTo(t, in, out); got != chosen[client(i)] {
+				t.Fatalf("%s: mid-flow packet of %s went to %s, its flow is on %s", when, client(i), got, chosen[client(i)])
+			}
+		}
+	}
+	check("after the failover")
+	for i := 1000; i < 1200; i++ {
+		in := tcpFrame(client(i), vip, syn, 0)
+		if _, out := run(t, next, in); sentTo(t, in, out) == rs2 {
+			t.Fatalf("new flow of %s went to rs2, whose check fails", client(i))
+		}
+	}
+	for _, d := range next.Stats().Services[0].Dests {
+		if d.Addr == rs2 {
+			t.Fatalf("rs2 has a statistics line while out of the table: %+v", next.Stats().Services[0].Dests)
+		}
+	}
+	next.mu.Lock()
+	next.expire(time.Now().Add(defaultTCPTimeout + time.Second))
+	next.mu.Unlock()
+	check("past the TCP timeout")
+
+	// It recovers: back in the table, where the healthy table puts it.
+	apply(t, next, healthy)
+	fresh := testPlane(t)
+	apply(t, fresh, healthy)
+	for i := 5000; i < 5300; i++ {
+		in := tcpFrame(client(i), vip, syn, 0)
+		_, a := run(t, next, in)
+		_, b := run(t, fresh, in)
+		if sentTo(t, in, a) != sentTo(t, in, b) {
+			t.Fatalf("new flow of %s after rs2 recovered: %s, a director that never saw it fail says %s", client(i), sentTo(t, in, a), sentTo(t, in, b))
+		}
+	}
+}
+
 // TestMidFlowUDPUsesHealthyTable: a UDP datagram without a flow entry is a new flow: it
 // never goes to a server that left the table.
 func TestMidFlowUDPUsesHealthyTable(t *testing.T) {

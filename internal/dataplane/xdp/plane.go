@@ -121,13 +121,13 @@ type service struct {
 	real  realisation
 	dests []*dest
 	// members are the servers of the table for mid-flow TCP packets without a flow
-	// entry: the service's real servers in table order, and, in their former place,
-	// those that left the table (a failed health check removes a server) within the
-	// TCP timeout. The desired table does not say which servers the configuration names,
-	// so the plane remembers them: two directors that saw the same tables build the same
-	// one. Its limits: a director started while a server fails never saw it (it sends
-	// that server's flows where its healthy table says), and a server a reload removed
-	// is remembered for the TCP timeout like a failed one.
+	// entry: every real server the configuration names, in its order, whether a failed
+	// check keeps it out of the table or not (table.Service.Configured), then those the
+	// table adds; and, in their former place, those a reload removed, for the TCP
+	// timeout, since another director may still send them flows. Two directors with
+	// the same configuration build the same one, whenever each started. A table without
+	// a configuration stands for it (the plane then remembers servers a failed check
+	// removed, in their place, for the TCP timeout).
 	members []*dest
 	// installed is the weights the program's tables were last built from; a refresh
 	// that computes the same ones writes nothing.
@@ -324,7 +324,7 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 	var unresolved []netip.Addr
 	seen := map[netip.Addr]bool{}
 	for _, s := range t.Services {
-		for _, d := range s.Dests {
+		for _, d := range slices.Concat(s.Dests, s.Configured) {
 			a := d.Addr.Addr().Unmap()
 			if p.dests[destKey{s.ServiceKey, d.Addr}] == nil && !seen[a] {
 				seen[a] = true
@@ -372,21 +372,9 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 		svc.dests = svc.dests[:0]
 		for _, td := range s.Dests {
 			keep[td.Addr] = true
-			k := destKey{s.ServiceKey, td.Addr}
-			d := p.dests[k]
-			if d == nil {
-				if len(p.freeIDs) == 0 {
-					return fmt.Errorf("xdp: service %s: real server %s: more than %d real servers installed", s.ServiceKey, td.Addr, maxDests)
-				}
-				d = &dest{key: k, id: p.freeIDs[len(p.freeIDs)-1]}
-				p.freeIDs = p.freeIDs[:len(p.freeIDs)-1]
-				p.gen++
-				d.gen = p.gen
-				d.hop = hops[td.Addr.Addr().Unmap()]
-				if err := p.objs.DestCounters.Update(d.id, make([]govsXDPCounters, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
-					return fmt.Errorf("xdp: clearing counters of %s: %w", td.Addr, err)
-				}
-				p.dests[k] = d
+			d, err := p.destFor(s.ServiceKey, td.Addr, hops)
+			if err != nil {
+				return err
 			}
 			d.method, d.weight, d.removedAt = td.Method, td.Weight, time.Time{}
 			if td.Weight > 0 {
@@ -408,7 +396,15 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 				leaving = append(leaving, d)
 			}
 		}
-		svc.members = mergeMembers(svc.members, svc.dests, func(d *dest) bool { return p.dests[d.key] == d })
+		cur, standby, err := p.configuredOrder(svc, s, keep, hops)
+		if err != nil {
+			return err
+		}
+		for _, d := range standby {
+			d.removedAt = now
+			leaving = append(leaving, d)
+		}
+		svc.members = mergeMembers(svc.members, cur, func(d *dest) bool { return p.dests[d.key] == d })
 		order = append(order, svc)
 	}
 	if err := p.flushDests(); err != nil {
@@ -470,6 +466,83 @@ func (p *Plane) writePorts(bits [65536 / 64]uint64) error {
 		p.ports[i] = w
 	}
 	return nil
+}
+
+// destFor returns the element of real server addr of service key, making it (with its
+// next hop from hops) if there is none; p.mu is held.
+func (p *Plane) destFor(key table.ServiceKey, addr netip.AddrPort, hops map[netip.Addr]nextHop) (*dest, error) {
+	k := destKey{key, addr}
+	if d := p.dests[k]; d != nil {
+		return d, nil
+	}
+	if len(p.freeIDs) == 0 {
+		return nil, fmt.Errorf("xdp: service %s: real server %s: more than %d real servers installed", key, addr, maxDests)
+	}
+	d := &dest{key: k, id: p.freeIDs[len(p.freeIDs)-1]}
+	p.freeIDs = p.freeIDs[:len(p.freeIDs)-1]
+	p.gen++
+	d.gen = p.gen
+	d.hop = hops[addr.Addr().Unmap()]
+	if err := p.objs.DestCounters.Update(d.id, make([]govsXDPCounters, ebpf.MustPossibleCPU()), ebpf.UpdateAny); err != nil {
+		return nil, fmt.Errorf("xdp: clearing counters of %s: %w", addr, err)
+	}
+	p.dests[k] = d
+	return d, nil
+}
+
+// configuredOrder returns the servers of svc's mid-flow table as its configuration
+// orders them: the configured ones, scheduled or not, then those the table adds (a sorry
+// server, one `govs adm` added). It makes the elements of configured servers the plane
+// has never had, which a failed check kept out of every table it was given (a director
+// started while they fail), and returns them as standby: they take no new flow but
+// carry the mid-flow packets another director's flows send them. Without a
+// configuration the table's own order is the answer; p.mu is held.
+func (p *Plane) configuredOrder(svc *service, s table.Service, scheduled map[netip.AddrPort]bool, hops map[netip.Addr]nextHop) (order, standby []*dest, err error) {
+	if len(s.Configured) == 0 {
+		return svc.dests, nil, nil
+	}
+	order = make([]*dest, 0, len(s.Configured)+len(svc.dests))
+	in := make(map[netip.AddrPort]bool, len(s.Configured))
+	for _, td := range s.Configured {
+		if in[td.Addr] {
+			continue // named twice: one server
+		}
+		in[td.Addr] = true
+		if scheduled[td.Addr] {
+			order = append(order, p.dests[destKey{s.ServiceKey, td.Addr}])
+			continue
+		}
+		d, err := p.destFor(s.ServiceKey, td.Addr, hops)
+		if err != nil {
+			return nil, nil, err
+		}
+		if d.removedAt.IsZero() {
+			// Not in the table, and not leaving it now either (that is the loop
+			// above): an element made just now.
+			d.method = td.Method
+			if d.lastWeight == 0 {
+				d.lastWeight = td.Weight
+			}
+			if p.attachHops && d.usable() == nil {
+				if err := p.attach(d.hop.ifindex); err != nil {
+					return nil, nil, err
+				}
+			}
+			standby = append(standby, d)
+		}
+		order = append(order, d)
+	}
+	for _, d := range svc.dests {
+		if !in[d.key.addr] {
+			order = append(order, d)
+		}
+	}
+	return order, standby, nil
+}
+
+// configured reports whether the configuration names addr among svc's real servers.
+func (svc *service) configured(addr netip.AddrPort) bool {
+	return slices.ContainsFunc(svc.spec.Configured, func(d table.Dest) bool { return d.Addr == addr })
 }
 
 // mergeMembers returns cur followed by nothing else but, each in its former place (after
@@ -730,17 +803,21 @@ func (p *Plane) expire(now time.Time) {
 	var gone []*dest
 	changed := map[*service]bool{}
 	for _, d := range p.dests {
+		svc := p.services[d.key.svc]
+		if svc != nil && svc.configured(d.key.addr) {
+			continue // out of the table while its check fails, a member for good
+		}
 		linger := time.Duration(udp) * clockUnit
 		member := false
 		if d.key.svc.Protocol == table.TCP {
 			linger = time.Duration(tcp) * clockUnit
-			member = p.services[d.key.svc] != nil
+			member = svc != nil
 		}
 		if d.removedAt.IsZero() || ((d.active+d.inactive > 0 || member) && now.Sub(d.removedAt) < linger) {
 			continue
 		}
 		gone = append(gone, d)
-		if svc := p.services[d.key.svc]; svc != nil && slices.Contains(svc.members, d) {
+		if svc != nil && slices.Contains(svc.members, d) {
 			svc.members = slices.DeleteFunc(svc.members, func(m *dest) bool { return m == d })
 			changed[svc] = true
 		}

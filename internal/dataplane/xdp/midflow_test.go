@@ -36,33 +36,12 @@ func TestMidFlowAfterFailover(t *testing.T) {
 			for _, p := range []*Plane{old, next} {
 				apply(t, p, healthy)
 			}
-			chosen := map[netip.AddrPort]netip.AddrPort{}
-			onRS2 := 0
-			for i := range 300 {
-				in := tcpFrame(client(i), vip, syn, 0)
-				_, out := run(t, old, in)
-				chosen[client(i)] = sentTo(t, in, out)
-				if chosen[client(i)] == rs2 {
-					onRS2++
-				}
-			}
-			if onRS2 == 0 {
-				t.Fatal("no flow on rs2: the test proves nothing")
-			}
+			chosen := openFlows(t, old)
 			for _, p := range []*Plane{old, next} {
 				apply(t, p, failing)
 			}
 			// The old master dies; the new one carries every flow on.
-			for i := range 300 {
-				in := tcpFrame(client(i), vip, ack, 20)
-				ret, out := run(t, next, in)
-				if ret != xdpTX {
-					t.Fatalf("mid-flow packet of %s: action %d, want XDP_TX", client(i), ret)
-				}
-				if got := sentTo(t, in, out); got != chosen[client(i)] {
-					t.Fatalf("mid-flow packet of %s went to %s after the failover, its flow is on %s", client(i), got, chosen[client(i)])
-				}
-			}
+			checkMidFlow(t, next, chosen, "after the failover")
 			for i := 1000; i < 1200; i++ {
 				in := tcpFrame(client(i), vip, syn, 0)
 				if _, out := run(t, next, in); sentTo(t, in, out) == rs2 {
@@ -100,36 +79,11 @@ func TestMidFlowDirectorStartedWhileFailing(t *testing.T) {
 
 	old, next := testPlane(t), testPlane(t)
 	apply(t, old, healthy)
-	chosen := map[netip.AddrPort]netip.AddrPort{}
-	onRS2 := 0
-	for i := range 300 {
-		in := tcpFrame(client(i), vip, syn, 0)
-		_, out := run(t, old, in)
-		chosen[client(i)] = sentTo(t, in, out)
-		if chosen[client(i)] == rs2 {
-			onRS2++
-		}
-	}
-	if onRS2 == 0 {
-		t.Fatal("no flow on rs2: the test proves nothing")
-	}
+	chosen := openFlows(t, old)
 	apply(t, old, failing)
 	apply(t, next, failing) // started now: it never saw rs2 scheduled
 
-	check := func(when string) {
-		t.Helper()
-		for i := range 300 {
-			in := tcpFrame(client(i), vip, ack, 20)
-			ret, out := run(t, next, in)
-			if ret != xdpTX {
-				t.Fatalf("%s: mid-flow packet of %s: action %d, want XDP_TX", when, client(i), ret)
-			}
-			if got := sentTo(t, in, out); got != chosen[client(i)] {
-				t.Fatalf("%s: mid-flow packet of %s went to %s, its flow is on %s", when, client(i), got, chosen[client(i)])
-			}
-		}
-	}
-	check("after the failover")
+	checkMidFlow(t, next, chosen, "after the failover")
 	for i := 1000; i < 1200; i++ {
 		in := tcpFrame(client(i), vip, syn, 0)
 		if _, out := run(t, next, in); sentTo(t, in, out) == rs2 {
@@ -144,7 +98,7 @@ func TestMidFlowDirectorStartedWhileFailing(t *testing.T) {
 	next.mu.Lock()
 	next.expire(time.Now().Add(defaultTCPTimeout + time.Second))
 	next.mu.Unlock()
-	check("past the TCP timeout")
+	checkMidFlow(t, next, chosen, "past the TCP timeout")
 
 	// It recovers: back in the table, where the healthy table puts it.
 	apply(t, next, healthy)
@@ -156,6 +110,42 @@ func TestMidFlowDirectorStartedWhileFailing(t *testing.T) {
 		_, b := run(t, fresh, in)
 		if sentTo(t, in, a) != sentTo(t, in, b) {
 			t.Fatalf("new flow of %s after rs2 recovered: %s, a director that never saw it fail says %s", client(i), sentTo(t, in, a), sentTo(t, in, b))
+		}
+	}
+}
+
+// openFlows sends the SYNs of 300 clients to the VIP through p and returns the real
+// server each flow went to. Some must go to rs2, the server the tests fail.
+func openFlows(t *testing.T, p *Plane) map[netip.AddrPort]netip.AddrPort {
+	t.Helper()
+	chosen := map[netip.AddrPort]netip.AddrPort{}
+	onRS2 := 0
+	for i := range 300 {
+		in := tcpFrame(client(i), vip, syn, 0)
+		_, out := run(t, p, in)
+		chosen[client(i)] = sentTo(t, in, out)
+		if chosen[client(i)] == rs2 {
+			onRS2++
+		}
+	}
+	if onRS2 == 0 {
+		t.Fatal("no flow on rs2: the test proves nothing")
+	}
+	return chosen
+}
+
+// checkMidFlow sends a mid-flow packet of every flow in chosen through p: each must go
+// out (XDP_TX) to the real server its flow is on.
+func checkMidFlow(t *testing.T, p *Plane, chosen map[netip.AddrPort]netip.AddrPort, when string) {
+	t.Helper()
+	for c, rs := range chosen {
+		in := tcpFrame(c, vip, ack, 20)
+		ret, out := run(t, p, in)
+		if ret != xdpTX {
+			t.Fatalf("%s: mid-flow packet of %s: action %d, want XDP_TX", when, c, ret)
+		}
+		if got := sentTo(t, in, out); got != rs {
+			t.Fatalf("%s: mid-flow packet of %s went to %s, its flow is on %s", when, c, got, rs)
 		}
 	}
 }

@@ -401,8 +401,9 @@ func (p *Plane) Apply(ctx context.Context, t table.Table) error {
 			return err
 		}
 		for _, d := range standby {
+			// In the destination array before the table that names it.
 			d.removedAt = now
-			leaving = append(leaving, d)
+			p.installDest(d, false)
 		}
 		svc.members = mergeMembers(svc.members, cur, func(d *dest) bool { return p.dests[d.key] == d })
 		order = append(order, svc)

@@ -159,6 +159,16 @@ func hasAddr(t *testing.T, h *testutil.Host, addr string) bool {
 	return strings.Contains(out, " "+addr+"/")
 }
 
+// waitState waits up to two seconds for instance name of n to be in state want: a node
+// adds or removes its addresses a moment before it publishes the state it entered, so a
+// state read once right after an address moved may still be the old one.
+func waitState(t *testing.T, n *Node, name string, want State, who string) {
+	t.Helper()
+	if !testutil.Eventually(2*time.Second, func() bool { return stateOf(n, name) == want }) {
+		t.Fatalf("%s: %s is %v, want %v", who, name, stateOf(n, name), want)
+	}
+}
+
 func stateOf(n *Node, name string) State {
 	for _, s := range n.Status() {
 		if s.Name == name {
@@ -231,9 +241,7 @@ func TestElectionFailoverPreemption(t *testing.T) {
 		}
 	})
 	waitVIP(t, 10*time.Second, testVIP, hosts["a"], nodes)
-	if got := stateOf(b.Node, "VI_1"); got != StateBackup {
-		t.Fatalf("b is %v, want BACKUP", got)
-	}
+	waitState(t, b.Node, "VI_1", StateBackup, "b")
 	if out := arpAnswer(t, hosts["client"], testVIP); !strings.Contains(out, macOf(t, hosts["a"])) {
 		t.Fatalf("ARP for the VIP not answered by a (%s):\n%s", macOf(t, hosts["a"]), out)
 	}
@@ -254,9 +262,7 @@ func TestElectionFailoverPreemption(t *testing.T) {
 	// Restart a: it removes the VIP it left behind, then preempts.
 	_, logs = startChild(t, hosts["a"], mk(150))
 	waitVIP(t, 10*time.Second, testVIP, hosts["a"], nodes)
-	if got := stateOf(b.Node, "VI_1"); got != StateBackup {
-		t.Fatalf("b is %v after a came back, want BACKUP", got)
-	}
+	waitState(t, b.Node, "VI_1", StateBackup, "b after a came back")
 }
 
 // TestNopreemptAndGracefulStop: v3 at 0.1 s. A returning higher priority node with
@@ -317,7 +323,11 @@ func TestLinkDownAndTrackScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVIP(t, 5*time.Second, testVIP, hosts["b"], hosts)
-	if st := a.Status()[0]; st.EffectivePriority != 90 || st.State != StateBackup {
+	if !testutil.Eventually(2*time.Second, func() bool {
+		st := a.Status()[0]
+		return st.EffectivePriority == 90 && st.State == StateBackup
+	}) {
+		st := a.Status()[0]
 		t.Fatalf("a with a failed script: %v priority %d, want BACKUP 90", st.State, st.EffectivePriority)
 	}
 	os.Remove(flagFile)
@@ -400,9 +410,7 @@ func TestThreeNodes(t *testing.T) {
 	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
 	a.stop(t)
 	waitVIP(t, 3*time.Second, testVIP, hosts["b"], hosts)
-	if got := stateOf(c.Node, "VI_1"); got != StateBackup {
-		t.Fatalf("c is %v, want BACKUP", got)
-	}
+	waitState(t, c.Node, "VI_1", StateBackup, "c")
 	_ = b
 }
 
@@ -431,8 +439,11 @@ func TestIPv6(t *testing.T) {
 	a := startNode(t, hosts["a"], mk(150))
 	b := startNode(t, hosts["b"], mk(100))
 	waitVIP(t, 5*time.Second, "fd77::254", hosts["a"], hosts)
-	if st := b.Status()[0]; st.State != StateBackup || st.AdvertsReceived == 0 {
-		t.Fatalf("b: %+v", st)
+	if !testutil.Eventually(2*time.Second, func() bool {
+		st := b.Status()[0]
+		return st.State == StateBackup && st.AdvertsReceived > 0
+	}) {
+		t.Fatalf("b: %+v", b.Status()[0])
 	}
 	a.stop(t)
 	waitVIP(t, 3*time.Second, "fd77::254", hosts["b"], hosts)

@@ -145,9 +145,7 @@ func TestVMAC(t *testing.T) {
 			t.Errorf("a: %s = %s, want %s", key, got, want)
 		}
 	}
-	if st := b.Name; stateOf(na.Node, "VI_1") != StateMaster {
-		t.Fatalf("a is %v (b %s)", stateOf(na.Node, "VI_1"), st)
-	}
+	waitState(t, na.Node, "VI_1", StateMaster, "a")
 
 	// ARP for the VIP is answered with the virtual MAC, by the master only.
 	if got := arpAnswer(t, client, testVIP); !strings.Contains(got, virtual) || strings.Contains(got, macOf(t, a)) {

@@ -287,6 +287,24 @@ static __always_inline __u16 csum_fold(__u32 sum)
 #define ENCAP_NO_ROOM -1
 #define ENCAP_TOO_BIG -2
 
+// push_outer makes room for an outer IP header of len bytes between the Ethernet header
+// and the packet, and addresses the frame to d; it returns where the outer header goes,
+// or NULL when the packet has no headroom.
+static __always_inline void *push_outer(struct xdp_md *ctx, const struct dest *d, __u32 len, __u16 eth_proto)
+{
+	if (bpf_xdp_adjust_head(ctx, -(int)len))
+		return NULL;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if (data + sizeof(struct ethhdr) + len > data_end)
+		return NULL;
+	__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(eth_proto);
+	return data + sizeof(struct ethhdr);
+}
+
 // encap prepends an outer header addressed to the real server, as IPVS's
 // ip_vs_tunnel_xmit (IPv4: IPIP) and ip_vs_tunnel_xmit_v6 (IPv6) do for the default ipip
 // tunnel type: an IPv4 outer header with protocol 4 (IPv4 inside) or 41 (IPv6 inside), or
@@ -323,17 +341,9 @@ static __attribute__((noinline)) int encap(struct xdp_md *ctx, const struct dest
 	if (d->flags & DEST_IPV6) {
 		if (inner_len + sizeof(struct ipv6hdr) > d->mtu)
 			return ENCAP_TOO_BIG;
-		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
+		struct ipv6hdr *outer = push_outer(ctx, d, sizeof(struct ipv6hdr), ETH_P_IPV6);
+		if (!outer)
 			return ENCAP_NO_ROOM;
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
-		struct ethhdr *eth = data;
-		struct ipv6hdr *outer = data + sizeof(struct ethhdr);
-		if ((void *)(outer + 1) > data_end)
-			return ENCAP_NO_ROOM;
-		__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
-		eth->h_proto = bpf_htons(ETH_P_IPV6);
 		// Version 6, the inner traffic class, no flow label.
 		outer->version = 6;
 		outer->priority = tos >> 4;
@@ -350,18 +360,9 @@ static __attribute__((noinline)) int encap(struct xdp_md *ctx, const struct dest
 
 	if (inner_len + sizeof(struct iphdr) > d->mtu)
 		return ENCAP_TOO_BIG;
-	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+	struct iphdr *outer = push_outer(ctx, d, sizeof(struct iphdr), ETH_P_IP);
+	if (!outer)
 		return ENCAP_NO_ROOM;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *outer = data + sizeof(struct ethhdr);
-	if ((void *)(outer + 1) > data_end)
-		return ENCAP_NO_ROOM;
-
-	__builtin_memcpy(eth->h_dest, d->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, d->smac, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
 
 	outer->version = 4;
 	outer->ihl = 5;

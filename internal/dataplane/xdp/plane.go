@@ -804,6 +804,9 @@ func (p *Plane) expire(now time.Time) {
 	var gone []*dest
 	changed := map[*service]bool{}
 	for _, d := range p.dests {
+		if d.removedAt.IsZero() {
+			continue
+		}
 		svc := p.services[d.key.svc]
 		if svc != nil && svc.configured(d.key.addr) {
 			continue // out of the table while its check fails, a member for good
@@ -814,7 +817,7 @@ func (p *Plane) expire(now time.Time) {
 			linger = time.Duration(tcp) * clockUnit
 			member = svc != nil
 		}
-		if d.removedAt.IsZero() || ((d.active+d.inactive > 0 || member) && now.Sub(d.removedAt) < linger) {
+		if (d.active+d.inactive > 0 || member) && now.Sub(d.removedAt) < linger {
 			continue
 		}
 		gone = append(gone, d)

@@ -13,7 +13,7 @@ import (
 // marked the live heap several times during one load: 40% of the time of a reload on
 // one CPU (a small VM, or the kernel suite's guest). At 400 the heap may grow to five
 // times the live one instead, so a load runs with at most one collection; the price is
-// memory (docs/performance.md, Kernel IPVS plane).
+// memory while it runs, handed back when it ends (docs/performance.md, Kernel IPVS plane).
 const loadGCPercent = 400
 
 // gcLoads counts the loads under way, so that concurrent ones (several daemons in one
@@ -44,10 +44,18 @@ func relaxGC() (restore func()) {
 	return func() {
 		once.Do(func() {
 			gcLoads.Lock()
-			defer gcLoads.Unlock()
 			gcLoads.n--
-			if gcLoads.n == 0 && gcLoads.raised {
+			last := gcLoads.n == 0 && gcLoads.raised
+			if last {
 				debug.SetGCPercent(gcLoads.saved)
+			}
+			gcLoads.Unlock()
+			if last {
+				// The load's garbage grew the heap to several times the live one, and
+				// the runtime hands such pages back to the OS only over minutes:
+				// one collection now (a few ms with a live heap of a few MB) brings the
+				// resident size back down at once.
+				debug.FreeOSMemory()
 			}
 		})
 	}

@@ -2,8 +2,16 @@ package daemon
 
 import (
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 )
+
+// forcedGCs counts the collections the program forced (runtime.GC, debug.FreeOSMemory).
+func forcedGCs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
 
 func TestRelaxGC(t *testing.T) {
 	orig := debug.SetGCPercent(100)
@@ -17,11 +25,12 @@ func TestRelaxGC(t *testing.T) {
 		name     string
 		operator int // GOGC before the loads
 		during   int
+		collects bool // the last restore collects and returns memory to the OS
 	}{
-		{"default", 100, loadGCPercent},
-		{"lower", 50, loadGCPercent},
-		{"higher kept", 800, 800},
-		{"off kept", -1, -1},
+		{"default", 100, loadGCPercent, true},
+		{"lower", 50, loadGCPercent, true},
+		{"higher kept", 800, 800, false},
+		{"off kept", -1, -1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,14 +40,21 @@ func TestRelaxGC(t *testing.T) {
 			if got := current(); got != tt.during {
 				t.Fatalf("during two loads: GOGC %d, want %d", got, tt.during)
 			}
+			forced := forcedGCs()
 			first()
 			first() // calling it again changes nothing
 			if got := current(); got != tt.during {
 				t.Fatalf("while the second load runs: GOGC %d, want %d", got, tt.during)
 			}
+			if n := forcedGCs() - forced; n != 0 {
+				t.Fatalf("while the second load runs: %d forced collections, want 0", n)
+			}
 			second()
 			if got := current(); got != tt.operator {
 				t.Fatalf("after both: GOGC %d, want %d", got, tt.operator)
+			}
+			if n := forcedGCs() - forced; (n > 0) != tt.collects {
+				t.Fatalf("after both: %d forced collections, want some: %v", n, tt.collects)
 			}
 		})
 	}

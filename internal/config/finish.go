@@ -131,9 +131,47 @@ func (f *finisher) scripts() {
 		}
 		seen[t.Name] = t.Pos
 	}
+	seen = map[string]Pos{}
+	for _, t := range f.cfg.TrackProcesses {
+		if p, dup := seen[t.Name]; dup {
+			f.d.errorf(t.Pos, "vrrp_track_process %s is already defined at %s", t.Name, p)
+		}
+		seen[t.Name] = t.Pos
+		f.trackProcess(t)
+	}
 }
 
-// resolveTracked fills the weights of track_script / track_file entries from the
+// commLen is the longest process name the kernel keeps (TASK_COMM_LEN less the NUL).
+const commLen = 15
+
+// trackProcess fills the defaults of a vrrp_track_process that depend on other
+// keywords, as keepalived 2.2.7's handlers do, and checks quorum against quorum_max.
+func (f *finisher) trackProcess(t *TrackProcess) {
+	who := "vrrp_track_process " + t.Name
+	if len(t.Process) > 1 || t.ParamMatch != "" {
+		// Parameters can only be seen on the command line.
+		t.FullCommand = true
+	}
+	if len(t.Process) > 1 && t.ParamMatch == "" {
+		t.ParamMatch = "exact"
+	}
+	if t.IsSet("delay") {
+		fillUnset(&t.TerminateDelay, &t.Source, "terminate_delay", t.Delay)
+		fillUnset(&t.ForkDelay, &t.Source, "fork_delay", t.Delay)
+	}
+	if !t.IsSet("quorum_max") {
+		t.QuorumMax = -1
+	} else if t.QuorumMax == 0 && !t.IsSet("quorum") {
+		t.Quorum = 0 // quorum_max 0 alone: up while no process runs
+	} else if t.QuorumMax < t.Quorum {
+		f.d.errorf(t.Line("quorum_max"), "%s: quorum_max %d is less than quorum %d", who, t.QuorumMax, t.Quorum)
+	}
+	if len(t.Process) > 0 && !t.FullCommand && len(t.Process[0]) > commLen {
+		f.d.warnf(t.Line("process"), "%s: process name %q is longer than the kernel's %d-character process name; only %q is compared (use full_command to match the command line)", who, t.Process[0], commLen, t.Process[0][:commLen])
+	}
+}
+
+// resolveTracked fills the weights of track_script / track_file / track_process entries from the
 // objects they name; an undefined name is an error, one defined later a warning
 // (keepalived drops forward references).
 func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
@@ -142,14 +180,22 @@ func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
 		var defPos Pos
 		var w Weight
 		found := false
-		if what == "vrrp_script" {
+		switch what {
+		case "vrrp_script":
 			for _, s := range f.cfg.Scripts {
 				if s.Name == e.Name {
 					defPos, w, found = s.Pos, s.Weight, true
 					break
 				}
 			}
-		} else {
+		case "vrrp_track_process":
+			for _, t := range f.cfg.TrackProcesses {
+				if t.Name == e.Name {
+					defPos, w, found = t.Pos, t.Weight, true
+					break
+				}
+			}
+		default:
 			for _, t := range f.cfg.TrackFiles {
 				if t.Name == e.Name {
 					defPos, w, found = t.Pos, t.Weight, true
@@ -312,6 +358,7 @@ func (f *finisher) instances() {
 		}
 		f.resolveTracked(vi.TrackScripts, who, "vrrp_script")
 		f.resolveTracked(vi.TrackFiles, who, "track_file")
+		f.resolveTracked(vi.TrackProcesses, who, "vrrp_track_process")
 		for _, p := range vi.UnicastPeers {
 			if family(p.Addr) != vi.Family && len(vi.VirtualIPs) > 0 {
 				f.d.errorf(p.Pos, "%s: unicast_peer %s is not %s like the virtual addresses", who, p.Addr, vi.Family)
@@ -413,6 +460,7 @@ func (f *finisher) syncGroups() {
 		}
 		f.resolveTracked(sg.TrackScripts, who, "vrrp_script")
 		f.resolveTracked(sg.TrackFiles, who, "track_file")
+		f.resolveTracked(sg.TrackProcesses, who, "vrrp_track_process")
 		f.smtpAlert(&sg.SMTPAlert, &sg.Source, "smtp_alert_vrrp", false)
 		for _, t := range sg.TrackInterfaces {
 			f.iface(t.Name, t.Pos)

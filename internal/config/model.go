@@ -38,6 +38,7 @@ type Config struct {
 	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`
 	Scripts             []*VRRPScript         `json:"vrrp_scripts,omitempty" kw:"vrrp_script"`
 	TrackFiles          []*TrackFile          `json:"track_files,omitempty" kw:"track_file"`
+	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty" kw:"vrrp_track_process"`
 	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
 	Instances           []*Instance           `json:"vrrp_instances,omitempty" kw:"vrrp_instance"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups,omitempty" kw:"virtual_server_group"`
@@ -215,6 +216,25 @@ type TrackFile struct {
 	InitFile *InitFile `json:"init_file,omitempty" kw:"init_file"`
 }
 
+// TrackProcess is a vrrp_track_process block: it is up while the number of running
+// processes that match lies in Quorum..QuorumMax.
+type TrackProcess struct {
+	Source
+	Name string `json:"name"`
+	// Process is the name to match, then the parameters (keepalived's process line).
+	// Without FullCommand the name is compared with the kernel's 15-character process
+	// name (/proc/PID/stat), so a longer one is cut to 15 characters, with a warning.
+	Process        []string      `json:"process" kw:"process"`
+	ParamMatch     string        `json:"param_match,omitempty" kw:"param_match"` // "", "exact", "partial" or "initial"; [exact with parameters]
+	Weight         Weight        `json:"weight" kw:"weight"`                     // [0]
+	Quorum         int           `json:"quorum" kw:"quorum"`                     // [1; 0 with quorum_max 0]
+	QuorumMax      int           `json:"quorum_max" kw:"quorum_max"`             // [-1: no maximum]
+	Delay          time.Duration `json:"delay,omitempty" kw:"delay"`
+	TerminateDelay time.Duration `json:"terminate_delay,omitempty" kw:"terminate_delay"` // [Delay]
+	ForkDelay      time.Duration `json:"fork_delay,omitempty" kw:"fork_delay"`           // [Delay]
+	FullCommand    bool          `json:"full_command,omitempty" kw:"full_command"`       // set by parameters and param_match
+}
+
 // InitFile is track_file's "init_file [VALUE] [overwrite]".
 type InitFile struct {
 	Value     int  `json:"value"`
@@ -229,6 +249,7 @@ type SyncGroup struct {
 	TrackInterfaces         []TrackedObject `json:"track_interface,omitempty" kw:"track_interface"`
 	TrackScripts            []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
 	TrackFiles              []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
+	TrackProcesses          []TrackedObject `json:"track_process,omitempty" kw:"track_process"`
 	NotifyMaster            *Script         `json:"notify_master,omitempty" kw:"notify_master"`
 	NotifyBackup            *Script         `json:"notify_backup,omitempty" kw:"notify_backup"`
 	NotifyFault             *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
@@ -258,6 +279,7 @@ type Instance struct {
 	TrackInterfaces      []TrackedObject `json:"track_interface,omitempty" kw:"track_interface"`
 	TrackScripts         []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
 	TrackFiles           []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
+	TrackProcesses       []TrackedObject `json:"track_process,omitempty" kw:"track_process"`
 	DontTrackPrimary     bool            `json:"dont_track_primary" kw:"dont_track_primary"`
 	TrackSrcIP           bool            `json:"track_src_ip" kw:"track_src_ip"`
 	SourceIP             netip.Addr      `json:"src_ip,omitzero" kw:"mcast_src_ip"` // mcast_src_ip / unicast_src_ip
@@ -309,7 +331,7 @@ type Authentication struct {
 	Pass string `json:"auth_pass" kw:"auth_pass"` // at most 8 characters are used
 }
 
-// TrackedObject is one entry of a track_interface/track_script/track_file block.
+// TrackedObject is one entry of a track_interface/track_script/track_file/track_process block.
 // Weight is filled from the tracked object when the entry sets none.
 type TrackedObject struct {
 	Pos       Pos    `json:"pos"`

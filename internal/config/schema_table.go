@@ -252,7 +252,7 @@ var instanceBlock = block("vrrp_instance", newOf[Instance], hName, "NAME",
 	kw("track_interface", eTrackIf),
 	kw("track_script", eTrackIf),
 	kw("track_file", eTrackFile),
-	unsup("track_process", eTrackFile),
+	kw("track_process", eTrackFile, doc("weight defaults to the vrrp_track_process block's")),
 	unsup("track_bfd", eTrackIf),
 	kw("mcast_src_ip", kAddr, alias("unicast_src_ip"), dfltDoc("primary address of the interface")),
 	kw("mcast_dst_ip", kAddr, dfltDoc("global vrrp_mcast_group4/6")),
@@ -446,13 +446,32 @@ func trackFileBlock() *blockSpec {
 	)
 }
 
+// kProcessDelay is the delays of vrrp_track_process: keepalived reads them with
+// microsecond resolution, 0.000001..3600 s.
+var kProcessDelay = timerKind(time.Microsecond, 3600*time.Second)
+
+func trackProcessBlock() *blockSpec {
+	return block("vrrp_track_process", newOf[TrackProcess], hName, "NAME",
+		kw("process", kind{doc: "NAME [PARAM…]", minArgs: 1, maxArgs: -1, parse: func(a []Token, _ string) (any, error) { return texts(a), nil }},
+			required(), doc("matched against /proc/PID/stat's name (15 characters) or, with parameters or full_command, against the command line")),
+		kw("param_match", kParamMatch, dfltDoc("exact when process has parameters"), doc("bare keyword: exact; each sets full_command")),
+		kw("weight", weightKind(-254, 254), dflt("0"), doc("0: the instances tracking it go to FAULT while it is down")),
+		kw("quorum", intKind(1, 65535), dflt("1"), doc("up while at least this many processes match")),
+		kw("quorum_max", intKind(0, 65535), dfltDoc("no maximum"), doc("up while at most this many match; 0 (quorum unset): up while none runs")),
+		kw("delay", kProcessDelay, doc("sets fork_delay and terminate_delay")),
+		kw("terminate_delay", kProcessDelay, dfltDoc("delay, else 0"), doc("a loss of quorum takes effect only if it lasts this long")),
+		kw("fork_delay", kProcessDelay, dfltDoc("delay, else 0"), doc("a process forked by a tracked one counts only after this long")),
+		kw("full_command", kFlag, doc("match the command line's first word instead of the process name")),
+	)
+}
+
 var syncGroupBlock = func() *blockSpec {
 	b := block("vrrp_sync_group", newOf[SyncGroup], hName, "NAME",
 		kw("group", eName, required()),
 		kw("track_interface", eTrackIf),
 		kw("track_script", eTrackIf),
 		kw("track_file", eTrackFile),
-		unsup("track_process", eTrackFile),
+		kw("track_process", eTrackFile, doc("applied to every member")),
 		unsup("track_bfd", eTrackIf),
 		kw("notify_backup", kScript),
 		kw("notify_master", kScript),
@@ -505,17 +524,7 @@ var rootBlock = func() *blockSpec {
 			kw("user", kUser, dfltDoc("global script_user")),
 			kw("init_fail", kFlag),
 		), repeat()),
-		sub("vrrp_track_process", block("vrrp_track_process", nil, hName, "NAME",
-			kw("process", kWords),
-			kw("param_match", enumKind("initial", "partial")),
-			kw("weight", weightKind(-254, 254)),
-			kw("quorum", kCount),
-			kw("quorum_max", kCount),
-			kw("delay", kTimer0),
-			kw("terminate_delay", kTimer0),
-			kw("fork_delay", kTimer0),
-			kw("full_command", kFlag),
-		), repeat(), unsupported()),
+		sub("vrrp_track_process", trackProcessBlock(), repeat()),
 		unsup("interface_up_down_delays", eWords),
 		sub("SSL", block("SSL", newOf[SSL], hNone, "",
 			kw("password", kString, doc("unlocks key")),

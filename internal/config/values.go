@@ -101,8 +101,17 @@ var (
 	kSyncDaemon = kind{doc: "IF [VI] [id N] [maxlen N] [port N] [ttl N] [group IP]", minArgs: 1, maxArgs: -1, parse: parseSyncDaemon}
 	kTimeouts   = kind{doc: "[tcp S] [tcpfin S] [udp S]", minArgs: 2, maxArgs: 6, parse: parseLVSTimeouts}
 	kWeight     = weightKind(-253, 253)
-	kInitFile   = kind{doc: "[VALUE] [overwrite]", maxArgs: 2, parse: parseInitFile}
-	kIntList    = kind{doc: "INT…", minArgs: 1, maxArgs: -1, parse: func(a []Token, _ string) (any, error) {
+	kParamMatch = kind{doc: "[initial|partial]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "exact", nil
+		}
+		if a[0].Text != "initial" && a[0].Text != "partial" {
+			return nil, argErrorf(0, "%q is not valid; expected initial, partial or nothing (exact)", a[0].Text)
+		}
+		return a[0].Text, nil
+	}}
+	kInitFile = kind{doc: "[VALUE] [overwrite]", maxArgs: 2, parse: parseInitFile}
+	kIntList  = kind{doc: "INT…", minArgs: 1, maxArgs: -1, parse: func(a []Token, _ string) (any, error) {
 		out := make([]int, len(a))
 		for i, t := range a {
 			n, err := parseIntRange(t.Text, i, 0, 1<<31-1)

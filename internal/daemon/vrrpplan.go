@@ -9,7 +9,8 @@ import (
 	"github.com/govs/govs/internal/vrrp"
 )
 
-// vrrpConfig maps the vrrp_instance, vrrp_sync_group, vrrp_script and track_file blocks.
+// vrrpConfig maps the vrrp_instance, vrrp_sync_group, vrrp_script, track_file and
+// vrrp_track_process blocks.
 func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	g := cfg.Global
 	out := vrrp.Config{
@@ -44,6 +45,9 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	for _, f := range cfg.TrackFiles {
 		out.TrackFiles = append(out.TrackFiles, vrrp.TrackFileConfig{Name: f.Name, File: f.File, Weight: f.Weight.Value, Reverse: f.Weight.Reverse})
 	}
+	for _, t := range cfg.TrackProcesses {
+		out.TrackProcesses = append(out.TrackProcesses, trackProcess(t))
+	}
 	for _, in := range cfg.Instances {
 		ic, err := instanceConfig(in)
 		if err != nil {
@@ -58,6 +62,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			TrackInterfaces: trackInterfaces(sg.TrackInterfaces),
 			TrackScripts:    trackRefs(sg.TrackScripts),
 			TrackFiles:      trackRefs(sg.TrackFiles),
+			TrackProcesses:  trackRefs(sg.TrackProcesses),
 			Notify: vrrp.NotifyConfig{
 				Master: optCommand(sg.NotifyMaster), Backup: optCommand(sg.NotifyBackup),
 				Fault: optCommand(sg.NotifyFault), Stop: optCommand(sg.NotifyStop), Generic: optCommand(sg.Notify),
@@ -90,6 +95,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		TrackInterfaces:   trackInterfaces(in.TrackInterfaces),
 		TrackScripts:      trackRefs(in.TrackScripts),
 		TrackFiles:        trackRefs(in.TrackFiles),
+		TrackProcesses:    trackRefs(in.TrackProcesses),
 		GARP: vrrp.GARPConfig{
 			MasterDelay:         in.GarpMasterDelay,
 			MasterRepeat:        in.GarpMasterRepeat,
@@ -198,6 +204,34 @@ func tableID(name string) (int, error) {
 		return 0, fmt.Errorf("want a table number or main/local/default")
 	}
 	return n, nil
+}
+
+// trackProcess maps a vrrp_track_process block; the config package has already
+// resolved what keepalived derives (full_command from parameters, delay, quorum).
+func trackProcess(t *config.TrackProcess) vrrp.TrackProcessConfig {
+	tp := vrrp.TrackProcessConfig{
+		Name:           t.Name,
+		FullCommand:    t.FullCommand,
+		Weight:         t.Weight.Value,
+		Reverse:        t.Weight.Reverse,
+		Quorum:         t.Quorum,
+		QuorumMax:      max(t.QuorumMax, 0),
+		QuorumMaxSet:   t.QuorumMax >= 0,
+		TerminateDelay: t.TerminateDelay,
+		ForkDelay:      t.ForkDelay,
+	}
+	if len(t.Process) > 0 {
+		tp.Process, tp.Params = t.Process[0], t.Process[1:]
+	}
+	switch t.ParamMatch {
+	case "exact":
+		tp.ParamMatch = vrrp.ParamMatchExact
+	case "partial":
+		tp.ParamMatch = vrrp.ParamMatchPartial
+	case "initial":
+		tp.ParamMatch = vrrp.ParamMatchInitial
+	}
+	return tp
 }
 
 func trackInterfaces(objs []config.TrackedObject) []vrrp.TrackInterface {

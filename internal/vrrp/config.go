@@ -16,6 +16,8 @@ type Config struct {
 	Scripts []ScriptConfig
 	// TrackFiles are the track_file blocks instances and groups refer to by name.
 	TrackFiles []TrackFileConfig
+	// TrackProcesses are the vrrp_track_process blocks instances and groups refer to.
+	TrackProcesses []TrackProcessConfig
 	// NotifyFIFO, when set, gets one line per state change (keepalived's notify_fifo).
 	NotifyFIFO string
 	// MulticastGroup4 and MulticastGroup6 replace 224.0.0.18 and ff02::12
@@ -101,6 +103,7 @@ type InstanceConfig struct {
 	TrackInterfaces []TrackInterface
 	TrackScripts    []TrackRef
 	TrackFiles      []TrackRef
+	TrackProcesses  []TrackRef
 	// Notify are the instance's notify scripts.
 	Notify NotifyConfig
 	// SMTPAlert sends a mail on each state change through Options.Alerter.
@@ -175,7 +178,7 @@ type TrackInterface struct {
 	Reverse bool
 }
 
-// TrackRef refers to a vrrp_script or track_file by name, with an optional weight that
+// TrackRef refers to a vrrp_script, track_file or vrrp_track_process by name, with an optional weight that
 // replaces the block's own.
 type TrackRef struct {
 	Name      string
@@ -231,6 +234,7 @@ type SyncGroupConfig struct {
 	TrackInterfaces []TrackInterface
 	TrackScripts    []TrackRef
 	TrackFiles      []TrackRef
+	TrackProcesses  []TrackRef
 	Notify          NotifyConfig
 	SMTPAlert       bool
 }
@@ -290,6 +294,18 @@ func (c Config) normalize() (Config, error) {
 		}
 		files[f.Name] = true
 	}
+	procs := map[string]bool{}
+	out.TrackProcesses = append([]TrackProcessConfig(nil), c.TrackProcesses...)
+	for i := range out.TrackProcesses {
+		p := &out.TrackProcesses[i]
+		if err := p.normalize(); err != nil {
+			return c, fmt.Errorf("vrrp_track_process %d (%q): %w", i, p.Name, err)
+		}
+		if procs[p.Name] {
+			return c, fmt.Errorf("vrrp_track_process %q: defined twice", p.Name)
+		}
+		procs[p.Name] = true
+	}
 	checkRefs := func(where, kind string, refs []TrackRef, known map[string]bool) error {
 		for _, r := range refs {
 			if !known[r.Name] {
@@ -324,6 +340,9 @@ func (c Config) normalize() (Config, error) {
 			return c, err
 		}
 		if err := checkRefs(where, "track_file", in.TrackFiles, files); err != nil {
+			return c, err
+		}
+		if err := checkRefs(where, "track_process", in.TrackProcesses, procs); err != nil {
 			return c, err
 		}
 		k := vkey{in.Interface, in.VRID, in.IPv6()}
@@ -371,6 +390,9 @@ func (c Config) normalize() (Config, error) {
 			return c, err
 		}
 		if err := checkRefs(where, "track_file", g.TrackFiles, files); err != nil {
+			return c, err
+		}
+		if err := checkRefs(where, "track_process", g.TrackProcesses, procs); err != nil {
 			return c, err
 		}
 	}

@@ -68,7 +68,7 @@ type instance struct {
 	snap InstanceStatus
 }
 
-func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig) (*instance, error) {
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig) (*instance, error) {
 	link, err := h.LinkByName(in.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", in.Interface, err)
@@ -76,7 +76,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	i := &instance{
 		cfg:     in,
 		logger:  n.logger.With("instance", in.Name),
-		items:   trackItems(&in, g, scripts, files),
+		items:   trackItems(&in, g, scripts, files, procs),
 		policy:  newRxPolicy(&in),
 		ifindex: link.Attrs().Index,
 		base:    in.Priority,

@@ -268,6 +268,7 @@ type prepared struct {
 	wctx        context.Context
 	cancel      context.CancelFunc
 	linkUpdates chan netlink.LinkUpdate
+	procs       *procWatch
 }
 
 // prepare does everything of starting cfg that can fail, without touching a running
@@ -281,6 +282,16 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	files := map[string]TrackFileConfig{}
 	for _, f := range cfg.TrackFiles {
 		files[f.Name] = f
+	}
+	procs := map[string]TrackProcessConfig{}
+	for _, pc := range cfg.TrackProcesses {
+		procs[pc.Name] = pc
+	}
+	// The process counts start from a full scan, so that runners begin with the
+	// right priorities; the watcher keeps them current once launched.
+	p.procs = newProcWatch(procRoot, cfg.TrackProcesses, n.logger, p.tr.setProcess)
+	if len(cfg.TrackProcesses) > 0 {
+		p.procs.scan(time.Now(), true)
 	}
 	for gi := range cfg.SyncGroups {
 		for _, m := range cfg.SyncGroups[gi].Members {
@@ -301,7 +312,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	err := inNamespace(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
-			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files)
+			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs)
 			if err != nil {
 				for _, o := range p.insts {
 					o.close()
@@ -333,6 +344,10 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	for _, f := range cfg.TrackFiles {
 		gen.watchers.Add(1)
 		go func() { defer gen.watchers.Done(); tr.watchFile(wctx, f) }()
+	}
+	if len(cfg.TrackProcesses) > 0 {
+		gen.watchers.Add(1)
+		go func() { defer gen.watchers.Done(); p.procs.run(wctx, n.openProcEvents()) }()
 	}
 
 	// One runner per sync group, one per instance outside a group: a group's members
@@ -378,6 +393,21 @@ func (g *generation) stop(keep map[string]bool) map[string]carry {
 	g.cancelWatch()
 	g.watchers.Wait()
 	return out
+}
+
+// procRoot is where processes are read from.
+const procRoot = "/proc"
+
+// openProcEvents subscribes to the kernel's process events, or returns nil (the
+// watcher then polls /proc) where that cannot be done: without CAP_NET_ADMIN or
+// CONFIG_PROC_EVENTS.
+func (n *Node) openProcEvents() procSource {
+	c, err := openProcConn()
+	if err != nil {
+		n.logger.Info("track_process: no process events, polling /proc", "every", procPollInterval, "err", err)
+		return nil
+	}
+	return c
 }
 
 // watchLinks seeds the tracker with the current state of every link.

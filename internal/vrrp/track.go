@@ -20,10 +20,11 @@ const (
 	trackInterface trackKind = iota
 	trackScript
 	trackFile
+	trackProcess
 )
 
 func (k trackKind) String() string {
-	return [...]string{"interface", "script", "file"}[k]
+	return [...]string{"interface", "script", "file", "process"}[k]
 }
 
 // trackItem is one object an instance tracks, with the weight that applies to it.
@@ -39,6 +40,7 @@ type trackValues struct {
 	links   map[string]bool  // interface up (known interfaces only)
 	scripts map[string]bool  // script OK
 	files   map[string]int64 // value read from the file
+	procs   map[string]bool  // vrrp_track_process in quorum
 }
 
 // effectivePriority is keepalived's effective priority and fault rule (reference c.5):
@@ -50,12 +52,15 @@ func effectivePriority(base uint8, items []trackItem, v trackValues) (prio uint8
 	total := int(base)
 	for _, it := range items {
 		switch it.kind {
-		case trackInterface, trackScript:
-			ok := false
-			if it.kind == trackInterface {
+		case trackInterface, trackScript, trackProcess:
+			var ok bool
+			switch it.kind {
+			case trackInterface:
 				ok = v.links[it.name]
-			} else {
+			case trackScript:
 				ok = v.scripts[it.name]
+			default:
+				ok = v.procs[it.name]
 			}
 			if it.reverse {
 				ok = !ok
@@ -103,7 +108,7 @@ type tracker struct {
 
 func newTracker(cfg Config, logger *slog.Logger) *tracker {
 	t := &tracker{
-		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}},
+		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}, procs: map[string]bool{}},
 		logger:  logger,
 		scripts: map[string]ScriptConfig{},
 	}
@@ -150,6 +155,15 @@ func (t *tracker) set(f func(v *trackValues) bool) {
 		default:
 		}
 	}
+}
+
+// setProcess records whether a vrrp_track_process is in quorum.
+func (t *tracker) setProcess(name string, up bool) {
+	t.set(func(v *trackValues) bool {
+		old, known := v.procs[name]
+		v.procs[name] = up
+		return !known || old != up
+	})
 }
 
 func (t *tracker) setLink(name string, up bool) {
@@ -261,12 +275,12 @@ func readTrackFile(path string) (int64, error) {
 // trackItems lists what an instance tracks: its own objects, then its sync group's. In
 // a sync group every weight is forced to 0 (failures mean FAULT), as keepalived does,
 // so that members never disagree on who should be master.
-func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig) []trackItem {
+func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig) []trackItem {
 	var items []trackItem
 	if !in.DontTrackPrimary {
 		items = append(items, trackItem{kind: trackInterface, name: in.Interface})
 	}
-	add := func(ifs []TrackInterface, ss, fs []TrackRef) {
+	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef) {
 		for _, ti := range ifs {
 			items = append(items, trackItem{kind: trackInterface, name: ti.Name, weight: ti.Weight, reverse: ti.Reverse})
 		}
@@ -284,10 +298,17 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 			}
 			items = append(items, trackItem{kind: trackFile, name: r.Name, weight: w, reverse: rev})
 		}
+		for _, r := range ps {
+			w, rev := procs[r.Name].Weight, procs[r.Name].Reverse
+			if r.WeightSet {
+				w, rev = r.Weight, r.Reverse
+			}
+			items = append(items, trackItem{kind: trackProcess, name: r.Name, weight: w, reverse: rev})
+		}
 	}
-	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles)
+	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses)
 	if g != nil {
-		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles)
+		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses)
 		for i := range items {
 			items[i].weight = 0
 		}

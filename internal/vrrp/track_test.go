@@ -54,8 +54,8 @@ func TestEffectivePriority(t *testing.T) {
 func TestTrackItemsInSyncGroupForceWeightZero(t *testing.T) {
 	in := InstanceConfig{Interface: "eth0", TrackScripts: []TrackRef{{Name: "s"}}}
 	scripts := map[string]ScriptConfig{"s": {Name: "s", Weight: -20}}
-	solo := trackItems(&in, nil, scripts, nil)
-	grouped := trackItems(&in, &SyncGroupConfig{Name: "G"}, scripts, nil)
+	solo := trackItems(&in, nil, scripts, nil, nil)
+	grouped := trackItems(&in, &SyncGroupConfig{Name: "G"}, scripts, nil, nil)
 	if len(solo) != 2 || solo[1].weight != -20 || grouped[1].weight != 0 {
 		t.Fatalf("solo %+v grouped %+v", solo, grouped)
 	}

@@ -1,0 +1,74 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// procConn is a NETLINK_CONNECTOR socket subscribed to the kernel's process events.
+// Opening it needs CAP_NET_ADMIN and a kernel with CONFIG_PROC_EVENTS.
+type procConn struct {
+	fd  int
+	buf []byte
+}
+
+var _ procSource = (*procConn)(nil)
+
+// openProcConn subscribes to process events.
+func openProcConn() (*procConn, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
+	if err != nil {
+		return nil, fmt.Errorf("proc connector socket: %w", err)
+	}
+	c := &procConn{fd: fd, buf: make([]byte, 1<<16)}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		c.close()
+		return nil, fmt.Errorf("proc connector bind: %w", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("proc connector getsockname: %w", err)
+	}
+	var port uint32
+	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
+		port = nl.Pid
+	}
+	if err := unix.Sendto(fd, encodeProcListen(port), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		c.close()
+		return nil, fmt.Errorf("proc connector listen: %w", err)
+	}
+	return c, nil
+}
+
+// read waits up to timeout for one datagram and decodes it. Only the kernel (port 0)
+// is believed.
+func (c *procConn) read(timeout time.Duration) ([]procEvent, error) {
+	tv := unix.NsecToTimeval(max(timeout, time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return nil, err
+	}
+	n, from, err := unix.Recvfrom(c.fd, c.buf, 0)
+	switch {
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+		return nil, nil
+	case errors.Is(err, unix.ENOBUFS):
+		return nil, errMissedEvents
+	case err != nil:
+		return nil, err
+	}
+	if nl, ok := from.(*unix.SockaddrNetlink); !ok || nl.Pid != 0 {
+		return nil, nil
+	}
+	evs, err := decodeProcEvents(c.buf[:n])
+	if err != nil {
+		// What was decoded stands; a rescan makes up for the rest.
+		return evs, fmt.Errorf("%w: %v", errMissedEvents, err)
+	}
+	return evs, nil
+}
+
+func (c *procConn) close() { unix.Close(c.fd) }

@@ -221,7 +221,10 @@ func trackProcess(t *config.TrackProcess) vrrp.TrackProcessConfig {
 		ForkDelay:      t.ForkDelay,
 	}
 	if len(t.Process) > 0 {
-		tp.Process, tp.Params = t.Process[0], t.Process[1:]
+		tp.Process = t.Process[0]
+	}
+	if len(t.Process) > 1 {
+		tp.Params = t.Process[1:]
 	}
 	switch t.ParamMatch {
 	case "exact":

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/vrrp"
+)
+
+// TestVRRPConfigTrackProcess: vrrp_track_process blocks and the track_process entries
+// of instances and sync groups reach the VRRP engine with keepalived's derived values.
+func TestVRRPConfigTrackProcess(t *testing.T) {
+	cfg := parse(t, `
+vrrp_track_process web {
+  process nginx
+  weight -20
+  quorum 2
+  quorum_max 4
+  delay 1
+}
+vrrp_track_process cmd {
+  process /usr/sbin/haproxy -f
+  param_match partial
+  terminate_delay 0.5
+}
+vrrp_track_process none {
+  process oldd
+  quorum_max 0
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+  }
+  track_process {
+    none
+  }
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  track_process {
+    web weight 15
+    cmd
+  }
+  virtual_ipaddress {
+    192.0.2.1/24
+  }
+}
+`)
+	out, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vrrp.TrackProcessConfig{
+		{Name: "web", Process: "nginx", Weight: -20, Quorum: 2, QuorumMax: 4, QuorumMaxSet: true, TerminateDelay: time.Second, ForkDelay: time.Second},
+		{Name: "cmd", Process: "/usr/sbin/haproxy", Params: []string{"-f"}, ParamMatch: vrrp.ParamMatchPartial, FullCommand: true, Quorum: 1, TerminateDelay: 500 * time.Millisecond},
+		{Name: "none", Process: "oldd", QuorumMaxSet: true},
+	}
+	if !reflect.DeepEqual(out.TrackProcesses, want) {
+		t.Errorf("blocks:\n got %+v\nwant %+v", out.TrackProcesses, want)
+	}
+	wantRefs := []vrrp.TrackRef{{Name: "web", Weight: 15, WeightSet: true}, {Name: "cmd"}}
+	if !reflect.DeepEqual(out.Instances[0].TrackProcesses, wantRefs) {
+		t.Errorf("instance refs %+v, want %+v", out.Instances[0].TrackProcesses, wantRefs)
+	}
+	if g := out.SyncGroups[0].TrackProcesses; len(g) != 1 || g[0].Name != "none" {
+		t.Errorf("group refs %+v", g)
+	}
+	if _, err := vrrp.New(out, nil); err != nil {
+		t.Errorf("the engine rejects the mapped configuration: %v", err)
+	}
+}

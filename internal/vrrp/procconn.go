@@ -11,6 +11,7 @@ const (
 	cnValProc = 1 // CN_VAL_PROC
 
 	procCNMcastListen = 1 // PROC_CN_MCAST_LISTEN
+	procCNMcastIgnore = 2 // PROC_CN_MCAST_IGNORE
 
 	procEventFork = 0x00000001
 	procEventExec = 0x00000002
@@ -116,8 +117,9 @@ func decodeProcEvent(what uint32, d []byte) (procEvent, bool) {
 }
 
 // encodeProcListen is the message that subscribes a connector socket to process
-// events: a netlink header, a cn_msg for CN_IDX_PROC and PROC_CN_MCAST_LISTEN.
-func encodeProcListen(portID uint32) []byte {
+// events, or ends the subscription: a netlink header, a cn_msg for CN_IDX_PROC and
+// the operation (PROC_CN_MCAST_LISTEN or PROC_CN_MCAST_IGNORE).
+func encodeProcListen(portID uint32, op uint32) []byte {
 	ne := binary.NativeEndian
 	b := make([]byte, nlmsgHdrLen+cnMsgHdrLen+4)
 	ne.PutUint32(b[0:], uint32(len(b)))
@@ -127,6 +129,6 @@ func encodeProcListen(portID uint32) []byte {
 	ne.PutUint32(c[0:], cnIdxProc)
 	ne.PutUint32(c[4:], cnValProc)
 	ne.PutUint16(c[16:], 4)
-	ne.PutUint32(c[cnMsgHdrLen:], procCNMcastListen)
+	ne.PutUint32(c[cnMsgHdrLen:], op)
 	return b
 }

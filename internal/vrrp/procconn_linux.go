@@ -11,8 +11,10 @@ import (
 // procConn is a NETLINK_CONNECTOR socket subscribed to the kernel's process events.
 // Opening it needs CAP_NET_ADMIN and a kernel with CONFIG_PROC_EVENTS.
 type procConn struct {
-	fd  int
-	buf []byte
+	fd        int
+	port      uint32
+	listening bool // the subscription was sent: close must end it
+	buf       []byte
 }
 
 var _ procSource = (*procConn)(nil)
@@ -33,14 +35,14 @@ func openProcConn() (*procConn, error) {
 		c.close()
 		return nil, fmt.Errorf("proc connector getsockname: %w", err)
 	}
-	var port uint32
 	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
-		port = nl.Pid
+		c.port = nl.Pid
 	}
-	if err := unix.Sendto(fd, encodeProcListen(port), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := unix.Sendto(fd, encodeProcListen(c.port, procCNMcastListen), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		c.close()
 		return nil, fmt.Errorf("proc connector listen: %w", err)
 	}
+	c.listening = true
 	return c, nil
 }
 
@@ -71,4 +73,11 @@ func (c *procConn) read(timeout time.Duration) ([]procEvent, error) {
 	return evs, nil
 }
 
-func (c *procConn) close() { unix.Close(c.fd) }
+// close ends the subscription (older kernels count listeners by these messages and
+// keep sending events while any is left) and the socket.
+func (c *procConn) close() {
+	if c.listening {
+		_ = unix.Sendto(c.fd, encodeProcListen(c.port, procCNMcastIgnore), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	}
+	unix.Close(c.fd)
+}

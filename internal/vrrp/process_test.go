@@ -377,7 +377,7 @@ func FuzzDecodeProcEvents(f *testing.F) {
 	f.Add(procMsg(procEventFork, 1, 1, 5, 5))
 	f.Add(append(procMsg(procEventExec, 5, 5), procMsg(procEventExit, 5, 5, 0, 0)...))
 	f.Add(procMsg(procEventComm, 7, 7, 0x6e6e6e6e, 0, 0, 0))
-	f.Add(encodeProcListen(42))
+	f.Add(encodeProcListen(42, procCNMcastListen))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		evs, _ := decodeProcEvents(b)
 		if len(evs) > len(b)/(nlmsgHdrLen+cnMsgHdrLen+procEventHdr)+1 {

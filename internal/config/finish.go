@@ -167,7 +167,7 @@ func (f *finisher) trackProcess(t *TrackProcess) {
 		f.d.errorf(t.Line("quorum_max"), "%s: quorum_max %d is less than quorum %d", who, t.QuorumMax, t.Quorum)
 	}
 	if len(t.Process) > 0 && !t.FullCommand && len(t.Process[0]) > commLen {
-		f.d.warnf(t.Line("process"), "%s: process name %q is longer than the kernel's %d-character process name; only %q is compared (use full_command to match the command line)", who, t.Process[0], commLen, t.Process[0][:commLen])
+		f.d.warnf(t.Line("process"), "%s: process name %q is longer than the kernel's %d-character process name, so it never matches and the block is always down, as in keepalived; use full_command to match the command line", who, t.Process[0], commLen)
 	}
 }
 

@@ -223,7 +223,7 @@ type TrackProcess struct {
 	Name string `json:"name"`
 	// Process is the name to match, then the parameters (keepalived's process line).
 	// Without FullCommand the name is compared with the kernel's 15-character process
-	// name (/proc/PID/stat), so a longer one is cut to 15 characters, with a warning.
+	// name (/proc/PID/stat), so a longer one never matches (a warning says so).
 	Process        []string      `json:"process" kw:"process"`
 	ParamMatch     string        `json:"param_match,omitempty" kw:"param_match"` // "", "exact", "partial" or "initial"; [exact with parameters]
 	Weight         Weight        `json:"weight" kw:"weight"`                     // [0]

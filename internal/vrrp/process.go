@@ -33,8 +33,9 @@ const (
 type TrackProcessConfig struct {
 	Name string
 	// Process is compared with the kernel's process name (/proc/PID/stat, at most 15
-	// characters: a longer Process is cut to 15) or, with FullCommand, with the
-	// first word of the command line; Params are the words that follow it.
+	// characters, so a longer Process never matches, as in keepalived 2.2.7) or,
+	// with FullCommand, with the first word of the command line; Params are the
+	// words that follow it.
 	Process     string
 	Params      []string
 	ParamMatch  ParamMatch
@@ -52,9 +53,6 @@ type TrackProcessConfig struct {
 	TerminateDelay, ForkDelay time.Duration
 }
 
-// commLen is the longest process name the kernel keeps (TASK_COMM_LEN less the NUL).
-const commLen = 15
-
 // procInfo is what matching needs of one process: its name from /proc/PID/stat and
 // its raw command line (NUL-separated words).
 type procInfo struct {
@@ -66,11 +64,7 @@ type procInfo struct {
 // the name is compared exactly, parameters as param_match says.
 func (c *TrackProcessConfig) matches(p procInfo) bool {
 	if !c.FullCommand {
-		name := c.Process
-		if len(name) > commLen {
-			name = name[:commLen]
-		}
-		return p.comm == name
+		return p.comm == c.Process
 	}
 	argv0, rest, _ := bytes.Cut(p.cmdline, []byte{0})
 	if string(argv0) != c.Process {

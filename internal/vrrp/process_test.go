@@ -26,8 +26,9 @@ func TestTrackProcessMatches(t *testing.T) {
 		{"comm equal", TrackProcessConfig{Process: "nginx"}, procInfo{comm: "nginx"}, true},
 		{"comm differs", TrackProcessConfig{Process: "nginx"}, procInfo{comm: "nginx2"}, false},
 		{"comm ignores the command line", TrackProcessConfig{Process: "nginx"}, procInfo{comm: "nginx", cmdline: cmdline("/usr/sbin/nginx", "-g")}, true},
-		{"long name cut to 15", TrackProcessConfig{Process: "a-very-long-process"}, procInfo{comm: "a-very-long-pro"}, true},
-		{"long name not whole", TrackProcessConfig{Process: "a-very-long-process"}, procInfo{comm: "a-very-long-process"}, false},
+		// The kernel keeps 15 characters of a name and keepalived compares it whole.
+		{"long name never matches the kernel's name", TrackProcessConfig{Process: "a-very-long-process"}, procInfo{comm: "a-very-long-pro"}, false},
+		{"long name with full_command", TrackProcessConfig{Process: "a-very-long-process", FullCommand: true}, procInfo{comm: "a-very-long-pro", cmdline: cmdline("a-very-long-process")}, true},
 		{"full command argv0", TrackProcessConfig{Process: "/usr/sbin/nginx", FullCommand: true}, procInfo{comm: "nginx", cmdline: cmdline("/usr/sbin/nginx", "-g", "x")}, true},
 		{"full command not comm", TrackProcessConfig{Process: "nginx", FullCommand: true}, procInfo{comm: "nginx", cmdline: cmdline("/usr/sbin/nginx")}, false},
 		{"full command kernel thread", TrackProcessConfig{Process: "kthreadd", FullCommand: true}, procInfo{comm: "kthreadd"}, false},

@@ -71,6 +71,46 @@ func TestTrackProcessKeepalivedAgrees(t *testing.T) {
 	}
 }
 
+// TestTrackProcessKeepalivedReverseWeight: keepalived's reverse negates a non-zero
+// weight (+w while up becomes −w while up; −w while down becomes +w while down) rather
+// than swapping up and down. keepalived (base 100, tracking a process that never runs,
+// see above) faces a govs node at 105: who wins shows keepalived's effective priority,
+// and govs must compute the same.
+func TestTrackProcessKeepalivedReverseWeight(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "b")
+	testutil.NeedCommand(t, "keepalived")
+	for _, tc := range []struct {
+		block  string
+		weight int
+	}{
+		{"weight -10 reverse", -10}, // keepalived 110: master
+		{"weight 10 reverse", 10},   // keepalived 100: backup
+	} {
+		t.Run(tc.block, func(t *testing.T) {
+			items := []trackItem{{kind: trackProcess, name: "p", weight: tc.weight, reverse: true}}
+			prio, _ := effectivePriority(100, items, trackValues{procs: map[string]bool{"p": false}})
+			owner := hosts["b"]
+			if prio > 105 {
+				owner = hosts["a"]
+			}
+			instance := strings.Replace(keepalivedConf(3, 92, 100, 100*time.Millisecond, testVIP),
+				"    virtual_ipaddress", "    track_process {\n        p\n    }\n    virtual_ipaddress", 1)
+			instance = instance[strings.Index(instance, "vrrp_instance"):]
+			conf := fmt.Sprintf("global_defs {\n    router_id ka\n    vrrp_version 3\n}\nvrrp_track_process p {\n    process gvs-not-running\n    %s\n}\n%s", tc.block, instance)
+			b := startNode(t, hosts["b"], single(instanceCfg("VI_1", 92, 105, 3, 100*time.Millisecond, testVIP)))
+			pid, logs := startKeepalived(t, hosts["a"], conf)
+			defer stopKeepalived(t, pid)
+			defer b.stop(t)
+			time.Sleep(time.Second) // > Master_Down_Interval at 0.1 s: the election is over
+			pair := map[string]*testutil.Host{"a": hosts["a"], "b": hosts["b"]}
+			waitVIP(t, 5*time.Second, testVIP, owner, pair)
+			if t.Failed() {
+				t.Logf("govs priority %d; keepalived:\n%s", prio, logs.String())
+			}
+		})
+	}
+}
+
 // stopKeepalived ends a keepalived this test started and waits for it to be gone, so
 // that the next one starts on a quiet LAN.
 func stopKeepalived(t *testing.T, pid int) {

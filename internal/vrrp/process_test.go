@@ -279,6 +279,12 @@ func TestEffectivePriorityProcess(t *testing.T) {
 		{"positive while down", []trackItem{{kind: trackProcess, name: "down", weight: 10}}, 100, 0},
 		{"negative while down", []trackItem{{kind: trackProcess, name: "down", weight: -30}}, 70, 0},
 		{"negative while up", []trackItem{{kind: trackProcess, name: "up", weight: -30}}, 100, 0},
+		// reverse negates the adjustment, as keepalived's weight_multiplier does.
+		{"positive reverse while up", []trackItem{{kind: trackProcess, name: "up", weight: 10, reverse: true}}, 90, 0},
+		{"positive reverse while down", []trackItem{{kind: trackProcess, name: "down", weight: 10, reverse: true}}, 100, 0},
+		{"negative reverse while down", []trackItem{{kind: trackProcess, name: "down", weight: -10, reverse: true}}, 110, 0},
+		{"negative reverse while up", []trackItem{{kind: trackProcess, name: "up", weight: -10, reverse: true}}, 100, 0},
+		{"weight 0 reverse down", []trackItem{{kind: trackProcess, name: "down", reverse: true}}, 100, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, faults := effectivePriority(100, tc.items, vals)

@@ -52,15 +52,31 @@ func effectivePriority(base uint8, items []trackItem, v trackValues) (prio uint8
 	total := int(base)
 	for _, it := range items {
 		switch it.kind {
-		case trackInterface, trackScript, trackProcess:
-			var ok bool
-			switch it.kind {
-			case trackInterface:
+		case trackProcess:
+			// keepalived's track_process: reverse negates the adjustment rather than
+			// swapping up and down (+w while up becomes −w while up), and with weight 0
+			// makes being up the fault.
+			up := v.procs[it.name]
+			sign := 1
+			if it.reverse {
+				sign = -1
+			}
+			switch {
+			case it.weight == 0 && up == it.reverse:
+				state := "down"
+				if up {
+					state = "up (reverse)"
+				}
+				faults = append(faults, fmt.Sprintf("process %s is %s", it.name, state))
+			case it.weight > 0 && up, it.weight < 0 && !up:
+				total += it.weight * sign
+			}
+		case trackInterface, trackScript:
+			ok := false
+			if it.kind == trackInterface {
 				ok = v.links[it.name]
-			case trackScript:
+			} else {
 				ok = v.scripts[it.name]
-			default:
-				ok = v.procs[it.name]
 			}
 			if it.reverse {
 				ok = !ok

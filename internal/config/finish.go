@@ -156,8 +156,13 @@ func (f *finisher) trackProcess(t *TrackProcess) {
 		t.ParamMatch = "exact"
 	}
 	if t.IsSet("delay") {
-		fillUnset(&t.TerminateDelay, &t.Source, "terminate_delay", t.Delay)
-		fillUnset(&t.ForkDelay, &t.Source, "fork_delay", t.Delay)
+		// keepalived applies the lines in order: the later of delay and
+		// terminate_delay (fork_delay) wins.
+		for key, dst := range map[string]*time.Duration{"terminate_delay": &t.TerminateDelay, "fork_delay": &t.ForkDelay} {
+			if !t.IsSet(key) || t.Line(key).before(t.Line("delay")) {
+				*dst = t.Delay
+			}
+		}
 	}
 	if !t.IsSet("quorum_max") {
 		t.QuorumMax = -1

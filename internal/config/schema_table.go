@@ -458,7 +458,7 @@ func trackProcessBlock() *blockSpec {
 		kw("weight", weightKind(-254, 254), dflt("0"), doc("0: the instances tracking it go to FAULT while it is down")),
 		kw("quorum", intKind(1, 65535), dflt("1"), doc("up while at least this many processes match")),
 		kw("quorum_max", intKind(0, 65535), dfltDoc("no maximum"), doc("up while at most this many match; 0 (quorum unset): up while none runs")),
-		kw("delay", kProcessDelay, doc("sets fork_delay and terminate_delay")),
+		kw("delay", kProcessDelay, doc("sets fork_delay and terminate_delay; the later line wins")),
 		kw("terminate_delay", kProcessDelay, dfltDoc("delay, else 0"), doc("a loss of quorum takes effect only if it lasts this long")),
 		kw("fork_delay", kProcessDelay, dfltDoc("delay, else 0"), doc("a process forked by a tracked one counts only after this long")),
 		kw("full_command", kFlag, doc("match the command line's first word instead of the process name")),

@@ -43,6 +43,11 @@ func TestTrackProcess(t *testing.T) {
 				t.Errorf("%+v", p)
 			}
 		}},
+		{"a later delay wins", "process app\n fork_delay 0.25\n delay 1.5", func(t *testing.T, p *TrackProcess) {
+			if p.TerminateDelay != 1500*time.Millisecond || p.ForkDelay != 1500*time.Millisecond {
+				t.Errorf("%+v", p)
+			}
+		}},
 		{"quorum_max 0 alone", "process app\n quorum_max 0", func(t *testing.T, p *TrackProcess) {
 			if p.Quorum != 0 || p.QuorumMax != 0 {
 				t.Errorf("%+v", p)

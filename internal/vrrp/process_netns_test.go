@@ -146,3 +146,41 @@ func TestTrackProcessFailover(t *testing.T) {
 	s.start()
 	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
 }
+
+// TestTrackProcessSyncGroup: a track_process on a sync group applies to every member:
+// the process's exit puts the whole group in FAULT and both VIPs move together.
+func TestTrackProcessSyncGroup(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "b")
+	s := newTrackedSleep(t)
+	mk := func(prio uint8, track bool) Config {
+		c := Config{
+			Instances: []InstanceConfig{
+				instanceCfg("VI_1", 83, prio, 3, 100*time.Millisecond, testVIP),
+				instanceCfg("VI_2", 84, prio, 3, 100*time.Millisecond, testVIP2),
+			},
+			SyncGroups: []SyncGroupConfig{{Name: "G", Members: []string{"VI_1", "VI_2"}}},
+		}
+		if track {
+			c.TrackProcesses = []TrackProcessConfig{{Name: "sleeper", Process: s.name, Weight: -60}}
+			c.SyncGroups[0].TrackProcesses = []TrackRef{{Name: "sleeper"}}
+		}
+		return c
+	}
+	cmd := s.start()
+	a := startNode(t, hosts["a"], mk(150, true))
+	startNode(t, hosts["b"], mk(100, false))
+	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
+	waitVIP(t, time.Second, testVIP2, hosts["a"], hosts)
+
+	stopCmd(cmd)
+	waitVIP(t, 5*time.Second, testVIP, hosts["b"], hosts)
+	waitVIP(t, time.Second, testVIP2, hosts["b"], hosts)
+	for _, st := range a.Status() {
+		if st.State != StateFault {
+			t.Errorf("a %s is %v, want FAULT (a sync group forces weight 0)", st.Name, st.State)
+		}
+	}
+	s.start()
+	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
+	waitVIP(t, time.Second, testVIP2, hosts["a"], hosts)
+}

@@ -173,7 +173,9 @@ type GARPConfig struct {
 type TrackInterface struct {
 	Name string
 	// Weight is added while up (positive) or subtracted while down (negative); 0 puts
-	// the instance in FAULT while the interface is down.
+	// the instance in FAULT while the interface is down. Reverse negates what a weight
+	// adds, at the same moments (keepalived's weight_multiplier), and with weight 0 makes
+	// up the fault.
 	Weight  int
 	Reverse bool
 }
@@ -194,7 +196,7 @@ type ScriptConfig struct {
 	Command Command
 	// Interval between runs [1 s]; Timeout of one run [Interval].
 	Interval, Timeout time.Duration
-	// Weight -253..253 [0]: see TrackInterface.Weight; Reverse swaps success and failure.
+	// Weight -253..253 [0] and Reverse: as TrackInterface's, OK meaning success.
 	Weight  int
 	Reverse bool
 	// Rise successes in a row make it OK, Fall failures in a row make it fail [1, 1].

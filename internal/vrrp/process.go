@@ -40,7 +40,7 @@ type TrackProcessConfig struct {
 	Params      []string
 	ParamMatch  ParamMatch
 	FullCommand bool
-	// Weight -254..254 [0]: see TrackInterface.Weight; Reverse swaps up and down.
+	// Weight -254..254 [0] and Reverse: as TrackInterface's, up meaning in quorum.
 	Weight  int
 	Reverse bool
 	// Quorum is the fewest matching processes for up [1]; QuorumMax the most, when

@@ -43,73 +43,69 @@ type trackValues struct {
 	procs   map[string]bool  // vrrp_track_process in quorum
 }
 
-// effectivePriority is keepalived's effective priority and fault rule (reference c.5):
-// positive weights add while the object is OK, negative ones subtract while it fails,
-// reverse swaps OK and failed, and weight 0 turns a failure into FAULT. The result is
-// clamped to 1..254; the owner's 255 never changes. faults names every object that
-// holds the instance in FAULT.
+// effectivePriority is keepalived's effective priority and fault rule (reference c.5,
+// read against keepalived's vrrp_track.c): a positive weight is added while the object
+// is OK, a negative one while it has failed, and reverse negates what is added (+w while
+// OK becomes −w while OK; −w while failed becomes +w while failed: keepalived's
+// weight_multiplier), without changing when. With weight 0 a failure is FAULT, and
+// reverse makes OK the fault. A file adds its value times the weight (reverse negates
+// it; below −253 is FAULT). The result is clamped to 1..254; the owner's 255 never
+// changes. faults names every object that holds the instance in FAULT.
 func effectivePriority(base uint8, items []trackItem, v trackValues) (prio uint8, faults []string) {
 	total := int(base)
 	for _, it := range items {
-		switch it.kind {
-		case trackProcess:
-			// keepalived's track_process: reverse negates the adjustment rather than
-			// swapping up and down (+w while up becomes −w while up), and with weight 0
-			// makes being up the fault.
-			up := v.procs[it.name]
-			sign := 1
-			if it.reverse {
-				sign = -1
-			}
-			switch {
-			case it.weight == 0 && up == it.reverse:
-				state := "down"
-				if up {
-					state = "up (reverse)"
-				}
-				faults = append(faults, fmt.Sprintf("process %s is %s", it.name, state))
-			case it.weight > 0 && up, it.weight < 0 && !up:
-				total += it.weight * sign
-			}
-		case trackInterface, trackScript:
-			ok := false
-			if it.kind == trackInterface {
-				ok = v.links[it.name]
-			} else {
-				ok = v.scripts[it.name]
-			}
-			if it.reverse {
-				ok = !ok
-			}
-			switch {
-			case it.weight == 0 && !ok:
-				faults = append(faults, fmt.Sprintf("%s %s is down", it.kind, it.name))
-			case it.weight > 0 && ok, it.weight < 0 && !ok:
-				total += it.weight
-			}
-		case trackFile:
+		sign := 1
+		if it.reverse {
+			sign = -1
+		}
+		if it.kind == trackFile {
 			val := v.files[it.name]
 			if it.weight == 0 {
-				if val != 0 {
+				if (val != 0) != it.reverse {
 					faults = append(faults, fmt.Sprintf("file %s holds %d", it.name, val))
 				}
 				continue
 			}
-			adj := val * int64(it.weight)
-			if it.reverse {
-				adj = -adj
-			}
+			adj := val * int64(it.weight) * int64(sign)
 			if adj < -253 {
 				faults = append(faults, fmt.Sprintf("file %s holds %d", it.name, val))
 				continue
 			}
 			total += int(min(adj, 253))
+			continue
+		}
+		var ok bool
+		switch it.kind {
+		case trackInterface:
+			ok = v.links[it.name]
+		case trackScript:
+			ok = v.scripts[it.name]
+		case trackProcess:
+			ok = v.procs[it.name]
+		}
+		switch {
+		case it.weight == 0 && ok == it.reverse:
+			faults = append(faults, fmt.Sprintf("%s %s is %s", it.kind, it.name, trackFaultState(it.kind, ok)))
+		case it.weight != 0 && (it.weight > 0) == ok:
+			total += it.weight * sign
 		}
 	}
 	if base == 255 {
 		return 255, faults
 	}
 	return uint8(max(1, min(total, 254))), faults
+}
+
+// trackFaultState words the state of an object that holds an instance in FAULT: a
+// failure, or (reverse) being OK.
+func trackFaultState(k trackKind, ok bool) string {
+	switch {
+	case ok:
+		return "up (reverse)"
+	case k == trackScript:
+		return "failing"
+	}
+	return "down"
 }
 
 // tracker holds the state of every tracked object of a node and wakes the runners when

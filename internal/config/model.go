@@ -276,6 +276,7 @@ type Instance struct {
 	ExcludedIPs          []IPAddress     `json:"virtual_ipaddress_excluded,omitempty" kw:"virtual_ipaddress_excluded"`
 	VirtualRoutes        []Route         `json:"virtual_routes,omitempty" kw:"virtual_routes"`
 	VirtualRules         []Rule          `json:"virtual_rules,omitempty" kw:"virtual_rules"`
+	PromoteSecondaries   bool            `json:"promote_secondaries,omitempty" kw:"promote_secondaries"` // net.ipv4.conf.IF.promote_secondaries = 1 while running
 	TrackInterfaces      []TrackedObject `json:"track_interface,omitempty" kw:"track_interface"`
 	TrackScripts         []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
 	TrackFiles           []TrackedObject `json:"track_file,omitempty" kw:"track_file"`

@@ -108,6 +108,10 @@ type InstanceConfig struct {
 	Notify NotifyConfig
 	// SMTPAlert sends a mail on each state change through Options.Alerter.
 	SMTPAlert bool
+	// PromoteSecondaries sets net.ipv4.conf.IF.promote_secondaries on the instance's
+	// interface (its VMAC when it has one) while the node runs, as keepalived's
+	// promote_secondaries: an interface already at 1 is left as it is.
+	PromoteSecondaries bool
 }
 
 // VIP is one line of virtual_ipaddress: `IP[/PREFIX] [brd IP] [dev IF] [scope S]

@@ -179,11 +179,14 @@ func (n *Node) Run(ctx context.Context) error {
 		n.removeVMACs(h, nil)
 		return err
 	}
+	prom := newPromoter(n.ns, n.logger)
+	prom.apply(cfg)
 	gen := n.launch(next, h, notif, nil)
 	for {
 		select {
 		case <-ctx.Done():
 			gen.stop(nil)
+			prom.apply(Config{})
 			n.removeVMACs(h, nil)
 			return nil
 		case cfg := <-n.updates:
@@ -203,6 +206,7 @@ func (n *Node) Run(ctx context.Context) error {
 			for _, in := range cfg.Instances {
 				keep[in.Name] = true
 			}
+			prom.apply(cfg)
 			gen = n.launch(next, h, notif, gen.stop(keep))
 			n.removeVMACs(h, vmacNames(cfg))
 			n.mu.Lock()

@@ -85,6 +85,13 @@ func from[T any](v T, src *Source, key string) parent[T] {
 
 func (f *finisher) global() {
 	g := &f.cfg.Global
+	if g.MinGarp {
+		at := g.Line("vrrp_min_garp")
+		minGarp(&g.GarpMasterDelay, &g.Source, "vrrp_garp_master_delay", garpMasterDelay, 0, at)
+		minGarp(&g.GarpMasterRepeat, &g.Source, "vrrp_garp_master_repeat", garpMasterRepeat, 1, at)
+		minGarp(&g.GarpMasterRefresh, &g.Source, "vrrp_garp_master_refresh", 0, 0, at)
+		minGarp(&g.GarpRefreshRepeat, &g.Source, "vrrp_garp_master_refresh_repeat", garpRefreshRepeat, 0, at)
+	}
 	inherit(&g.GarpLowerPrioDelay, &g.Source, "vrrp_garp_lower_prio_delay", from(g.GarpMasterDelay, &g.Source, "vrrp_garp_master_delay"))
 	if !g.IsSet("vrrp_garp_lower_prio_delay") {
 		g.GarpLowerPrioDelay = g.GarpMasterDelay
@@ -105,6 +112,26 @@ func (f *finisher) global() {
 	if g.LVSSyncDaemon != nil {
 		f.iface(g.LVSSyncDaemon.Interface, g.Line("lvs_sync_daemon"))
 	}
+}
+
+// keepalived's defaults of the global GARP settings (VRRP_GARP_DELAY, VRRP_GARP_REP,
+// VRRP_GARP_REFRESH_REP), which vrrp_min_garp compares with.
+const (
+	garpMasterDelay   = 5 * time.Second
+	garpMasterRepeat  = 5
+	garpRefreshRepeat = 1
+)
+
+// minGarp applies vrrp_min_garp to one setting the way keepalived's handler does when
+// it reads the line at: a setting still at its default then becomes min. So the same
+// keyword on a later line wins, and one on an earlier line wins unless it wrote the
+// default. The setting is marked as set by the vrrp_min_garp line.
+func minGarp[T comparable](dst *T, src *Source, key string, dflt, min T, at Pos) {
+	if src.IsSet(key) && (at.before(src.Line(key)) || *dst != dflt) {
+		return
+	}
+	*dst = min
+	src.mark(key, at)
 }
 
 func (f *finisher) scripts() {

@@ -60,6 +60,7 @@ type GlobalDefs struct {
 	GarpRefreshRepeat    int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
 	GarpLowerPrioDelay   time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
 	GarpLowerPrioRepeat  int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
+	MinGarp              bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
 	GarpInterval         time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
 	GnaInterval          time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
 	DownTimerAdverts     int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]

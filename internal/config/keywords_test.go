@@ -1,0 +1,57 @@
+package config
+
+import (
+	"testing"
+	"time"
+)
+
+// garpValues are the derived GARP settings of the global block and of an instance
+// that sets none of its own.
+type garpValues struct {
+	delay, refresh, lowerDelay time.Duration
+	repeat, refreshRepeat      int
+	lowerRepeat                int
+}
+
+// TestMinGarp: vrrp_min_garp changes each global GARP setting that is still at its
+// default when its line is read, as keepalived's vrrp_min_garp_handler: master delay 0,
+// repeat 1, refresh 0, refresh repeat 0. A keyword on a later line wins; one on an
+// earlier line wins unless it wrote the default; the lower_prio settings follow the
+// master ones; instances inherit the result.
+func TestMinGarp(t *testing.T) {
+	dflt := garpValues{delay: 5 * time.Second, repeat: 5, refreshRepeat: 1, lowerDelay: 5 * time.Second, lowerRepeat: 5}
+	minimal := garpValues{repeat: 1, lowerRepeat: 1}
+	for _, tc := range []struct {
+		name   string
+		global string
+		want   garpValues
+	}{
+		{"absent", "", dflt},
+		{"bare", "vrrp_min_garp", minimal},
+		{"true", "vrrp_min_garp true", minimal},
+		{"false", "vrrp_min_garp false", dflt},
+		{"earlier non-default wins", "vrrp_garp_master_repeat 3\n vrrp_garp_master_delay 2\n vrrp_min_garp",
+			garpValues{delay: 2 * time.Second, repeat: 3, lowerDelay: 2 * time.Second, lowerRepeat: 3}},
+		{"earlier default is replaced", "vrrp_garp_master_repeat 5\n vrrp_garp_master_refresh_repeat 1\n vrrp_min_garp", minimal},
+		{"later line wins even with the default", "vrrp_min_garp\n vrrp_garp_master_repeat 5\n vrrp_garp_master_delay 5",
+			garpValues{delay: 5 * time.Second, repeat: 5, lowerDelay: 5 * time.Second, lowerRepeat: 5}},
+		{"earlier refresh kept", "vrrp_garp_master_refresh 60\n vrrp_garp_master_refresh_repeat 2\n vrrp_min_garp",
+			garpValues{refresh: 60 * time.Second, refreshRepeat: 2, repeat: 1, lowerRepeat: 1}},
+		{"lower_prio set explicitly", "vrrp_min_garp\n vrrp_garp_lower_prio_repeat 4\n vrrp_garp_lower_prio_delay 3",
+			garpValues{repeat: 1, lowerRepeat: 4, lowerDelay: 3 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mustParse(t, "global_defs {\n "+tc.global+"\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n}\n", Options{})
+			g := cfg.Global
+			got := garpValues{g.GarpMasterDelay, g.GarpMasterRefresh, g.GarpLowerPrioDelay, g.GarpMasterRepeat, g.GarpRefreshRepeat, g.GarpLowerPrioRepeat}
+			if got != tc.want {
+				t.Errorf("global: got %+v, want %+v", got, tc.want)
+			}
+			vi := cfg.Instances[0]
+			got = garpValues{vi.GarpMasterDelay, vi.GarpMasterRefresh, vi.GarpLowerPrioDelay, vi.GarpMasterRepeat, vi.GarpRefreshRepeat, vi.GarpLowerPrioRepeat}
+			if got != tc.want {
+				t.Errorf("instance: got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -60,7 +60,7 @@ func FuzzValueKinds(f *testing.F) {
 	for _, s := range []string{
 		"ops@example.com", "mail.example.com 587", "2001:db8::1 25", "/run/k.fifo root wheel",
 		"[::1]:9100", "0.0.0.0:80", "abc+/=", "50ms", "0.3", "10%", "1.5 s", "2 reverse",
-		"NAT", "TUN type gue port 6080 csum", "200-299 404", "eth0 inst VI_1 id 3", "\"/bin/sh -c 'x'\" nobody",
+		"NAT", "TUN type gue port 6080 csum", "200-299 404", "eth0 inst VI_1 id 3", "\"/bin/sh -c 'x'\" nobody", "IWGRP|IWOTH", "IRUSR | IXOTH", "0x1ff",
 	} {
 		f.Add(s)
 	}
@@ -112,6 +112,10 @@ func checkParsedValue(t *testing.T, keyword string, args []Token, v any) {
 	case "agent_interval", "agent_timeout", "latency_target":
 		if d := v.(time.Duration); d < 0 || d > maxTimer {
 			t.Errorf("%s accepted %q as %v", keyword, args[0].Text, d)
+		}
+	case "umask":
+		if m := v.(FileMask); m&^0o777 != 0 {
+			t.Errorf("umask accepted %q as %o", texts(args), m)
 		}
 	case "http_token":
 		if strings.ContainsAny(string(v.(Secret)), " \t\r\n\"") {

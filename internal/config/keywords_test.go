@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +54,55 @@ func TestMinGarp(t *testing.T) {
 				t.Errorf("instance: got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestUmask: the forms keepalived's umask_handler takes, and what it rejects.
+func TestUmask(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want FileMask
+		err  string // part of the error; "" when accepted
+	}{
+		{"022", 0o022, ""},
+		{"0077", 0o077, ""},
+		{"0", 0, ""},
+		{"18", 0o022, ""}, // strtol base 0: decimal without a leading 0
+		{"0x12", 0o022, ""},
+		{"0777", 0o777, ""},
+		{"IWGRP|IWOTH", 0o022, ""},
+		{"IWGRP | IWOTH", 0o022, ""},
+		{"IWGRP |IWOTH|IXOTH", 0o023, ""},
+		{"IRUSR|IWUSR|IXUSR|IRGRP|IWGRP|IXGRP|IROTH|IWOTH|IXOTH", 0o777, ""},
+		{"01000", 0, "invalid umask"},
+		{"08", 0, "invalid umask"},
+		{"0o22", 0, "invalid umask"},
+		{"0_22", 0, "invalid umask"},
+		{"22x", 0, "invalid umask"},
+		{"022 IWGRP", 0, "no further words"},
+		{"IWGRP IWOTH", 0, "joined by '|'"},
+		{"IWGRP|", 0, "without a bit"},
+		{"IWGRP |", 0, "without a bit"},
+		{"|IWGRP", 0, "unknown umask bit"},
+		{"iwgrp", 0, "unknown umask bit"},
+		{"IWGR", 0, "unknown umask bit"},
+		{"IWGRPX", 0, "joined by '|'"},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			src := "global_defs {\n umask " + tc.args + "\n}\n"
+			cfg, diags := Parse("k.conf", []byte(src), Options{})
+			if tc.err != "" {
+				if !diags.HasErrors() || !strings.Contains(diags.String(), tc.err) || !strings.Contains(diags.String(), "k.conf:2") {
+					t.Fatalf("umask %s: want an error with %q at k.conf:2, got %q", tc.args, tc.err, diags)
+				}
+				return
+			}
+			if diags.HasErrors() || cfg.Global.Umask == nil || *cfg.Global.Umask != tc.want {
+				t.Fatalf("umask %s: got %v %v, want %04o", tc.args, cfg.Global.Umask, diags, tc.want)
+			}
+		})
+	}
+	if cfg := mustParse(t, "global_defs {\n router_id x\n}\n", Options{}); cfg.Global.Umask != nil {
+		t.Errorf("umask without the keyword: %04o, want nil", *cfg.Global.Umask)
 	}
 }

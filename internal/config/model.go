@@ -76,6 +76,7 @@ type GlobalDefs struct {
 	LVSTimeouts          LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
 	LVSFlush             bool          `json:"lvs_flush" kw:"lvs_flush"`
 	LVSFlushOnStop       string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"` // "" (off), "VS" or "RS"
+	Umask                *FileMask     `json:"umask,omitempty" kw:"umask"`                         // nil: the umask govs was started with
 
 	// Mail alerts. Mail is sent only when MailEnabled; the per-object SMTPAlert fields
 	// (Instance, SyncGroup, VirtualServer, RealServer) are already resolved against

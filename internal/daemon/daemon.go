@@ -118,6 +118,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	applyUmask(plan.Umask)
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4),
 		started: time.Now(), journal: &status.Journal{}, http: httpOptions(opts, cfg)}
@@ -285,6 +286,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return err
 	}
 	d.warnHTTPChange(cfg)
+	applyUmask(plan.Umask)
 	var errs []error
 	if d.eng != nil {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))

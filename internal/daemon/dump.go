@@ -53,7 +53,13 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		f.Close()
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
+	// The temporary file is created 0600; the dump gets 0644 less the umask, as a file
+	// created in place would (global_defs umask).
+	mode := os.FileMode(0o644)
+	if um, err := currentUmask(); err == nil {
+		mode &^= um
+	}
+	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		return err
 	}

@@ -34,6 +34,8 @@ type Plan struct {
 	IPVS IPVSSettings
 	// HASuspend are the address services of virtual servers with ha_suspend.
 	HASuspend check.HASuspend
+	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
+	Umask *config.FileMask
 }
 
 // IPVSSettings are lvs_flush, lvs_flush_onstop and lvs_sync_daemon.
@@ -53,6 +55,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		},
 		Mail:          mailConfig(cfg.Global),
 		NoEmailFaults: cfg.Global.NoEmailFaults,
+		Umask:         cfg.Global.Umask,
 		HASuspend:     check.HASuspend{},
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,

@@ -49,34 +49,38 @@ type Config struct {
 // GlobalDefs is the global_defs block: process-wide settings and defaults for instances.
 type GlobalDefs struct {
 	Source
-	RouterID             string        `json:"router_id,omitempty" kw:"router_id"`            // [short host name, filled by the runtime]
-	DefaultInterface     string        `json:"default_interface" kw:"default_interface"`      // [eth0] for static addresses and routes without dev
-	McastGroup4          netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"`      // [224.0.0.18]
-	McastGroup6          netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"`      // [ff02::12]
-	VRRPVersion          int           `json:"vrrp_version" kw:"vrrp_version"`                // [2]
-	GarpMasterDelay      time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"` // [5s]
-	GarpMasterRepeat     int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
-	GarpMasterRefresh    time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
-	GarpRefreshRepeat    int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
-	GarpLowerPrioDelay   time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
-	GarpLowerPrioRepeat  int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
-	MinGarp              bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
-	GarpInterval         time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
-	GnaInterval          time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
-	DownTimerAdverts     int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]
-	LowerPrioNoAdvert    bool          `json:"lower_prio_no_advert" kw:"vrrp_lower_prio_no_advert"`
-	HigherPrioSendAdvert bool          `json:"higher_prio_send_advert" kw:"vrrp_higher_prio_send_advert"`
-	CheckUnicastSrc      bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
-	SkipCheckAdvAddr     bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
-	Strict               bool          `json:"vrrp_strict" kw:"vrrp_strict"`
-	StartupDelay         time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
-	ScriptUser           UserGroup     `json:"script_user" kw:"script_user"`
-	EnableScriptSecurity bool          `json:"enable_script_security" kw:"enable_script_security"`
-	LVSSyncDaemon        *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
-	LVSTimeouts          LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
-	LVSFlush             bool          `json:"lvs_flush" kw:"lvs_flush"`
-	LVSFlushOnStop       string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"` // "" (off), "VS" or "RS"
-	Umask                *FileMask     `json:"umask,omitempty" kw:"umask"`                         // nil: the umask govs was started with
+	RouterID              string        `json:"router_id,omitempty" kw:"router_id"`            // [short host name, filled by the runtime]
+	DefaultInterface      string        `json:"default_interface" kw:"default_interface"`      // [eth0] for static addresses and routes without dev
+	McastGroup4           netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"`      // [224.0.0.18]
+	McastGroup6           netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"`      // [ff02::12]
+	VRRPVersion           int           `json:"vrrp_version" kw:"vrrp_version"`                // [2]
+	GarpMasterDelay       time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"` // [5s]
+	GarpMasterRepeat      int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
+	GarpMasterRefresh     time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
+	GarpRefreshRepeat     int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
+	GarpLowerPrioDelay    time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
+	GarpLowerPrioRepeat   int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
+	MinGarp               bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
+	GarpInterval          time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
+	GnaInterval           time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
+	DownTimerAdverts      int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]
+	LowerPrioNoAdvert     bool          `json:"lower_prio_no_advert" kw:"vrrp_lower_prio_no_advert"`
+	HigherPrioSendAdvert  bool          `json:"higher_prio_send_advert" kw:"vrrp_higher_prio_send_advert"`
+	CheckUnicastSrc       bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
+	SkipCheckAdvAddr      bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
+	Strict                bool          `json:"vrrp_strict" kw:"vrrp_strict"`
+	StartupDelay          time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
+	ScriptUser            UserGroup     `json:"script_user" kw:"script_user"`
+	EnableScriptSecurity  bool          `json:"enable_script_security" kw:"enable_script_security"`
+	LVSSyncDaemon         *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
+	LVSTimeouts           LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
+	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
+	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`   // "" (off), "VS" or "RS"
+	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: the umask govs was started with
+	StartupScript         *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts
+	StartupScriptTimeout  int           `json:"startup_script_timeout" kw:"startup_script_timeout"`   // [10] seconds
+	ShutdownScript        *Script       `json:"shutdown_script,omitempty" kw:"shutdown_script"`       // run after everything stopped
+	ShutdownScriptTimeout int           `json:"shutdown_script_timeout" kw:"shutdown_script_timeout"` // [10] seconds
 
 	// Mail alerts. Mail is sent only when MailEnabled; the per-object SMTPAlert fields
 	// (Instance, SyncGroup, VirtualServer, RealServer) are already resolved against

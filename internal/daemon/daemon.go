@@ -79,6 +79,8 @@ type Daemon struct {
 
 	mu   sync.Mutex // serialises reloads
 	plan Plan
+	// shutdownOnce runs shutdown_script on the first Stop only.
+	shutdownOnce sync.Once
 
 	// planeChoice says which data plane runs and why, for the log and status.
 	planeChoice string
@@ -119,6 +121,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	applyUmask(plan.Umask)
+	// keepalived runs startup_script before it starts its children, and starts them
+	// however the script ended.
+	runStartStopScript(ctx, "startup_script", plan.StartupScript, plan.Security, opts.Logger)
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4),
 		started: time.Now(), journal: &status.Journal{}, http: httpOptions(opts, cfg)}
@@ -312,15 +317,25 @@ func (d *Daemon) Reload(ctx context.Context) error {
 
 // Stop stops VRRP first (masters hand over with a priority-0 advert), then stops
 // accepting and lets established connections finish up to StopTimeout.
+//
+// The shutdown_script of the configuration last loaded runs once all of that has
+// stopped, as keepalived's parent runs it after its children have exited.
 func (d *Daemon) Stop() error {
 	d.cancel()
 	d.wg.Wait()
-	if d.dp == nil {
-		return nil
+	var err error
+	if d.dp != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
+		err = d.dp.Close(ctx)
+		cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
-	defer cancel()
-	return d.dp.Close(ctx)
+	d.shutdownOnce.Do(func() {
+		d.mu.Lock()
+		plan := d.plan
+		d.mu.Unlock()
+		runStartStopScript(context.Background(), "shutdown_script", plan.ShutdownScript, plan.Security, d.log)
+	})
+	return err
 }
 
 // Engine, Dataplane, Checks and VRRP give the status API and tests their view.

@@ -2,12 +2,19 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/govs/govs/internal/testutil"
 )
 
 // TestVRRPConfigPromoteSecondaries: promote_secondaries reaches the instance's VRRP
@@ -95,4 +102,113 @@ func TestUmaskAppliesToFiles(t *testing.T) {
 			t.Errorf("umask %s: process umask %04o (%v), want %04o", tc.umask, um, err, tc.mask)
 		}
 	}
+}
+
+// startConf starts the daemon on the proxy plane from configuration text.
+func startConf(t *testing.T, text string) (*Daemon, time.Duration) {
+	t.Helper()
+	began := time.Now()
+	d, err := Start(context.Background(), Options{
+		ConfigPath: "keywords_test.conf", ConfigText: []byte(text), Dataplane: "proxy",
+		DataFile: filepath.Join(t.TempDir(), "govs.data"), StatsFile: filepath.Join(t.TempDir(), "govs.stats"),
+		StopTimeout: time.Second, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(began)
+	t.Cleanup(func() { d.Stop() })
+	return d, took
+}
+
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("#!/bin/bash\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestStartupShutdownScripts: startup_script runs before the data plane listens and
+// shutdown_script after it has stopped, as keepalived's parent runs them around its
+// children.
+func TestStartupShutdownScripts(t *testing.T) {
+	testutil.NeedCommand(t, "bash")
+	b := startBackend(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	vport := freePort(t)
+	// probe.sh WHEN: appends "WHEN listening|closed" for the virtual service's port.
+	probe := writeScript(t, dir, "probe.sh", fmt.Sprintf(`if (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null; then s=listening; else s=closed; fi
+echo "$1 $s" >> %s
+`, vport, out))
+	conf := fmt.Sprintf("global_defs {\n  startup_script \"%s startup\"\n  shutdown_script \"%s shutdown\"\n}\n", probe, probe) +
+		twoServerConfig(vport, b.addr)
+	d, _ := startConf(t, conf)
+	if got := readLines(t, out); len(got) != 1 || got[0] != "startup closed" {
+		t.Fatalf("after start: %q, want the startup script to have run once before the service listened", got)
+	}
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", vport), 2*time.Second)
+	if err != nil {
+		t.Fatalf("the service does not listen after start: %v", err)
+	}
+	c.Close()
+	if err := d.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	d.Stop() // a second Stop runs nothing again
+	if got := readLines(t, out); len(got) != 2 || got[1] != "shutdown closed" {
+		t.Fatalf("after stop: %q, want the startup line (not again on reload), then the shutdown script after the service stopped", got)
+	}
+}
+
+// TestStartupScriptTimeout: a startup script over startup_script_timeout is killed
+// (its process group gets SIGTERM) and govs starts anyway, as keepalived does.
+func TestStartupScriptTimeout(t *testing.T) {
+	testutil.NeedCommand(t, "bash")
+	testutil.NeedCommand(t, "sleep")
+	b := startBackend(t)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pids")
+	slow := writeScript(t, dir, "slow.sh", "sleep 30 &\necho $$ $! > "+pidFile+"\nwait\n")
+	conf := fmt.Sprintf("global_defs {\n  startup_script %s\n  startup_script_timeout 1\n}\n", slow) + twoServerConfig(freePort(t), b.addr)
+	_, took := startConf(t, conf)
+	if took < time.Second || took > 1*time.Second+2*time.Second+time.Second {
+		t.Errorf("start took %v with a 1 s startup_script_timeout", took)
+	}
+	for _, f := range strings.Fields(strings.Join(readLines(t, pidFile), " ")) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alive := func() bool { return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) && !zombie(pid) }
+		if !testutil.Eventually(3*time.Second, func() bool { return !alive() }) {
+			t.Errorf("process %d of the timed-out startup script is still running", pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// zombie reports whether pid has exited but is not reaped yet (the sleep's parent was
+// killed, so init reaps it).
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }

@@ -36,6 +36,9 @@ type Plan struct {
 	HASuspend check.HASuspend
 	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
 	Umask *config.FileMask
+	// StartupScript runs before anything starts, ShutdownScript after everything has
+	// stopped (startup_script, shutdown_script with their timeouts); nil: none.
+	StartupScript, ShutdownScript *script.Spec
 }
 
 // IPVSSettings are lvs_flush, lvs_flush_onstop and lvs_sync_daemon.
@@ -53,10 +56,12 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			DefaultUser:  cfg.Global.ScriptUser.User,
 			DefaultGroup: cfg.Global.ScriptUser.Group,
 		},
-		Mail:          mailConfig(cfg.Global),
-		NoEmailFaults: cfg.Global.NoEmailFaults,
-		Umask:         cfg.Global.Umask,
-		HASuspend:     check.HASuspend{},
+		Mail:           mailConfig(cfg.Global),
+		NoEmailFaults:  cfg.Global.NoEmailFaults,
+		Umask:          cfg.Global.Umask,
+		StartupScript:  startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
+		ShutdownScript: startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
+		HASuspend:      check.HASuspend{},
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,
 			TCPFin: cfg.Global.LVSTimeouts.TCPFin,

@@ -238,6 +238,10 @@ type RealServer struct {
 	NotifyUp, NotifyDown []string
 	// Omega: on shutdown, run NotifyDown for servers that are up.
 	Omega bool
+	// InitNotify is global rs_init_notifies: a server that starts up when it is first
+	// configured (at start, or added by a reload) runs NotifyUp then, not only on a
+	// later transition, as keepalived's init_service_vs does.
+	InitNotify bool
 	// SMTPAlert sends an e-mail on each transition (real_server smtp_alert).
 	SMTPAlert bool
 	// Feedback, when set, adjusts the weight from measured load (govs extension).

@@ -70,6 +70,9 @@ type server struct {
 	fbInterval   time.Duration
 	routerVSName string
 	rsName       string
+	// initNotify is rs_init_notifies' NotifyUp of a server configured before Run,
+	// waiting for Run to start it.
+	initNotify bool
 }
 
 type checkerState struct {
@@ -404,6 +407,12 @@ func (m *Manager) applyLocked(srv *server, b *built, existed bool) {
 	if !existed {
 		srv.up = allUp(srv)
 		srv.weight = effectiveWeight(srv)
+		// rs_init_notifies: keepalived runs notify_up for a server that starts alive
+		// (no alpha, no failed checker) as it adds it; no mail (checkers send those).
+		if srv.up && b.rs.InitNotify && srv.notifyUp != nil {
+			srv.initNotify = true
+			m.initNotifyLocked(srv)
+		}
 		return
 	}
 	m.recomputeLocked(srv, "", "configuration reloaded", 0)
@@ -468,6 +477,7 @@ func effectiveWeight(srv *server) int {
 }
 
 func (m *Manager) startServerLocked(srv *server) {
+	m.initNotifyLocked(srv)
 	for _, cs := range srv.checkers {
 		if cs.cancel == nil && !cs.stopped {
 			m.startCheckerLocked(srv, cs, jitter(cs.timers.Warmup))
@@ -476,6 +486,16 @@ func (m *Manager) startServerLocked(srv *server) {
 	if srv.fb != nil && srv.fbCancel == nil {
 		m.startFeedbackLocked(srv)
 	}
+}
+
+// initNotifyLocked runs a pending rs_init_notifies notify_up once the manager runs.
+func (m *Manager) initNotifyLocked(srv *server) {
+	if !srv.initNotify || m.ctx == nil {
+		return
+	}
+	srv.initNotify = false
+	m.logger.Info("real server up at start (rs_init_notifies)", "rs", srv.rsName, "vs", srv.routerVSName)
+	m.spawnScript(*srv.notifyUp)
 }
 
 func (m *Manager) stopServerLocked(srv *server) {

@@ -96,6 +96,7 @@ type GlobalDefs struct {
 	NoEmailFaults         bool          `json:"no_email_faults" kw:"no_email_faults"`                           // no mail when an instance or group enters FAULT
 	NoCheckerEmails       bool          `json:"no_checker_emails" kw:"no_checker_emails"`                       // checker mail only when a real server changes state
 	CheckerLogAllFailures bool          `json:"checker_log_all_failures" kw:"checker_log_all_failures"`         // every checker logs every failure (ORed into Checker.LogAllFailures)
+	RSInitNotifies        bool          `json:"rs_init_notifies,omitempty" kw:"rs_init_notifies"`               // notify_up of real servers that start up, at start
 
 	// Notify FIFOs: named pipes that get one line per state change. A *Script is the
 	// reader started for its FIFO; it is nil when its FIFO is not set.

@@ -212,3 +212,18 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
+
+// TestPlanRSInitNotifies: rs_init_notifies reaches every real server's checks.
+func TestPlanRSInitNotifies(t *testing.T) {
+	for _, flag := range []string{"", "rs_init_notifies", "rs_init_notifies false"} {
+		cfg := parse(t, "global_defs {\n  "+flag+"\n}\n"+twoServerConfig(8080, "127.0.0.1:9001", "127.0.0.1:9002"))
+		p, err := NewPlan(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := flag == "rs_init_notifies"
+		if len(p.Checks) != 2 || p.Checks[0].InitNotify != want || p.Checks[1].InitNotify != want {
+			t.Errorf("%q: checks %+v, want InitNotify %v on both", flag, p.Checks, want)
+		}
+	}
+}

@@ -81,6 +81,9 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 				return Plan{}, err
 			}
 			p.Spec.Services = append(p.Spec.Services, evs)
+			for i := range checks {
+				checks[i].InitNotify = cfg.Global.RSInitNotifies
+			}
 			p.Checks = append(p.Checks, checks...)
 		}
 		haSuspendAddrs(p.HASuspend, vs, keys)

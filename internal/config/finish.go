@@ -19,6 +19,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	f.scripts()
 	f.instances()
 	f.syncGroups()
+	f.priorityChanges()
 	for i := range cfg.StaticAddresses {
 		a := &cfg.StaticAddresses[i]
 		if a.Dev == "" {
@@ -497,6 +498,21 @@ func (f *finisher) syncGroups() {
 		for _, t := range sg.TrackInterfaces {
 			f.iface(t.Name, t.Pos)
 		}
+	}
+}
+
+// priorityChanges resolves each instance's notify_priority_changes: its own, else its
+// sync group's, else global vrrp_notify_priority_changes, as keepalived fills an unset
+// (-1) value.
+func (f *finisher) priorityChanges() {
+	g := &f.cfg.Global
+	global := from(g.VRRPNotifyPriorityChanges, &g.Source, "vrrp_notify_priority_changes")
+	for _, vi := range f.cfg.Instances {
+		parents := []parent[bool]{global}
+		if sg := vi.SyncGroup; sg != nil {
+			parents = []parent[bool]{from(sg.NotifyPriorityChanges, &sg.Source, "notify_priority_changes"), global}
+		}
+		inherit(&vi.NotifyPriorityChanges, &vi.Source, "notify_priority_changes", parents...)
 	}
 }
 

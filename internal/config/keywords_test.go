@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,48 @@ func TestUmask(t *testing.T) {
 	}
 	if cfg := mustParse(t, "global_defs {\n router_id x\n}\n", Options{}); cfg.Global.Umask != nil {
 		t.Errorf("umask without the keyword: %04o, want nil", *cfg.Global.Umask)
+	}
+}
+
+// TestNotifyPriorityChanges: an instance's notify_priority_changes is its own, else its
+// sync group's, else global vrrp_notify_priority_changes, else off.
+func TestNotifyPriorityChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		global, group, instance string
+		wantGrouped, wantAlone  bool
+	}{
+		{"none", "", "", "", false, false},
+		{"global", "vrrp_notify_priority_changes", "", "", true, true},
+		{"global false", "vrrp_notify_priority_changes false", "", "", false, false},
+		{"group", "", "notify_priority_changes", "", true, false},
+		{"group off over global", "vrrp_notify_priority_changes", "notify_priority_changes off", "", false, true},
+		{"instance over group", "", "notify_priority_changes", "notify_priority_changes no", false, false},
+		{"instance on", "", "", "notify_priority_changes yes", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n " + tc.global + "\n}\n" +
+				"vrrp_sync_group G {\n group {\n  VI_1\n  VI_2\n }\n " + tc.group + "\n}\n"
+			for i, name := range []string{"VI_1", "VI_2", "VI_3"} {
+				own := ""
+				if name != "VI_2" {
+					own = tc.instance
+				}
+				src += fmt.Sprintf("vrrp_instance %s {\n interface eth0\n virtual_router_id %d\n %s\n}\n", name, i+1, own)
+			}
+			cfg := mustParse(t, src, Options{})
+			got := map[string]bool{}
+			for _, vi := range cfg.Instances {
+				got[vi.Name] = vi.NotifyPriorityChanges
+			}
+			// VI_2 (grouped, never its own keyword) follows the group or the global.
+			want2 := tc.wantGrouped
+			if tc.instance != "" {
+				want2 = tc.group == "notify_priority_changes" || tc.group == "" && tc.global == "vrrp_notify_priority_changes"
+			}
+			if got["VI_1"] != tc.wantGrouped || got["VI_2"] != want2 || got["VI_3"] != tc.wantAlone {
+				t.Errorf("got %v, want VI_1 %v, VI_2 %v, VI_3 %v", got, tc.wantGrouped, want2, tc.wantAlone)
+			}
+		})
 	}
 }

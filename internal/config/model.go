@@ -106,7 +106,8 @@ type GlobalDefs struct {
 	VRRPNotifyFIFOScript        *Script `json:"vrrp_notify_fifo_script,omitempty" kw:"vrrp_notify_fifo_script"`
 	LVSNotifyFIFO               *FIFO   `json:"lvs_notify_fifo,omitempty" kw:"lvs_notify_fifo"` // checker events; nil when it is NotifyFIFO's path
 	LVSNotifyFIFOScript         *Script `json:"lvs_notify_fifo_script,omitempty" kw:"lvs_notify_fifo_script"`
-	FIFOWriteVRRPStatesOnReload bool    `json:"fifo_write_vrrp_states_on_reload" kw:"fifo_write_vrrp_states_on_reload"` // write every instance's state after a reload
+	FIFOWriteVRRPStatesOnReload bool    `json:"fifo_write_vrrp_states_on_reload" kw:"fifo_write_vrrp_states_on_reload"`   // write every instance's state after a reload
+	VRRPNotifyPriorityChanges   bool    `json:"vrrp_notify_priority_changes,omitempty" kw:"vrrp_notify_priority_changes"` // default of instances' notify_priority_changes
 
 	// govs extensions: the HTTP listener for /metrics, JSON status and the dashboard.
 	HTTPListen    netip.AddrPort `json:"http_listen,omitzero" kw:"http_listen"`          // zero: no HTTP listener
@@ -264,7 +265,8 @@ type SyncGroup struct {
 	Notify                  *Script         `json:"notify,omitempty" kw:"notify"`
 	SMTPAlert               bool            `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_vrrp, else off; off without mail]
 	SyncGroupTrackingWeight bool            `json:"sync_group_tracking_weight" kw:"sync_group_tracking_weight"`
-	Instances               []*Instance     `json:"-"` // Members resolved, in order
+	NotifyPriorityChanges   bool            `json:"notify_priority_changes,omitempty" kw:"notify_priority_changes"` // default of its members
+	Instances               []*Instance     `json:"-"`                                                              // Members resolved, in order
 }
 
 // Instance is a vrrp_instance: one virtual router this node takes part in.
@@ -320,7 +322,10 @@ type Instance struct {
 	Notify               *Script         `json:"notify,omitempty" kw:"notify"` // gets TYPE NAME STATE PRIORITY appended
 	NotifyMasterRxLower  *Script         `json:"notify_master_rx_lower_pri,omitempty" kw:"notify_master_rx_lower_pri"`
 	SMTPAlert            bool            `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_vrrp, else off; off without mail]
-	SyncGroup            *SyncGroup      `json:"-"`                          // the group this instance belongs to, if any
+	// NotifyPriorityChanges writes a notify_fifo line on each change of the effective
+	// priority [its sync group's, else global vrrp_notify_priority_changes, else off].
+	NotifyPriorityChanges bool       `json:"notify_priority_changes,omitempty" kw:"notify_priority_changes"`
+	SyncGroup             *SyncGroup `json:"-"` // the group this instance belongs to, if any
 }
 
 // State is a configured VRRP start state.

@@ -227,3 +227,39 @@ func TestPlanRSInitNotifies(t *testing.T) {
 		}
 	}
 }
+
+// TestVRRPConfigNotifyPriorityChanges: the resolved notify_priority_changes reaches
+// each instance's VRRP configuration.
+func TestVRRPConfigNotifyPriorityChanges(t *testing.T) {
+	cfg := parse(t, `
+global_defs {
+  vrrp_notify_priority_changes
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  notify_priority_changes false
+  virtual_ipaddress {
+    192.0.2.2/24
+  }
+}
+`)
+	out, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, in := range out.Instances {
+		got[in.Name] = in.NotifyPriorityChanges
+	}
+	if !got["VI_1"] || got["VI_2"] {
+		t.Errorf("NotifyPriorityChanges = %v, want VI_1 only", got)
+	}
+}

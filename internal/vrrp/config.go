@@ -112,6 +112,10 @@ type InstanceConfig struct {
 	// interface (its VMAC when it has one) while the node runs, as keepalived's
 	// promote_secondaries: an interface already at 1 is left as it is.
 	PromoteSecondaries bool
+	// NotifyPriorityChanges writes a notify_fifo line each time tracking changes the
+	// effective priority (notify_priority_changes): INSTANCE "NAME" MASTER_PRIORITY|
+	// BACKUP_PRIORITY PRIO. No script runs.
+	NotifyPriorityChanges bool
 }
 
 // VIP is one line of virtual_ipaddress: `IP[/PREFIX] [brd IP] [dev IF] [scope S]

@@ -30,6 +30,9 @@ type notifyJob struct {
 	priority uint8
 	cmds     NotifyConfig
 	smtp     bool
+	// priorityChange makes the job a notify_fifo line only, for a change of the
+	// effective priority in state (notify_priority_changes).
+	priorityChange bool
 }
 
 // notifier runs notify scripts, writes notify_fifo lines and sends alerts in the order
@@ -119,7 +122,27 @@ func notifyArgs(argv []string, group bool, name string, state State, priority ui
 	return out
 }
 
+// PriorityFIFOLine is keepalived's notify_fifo line for a change of an instance's
+// effective priority (notify_priority_changes): MASTER_PRIORITY while master,
+// BACKUP_PRIORITY in any other state, with the new priority.
+func PriorityFIFOLine(name string, master bool, priority uint8) string {
+	event := "BACKUP_PRIORITY"
+	if master {
+		event = "MASTER_PRIORITY"
+	}
+	return fmt.Sprintf("INSTANCE %s %s %d\n", strconv.Quote(name), event, priority)
+}
+
 func (n *notifier) handle(ctx context.Context, j notifyJob) {
+	if j.priorityChange {
+		// keepalived's send_instance_priority_notifies writes the FIFO and runs nothing.
+		if n.fifo != "" {
+			if err := writeFIFO(n.fifo, PriorityFIFOLine(j.name, j.state == StateMaster, j.priority)); err != nil {
+				n.logger.Warn("notify_fifo", "err", err)
+			}
+		}
+		return
+	}
 	if n.fifo != "" {
 		if err := writeFIFO(n.fifo, FIFOLine(j.group, j.name, j.state, j.priority)); err != nil {
 			n.logger.Warn("notify_fifo", "err", err)

@@ -263,6 +263,9 @@ func (r *runner) retrack(initial bool) {
 		if prio != i.params.Priority && !initial {
 			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
 			r.shiftDownTimer(i, prio)
+			if i.cfg.NotifyPriorityChanges {
+				r.notif.enqueue(notifyJob{name: i.cfg.Name, state: i.m.State, priority: prio, priorityChange: true})
+			}
 		}
 		i.params.Priority = prio
 		i.faults = faults

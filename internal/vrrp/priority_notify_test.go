@@ -1,0 +1,140 @@
+package vrrp
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestPriorityFIFOLine: keepalived's send_instance_priority_notifies line.
+func TestPriorityFIFOLine(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		master bool
+		prio   uint8
+		want   string
+	}{
+		{"VI_1", true, 90, "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n"},
+		{"VI_1", false, 110, "INSTANCE \"VI_1\" BACKUP_PRIORITY 110\n"},
+		{`we"ird`, false, 1, "INSTANCE \"we\\\"ird\" BACKUP_PRIORITY 1\n"},
+	} {
+		if got := PriorityFIFOLine(tc.name, tc.master, tc.prio); got != tc.want {
+			t.Errorf("PriorityFIFOLine(%q, %v, %d) = %q, want %q", tc.name, tc.master, tc.prio, got, tc.want)
+		}
+	}
+}
+
+// TestNotifierPriorityChangeRunsNoScript: a priority change writes the FIFO only; the
+// instance's notify scripts are for state changes.
+func TestNotifierPriorityChangeRunsNoScript(t *testing.T) {
+	dir := t.TempDir()
+	fifo, log := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
+	cmd := &Command{Argv: []string{"/bin/sh", "-c", `echo "$@" >> ` + log, "notify"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.run(ctx); close(done) }()
+	n.enqueue(notifyJob{name: "VI_1", state: StateFault, priority: 70, priorityChange: true, cmds: NotifyConfig{Generic: cmd, Fault: cmd}})
+	cancel()
+	<-done
+	if b, _ := os.ReadFile(fifo); string(b) != "INSTANCE \"VI_1\" BACKUP_PRIORITY 70\n" {
+		t.Errorf("FIFO got %q", b)
+	}
+	if _, err := os.Stat(log); err == nil {
+		t.Error("a priority change ran a notify script")
+	}
+}
+
+// TestNotifyPriorityChanges: with notify_priority_changes, every change of the
+// effective priority that a tracked file makes writes a MASTER_PRIORITY line to a real
+// notify FIFO; an instance without it writes none.
+func TestNotifyPriorityChanges(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "notify.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// O_RDWR: the test holds the FIFO open so the node's writes always find a reader.
+	r, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	track := filepath.Join(dir, "weight")
+	if err := os.WriteFile(track, []byte("0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	with := instanceCfg("VI_1", 71, 100, 3, 100*time.Millisecond, testVIP)
+	with.NotifyPriorityChanges = true
+	with.TrackFiles = []TrackRef{{Name: "w"}}
+	without := instanceCfg("VI_2", 72, 100, 3, 100*time.Millisecond, testVIP2)
+	without.TrackFiles = []TrackRef{{Name: "w"}}
+	n := startNode(t, hosts["a"], Config{
+		Instances:  []InstanceConfig{with, without},
+		TrackFiles: []TrackFileConfig{{Name: "w", File: track, Weight: 10}},
+		NotifyFIFO: fifo,
+	})
+	waitState(t, n.Node, "VI_1", StateMaster, "a")
+	waitState(t, n.Node, "VI_2", StateMaster, "a")
+	var got []string
+	next := func(want string) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				if strings.Contains(l, "_PRIORITY") {
+					got = append(got, l)
+					if l != want {
+						t.Fatalf("FIFO line %q, want %q (so far %q)", l, want, got)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q on the FIFO within 5 s (got %q)", want, got)
+			}
+		}
+	}
+	for _, step := range []struct {
+		file string
+		want string
+	}{
+		{"-2", `INSTANCE "VI_1" MASTER_PRIORITY 80`},
+		{"1", `INSTANCE "VI_1" MASTER_PRIORITY 110`},
+	} {
+		if err := os.WriteFile(track, []byte(step.file+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		next(step.want)
+	}
+	n.stop(t)
+	for {
+		select {
+		case l := <-lines:
+			if strings.Contains(l, "_PRIORITY") {
+				t.Errorf("unexpected FIFO line %q", l)
+			}
+			continue
+		case <-time.After(200 * time.Millisecond):
+		}
+		break
+	}
+}

@@ -48,10 +48,19 @@ func TestInitNotify(t *testing.T) {
 			if err := m.Update([]RealServer{a, b}); err != nil {
 				t.Fatal(err)
 			}
+			read := func() string { got, _ := os.ReadFile(log); return string(got) }
+			if tc.initNotify {
+				// Both servers' notify_up, from the start or from the alpha transition;
+				// scripts run beside the checkers, so a slow host may take a moment.
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) && !(strings.Contains(read(), "up A") && strings.Contains(read(), "up B")) {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
 			// Several check rounds: the servers stay up, so no transition runs it again.
 			time.Sleep(time.Second)
 			stop()
-			got, _ := os.ReadFile(log)
+			got := []byte(read())
 			lines := strings.SplitAfter(string(got), "\n")
 			if tc.alpha {
 				// An alpha server comes up after its first check: that transition's

@@ -15,16 +15,32 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/testutil"
+	"github.com/govs/govs/internal/vrrp"
 )
 
-// TestVRRPConfigPromoteSecondaries: promote_secondaries reaches the instance's VRRP
-// configuration; an instance without it leaves the interface alone.
-func TestVRRPConfigPromoteSecondaries(t *testing.T) {
-	cfg := parse(t, `
+// TestVRRPConfigInstanceFlags: promote_secondaries and the resolved
+// notify_priority_changes reach the instance's VRRP configuration; an instance without
+// them (or that turns the global default off) gets neither.
+func TestVRRPConfigInstanceFlags(t *testing.T) {
+	for _, tc := range []struct {
+		keyword       string
+		global, first string // the global_defs line and VI_1's
+		second        string // VI_2's line
+		flag          func(vrrp.InstanceConfig) bool
+	}{
+		{"promote_secondaries", "", "promote_secondaries", "", func(in vrrp.InstanceConfig) bool { return in.PromoteSecondaries }},
+		{"notify_priority_changes", "vrrp_notify_priority_changes", "", "notify_priority_changes false",
+			func(in vrrp.InstanceConfig) bool { return in.NotifyPriorityChanges }},
+	} {
+		t.Run(tc.keyword, func(t *testing.T) {
+			cfg := parse(t, fmt.Sprintf(`
+global_defs {
+  %s
+}
 vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 1
-  promote_secondaries
+  %s
   virtual_ipaddress {
     192.0.2.1/24
   }
@@ -32,21 +48,24 @@ vrrp_instance VI_1 {
 vrrp_instance VI_2 {
   interface eth0
   virtual_router_id 2
+  %s
   virtual_ipaddress {
     192.0.2.2/24
   }
 }
-`)
-	out, err := vrrpConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for _, in := range out.Instances {
-		got[in.Name] = in.PromoteSecondaries
-	}
-	if !got["VI_1"] || got["VI_2"] {
-		t.Errorf("PromoteSecondaries = %v, want VI_1 only", got)
+`, tc.global, tc.first, tc.second))
+			out, err := vrrpConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, in := range out.Instances {
+				got[in.Name] = tc.flag(in)
+			}
+			if !got["VI_1"] || got["VI_2"] {
+				t.Errorf("%s = %v, want VI_1 only", tc.keyword, got)
+			}
+		})
 	}
 }
 
@@ -225,41 +244,5 @@ func TestPlanRSInitNotifies(t *testing.T) {
 		if len(p.Checks) != 2 || p.Checks[0].InitNotify != want || p.Checks[1].InitNotify != want {
 			t.Errorf("%q: checks %+v, want InitNotify %v on both", flag, p.Checks, want)
 		}
-	}
-}
-
-// TestVRRPConfigNotifyPriorityChanges: the resolved notify_priority_changes reaches
-// each instance's VRRP configuration.
-func TestVRRPConfigNotifyPriorityChanges(t *testing.T) {
-	cfg := parse(t, `
-global_defs {
-  vrrp_notify_priority_changes
-}
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 1
-  virtual_ipaddress {
-    192.0.2.1/24
-  }
-}
-vrrp_instance VI_2 {
-  interface eth0
-  virtual_router_id 2
-  notify_priority_changes false
-  virtual_ipaddress {
-    192.0.2.2/24
-  }
-}
-`)
-	out, err := vrrpConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for _, in := range out.Instances {
-		got[in.Name] = in.NotifyPriorityChanges
-	}
-	if !got["VI_1"] || got["VI_2"] {
-		t.Errorf("NotifyPriorityChanges = %v, want VI_1 only", got)
 	}
 }

@@ -15,6 +15,9 @@ type procConn struct {
 	port      uint32
 	listening bool // the subscription was sent: close must end it
 	buf       []byte
+	// timeout is the SO_RCVTIMEO in force, so that a busy host's stream of events
+	// costs one system call per datagram, not two.
+	timeout time.Duration
 }
 
 var _ procSource = (*procConn)(nil)
@@ -49,9 +52,13 @@ func openProcConn() (*procConn, error) {
 // read waits up to timeout for one datagram and decodes it. Only the kernel (port 0)
 // is believed.
 func (c *procConn) read(timeout time.Duration) ([]procEvent, error) {
-	tv := unix.NsecToTimeval(max(timeout, time.Millisecond).Nanoseconds())
-	if err := unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, err
+	timeout = max(timeout, time.Millisecond)
+	if timeout != c.timeout {
+		tv := unix.NsecToTimeval(timeout.Nanoseconds())
+		if err := unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return nil, err
+		}
+		c.timeout = timeout
 	}
 	n, from, err := unix.Recvfrom(c.fd, c.buf, 0)
 	switch {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/daemon"
 )
 
@@ -32,6 +33,7 @@ type runFlags struct {
 	stopTimeout                                 time.Duration
 	http, httpToken, httpTokenFile              string
 	dataFile, statsFile                         string
+	umask                                       string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -51,6 +53,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.interfaces, "interface", "for xdp: an interface where clients arrive (repeatable) [found from the real servers' routes]")
 	for _, n := range []string{"I", "dont-release-ipvs"} {
 		fs.BoolVar(&f.keepIPVS, n, false, "leave the kernel's IPVS table in place on stop, for the next start to adopt")
+	}
+	for _, n := range []string{"u", "umask"} {
+		fs.StringVar(&f.umask, n, "", "`MASK` for the files govs and its scripts create, in numeric form (overrides global_defs umask) [0177]")
 	}
 	fs.StringVar(&f.socket, "socket", "", "control socket for govs adm [$GOVS_SOCKET, else "+ctl.DefaultSocket+"]")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -152,6 +157,16 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		fmt.Fprintln(stderr, "govs run:", err)
 		return 2
 	}
+	mask := config.DefaultFileMask
+	if f.umask != "" {
+		if mask, err = config.ParseFileMask(f.umask); err != nil {
+			fmt.Fprintln(stderr, "govs run: -u:", err)
+			return 2
+		}
+	}
+	// keepalived sets its umask before it creates anything; restoring it on return
+	// matters only to tests that call runRun in-process.
+	defer syscall.Umask(syscall.Umask(int(mask)))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -182,6 +197,8 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		Version:      version,
 		DataFile:     f.dataFile,
 		StatsFile:    f.statsFile,
+
+		UmaskFromCommandLine: f.umask != "",
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "govs run:", err)

@@ -168,3 +168,69 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRunUmask: govs run starts with keepalived's umask 0177; global_defs umask changes
+// it; -u (keepalived's --umask) wins over the keyword, which is then ignored with
+// keepalived's log line; a bad -u is refused.
+func TestRunUmask(t *testing.T) {
+	for _, tc := range []struct {
+		name, keyword string
+		flags         []string
+		want          string
+		log           string
+	}{
+		{name: "default", want: "0177"},
+		{name: "keyword", keyword: "0077", want: "0077"},
+		{name: "flag", flags: []string{"-u", "027"}, want: "0027"},
+		{name: "flag wins", keyword: "0077", flags: []string{"--umask", "0x12"}, want: "0022", log: "ignoring config option"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "keepalived.conf")
+			text := ""
+			if tc.keyword != "" {
+				text = "global_defs {\n    umask " + tc.keyword + "\n}\n"
+			}
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			log := &testutil.SyncBuffer{}
+			args := append([]string{"run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock")}, tc.flags...)
+			cmd := exec.Command(testutil.GovsBinary(t), args...)
+			cmd.Stdout, cmd.Stderr = log, log
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				cmd.Wait()
+			}()
+			re := regexp.MustCompile(`(?m)^Umask:\s*(\d+)$`)
+			var got string
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				// The umask is set before the daemon starts; "govs started" is logged after.
+				if !strings.Contains(log.String(), "govs started") {
+					continue
+				}
+				status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m := re.FindSubmatch(status); m != nil {
+					got = string(m[1])
+				}
+				break
+			}
+			if got != tc.want {
+				t.Errorf("umask %q, want %s; log:\n%s", got, tc.want, log.String())
+			}
+			if tc.log != "" && !strings.Contains(log.String(), tc.log) {
+				t.Errorf("log lacks %q:\n%s", tc.log, log.String())
+			}
+		})
+	}
+	var out, errOut strings.Builder
+	if code := dispatch([]string{"run", "-u", "0800", "-f", "/nonexistent"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `-u: invalid umask "0800"`) {
+		t.Errorf("govs run -u 0800 = %d, stderr %q; want 2 and the bad value named", code, errOut.String())
+	}
+}

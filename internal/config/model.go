@@ -76,7 +76,7 @@ type GlobalDefs struct {
 	LVSTimeouts           LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
 	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
 	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`   // "" (off), "VS" or "RS"
-	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: the umask govs was started with
+	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: unchanged (govs run starts with DefaultFileMask or -u)
 	StartupScript         *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts
 	StartupScriptTimeout  int           `json:"startup_script_timeout" kw:"startup_script_timeout"`   // [10] seconds
 	ShutdownScript        *Script       `json:"shutdown_script,omitempty" kw:"shutdown_script"`       // run after everything stopped

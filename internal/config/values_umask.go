@@ -25,16 +25,31 @@ var umaskBits = map[string]FileMask{
 // without spaces around it (IWGRP|IWOTH, IWGRP | IWOTH), as keepalived's umask_handler.
 var kUmask = kind{doc: "NUM | BIT[|BIT…] (BIT: IRUSR IWUSR IXUSR IRGRP IWGRP IXGRP IROTH IWOTH IXOTH)", minArgs: 1, maxArgs: -1, parse: parseUmask}
 
+// DefaultFileMask is the umask keepalived sets at start unless its -u option says
+// otherwise: files it creates are readable and writable by their owner only.
+const DefaultFileMask FileMask = 0o177
+
+// ParseFileMask reads a numeric umask as keepalived's -u/--umask option and its umask
+// keyword do: C's strtol with base 0 (0NNN octal, 0xNN hexadecimal, else decimal),
+// within 0777.
+func ParseFileMask(text string) (FileMask, error) {
+	n, err := strconv.ParseInt(text, 0, 32)
+	if err != nil || strings.Contains(text, "_") || strings.HasPrefix(text, "0o") || strings.HasPrefix(text, "0b") || n&^0o777 != 0 {
+		return 0, fmt.Errorf("invalid umask %q: want a number within 0777 (0NNN octal, 0xNN hexadecimal or decimal)", text)
+	}
+	return FileMask(n), nil
+}
+
 func parseUmask(a []Token, _ string) (any, error) {
 	if c := a[0].Text[0]; c >= '0' && c <= '9' {
 		if len(a) != 1 {
 			return nil, argErrorf(1, "a numeric umask takes no further words")
 		}
-		n, err := strconv.ParseInt(a[0].Text, 0, 32)
-		if err != nil || strings.Contains(a[0].Text, "_") || strings.HasPrefix(a[0].Text, "0o") || strings.HasPrefix(a[0].Text, "0b") || n&^0o777 != 0 {
-			return nil, argErrorf(0, "invalid umask %q: want a number within 0777 (0NNN octal, 0xNN hexadecimal or decimal)", a[0].Text)
+		m, err := ParseFileMask(a[0].Text)
+		if err != nil {
+			return nil, argErrorf(0, "%v", err)
 		}
-		return FileMask(n), nil
+		return m, nil
 	}
 	var mask FileMask
 	needOr := false // a bit was read and a '|' must come before the next

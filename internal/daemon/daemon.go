@@ -61,6 +61,9 @@ type Options struct {
 	// DataFile and StatsFile are where DumpData (SIGUSR1) and DumpStats (SIGUSR2)
 	// write [DefaultDataFile, DefaultStatsFile].
 	DataFile, StatsFile string
+	// UmaskFromCommandLine says the process umask was given on the command line
+	// (keepalived's -u), so global_defs umask is ignored, as keepalived ignores it.
+	UmaskFromCommandLine bool
 }
 
 // Daemon is a running govs.
@@ -120,7 +123,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	applyUmask(plan.Umask)
+	applyUmask(plan.Umask, opts.UmaskFromCommandLine, opts.Logger)
 	// keepalived runs startup_script before it starts its children, and starts them
 	// however the script ended.
 	runStartStopScript(ctx, "startup_script", plan.StartupScript, plan.Security, opts.Logger)
@@ -291,7 +294,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return err
 	}
 	d.warnHTTPChange(cfg)
-	applyUmask(plan.Umask)
+	applyUmask(plan.Umask, d.opts.UmaskFromCommandLine, d.log)
 	var errs []error
 	if d.eng != nil {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))

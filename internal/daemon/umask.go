@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -13,9 +14,14 @@ import (
 
 // applyUmask sets the process umask from global_defs umask, as keepalived's umask
 // handler does each time it reads the configuration: at start and on every reload. A
-// configuration without the keyword leaves the umask as it is.
-func applyUmask(m *config.FileMask) {
-	if m != nil {
+// configuration without the keyword leaves the umask as it is (govs run starts with
+// keepalived's 0177). A umask given on the command line wins, as keepalived's -u does.
+func applyUmask(m *config.FileMask, cmdline bool, log *slog.Logger) {
+	switch {
+	case m == nil:
+	case cmdline:
+		log.Info("umask command line option specified, ignoring config option", "umask", fmt.Sprintf("%04o", uint32(*m)))
+	default:
 		syscall.Umask(int(*m))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,6 +103,36 @@ func TestSocketMode(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("the socket directory holds %d entries, want only the socket", len(entries))
+	}
+}
+
+// TestListenDirectoriesUnderStrictUmask: under keepalived's umask 0177 (govs run's
+// default) the directories Listen creates still get 0755, so the daemon can reach its
+// socket without root's override.
+func TestListenDirectoriesUnderStrictUmask(t *testing.T) {
+	old := syscall.Umask(0o177)
+	defer syscall.Umask(old)
+	base := t.TempDir()
+	path := filepath.Join(base, "run", "govs", "govs.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, dir := range []string{filepath.Join(base, "run"), filepath.Dir(path)} {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s has mode %04o, want 0755", dir, fi.Mode().Perm())
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket: %v, %v; want mode 0600", fi, err)
+	}
+	if _, err := Listen(filepath.Join(path, "below-a-socket.sock")); err == nil {
+		t.Error("Listen below a socket succeeded, want an error")
 	}
 }
 

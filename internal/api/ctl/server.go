@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -36,6 +37,33 @@ type Server struct {
 	mu sync.Mutex
 }
 
+// makeDir creates dir and its missing parents with mode 0755 whatever the umask, as
+// keepalived makes its run directories: govs run's umask (keepalived's 0177 by default)
+// would otherwise leave a new directory without its owner's search bit, so an
+// unprivileged daemon could not reach its own socket.
+func makeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := makeDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return os.Chmod(dir, 0o755)
+}
+
 // Listen creates the control socket at path with mode 0600, creating its directory. A
 // stale socket left by a dead daemon is replaced; a live one, or a file that is not a
 // socket, is an error. The socket is made under a temporary name and renamed into
@@ -43,7 +71,7 @@ type Server struct {
 // the socket.
 func Listen(path string) (net.Listener, error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := makeDir(dir); err != nil {
 		return nil, fmt.Errorf("ctl: control socket directory: %w", err)
 	}
 	if fi, err := os.Lstat(path); err == nil {

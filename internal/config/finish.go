@@ -315,9 +315,12 @@ func (f *finisher) instances() {
 		inherit(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", from(g.GarpRefreshRepeat, &g.Source, "vrrp_garp_master_refresh_repeat"))
 		fillUnset(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", g.GarpRefreshRepeat)
 		inherit(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", from(g.GarpLowerPrioDelay, &g.Source, "vrrp_garp_lower_prio_delay"))
-		fillUnset(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", vi.GarpMasterDelay)
+		// keepalived takes an unset lower-priority GARP setting from the global one,
+		// which itself defaults to the global master GARP setting, never from the
+		// instance's own garp_master_* (vrrp_complete_init, vrrp_complete_instance).
+		fillUnset(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", g.GarpLowerPrioDelay)
 		inherit(&vi.GarpLowerPrioRepeat, &vi.Source, "garp_lower_prio_repeat", from(g.GarpLowerPrioRepeat, &g.Source, "vrrp_garp_lower_prio_repeat"))
-		fillUnset(&vi.GarpLowerPrioRepeat, &vi.Source, "garp_lower_prio_repeat", vi.GarpMasterRepeat)
+		fillUnset(&vi.GarpLowerPrioRepeat, &vi.Source, "garp_lower_prio_repeat", g.GarpLowerPrioRepeat)
 		inherit(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", from(g.DownTimerAdverts, &g.Source, "vrrp_down_timer_adverts"))
 		fillUnset(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", g.DownTimerAdverts)
 		inherit(&vi.LowerPrioNoAdvert, &vi.Source, "lower_prio_no_advert", from(g.LowerPrioNoAdvert, &g.Source, "vrrp_lower_prio_no_advert"))
@@ -339,6 +342,7 @@ func (f *finisher) instances() {
 			vi.Nopreempt = false
 		}
 		if vi.Strict {
+			f.strictLowerPrioGarp(vi, who)
 			if vi.State == StateMaster && vi.Priority < 255 {
 				f.d.warnf(vi.Line("state"), "%s: strict mode: state MASTER needs priority 255 (the address owner)", who)
 			}
@@ -403,6 +407,25 @@ func (f *finisher) instances() {
 		}
 		vrids[key] = vi
 	}
+}
+
+// strictLowerPrioGarp: strict mode sends no GARPs in answer to a lower-priority
+// advert. keepalived zeroes an inherited setting silently, and an instance's own
+// non-zero one with a configuration error after which it runs on (a warning here, as
+// govs's errors refuse the file).
+func (f *finisher) strictLowerPrioGarp(vi *Instance, who string) {
+	g := &f.cfg.Global
+	// An inherited setting is marked with the global keyword's line.
+	own := func(key, globalKey string) bool {
+		return vi.IsSet(key) && (!g.IsSet(globalKey) || vi.Line(key) != g.Line(globalKey))
+	}
+	if own("garp_lower_prio_repeat", "vrrp_garp_lower_prio_repeat") && vi.GarpLowerPrioRepeat != 0 {
+		f.d.warnf(vi.Line("garp_lower_prio_repeat"), "%s: strict mode requires no repeat GARPs; garp_lower_prio_repeat reset to 0", who)
+	}
+	if own("garp_lower_prio_delay", "vrrp_garp_lower_prio_delay") && vi.GarpLowerPrioDelay != 0 {
+		f.d.warnf(vi.Line("garp_lower_prio_delay"), "%s: strict mode requires no repeat GARP delay; garp_lower_prio_delay reset to 0", who)
+	}
+	vi.GarpLowerPrioRepeat, vi.GarpLowerPrioDelay = 0, 0
 }
 
 func fillUnset[T any](dst *T, own *Source, key string, v T) {

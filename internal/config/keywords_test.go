@@ -58,6 +58,45 @@ func TestMinGarp(t *testing.T) {
 	}
 }
 
+// TestInstanceLowerPrioGarp: an instance's unset garp_lower_prio_* come from the global
+// lower-priority settings, which default to the global master ones, never from the
+// instance's own garp_master_* (keepalived's vrrp_complete_init, then
+// vrrp_complete_instance); strict mode zeroes them, with a warning only for the
+// instance's own non-zero line.
+func TestInstanceLowerPrioGarp(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, instance string
+		repeat                 int
+		delay                  time.Duration
+		warn                   string // part of a warning; "" for none
+	}{
+		{"defaults", "", "", 5, 5 * time.Second, ""},
+		{"own master settings are not inherited", "", "garp_master_repeat 2\n garp_master_delay 1", 5, 5 * time.Second, ""},
+		{"global master settings are", "vrrp_garp_master_repeat 3\n vrrp_garp_master_delay 2", "garp_master_repeat 1", 3, 2 * time.Second, ""},
+		{"global lower settings", "vrrp_garp_lower_prio_repeat 4\n vrrp_garp_lower_prio_delay 6", "", 4, 6 * time.Second, ""},
+		{"own lower settings", "vrrp_garp_lower_prio_repeat 4", "garp_lower_prio_repeat 7\n garp_lower_prio_delay 8", 7, 8 * time.Second, ""},
+		{"strict zeroes", "vrrp_garp_lower_prio_repeat 4", "strict_mode", 0, 0, ""},
+		{"strict zeroes own", "", "strict_mode\n garp_lower_prio_repeat 2", 0, 0, "t.conf:9:2: warning: vrrp_instance VI_1: strict mode requires no repeat GARPs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 255\n " +
+				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			if diags.HasErrors() {
+				t.Fatalf("unexpected errors:\n%s", diags)
+			}
+			vi := cfg.Instances[0]
+			if vi.GarpLowerPrioRepeat != tc.repeat || vi.GarpLowerPrioDelay != tc.delay {
+				t.Errorf("garp_lower_prio repeat %d delay %v, want %d %v", vi.GarpLowerPrioRepeat, vi.GarpLowerPrioDelay, tc.repeat, tc.delay)
+			}
+			got := diags.String()
+			if tc.warn == "" && strings.Contains(got, "GARP") || tc.warn != "" && !strings.Contains(got, tc.warn) {
+				t.Errorf("diagnostics %q, want one containing %q", got, tc.warn)
+			}
+		})
+	}
+}
+
 // TestUmask: the forms keepalived's umask_handler takes, and what it rejects.
 func TestUmask(t *testing.T) {
 	for _, tc := range []struct {

@@ -18,11 +18,15 @@ func TestInitNotify(t *testing.T) {
 		name       string
 		initNotify bool
 		alpha      bool
+		unchecked  bool // no checker: alive all along, as keepalived has it
 		want       string
 	}{
-		{"with rs_init_notifies", true, false, "up A\nup B\n"},
-		{"without", false, false, ""},
-		{"alpha starts down", true, true, ""},
+		{"with rs_init_notifies", true, false, false, "up A\nup B\n"},
+		{"without", false, false, false, ""},
+		{"alpha starts down", true, true, false, ""},
+		{"no checkers", true, false, true, "up A\nup B\n"},
+		{"no checkers, alpha", true, true, true, "up A\nup B\n"},
+		{"no checkers, without", false, false, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			leakCheck(t)
@@ -36,8 +40,12 @@ func TestInitNotify(t *testing.T) {
 			rs := func(port uint16, name string) RealServer {
 				tm := fastTiming()
 				tm.Alpha = Bool(tc.alpha)
-				return RealServer{VS: testVS, Addr: netip.AddrPortFrom(ln.addr.Addr(), port), Weight: 1, Timing: tm,
+				r := RealServer{VS: testVS, Addr: netip.AddrPortFrom(ln.addr.Addr(), port), Weight: 1, Timing: tm,
 					Checkers: []Spec{{Type: "TCP_CHECK"}}, NotifyUp: []string{notifyScript, "up", name}, InitNotify: tc.initNotify}
+				if tc.unchecked {
+					r.Checkers = nil
+				}
+				return r
 			}
 			a := rs(ln.addr.Port(), "A")
 			m, stop := runManager(t, Options{}, []RealServer{a})
@@ -62,7 +70,7 @@ func TestInitNotify(t *testing.T) {
 			stop()
 			got := []byte(read())
 			lines := strings.SplitAfter(string(got), "\n")
-			if tc.alpha {
+			if tc.alpha && !tc.unchecked {
 				// An alpha server comes up after its first check: that transition's
 				// notify_up is the ordinary one, once per server.
 				if strings.Count(string(got), "up A") != 1 || strings.Count(string(got), "up B") != 1 {

@@ -247,7 +247,11 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Checked:          len(rs.Checkers) > 0,
 			Alpha:            rs.Alpha,
 		})
-		if len(rs.Checkers) == 0 {
+		// A real server without checkers is alive all along to keepalived, which
+		// still runs its notify_up at start (rs_init_notifies) and its notify_down and
+		// "Removing" mail when a reload drops it. The check manager runs those, so it
+		// gets such a server when it has any of them, with no checker to run.
+		if len(rs.Checkers) == 0 && rs.NotifyUp == nil && rs.NotifyDown == nil && !rs.SMTPAlert {
 			continue
 		}
 		crs := check.RealServer{
@@ -257,7 +261,9 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			Inhibit:   rs.InhibitOnFailure,
 			Omega:     vs.Omega,
 			SMTPAlert: rs.SMTPAlert,
-			Feedback:  feedback(vs.DynamicFeedback),
+		}
+		if len(rs.Checkers) > 0 {
+			crs.Feedback = feedback(vs.DynamicFeedback)
 		}
 		if rs.NotifyUp != nil {
 			crs.NotifyUp = rs.NotifyUp.Argv

@@ -120,6 +120,50 @@ virtual_server fwmark 7 {
 	}
 }
 
+// TestPlanUncheckedNotifies: a real server without checkers goes to the check manager
+// only when keepalived would run something for it (notify_up with rs_init_notifies,
+// notify_down or the mail when a reload removes it), with no checker and no feedback.
+// With mail configured, every real server has smtp_alert by default.
+func TestPlanUncheckedNotifies(t *testing.T) {
+	const servers = `
+virtual_server 192.0.2.10 80 {
+    real_server 10.0.0.1 80 {
+        notify_up "/bin/echo up"
+    }
+    real_server 10.0.0.2 80 {
+        notify_down /bin/true
+    }
+    real_server 10.0.0.3 80 {
+    }
+}`
+	for _, tc := range []struct {
+		name, global, want string
+	}{
+		{"no mail", "rs_init_notifies", "10.0.0.1:80 10.0.0.2:80"},
+		{"mail", "rs_init_notifies\n notification_email {\n  ops@example.com\n }\n smtp_server 127.0.0.1", "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(parse(t, "global_defs {\n "+tc.global+"\n}\n"+servers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range p.Checks {
+				if len(c.Checkers) != 0 || c.Feedback != nil || !c.InitNotify {
+					t.Errorf("%s: %d checkers, feedback %v, InitNotify %v; want none, none, true", c.Addr, len(c.Checkers), c.Feedback, c.InitNotify)
+				}
+				got = append(got, c.Addr.String())
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("check manager gets %v, want %s", got, tc.want)
+			}
+			if up := p.Checks[0].NotifyUp; strings.Join(up, " ") != "/bin/echo up" {
+				t.Errorf("notify_up argv %q", up)
+			}
+		})
+	}
+}
+
 func TestPlanGroupAndVRRP(t *testing.T) {
 	cfg := parse(t, `
 vrrp_script chk {

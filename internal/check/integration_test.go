@@ -372,8 +372,10 @@ func TestSMTPAlertsOnRemovalAndShutdown(t *testing.T) {
 	a, b := newListener(t), newListener(t)
 	rsA := RealServer{VS: testVS, Addr: a.addr, Weight: 1, Timing: fastTiming(), SMTPAlert: true, Omega: true, Checkers: []Spec{{Type: "TCP_CHECK"}}}
 	rsB := RealServer{VS: testVS, Addr: b.addr, Weight: 1, Timing: fastTiming(), SMTPAlert: true, Checkers: []Spec{{Type: "TCP_CHECK"}}}
+	// A real server without checkers is alive all along, and leaves as one.
+	rsC := RealServer{VS: testVS, Addr: netip.AddrPortFrom(b.addr.Addr(), 9), Weight: 1, SMTPAlert: true}
 	m := NewManager(Options{Mailer: mailer})
-	if err := m.Update([]RealServer{rsA, rsB}); err != nil {
+	if err := m.Update([]RealServer{rsA, rsB, rsC}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -388,8 +390,10 @@ func TestSMTPAlertsOnRemovalAndShutdown(t *testing.T) {
 	subject := func(rs netip.AddrPort) string {
 		return fmt.Sprintf("Subject: [lb1] Realserver [127.0.0.1]:tcp:%d of virtual server [127.0.0.1]:tcp:80 - DOWN", rs.Port())
 	}
-	if msg, ok := mail.WaitFor(subject(b.addr), 10*time.Second); !ok || !strings.Contains(msg, "=> Removing <=") {
-		t.Fatalf("removal mail %q (found %v); have %q", msg, ok, mail.Messages())
+	for _, rs := range []netip.AddrPort{b.addr, rsC.Addr} {
+		if msg, ok := mail.WaitFor(subject(rs), 10*time.Second); !ok || !strings.Contains(msg, "=> Removing <=") {
+			t.Fatalf("removal mail for %s %q (found %v); have %q", rs, msg, ok, mail.Messages())
+		}
 	}
 	cancel()
 	for _, done := range []chan struct{}{managerDone, mailerDone} {

@@ -53,6 +53,9 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		if err != nil {
 			return vrrp.Config{}, err
 		}
+		// keepalived sets these per interface (global default; garp_group, which govs
+		// does not implement, per interface).
+		ic.GARP.ARPInterval, ic.GARP.NAInterval = cfg.Global.GarpInterval, cfg.Global.GnaInterval
 		out.Instances = append(out.Instances, ic)
 	}
 	for _, sg := range cfg.SyncGroups {

@@ -71,3 +71,29 @@ vrrp_instance VI_1 {
 		t.Errorf("the engine rejects the mapped configuration: %v", err)
 	}
 }
+
+// TestVRRPConfigGARPIntervals: vrrp_garp_interval and vrrp_gna_interval reach every
+// instance's GARP pacing (they were parsed and then dropped before).
+func TestVRRPConfigGARPIntervals(t *testing.T) {
+	cfg := parse(t, `
+global_defs {
+    vrrp_garp_interval 0.25
+    vrrp_gna_interval 0.5
+    vrrp_garp_lower_prio_repeat 2
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress {
+        192.0.2.1
+    }
+}`)
+	out, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := out.Instances[0].GARP
+	if g.ARPInterval != 250*time.Millisecond || g.NAInterval != 500*time.Millisecond || g.LowerPrioRepeat != 2 {
+		t.Errorf("GARP = %+v, want ARP 250ms, NA 500ms, lower-priority repeat 2", g)
+	}
+}

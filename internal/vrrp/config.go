@@ -173,8 +173,10 @@ type GARPConfig struct {
 	// MasterRefresh, when positive, repeats a burst of MasterRefreshRepeat this often.
 	MasterRefresh       time.Duration
 	MasterRefreshRepeat int
-	// Interval is the pause between two GARPs of a burst [0].
-	Interval time.Duration
+	// ARPInterval and NAInterval are the pauses after each gratuitous ARP and each
+	// unsolicited NA (vrrp_garp_interval, vrrp_gna_interval) [0: none]. keepalived
+	// spaces every packet on an interface; govs spaces an instance's own packets.
+	ARPInterval, NAInterval time.Duration
 }
 
 // TrackInterface is one line of track_interface.

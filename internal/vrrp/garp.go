@@ -101,30 +101,38 @@ func naMessage(b []byte, mac net.HardwareAddr, target netip.Addr) []byte {
 	return append(b, mac...)
 }
 
-// announce sends one GARP or NA per target on its device; it returns the first error.
-func (a *announcer) announce() error {
-	var first error
-	var na [32]byte
-	for _, t := range a.targets {
-		var err error
-		if t.addr.Is4() {
-			a.arp = arpFrame(a.arp, t.mac, t.addr)
-			to := unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: t.ifindex, Halen: 6}
-			copy(to.Addr[:], ethBroadcast[:])
-			err = unix.Sendto(a.arpFD, a.arp, 0, &to)
-		} else {
-			msg := naMessage(na[:0], t.mac, t.addr)
-			// The source must be the address itself and the device the target's;
-			// PKTINFO sets both per packet.
-			pi := unix.Inet6Pktinfo{Addr: t.addr.As16(), Ifindex: uint32(t.ifindex)}
-			allNodes := unix.SockaddrInet6{Addr: [16]byte{0xff, 0x02, 15: 1}, ZoneId: uint32(t.ifindex)}
-			_, err = unix.SendmsgN(a.naFD, msg, unix.PktInfo6(&pi), &allNodes, 0)
-		}
-		if err != nil && first == nil {
-			first = fmt.Errorf("announcing %v on ifindex %d: %w", t.addr, t.ifindex, err)
-		}
+// garpSender sends an instance's gratuitous ARPs and NAs one target at a time, so
+// that vrrp_garp_interval / vrrp_gna_interval can space them.
+type garpSender interface {
+	targetCount() int
+	// announceTarget sends target k's GARP (IPv4) or NA (IPv6) and reports which.
+	announceTarget(k int) (na bool, err error)
+	close()
+}
+
+func (a *announcer) targetCount() int { return len(a.targets) }
+
+func (a *announcer) announceTarget(k int) (bool, error) {
+	t := a.targets[k]
+	var err error
+	if t.addr.Is4() {
+		a.arp = arpFrame(a.arp, t.mac, t.addr)
+		to := unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: t.ifindex, Halen: 6}
+		copy(to.Addr[:], ethBroadcast[:])
+		err = unix.Sendto(a.arpFD, a.arp, 0, &to)
+	} else {
+		var na [32]byte
+		msg := naMessage(na[:0], t.mac, t.addr)
+		// The source must be the address itself and the device the target's;
+		// PKTINFO sets both per packet.
+		pi := unix.Inet6Pktinfo{Addr: t.addr.As16(), Ifindex: uint32(t.ifindex)}
+		allNodes := unix.SockaddrInet6{Addr: [16]byte{0xff, 0x02, 15: 1}, ZoneId: uint32(t.ifindex)}
+		_, err = unix.SendmsgN(a.naFD, msg, unix.PktInfo6(&pi), &allNodes, 0)
 	}
-	return first
+	if err != nil {
+		err = fmt.Errorf("announcing %v on ifindex %d: %w", t.addr, t.ifindex, err)
+	}
+	return t.addr.Is6(), err
 }
 
 func (a *announcer) close() {

@@ -37,7 +37,7 @@ type instance struct {
 	src      netip.Addr
 	dsts     []netip.Addr // checksum destination of each socket destination
 	sock     *advertSocket
-	announce *announcer
+	announce garpSender
 	plan     *addressPlan
 
 	// adv and txBuf are reused for every advert: sending does not allocate.
@@ -53,16 +53,17 @@ type instance struct {
 	pktBuf []byte
 
 	// base is the configured priority, or 254 once this owner met another owner.
-	base     uint8
-	deleted  bool // a reload removed the instance: its last notify is DELETED
-	faulted  bool
-	faults   []string
-	timerAt  time.Time // the state machine's single timer; zero when disarmed
-	garpLeft int       // GARPs left in the current burst
-	garpNext time.Time // next GARP of the burst
-	burstAt  time.Time // second burst (garp_master_delay)
-	lowerAt  time.Time // second burst after a lower priority advert (garp_lower_prio_delay)
-	refresh  time.Time // next refresh burst (garp_master_refresh)
+	base       uint8
+	deleted    bool // a reload removed the instance: its last notify is DELETED
+	faulted    bool
+	faults     []string
+	timerAt    time.Time // the state machine's single timer; zero when disarmed
+	garpLeft   int       // rounds of GARPs (one per target) left in the current burst
+	garpTarget int       // the next target of the round, when they are spaced
+	garpNext   time.Time // next GARP of the burst
+	burstAt    time.Time // second burst (garp_master_delay)
+	lowerAt    time.Time // second burst after a lower priority advert (garp_lower_prio_delay)
+	refresh    time.Time // next refresh burst (garp_master_refresh)
 
 	mu   sync.Mutex
 	snap InstanceStatus

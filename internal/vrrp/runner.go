@@ -232,26 +232,52 @@ func (r *runner) fire(now time.Time) {
 	}
 }
 
-// sendGARPs sends the GARPs / NAs of the current burst that are due: all of them at
-// once without garp_interval, else one per interval.
+// sendGARPs sends the GARPs / NAs of the current burst that are due. Without
+// vrrp_garp_interval / vrrp_gna_interval a round (one per target) goes out at once and
+// the rounds back to back; with them, one packet at a time, round robin over the
+// targets, each followed by its family's pause, as keepalived paces an interface.
 func (r *runner) sendGARPs(i *instance, now time.Time) {
+	g := i.cfg.GARP
+	n := i.announce.targetCount()
 	for i.garpLeft > 0 && !now.Before(i.garpNext) {
-		if err := i.announce.announce(); err != nil {
+		if n == 0 {
+			i.garpLeft = 0
+			return
+		}
+		na, err := i.announce.announceTarget(i.garpTarget)
+		if err != nil {
 			i.logger.Warn("gratuitous ARP / NA", "err", err)
 		}
-		i.garpLeft--
-		i.garpNext = i.garpNext.Add(i.cfg.GARP.Interval)
-		if i.cfg.GARP.Interval > 0 {
+		if i.garpTarget++; i.garpTarget == n {
+			i.garpTarget = 0
+			i.garpLeft--
+		}
+		pause := g.ARPInterval
+		if na {
+			pause = g.NAInterval
+		}
+		if pause > 0 {
+			i.garpNext = now.Add(pause)
 			return
 		}
 	}
 }
 
+// startBurst adds n rounds to the current burst, or starts one. A new burst still
+// keeps the pause owed to the last packet sent, as keepalived's next-send time of an
+// interface does.
 func (r *runner) startBurst(i *instance, n int, now time.Time) {
 	if i.garpLeft == 0 {
-		i.garpNext = now
+		i.garpNext, i.garpTarget = later(now, i.garpNext), 0
 	}
 	i.garpLeft += n
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // retrack recomputes effective priorities and faults from the tracker. A sync group

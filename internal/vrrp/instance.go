@@ -61,6 +61,7 @@ type instance struct {
 	garpLeft   int       // rounds of GARPs (one per target) left in the current burst
 	garpTarget int       // the next target of the round, when they are spaced
 	garpNext   time.Time // next GARP of the burst
+	garpFailed bool      // a GARP of the current burst failed (and was logged)
 	burstAt    time.Time // second burst (garp_master_delay)
 	lowerAt    time.Time // second burst after a lower priority advert (garp_lower_prio_delay)
 	refresh    time.Time // next refresh burst (garp_master_refresh)

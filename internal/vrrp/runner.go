@@ -245,7 +245,9 @@ func (r *runner) sendGARPs(i *instance, now time.Time) {
 			return
 		}
 		na, err := i.announce.announceTarget(i.garpTarget)
-		if err != nil {
+		if err != nil && !i.garpFailed {
+			// Once per burst: a link that is down fails every packet of it.
+			i.garpFailed = true
 			i.logger.Warn("gratuitous ARP / NA", "err", err)
 		}
 		if i.garpTarget++; i.garpTarget == n {
@@ -268,7 +270,7 @@ func (r *runner) sendGARPs(i *instance, now time.Time) {
 // interface does.
 func (r *runner) startBurst(i *instance, n int, now time.Time) {
 	if i.garpLeft == 0 {
-		i.garpNext, i.garpTarget = later(now, i.garpNext), 0
+		i.garpNext, i.garpTarget, i.garpFailed = later(now, i.garpNext), 0, false
 	}
 	i.garpLeft += n
 }

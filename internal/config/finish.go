@@ -19,6 +19,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	f.scripts()
 	f.instances()
 	f.syncGroups()
+	f.garpGroups()
 	f.priorityChanges()
 	for i := range cfg.StaticAddresses {
 		a := &cfg.StaticAddresses[i]
@@ -41,6 +42,46 @@ type finisher struct {
 	d          *diagSink
 	ifSeen     map[string]bool
 	mailWarned bool // "smtp_alert without mail" was reported
+}
+
+// garpGroups resolves each garp_group's interfaces as keepalived does: a group with
+// neither pause set is dropped, and an interface already in a group stays there.
+func (f *finisher) garpGroups() {
+	in := map[string]bool{}
+	kept := f.cfg.GarpGroups[:0]
+	for _, g := range f.cfg.GarpGroups {
+		if !g.IsSet("garp_interval") && !g.IsSet("gna_interval") {
+			f.d.warnf(g.Pos, "garp_group without garp_interval or gna_interval has no effect; ignored")
+			continue
+		}
+		type named struct {
+			name string
+			at   Pos
+		}
+		var names []named
+		if g.Interface != "" {
+			names = append(names, named{g.Interface, g.Line("interface")})
+		}
+		for _, name := range g.Interfaces {
+			names = append(names, named{name, g.Line("interfaces")})
+		}
+		for _, n := range names {
+			name, at := n.name, n.at
+			if in[name] {
+				f.d.warnf(at, "garp_group: interface %s is already in an earlier garp_group; ignored here", name)
+				continue
+			}
+			in[name] = true
+			f.iface(name, at)
+			g.Members = append(g.Members, name)
+		}
+		if len(g.Members) == 0 {
+			f.d.warnf(g.Pos, "garp_group names no interface; ignored")
+			continue
+		}
+		kept = append(kept, g)
+	}
+	f.cfg.GarpGroups = kept
 }
 
 // iface reports, once per name, an interface this host does not have.

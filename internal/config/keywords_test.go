@@ -97,6 +97,56 @@ func TestInstanceLowerPrioGarp(t *testing.T) {
 	}
 }
 
+// TestGarpGroup: a garp_group's interfaces are interface plus interfaces; one already
+// in an earlier group stays there, and a group without a pause or interface is
+// dropped, each with a warning naming its line, as keepalived.
+func TestGarpGroup(t *testing.T) {
+	src := `garp_group {
+ garp_interval 0.1
+ interface bond0
+ interfaces {
+  bond1
+  bond2
+ }
+}
+garp_group {
+ gna_interval 0.2
+ interfaces {
+  bond2
+  eth3
+ }
+}
+garp_group {
+ interface eth4
+}
+garp_group {
+ garp_interval 1
+ interface bond0
+}
+`
+	cfg, diags := Parse("t.conf", []byte(src), Options{})
+	if diags.HasErrors() {
+		t.Fatalf("unexpected errors:\n%s", diags)
+	}
+	var got []string
+	for _, g := range cfg.GarpGroups {
+		got = append(got, fmt.Sprintf("%v/%v %s", g.GarpInterval, g.GnaInterval, strings.Join(g.Members, ",")))
+	}
+	if want := "100ms/0s bond0,bond1,bond2 0s/200ms eth3"; strings.Join(got, " ") != want {
+		t.Errorf("groups %q, want %q", strings.Join(got, " "), want)
+	}
+	for _, w := range []string{
+		"t.conf:11:2: warning: garp_group: interface bond2 is already in an earlier garp_group",
+		"t.conf:16:1: warning: garp_group without garp_interval or gna_interval",
+		"t.conf:21:2: warning: garp_group: interface bond0 is already in an earlier garp_group",
+		"t.conf:19:1: warning: garp_group names no interface",
+	} {
+		if !strings.Contains(diags.String(), w) {
+			t.Errorf("diagnostics lack %q:\n%s", w, diags)
+		}
+	}
+}
+
 // TestUmask: the forms keepalived's umask_handler takes, and what it rejects.
 func TestUmask(t *testing.T) {
 	for _, tc := range []struct {

@@ -40,6 +40,7 @@ type Config struct {
 	TrackFiles          []*TrackFile          `json:"track_files,omitempty" kw:"track_file"`
 	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty" kw:"vrrp_track_process"`
 	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
+	GarpGroups          []*GarpGroup          `json:"garp_groups,omitempty" kw:"garp_group"`
 	Instances           []*Instance           `json:"vrrp_instances,omitempty" kw:"vrrp_instance"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups,omitempty" kw:"virtual_server_group"`
 	VirtualServers      []*VirtualServer      `json:"virtual_servers,omitempty" kw:"virtual_server"`
@@ -213,6 +214,18 @@ type VRRPScript struct {
 	Fall     int           `json:"fall" kw:"fall"`               // [1]
 	RunAs    UserGroup     `json:"user" kw:"user"`               // [global script_user]
 	InitFail bool          `json:"init_fail" kw:"init_fail"`
+}
+
+// GarpGroup is a garp_group block: the pauses after each gratuitous ARP and NA on a set
+// of interfaces that share one schedule (links into the same switch).
+type GarpGroup struct {
+	Source
+	GarpInterval time.Duration `json:"garp_interval" kw:"garp_interval"` // [0: no pause]
+	GnaInterval  time.Duration `json:"gna_interval" kw:"gna_interval"`   // [0: no pause]
+	Interface    string        `json:"interface,omitempty" kw:"interface"`
+	Interfaces   []string      `json:"interfaces,omitempty" kw:"interfaces"`
+	// Members are Interface and Interfaces less those an earlier group has.
+	Members []string `json:"members,omitempty"`
 }
 
 // TrackFile is a track_file block: a file whose number, times Weight, adjusts priority.

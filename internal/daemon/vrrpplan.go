@@ -19,6 +19,12 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		ScriptUser:      g.ScriptUser.User,
 		ScriptGroup:     g.ScriptUser.Group,
 		StartupDelay:    g.StartupDelay,
+		GARPPacing:      vrrp.GARPPacing{ARPInterval: g.GarpInterval, NAInterval: g.GnaInterval},
+	}
+	for _, gg := range cfg.GarpGroups {
+		out.GARPPacing.Groups = append(out.GARPPacing.Groups, vrrp.GARPGroup{
+			ARPInterval: gg.GarpInterval, NAInterval: gg.GnaInterval, Interfaces: gg.Members,
+		})
 	}
 	// keepalived writes VRRP state lines to vrrp_notify_fifo, else to notify_fifo.
 	if f := g.VRRPNotifyFIFO; f != nil {
@@ -53,9 +59,6 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		if err != nil {
 			return vrrp.Config{}, err
 		}
-		// keepalived sets these per interface (global default; garp_group, which govs
-		// does not implement, per interface).
-		ic.GARP.ARPInterval, ic.GARP.NAInterval = cfg.Global.GarpInterval, cfg.Global.GnaInterval
 		out.Instances = append(out.Instances, ic)
 	}
 	for _, sg := range cfg.SyncGroups {

@@ -72,14 +72,20 @@ vrrp_instance VI_1 {
 	}
 }
 
-// TestVRRPConfigGARPIntervals: vrrp_garp_interval and vrrp_gna_interval reach every
-// instance's GARP pacing (they were parsed and then dropped before).
-func TestVRRPConfigGARPIntervals(t *testing.T) {
+// TestVRRPConfigGARPPacing: vrrp_garp_interval, vrrp_gna_interval and garp_group
+// reach the node's pacing (the intervals were parsed and dropped before).
+func TestVRRPConfigGARPPacing(t *testing.T) {
 	cfg := parse(t, `
 global_defs {
     vrrp_garp_interval 0.25
     vrrp_gna_interval 0.5
-    vrrp_garp_lower_prio_repeat 2
+}
+garp_group {
+    garp_interval 0.1
+    interface bond0
+    interfaces {
+        bond1
+    }
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -92,8 +98,9 @@ vrrp_instance VI_1 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := out.Instances[0].GARP
-	if g.ARPInterval != 250*time.Millisecond || g.NAInterval != 500*time.Millisecond || g.LowerPrioRepeat != 2 {
-		t.Errorf("GARP = %+v, want ARP 250ms, NA 500ms, lower-priority repeat 2", g)
+	want := vrrp.GARPPacing{ARPInterval: 250 * time.Millisecond, NAInterval: 500 * time.Millisecond,
+		Groups: []vrrp.GARPGroup{{ARPInterval: 100 * time.Millisecond, Interfaces: []string{"bond0", "bond1"}}}}
+	if !reflect.DeepEqual(out.GARPPacing, want) {
+		t.Errorf("GARPPacing = %+v, want %+v", out.GARPPacing, want)
 	}
 }

@@ -158,7 +158,11 @@ func (p *addressPlan) garpTargets() []garpTarget {
 			continue
 		}
 		attrs := a.link.Attrs()
-		out = append(out, garpTarget{addr: ip.Unmap(), ifindex: attrs.Index, mac: attrs.HardwareAddr})
+		t := garpTarget{addr: ip.Unmap(), ifindex: attrs.Index, mac: attrs.HardwareAddr, base: attrs.Name}
+		if typ := a.link.Type(); typ == "macvlan" || typ == "ipvlan" {
+			t.parent = attrs.ParentIndex // a VMAC: paced with its base interface
+		}
+		out = append(out, t)
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package vrrp
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +31,42 @@ type Config struct {
 	// StartupDelay is vrrp_startup_delay: after the node starts, no instance becomes
 	// master before it has passed (the address owner included) [0].
 	StartupDelay time.Duration
+	// GARPPacing spaces gratuitous ARPs and NAs per interface (vrrp_garp_interval,
+	// vrrp_gna_interval, garp_group).
+	GARPPacing GARPPacing
+}
+
+// GARPPacing is how long an interface rests after each gratuitous ARP and each
+// unsolicited NA sent on it, whichever instance sent it, as keepalived paces them.
+// The interfaces of a group share one schedule (links into the same switch); every
+// other interface has its own, with the defaults.
+type GARPPacing struct {
+	ARPInterval, NAInterval time.Duration // the defaults [0: no pause]
+	Groups                  []GARPGroup
+}
+
+// GARPGroup is one garp_group: its pauses (0: none, whatever the defaults) and its
+// interfaces, each in one group at most.
+type GARPGroup struct {
+	ARPInterval, NAInterval time.Duration
+	Interfaces              []string
+}
+
+// pace is the schedule and pause of a GARP (na false) or NA sent on interface name (a
+// VMAC's base interface for a VMAC).
+func (p GARPPacing) pace(name string, na bool) garpPace {
+	sched, arp, gna := "if "+name, p.ARPInterval, p.NAInterval
+	for _, g := range p.Groups {
+		if slices.Contains(g.Interfaces, name) {
+			sched, arp, gna = "group "+strings.Join(g.Interfaces, ","), g.ARPInterval, g.NAInterval
+			break
+		}
+	}
+	pause := arp
+	if na {
+		pause = gna
+	}
+	return garpPace{key: paceKey{sched: sched, na: na}, pause: pause}
 }
 
 // InstanceConfig is one vrrp_instance.
@@ -173,10 +211,6 @@ type GARPConfig struct {
 	// MasterRefresh, when positive, repeats a burst of MasterRefreshRepeat this often.
 	MasterRefresh       time.Duration
 	MasterRefreshRepeat int
-	// ARPInterval and NAInterval are the pauses after each gratuitous ARP and each
-	// unsolicited NA (vrrp_garp_interval, vrrp_gna_interval) [0: none]. keepalived
-	// spaces every packet on an interface; govs spaces an instance's own packets.
-	ARPInterval, NAInterval time.Duration
 }
 
 // TrackInterface is one line of track_interface.

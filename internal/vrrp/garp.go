@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +18,49 @@ type garpTarget struct {
 	addr    netip.Addr
 	ifindex int
 	mac     net.HardwareAddr
+	// base is the interface whose schedule paces the target: its device, or a VMAC's
+	// base interface.
+	base   string
+	parent int // a VMAC's base interface index, to resolve base
+	pace   garpPace
+}
+
+// paceKey names one pacing schedule: an interface's or a garp_group's, for GARPs or
+// for NAs (each has its own).
+type paceKey struct {
+	sched string
+	na    bool
+}
+
+// garpPace is a packet's schedule and the rest it owes it after being sent.
+type garpPace struct {
+	key   paceKey
+	pause time.Duration
+}
+
+// garpPacer is a node's pacing schedules, shared by all its instances and kept across
+// reloads: when each schedule may send next.
+type garpPacer struct {
+	mu   sync.Mutex
+	next map[paceKey]time.Time
+}
+
+// take reports whether a packet with pace p may go at now, and books the pause after
+// it if so; otherwise it says when the schedule is free.
+func (g *garpPacer) take(p garpPace, now time.Time) (time.Time, bool) {
+	if p.pause <= 0 {
+		return now, true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if at := g.next[p.key]; now.Before(at) {
+		return at, false
+	}
+	if g.next == nil {
+		g.next = map[paceKey]time.Time{}
+	}
+	g.next[p.key] = now.Add(p.pause)
+	return now, true
 }
 
 // announcer sends gratuitous ARPs (IPv4) and unsolicited neighbour advertisements
@@ -102,17 +147,19 @@ func naMessage(b []byte, mac net.HardwareAddr, target netip.Addr) []byte {
 }
 
 // garpSender sends an instance's gratuitous ARPs and NAs one target at a time, so
-// that vrrp_garp_interval / vrrp_gna_interval can space them.
+// that the pacing schedules can space them.
 type garpSender interface {
 	targetCount() int
-	// announceTarget sends target k's GARP (IPv4) or NA (IPv6) and reports which.
-	announceTarget(k int) (na bool, err error)
+	pacing(k int) garpPace
+	// announceTarget sends target k's GARP (IPv4) or NA (IPv6).
+	announceTarget(k int) error
 	close()
 }
 
-func (a *announcer) targetCount() int { return len(a.targets) }
+func (a *announcer) targetCount() int      { return len(a.targets) }
+func (a *announcer) pacing(k int) garpPace { return a.targets[k].pace }
 
-func (a *announcer) announceTarget(k int) (bool, error) {
+func (a *announcer) announceTarget(k int) error {
 	t := a.targets[k]
 	var err error
 	if t.addr.Is4() {
@@ -132,7 +179,7 @@ func (a *announcer) announceTarget(k int) (bool, error) {
 	if err != nil {
 		err = fmt.Errorf("announcing %v on ifindex %d: %w", t.addr, t.ifindex, err)
 	}
-	return t.addr.Is6(), err
+	return err
 }
 
 func (a *announcer) close() {

@@ -58,18 +58,31 @@ func parseAnnouncement(f []byte) (announcement, bool) {
 // called, which returns them.
 func startFrameCapture(t *testing.T, h *testutil.Host, iface, filter string) (stop func() [][]byte) {
 	t.Helper()
+	records := startRecordCapture(t, h, iface, filter)
+	return func() [][]byte {
+		var out [][]byte
+		for _, r := range records() {
+			out = append(out, r.frame)
+		}
+		return out
+	}
+}
+
+// startRecordCapture is startFrameCapture with each frame's capture time.
+func startRecordCapture(t *testing.T, h *testutil.Host, iface, filter string) (stop func() []pcapRecord) {
+	t.Helper()
 	testutil.NeedCommand(t, "tcpdump")
 	path := filepath.Join(t.TempDir(), iface+".pcap")
 	cmd, buf := h.Start("tcpdump", "-Z", "root", "-U", "--immediate-mode", "-n", "-i", iface, "-w", path, filter)
 	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(buf.String(), "listening on") }) {
 		t.Fatalf("tcpdump on %s did not start:\n%s", iface, buf.String())
 	}
-	return func() [][]byte {
+	return func() []pcapRecord {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), "packets captured") }) {
 			t.Fatalf("tcpdump on %s did not finish:\n%s", iface, buf.String())
 		}
-		return readPcapFrames(t, path)
+		return readPcapRecords(t, path)
 	}
 }
 
@@ -166,6 +179,45 @@ func TestGARPOnAddressDevice(t *testing.T) {
 			if s.addr == ip {
 				t.Errorf("%s announced on the wrong link: %v", addr, s)
 			}
+		}
+	}
+}
+
+// TestGARPPacingOnTheWire: with vrrp_garp_interval, two instances becoming master on
+// one interface at once share its schedule: their gratuitous ARPs go out one at a
+// time, each at least the pause after the one before, and all of them go out.
+func TestGARPPacingOnTheWire(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "peer")
+	a, peer := hosts["a"], hosts["peer"]
+	capture := startRecordCapture(t, peer, "eth0", "arp")
+	const pause = 150 * time.Millisecond
+	in1 := instanceCfg("VI_1", 61, 150, 3, 100*time.Millisecond, testVIP)
+	in2 := instanceCfg("VI_2", 62, 150, 3, 100*time.Millisecond, testVIP2)
+	in1.GARP.MasterRepeat, in2.GARP.MasterRepeat = 3, 3
+	cfg := single(in1, in2)
+	cfg.GARPPacing = GARPPacing{ARPInterval: pause}
+	n := startNode(t, a, cfg)
+	if !testutil.Eventually(5*time.Second, func() bool {
+		return stateOf(n.Node, "VI_1") == StateMaster && stateOf(n.Node, "VI_2") == StateMaster
+	}) {
+		t.Fatal("a did not become master of both")
+	}
+	time.Sleep(6*pause + 500*time.Millisecond) // six GARPs, one per pause, and the wire
+	var times []time.Time
+	var seen []string
+	for _, r := range capture() {
+		if an, ok := parseAnnouncement(r.frame); ok {
+			times = append(times, r.at)
+			seen = append(seen, an.addr.String())
+		}
+	}
+	if len(times) != 6 {
+		t.Fatalf("%d gratuitous ARPs (%v), want 6: three per instance", len(times), seen)
+	}
+	// tcpdump's clock stamps arrival; allow it a little jitter against the pause.
+	for k := 1; k < len(times); k++ {
+		if gap := times[k].Sub(times[k-1]); gap < pause-20*time.Millisecond {
+			t.Errorf("GARP %d (%s) came %v after the one before, want at least %v; all: %v", k, seen[k], gap, pause, seen)
 		}
 	}
 }

@@ -8,66 +8,105 @@ import (
 	"time"
 )
 
-// fakeGARP records which target went out when; na[k] says target k is IPv6.
+// fakeGARP records which target of which instance went out when.
 type fakeGARP struct {
-	na   []bool
-	now  *time.Time
-	t0   time.Time
-	sent []string
+	name  string
+	paces []garpPace
+	now   *time.Time
+	t0    time.Time
+	sent  *[]string
 }
 
-func (f *fakeGARP) targetCount() int { return len(f.na) }
-func (f *fakeGARP) close()           {}
-func (f *fakeGARP) announceTarget(k int) (bool, error) {
-	f.sent = append(f.sent, fmt.Sprintf("%d@%v", k, f.now.Sub(f.t0)))
-	return f.na[k], nil
+func (f *fakeGARP) targetCount() int      { return len(f.paces) }
+func (f *fakeGARP) close()                {}
+func (f *fakeGARP) pacing(k int) garpPace { return f.paces[k] }
+func (f *fakeGARP) announceTarget(k int) error {
+	*f.sent = append(*f.sent, fmt.Sprintf("%s%d@%v", f.name, k, f.now.Sub(f.t0)))
+	return nil
 }
 
-// TestGARPPacing: without vrrp_garp_interval / vrrp_gna_interval a burst goes out at
-// once; with them, one packet at a time, round robin over the instance's addresses,
-// each followed by its own family's pause; a burst started during another adds rounds.
+// TestGARPPacing: without pauses a burst goes out at once; with them, each packet
+// waits until its schedule (an interface's or a garp_group's, GARPs and NAs apart) is
+// free, whichever instance used it last; a burst started during another adds rounds.
 func TestGARPPacing(t *testing.T) {
 	ms := time.Millisecond
+	pacing := GARPPacing{ARPInterval: 100 * ms, NAInterval: 10 * ms,
+		Groups: []GARPGroup{{ARPInterval: 50 * ms, Interfaces: []string{"bond0", "bond1"}}}}
+	arp := func(ifname string) garpPace { return pacing.pace(ifname, false) }
+	na := func(ifname string) garpPace { return pacing.pace(ifname, true) }
+	none := GARPPacing{}.pace("eth0", false)
+	type inst struct {
+		name    string
+		paces   []garpPace
+		rounds  int
+		startAt time.Duration
+	}
 	for _, tc := range []struct {
-		name     string
-		na       []bool
-		arp, gna time.Duration
-		rounds   int
-		extraAt  time.Duration // a second burst of 1 round starts then (0: none)
-		want     string
+		name  string
+		insts []inst
+		want  string
 	}{
-		{"no pause", []bool{false, false}, 0, 0, 3, 0, "0@0s 1@0s 0@0s 1@0s 0@0s 1@0s"},
-		{"garp interval", []bool{false, false}, 100 * ms, 0, 2, 0, "0@0s 1@100ms 0@200ms 1@300ms"},
-		{"gna interval only paces NAs", []bool{false, true}, 0, 50 * ms, 2, 0, "0@0s 1@0s 0@50ms 1@50ms"},
-		{"each family its pause", []bool{false, true}, 100 * ms, 10 * ms, 2, 0, "0@0s 1@100ms 0@110ms 1@210ms"},
-		{"burst during burst", []bool{false}, 100 * ms, 0, 2, 50 * ms, "0@0s 0@100ms 0@200ms"},
-		{"burst after burst keeps the pause", []bool{false}, 100 * ms, 0, 2, 150 * ms, "0@0s 0@100ms 0@200ms"},
-		{"no targets", nil, 100 * ms, 0, 2, 0, ""},
+		{"no pause", []inst{{"a", []garpPace{none, none}, 3, 0}}, "a0@0s a1@0s a0@0s a1@0s a0@0s a1@0s"},
+		{"interface pause", []inst{{"a", []garpPace{arp("eth0"), arp("eth0")}, 2, 0}}, "a0@0s a1@100ms a0@200ms a1@300ms"},
+		{"GARPs and NAs paced apart", []inst{{"a", []garpPace{arp("eth0"), na("eth0")}, 2, 0}}, "a0@0s a1@0s a0@100ms a1@100ms"},
+		{"two instances share the interface", []inst{{"a", []garpPace{arp("eth0")}, 2, 0}, {"b", []garpPace{arp("eth0")}, 1, 0}},
+			"a0@0s a0@100ms b0@200ms"}, // one packet per pause, whoever sends it
+		{"other interfaces do not wait", []inst{{"a", []garpPace{arp("eth0")}, 2, 0}, {"b", []garpPace{arp("eth1")}, 2, 0}},
+			"a0@0s b0@0s a0@100ms b0@100ms"},
+		{"a group shares one schedule, with its own pause", []inst{{"a", []garpPace{arp("bond0")}, 2, 0}, {"b", []garpPace{arp("bond1")}, 1, 0}},
+			"a0@0s a0@50ms b0@100ms"},
+		{"a group without an NA pause does not pace NAs", []inst{{"a", []garpPace{na("bond0"), na("bond1")}, 2, 0}}, "a0@0s a1@0s a0@0s a1@0s"},
+		{"burst during burst", []inst{{"a", []garpPace{arp("eth0")}, 2, 0}, {"a", nil, 1, 50 * ms}}, "a0@0s a0@100ms a0@200ms"},
+		{"a new burst owes the last packet's pause", []inst{{"a", []garpPace{arp("eth0")}, 1, 0}, {"a", nil, 1, 30 * ms}}, "a0@0s a0@100ms"},
+		{"no targets", []inst{{"a", nil, 2, 0}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t0 := time.Unix(1_000_000, 0)
 			now := t0
-			f := &fakeGARP{na: tc.na, now: &now, t0: t0}
-			i := &instance{logger: slog.New(slog.DiscardHandler), announce: f}
-			i.cfg.GARP.ARPInterval, i.cfg.GARP.NAInterval = tc.arp, tc.gna
-			r := &runner{}
-			r.startBurst(i, tc.rounds, now)
-			extra := tc.extraAt > 0
-			for step := 0; step < 100 && (i.garpLeft > 0 || extra); step++ {
-				r.sendGARPs(i, now)
-				next := i.garpNext
-				if extra && (i.garpLeft == 0 || !next.Before(t0.Add(tc.extraAt))) {
-					now, extra = t0.Add(tc.extraAt), false
-					r.startBurst(i, 1, now)
-					continue
+			var sent []string
+			r := &runner{n: &Node{}}
+			byName := map[string]*instance{}
+			var order []*instance
+			type start struct {
+				i      *instance
+				rounds int
+				at     time.Time
+			}
+			var starts []start
+			for _, in := range tc.insts {
+				i := byName[in.name]
+				if i == nil {
+					i = &instance{logger: slog.New(slog.DiscardHandler), announce: &fakeGARP{name: in.name, paces: in.paces, now: &now, t0: t0, sent: &sent}}
+					byName[in.name] = i
+					order = append(order, i)
+				}
+				starts = append(starts, start{i, in.rounds, t0.Add(in.startAt)})
+			}
+			for step := 0; step < 100; step++ {
+				for len(starts) > 0 && !starts[0].at.After(now) {
+					r.startBurst(starts[0].i, starts[0].rounds, now)
+					starts = starts[1:]
+				}
+				for _, i := range order {
+					r.sendGARPs(i, now)
+				}
+				// Jump to the next thing due: a pending start or a waiting burst.
+				next := time.Time{}
+				if len(starts) > 0 {
+					next = starts[0].at
+				}
+				for _, i := range order {
+					if i.garpLeft > 0 && (next.IsZero() || i.garpNext.Before(next)) {
+						next = i.garpNext
+					}
+				}
+				if next.IsZero() {
+					break
 				}
 				now = next
 			}
-			if got := strings.Join(f.sent, " "); got != tc.want {
+			if got := strings.Join(sent, " "); got != tc.want {
 				t.Errorf("sent %q, want %q", got, tc.want)
-			}
-			if i.garpLeft != 0 {
-				t.Errorf("%d rounds left", i.garpLeft)
 			}
 		})
 	}

@@ -70,7 +70,7 @@ type instance struct {
 	snap InstanceStatus
 }
 
-func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig) (*instance, error) {
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (*instance, error) {
 	link, err := h.LinkByName(in.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", in.Interface, err)
@@ -145,7 +145,17 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
-	if i.announce, err = openAnnouncer(i.plan.garpTargets()); err != nil {
+	targets := i.plan.garpTargets()
+	for k := range targets {
+		t := &targets[k]
+		if t.parent > 0 {
+			if base, err := h.LinkByIndex(t.parent); err == nil {
+				t.base = base.Attrs().Name
+			}
+		}
+		t.pace = pacing.pace(t.base, t.addr.Is6())
+	}
+	if i.announce, err = openAnnouncer(targets); err != nil {
 		i.sock.close()
 		return nil, err
 	}

@@ -88,6 +88,8 @@ type Node struct {
 	// holdUntil ends vrrp_startup_delay; set before the first runner starts, read-only
 	// after.
 	holdUntil time.Time
+	// garp paces the gratuitous ARPs and NAs of all instances, across reloads.
+	garp garpPacer
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -316,7 +318,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	err := inNamespace(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
-			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs)
+			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing)
 			if err != nil {
 				for _, o := range p.insts {
 					o.close()

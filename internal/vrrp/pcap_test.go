@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 )
 
 // capturedPacket is one IP packet of a classic pcap file with Ethernet link type.
@@ -112,9 +113,15 @@ func TestKeepalivedCaptures(t *testing.T) {
 	}
 }
 
-// readPcapFrames returns the Ethernet frames of a classic (microsecond, little-endian)
-// pcap file, as tcpdump writes it here.
-func readPcapFrames(t *testing.T, path string) [][]byte {
+// pcapRecord is one captured frame and when it was captured.
+type pcapRecord struct {
+	at    time.Time
+	frame []byte
+}
+
+// readPcapRecords returns the Ethernet frames of a classic (microsecond,
+// little-endian) pcap file, as tcpdump writes it here, with their capture times.
+func readPcapRecords(t *testing.T, path string) []pcapRecord {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -126,17 +133,18 @@ func readPcapFrames(t *testing.T, path string) [][]byte {
 	if lt := binary.LittleEndian.Uint32(b[20:]); lt != 1 {
 		t.Fatalf("%s: link type %d, want 1 (Ethernet)", path, lt)
 	}
-	var out [][]byte
+	var out []pcapRecord
 	for off := 24; off < len(b); {
 		if off+16 > len(b) {
 			t.Fatalf("%s: truncated record header at %d", path, off)
 		}
+		sec, usec := binary.LittleEndian.Uint32(b[off:]), binary.LittleEndian.Uint32(b[off+4:])
 		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
 		off += 16
 		if off+incl > len(b) {
 			t.Fatalf("%s: truncated record at %d", path, off)
 		}
-		out = append(out, b[off:off+incl])
+		out = append(out, pcapRecord{at: time.Unix(int64(sec), int64(usec)*1000), frame: b[off : off+incl]})
 		off += incl
 	}
 	return out

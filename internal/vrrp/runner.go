@@ -232,20 +232,21 @@ func (r *runner) fire(now time.Time) {
 	}
 }
 
-// sendGARPs sends the GARPs / NAs of the current burst that are due. Without
-// vrrp_garp_interval / vrrp_gna_interval a round (one per target) goes out at once and
-// the rounds back to back; with them, one packet at a time, round robin over the
-// targets, each followed by its family's pause, as keepalived paces an interface.
+// sendGARPs sends the GARPs / NAs of the current burst that are due: a round (one
+// per target) after another, back to back while their interfaces' schedules allow,
+// else each packet when its schedule is free (vrrp_garp_interval, garp_group).
 func (r *runner) sendGARPs(i *instance, now time.Time) {
-	g := i.cfg.GARP
 	n := i.announce.targetCount()
 	for i.garpLeft > 0 && !now.Before(i.garpNext) {
 		if n == 0 {
 			i.garpLeft = 0
 			return
 		}
-		na, err := i.announce.announceTarget(i.garpTarget)
-		if err != nil && !i.garpFailed {
+		if at, ok := r.n.garp.take(i.announce.pacing(i.garpTarget), now); !ok {
+			i.garpNext = at
+			return
+		}
+		if err := i.announce.announceTarget(i.garpTarget); err != nil && !i.garpFailed {
 			// Once per burst: a link that is down fails every packet of it.
 			i.garpFailed = true
 			i.logger.Warn("gratuitous ARP / NA", "err", err)
@@ -254,32 +255,15 @@ func (r *runner) sendGARPs(i *instance, now time.Time) {
 			i.garpTarget = 0
 			i.garpLeft--
 		}
-		pause := g.ARPInterval
-		if na {
-			pause = g.NAInterval
-		}
-		if pause > 0 {
-			i.garpNext = now.Add(pause)
-			return
-		}
 	}
 }
 
-// startBurst adds n rounds to the current burst, or starts one. A new burst still
-// keeps the pause owed to the last packet sent, as keepalived's next-send time of an
-// interface does.
+// startBurst adds n rounds to the current burst, or starts one.
 func (r *runner) startBurst(i *instance, n int, now time.Time) {
 	if i.garpLeft == 0 {
-		i.garpNext, i.garpTarget, i.garpFailed = later(now, i.garpNext), 0, false
+		i.garpNext, i.garpTarget, i.garpFailed = now, 0, false
 	}
 	i.garpLeft += n
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // retrack recomputes effective priorities and faults from the tracker. A sync group

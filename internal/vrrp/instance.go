@@ -59,7 +59,7 @@ type instance struct {
 	faults     []string
 	timerAt    time.Time // the state machine's single timer; zero when disarmed
 	garpLeft   int       // rounds of GARPs (one per target) left in the current burst
-	garpTarget int       // the next target of the round, when they are spaced
+	garpTarget int       // the next target of the round
 	garpNext   time.Time // next GARP of the burst
 	garpFailed bool      // a GARP of the current burst failed (and was logged)
 	burstAt    time.Time // second burst (garp_master_delay)

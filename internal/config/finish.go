@@ -154,7 +154,42 @@ func (f *finisher) global() {
 	if g.LVSSyncDaemon != nil {
 		f.iface(g.LVSSyncDaemon.Interface, g.Line("lvs_sync_daemon"))
 	}
+	f.nftables()
 }
+
+// nftables settles the firewall table the way keepalived 2.2.7 built with nftables
+// only (Debian's) reads its keywords, in line order: vrrp_iptables means the table
+// "keepalived"; a second table keyword is ignored; each table keyword that takes effect
+// resets nftables_priority to -1.
+func (f *finisher) nftables() {
+	g := &f.cfg.Global
+	iptables, nftables := g.IsSet("vrrp_iptables"), g.IsSet("nftables")
+	var reset Pos // the table keyword that took effect
+	switch {
+	case iptables:
+		reset = g.Line("vrrp_iptables")
+		f.d.warnf(reset, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option")
+		if nftables && reset.before(g.Line("nftables")) {
+			f.d.warnf(g.Line("nftables"), "nftables already specified (vrrp_iptables at %s) - ignoring", reset)
+		}
+		g.NFTables = "keepalived"
+	case nftables:
+		reset = g.Line("nftables")
+		if g.NFTables == "" {
+			g.NFTables = "keepalived"
+		}
+		if len(g.NFTables) >= nftTableMaxNameLen {
+			f.d.errorf(reset, "nftables table name too long (%d bytes, at most %d)", len(g.NFTables), nftTableMaxNameLen-1)
+		}
+	}
+	if g.IsSet("nftables_priority") && reset.IsValid() && g.Line("nftables_priority").before(reset) {
+		f.d.warnf(g.Line("nftables_priority"), "nftables_priority is reset to -1 by the table keyword at %s, as keepalived does; put it after that line", reset)
+		g.NFTablesPriority = -1
+	}
+}
+
+// nftTableMaxNameLen is the kernel's NFT_TABLE_MAXNAMELEN, with the terminating NUL.
+const nftTableMaxNameLen = 256
 
 // keepalived's defaults of the global GARP settings (VRRP_GARP_DELAY, VRRP_GARP_REP,
 // VRRP_GARP_REFRESH_REP), which vrrp_min_garp compares with.
@@ -377,6 +412,10 @@ func (f *finisher) instances() {
 		}
 		if !vi.IsSet("accept") && !vi.IsSet("no_accept") {
 			vi.Accept = !(vi.Strict && vi.Priority < 255)
+		}
+		if vi.Accept && vi.Strict && vi.Priority < 255 && vi.Version == 2 {
+			f.d.warnf(vi.Line("accept"), "%s: accept mode for VRRP version 2 does not comply with RFC3768 - resetting (strict mode)", who)
+			vi.Accept = false
 		}
 		if vi.Nopreempt && (vi.State == StateMaster || vi.Priority == 255) {
 			f.d.warnf(vi.Line("nopreempt"), "%s: nopreempt has no effect with state MASTER or priority 255", who)

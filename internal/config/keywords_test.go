@@ -239,3 +239,47 @@ func TestNotifyPriorityChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestNFTables: the table keywords read in line order as Debian's keepalived 2.2.7
+// (nftables only) reads them, and accept mode as strict mode leaves it.
+func TestNFTables(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, instance string
+		table                  string
+		priority               int
+		accept                 bool
+		warn                   string // part of a warning; "" for none
+	}{
+		{"nothing", "", "", "", -1, true, ""},
+		{"named", "nftables gk\n nftables_priority 5", "", "gk", 5, true, ""},
+		{"unnamed", "nftables", "", "keepalived", -1, true, ""},
+		{"vrrp_iptables", "vrrp_iptables INPUT", "", "keepalived", -1, true, "t.conf:2:2: warning: iptables not supported, using nftables instead"},
+		{"vrrp_iptables then nftables", "vrrp_iptables\n nftables gk", "", "keepalived", -1, true, "t.conf:3:2: warning: nftables already specified"},
+		{"nftables then vrrp_iptables", "nftables gk\n vrrp_iptables", "", "keepalived", -1, true, "iptables not supported"},
+		{"priority reset", "nftables_priority 5\n nftables gk", "", "gk", -1, true, "t.conf:2:2: warning: nftables_priority is reset to -1"},
+		{"strict", "vrrp_strict", "", "", -1, false, ""},
+		{"strict v2 accept", "vrrp_strict", "accept", "", -1, false, "accept mode for VRRP version 2 does not comply with RFC3768"},
+		{"strict v3 accept", "vrrp_strict", "accept\n version 3", "", -1, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 100\n " +
+				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			if diags.HasErrors() {
+				t.Fatalf("unexpected errors:\n%s", diags)
+			}
+			g := cfg.Global
+			if g.NFTables != tc.table || g.NFTablesPriority != tc.priority || cfg.Instances[0].Accept != tc.accept {
+				t.Errorf("table %q priority %d accept %v, want %q %d %v", g.NFTables, g.NFTablesPriority, cfg.Instances[0].Accept, tc.table, tc.priority, tc.accept)
+			}
+			got := diags.String()
+			if tc.warn == "" && got != "" || tc.warn != "" && !strings.Contains(got, tc.warn) {
+				t.Errorf("diagnostics %q, want one containing %q", got, tc.warn)
+			}
+		})
+	}
+	long := "global_defs {\n nftables " + strings.Repeat("t", 256) + "\n}\n"
+	if _, diags := Parse("t.conf", []byte(long), Options{}); !strings.Contains(diags.String(), "t.conf:2:2: error: nftables table name too long") {
+		t.Errorf("a 256-byte table name: %q", diags)
+	}
+}

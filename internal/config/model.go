@@ -70,6 +70,11 @@ type GlobalDefs struct {
 	CheckUnicastSrc       bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
 	SkipCheckAdvAddr      bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
 	Strict                bool          `json:"vrrp_strict" kw:"vrrp_strict"`
+	VRRPIptables          []string      `json:"vrrp_iptables,omitempty" kw:"vrrp_iptables"`         // the chains named; iptables is not supported, so it means nftables
+	NFTables              string        `json:"nftables,omitempty" kw:"nftables"`                   // table of the no_accept drop and VMAC rules; "" when not set (keepalived then uses "keepalived" where one is needed)
+	NFTablesPriority      int           `json:"nftables_priority" kw:"nftables_priority"`           // [-1] priority of the table's base chains
+	NFTablesCounters      bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"` // a counter in every rule
+	NFTablesIfIndex       bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`   // link-local addresses matched by interface index, never name
 	StartupDelay          time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
 	ScriptUser            UserGroup     `json:"script_user" kw:"script_user"`
 	EnableScriptSecurity  bool          `json:"enable_script_security" kw:"enable_script_security"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/vrrp"
+	"github.com/govs/govs/internal/vrrp/nftfw"
 )
 
 // vrrpConfig maps the vrrp_instance, vrrp_sync_group, vrrp_script, track_file and
@@ -20,6 +21,10 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		ScriptGroup:     g.ScriptUser.Group,
 		StartupDelay:    g.StartupDelay,
 		GARPPacing:      vrrp.GARPPacing{ARPInterval: g.GarpInterval, NAInterval: g.GnaInterval},
+		Firewall: nftfw.Options{
+			Table: g.NFTables, Priority: int32(g.NFTablesPriority),
+			Counters: g.NFTablesCounters, IfIndex: g.NFTablesIfIndex,
+		},
 	}
 	for _, gg := range cfg.GarpGroups {
 		out.GARPPacing.Groups = append(out.GARPPacing.Groups, vrrp.GARPGroup{
@@ -97,6 +102,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
 		CheckUnicastSrc:       in.CheckUnicastSrc,
 		DontTrackPrimary:      in.DontTrackPrimary,
+		NoAccept:              !in.Accept,
 		SMTPAlert:             in.SMTPAlert,
 		PromoteSecondaries:    in.PromoteSecondaries,
 		NotifyPriorityChanges: in.NotifyPriorityChanges,
@@ -160,7 +166,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 func vips(addrs []config.IPAddress) []vrrp.VIP {
 	var out []vrrp.VIP
 	for _, a := range addrs {
-		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label}
+		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label, NoTrack: a.NoTrack}
 		if b, err := netip.ParseAddr(a.Broadcast); err == nil {
 			v.Broadcast = b
 		}

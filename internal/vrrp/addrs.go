@@ -41,8 +41,9 @@ type addressPlan struct {
 }
 
 type plannedAddr struct {
-	link netlink.Link
-	addr *netlink.Addr
+	link    netlink.Link
+	addr    *netlink.Addr
+	noTrack bool
 }
 
 // planAddresses resolves devices and builds the netlink objects of an instance.
@@ -83,7 +84,7 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*a
 			// tentative (unusable) for a second or more after a takeover.
 			a.Flags = unix.IFA_F_NODAD
 		}
-		p.addrs = append(p.addrs, plannedAddr{link: l, addr: a})
+		p.addrs = append(p.addrs, plannedAddr{link: l, addr: a, noTrack: v.NoTrack})
 	}
 	for i, r := range in.Routes {
 		rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/govs/govs/internal/vrrp/nftfw"
 )
 
 // Config is everything a Node runs: keepalived's vrrp_instance, vrrp_sync_group,
@@ -34,6 +36,10 @@ type Config struct {
 	// GARPPacing spaces gratuitous ARPs and NAs per interface (vrrp_garp_interval,
 	// vrrp_gna_interval, garp_group).
 	GARPPacing GARPPacing
+	// Firewall names keepalived's nftables table and how it is made (nftables,
+	// nftables_priority, nftables_counters, nftables_ifindex). The table exists only
+	// while an instance needs it: one without accept mode, or one on a VMAC.
+	Firewall nftfw.Options
 }
 
 // GARPPacing is how long an interface rests after each gratuitous ARP and each
@@ -136,6 +142,11 @@ type InstanceConfig struct {
 	VMACXmitBase bool
 	// DontTrackPrimary ignores the state of Interface itself.
 	DontTrackPrimary bool
+	// NoAccept turns accept mode off (no_accept; vrrp_strict's default): a master that
+	// is not the address owner then drops all traffic to and from its addresses (RFC
+	// 5798 §6.1) through nftables drop rules held while it is master, as keepalived
+	// does.
+	NoAccept bool
 	// TrackInterfaces, TrackScripts and TrackFiles adjust the effective priority, or put
 	// the instance in FAULT when their weight is 0.
 	TrackInterfaces []TrackInterface
@@ -169,6 +180,9 @@ type VIP struct {
 	Scope string
 	// Label is the address label, conventionally "dev:tag".
 	Label string
+	// NoTrack is no_track: the address's device is not tracked; for the firewall, a
+	// link-local address so marked is matched by its device's name.
+	NoTrack bool
 }
 
 // Route is one line of virtual_routes.

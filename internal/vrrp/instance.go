@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/govs/govs/internal/vrrp/nftfw"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,14 @@ type instance struct {
 	sock     *advertSocket
 	announce garpSender
 	plan     *addressPlan
+
+	// fw is the node's nftables tables; drops the addresses the instance's drop rules
+	// cover (none with accept mode), held what it holds there while master; vmac what
+	// the tables do for its VMAC, nil without one.
+	fw    *nftfw.Firewall
+	drops []nftfw.Addr
+	held  *heldDrops
+	vmac  *nftfw.VMAC
 
 	// adv and txBuf are reused for every advert: sending does not allocate.
 	adv   Advert
@@ -70,7 +79,7 @@ type instance struct {
 	snap InstanceStatus
 }
 
-func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (*instance, error) {
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (_ *instance, err error) {
 	link, err := h.LinkByName(in.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", in.Interface, err)
@@ -82,6 +91,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		policy:  newRxPolicy(&in),
 		ifindex: link.Attrs().Index,
 		base:    in.Priority,
+		fw:      n.fw,
 	}
 	n.mu.Lock()
 	if c, ok := n.counters[in.Name]; ok {
@@ -102,6 +112,17 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		if dev, err = n.setupVMAC(h, link, &in, i.src); err != nil {
 			return nil, err
 		}
+		v := vmacRules(&in, dev, link)
+		if err := n.fw.AddVMAC(v); err != nil {
+			// keepalived runs on without it too: only switches' learning suffers.
+			i.logger.Error("moving the VMAC's IGMP/MLD reports to "+in.Interface, "err", err)
+		}
+		i.vmac = &v
+		defer func() {
+			if err != nil {
+				i.releaseVMAC()
+			}
+		}()
 		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
 		// multicast frame whose source MAC is one of its own (another node's VMAC) to
 		// that VMAC only, never to the base. Joining the group there sends IGMP reports
@@ -121,6 +142,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	if i.plan, err = planAddresses(h, &in, dev.Attrs().Name); err != nil {
 		return nil, err
 	}
+	i.drops = dropAddrs(&in, i.plan, dev)
 	for _, v := range in.VIPs {
 		i.adv.Addrs = append(i.adv.Addrs, v.Prefix.Addr())
 	}
@@ -201,6 +223,18 @@ func sourceAddr(h *netlink.Handle, link netlink.Link, in *InstanceConfig) (netip
 func (i *instance) close() {
 	i.sock.close()
 	i.announce.close()
+	i.releaseVMAC()
+}
+
+// releaseVMAC gives back the instance's hold on its VMAC's firewall rules.
+func (i *instance) releaseVMAC() {
+	if i.vmac == nil {
+		return
+	}
+	if err := i.fw.RemoveVMAC(*i.vmac); err != nil {
+		i.logger.Error("removing the VMAC's firewall rules", "err", err)
+	}
+	i.vmac = nil
 }
 
 // sendAdvert encodes and sends one advert per destination, without allocating.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/govs/govs/internal/vrrp/nftfw"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -90,6 +91,8 @@ type Node struct {
 	holdUntil time.Time
 	// garp paces the gratuitous ARPs and NAs of all instances, across reloads.
 	garp garpPacer
+	// fw is the namespace's nftables tables, kept across reloads; set by Run.
+	fw *nftfw.Firewall
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -176,6 +179,13 @@ func (n *Node) Run(ctx context.Context) error {
 		n.holdUntil = time.Now().Add(cfg.StartupDelay)
 	}
 
+	n.fw = n.newFirewall(cfg.Firewall)
+	defer func() {
+		if err := n.fw.Close(); err != nil {
+			n.logger.Error("deleting the nftables tables", "err", err)
+		}
+	}()
+	n.noteFirewall(cfg)
 	next, err := n.prepare(ctx, h, cfg)
 	if err != nil {
 		n.removeVMACs(h, nil)
@@ -195,15 +205,18 @@ func (n *Node) Run(ctx context.Context) error {
 			// Everything that can fail (interfaces, addresses, sockets) is done before the
 			// running generation is touched: a reload that cannot run leaves it as it
 			// was, as keepalived keeps its old config on a bad reload.
+			n.mu.Lock()
+			running := n.cfg
+			n.mu.Unlock()
+			n.reconfigureFirewall(cfg.Firewall)
 			next, err := n.prepare(ctx, h, cfg)
 			if err != nil {
 				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
-				n.mu.Lock()
-				running := n.cfg
-				n.mu.Unlock()
+				n.reconfigureFirewall(running.Firewall)
 				n.removeVMACs(h, vmacNames(running)) // those the failed one created
 				continue
 			}
+			n.noteFirewall(cfg)
 			keep := map[string]bool{}
 			for _, in := range cfg.Instances {
 				keep[in.Name] = true
@@ -262,6 +275,7 @@ type generation struct {
 type carry struct {
 	m    Machine
 	plan *addressPlan
+	held *heldDrops
 }
 
 // prepared is a generation ready to run: its instances have their sockets and

@@ -149,6 +149,7 @@ func (r *runner) resume(i *instance, c carry) {
 	now := time.Now()
 	switch i.m.State {
 	case StateMaster:
+		i.holdDrops()
 		if err := i.plan.add(r.h); err != nil {
 			i.logger.Error("adding virtual addresses", "err", err)
 		}
@@ -157,6 +158,8 @@ func (r *runner) resume(i *instance, c carry) {
 				i.logger.Error("removing addresses no longer configured", "err", err)
 			}
 		}
+		// The firewall counts holders: what both configurations cover stays dropped.
+		c.held.release(i)
 		i.timerAt = now
 	case StateBackup:
 		i.timerAt = now.Add(MasterDownInterval(i.params, i.m.MasterAdverInterval))
@@ -174,7 +177,8 @@ func (r *runner) finish(keep map[string]bool) {
 	r.carried = map[string]carry{}
 	for _, i := range r.members {
 		if keep[i.cfg.Name] {
-			r.carried[i.cfg.Name] = carry{m: i.m, plan: i.plan}
+			r.carried[i.cfg.Name] = carry{m: i.m, plan: i.plan, held: i.held}
+			i.held = nil
 			continue
 		}
 		i.deleted = keep != nil
@@ -382,9 +386,11 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 		if err := i.plan.remove(r.h); err != nil {
 			i.logger.Error("removing virtual addresses", "err", err)
 		}
+		i.releaseDrops()
 	}
 	if to == StateMaster {
 		i.stats.becameMaster.Add(1)
+		i.holdDrops()
 		if err := i.plan.add(r.h); err != nil {
 			i.logger.Error("adding virtual addresses", "err", err)
 		}

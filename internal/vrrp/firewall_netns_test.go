@@ -1,0 +1,84 @@
+package vrrp
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+	"github.com/govs/govs/internal/vrrp/nftfw"
+)
+
+// TestFirewallReload: a master without accept mode keeps its drop rules right across
+// reloads: a changed address is dropped and the old one let through at once, accept
+// mode turned on empties the sets, another table name or priority moves everything to
+// the new table, a reload that cannot run leaves the tables as they were, and stopping
+// deletes them.
+func TestFirewallReload(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	testutil.NeedCommand(t, "nft")
+	mk := func(noAccept bool, vip string, fw nftfw.Options) Config {
+		in := instanceCfg("VI_1", 74, 150, 3, 100*time.Millisecond, vip)
+		in.NoAccept = noAccept
+		cfg := single(in)
+		cfg.Firewall = fw
+		return cfg
+	}
+	dflt := nftfw.Options{Priority: -1}
+	other := nftfw.Options{Table: "other", Priority: 3}
+	alone := map[string]*testutil.Host{"a": a}
+	expect := func(what string, want, not []string) {
+		t.Helper()
+		var rs string
+		ok := testutil.Eventually(3*time.Second, func() bool {
+			rs = a.Ruleset(t)
+			for _, w := range want {
+				if !strings.Contains(rs, w) {
+					return false
+				}
+			}
+			for _, n := range not {
+				if strings.Contains(rs, n) {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			t.Fatalf("%s: want %q, not %q, in:\n%s", what, want, not, rs)
+		}
+	}
+
+	n := startNode(t, a, mk(true, testVIP, dflt))
+	waitVIP(t, 5*time.Second, testVIP, a, alone)
+	expect("master", []string{"table ip keepalived", testVIP, "priority filter - 1"}, nil)
+
+	must := func(cfg Config) {
+		t.Helper()
+		if err := n.Update(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(mk(true, testVIP2, dflt))
+	waitVIP(t, 3*time.Second, testVIP2, a, alone)
+	only2 := "elements = { " + testVIP2 + " }"
+	expect("another address", []string{only2}, nil)
+
+	must(mk(false, testVIP2, dflt))
+	expect("accept mode", []string{"set vips {\n\t\ttype ipv4_addr\n\t}"}, []string{testVIP2})
+
+	must(mk(true, testVIP2, other))
+	expect("another table", []string{"table ip other", only2, "priority filter + 3"}, []string{"table ip keepalived"})
+
+	bad := mk(true, testVIP, dflt)
+	bad.Instances[0].Interface = "nosuch0"
+	must(bad)
+	time.Sleep(500 * time.Millisecond)
+	expect("failed reload", []string{"table ip other", only2, "priority filter + 3"}, []string{"table ip keepalived"})
+
+	n.stop(t)
+	if rs := a.Ruleset(t); rs != "" {
+		t.Fatalf("tables left after the node stopped:\n%s", rs)
+	}
+}

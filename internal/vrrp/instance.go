@@ -125,9 +125,9 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		}()
 		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
 		// multicast frame whose source MAC is one of its own (another node's VMAC) to
-		// that VMAC only, never to the base. Joining the group there sends IGMP reports
-		// with the virtual MAC from a backup too; keepalived does the same unless it
-		// has a firewall to move them to the base.
+		// that VMAC only, never to the base. Joining the group there makes IGMP/MLD
+		// reports, which the firewall's VMAC rules send out of the base with its MAC,
+		// so a backup never shows switches the virtual MAC (keepalived does the same).
 		i.ifindex = dev.Attrs().Index
 		if !in.VMACXmitBase {
 			txIndex = i.ifindex

@@ -1,6 +1,8 @@
 package vrrp
 
 import (
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +83,46 @@ func TestFirewallReload(t *testing.T) {
 	if rs := a.Ruleset(t); rs != "" {
 		t.Fatalf("tables left after the node stopped:\n%s", rs)
 	}
+}
+
+// TestVMACReportsLeaveByBase: the IGMP and MLD reports a node's VMACs send when they
+// join the VRRP groups leave with the base interface's MAC, never the virtual one, so a
+// backup does not teach switches the virtual MAC (keepalived's firewall rules for VMACs).
+func TestVMACReportsLeaveByBase(t *testing.T) {
+	testutil.Integration(t)
+	lan := testutil.NewLAN(t)
+	a := lan.AddHost("a", "10.77.0.1/24", "fd77::1/64")
+	testutil.NeedCommand(t, "nft")
+	if !testutil.Eventually(5*time.Second, func() bool {
+		out, _ := a.Exec("ip", "-6", "addr", "show", "dev", "eth0", "scope", "link")
+		return strings.Contains(out, "fe80")
+	}) {
+		t.Fatal("no link-local address on eth0")
+	}
+	v4 := instanceCfg("VI_4", 62, 100, 3, 100*time.Millisecond, testVIP)
+	v4.UseVMAC = true
+	v6 := instanceCfg("VI_6", 63, 100, 3, 100*time.Millisecond)
+	v6.VIPs = []VIP{{Prefix: netip.MustParsePrefix("fd77::254/64")}}
+	v6.UseVMAC = true
+	// MLDv2 reports are ICMPv6 type 143 after the 8-byte hop-by-hop header.
+	stop := startFrameCapture(t, a, "eth0", "igmp or (icmp6 and ip6[48] == 143)")
+	startNode(t, a, single(v4, v6))
+	waitVIPOn(t, 5*time.Second, testVIP, "vrrp.62", a, a)
+	time.Sleep(1500 * time.Millisecond) // the joins' reports and their repeats
+	frames := stop()
+	base := macOfIface(t, a, "eth0")
+	virtual := map[string]bool{VMACAddr(62, false).String(): true, VMACAddr(63, true).String(): true}
+	seen := map[string]int{}
+	for _, f := range frames {
+		// eth0 also sees what others on the LAN send (the bridge's own reports).
+		src := net.HardwareAddr(f[6:12]).String()
+		if virtual[src] {
+			t.Errorf("a report left with the virtual MAC %s, not the base interface's %s: % x", src, base, f)
+		}
+		seen[src]++
+	}
+	if seen[base] == 0 {
+		t.Fatalf("no IGMP or MLD report captured: %d frames", len(frames))
+	}
+	t.Logf("reports by source MAC: %v", seen)
 }

@@ -109,20 +109,24 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	// with the master instead of every neighbour relearning the VIP's MAC.
 	dev, txIndex := link, link.Attrs().Index
 	if in.UseVMAC {
-		if dev, err = n.setupVMAC(h, link, &in, i.src); err != nil {
-			return nil, err
-		}
-		v := vmacRules(&in, dev, link)
-		if err := n.fw.AddVMAC(v); err != nil {
-			// keepalived runs on without it too: only switches' learning suffers.
-			i.logger.Error("moving the VMAC's IGMP/MLD reports to "+in.Interface, "err", err)
-		}
-		i.vmac = &v
 		defer func() {
 			if err != nil {
 				i.releaseVMAC()
 			}
 		}()
+		// The firewall's VMAC rules go in before the VMAC is up and has addresses, so
+		// even its first reports leave by the base (keepalived's order too).
+		holdRules := func(vmac netlink.Link) {
+			v := vmacRules(&in, vmac, link)
+			if err := n.fw.AddVMAC(v); err != nil {
+				// keepalived runs on without them too: only switches' learning suffers.
+				i.logger.Error("moving the VMAC's IGMP/MLD reports to "+in.Interface, "err", err)
+			}
+			i.vmac = &v
+		}
+		if dev, err = n.setupVMAC(h, link, &in, i.src, holdRules); err != nil {
+			return nil, err
+		}
 		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
 		// multicast frame whose source MAC is one of its own (another node's VMAC) to
 		// that VMAC only, never to the base. Joining the group there makes IGMP/MLD

@@ -84,9 +84,10 @@ type baseSaved map[string]string
 // setupVMAC finds or creates the instance's VMAC (keepalived's netlink_link_add_vmac):
 // a private-mode macvlan on base with the virtual router MAC, its sysctls set, up. A
 // leftover VMAC of an earlier run is reused when its MAC and base match, replaced when
-// not; a device of that name that is not a macvlan is never touched. It runs in the
-// node's namespace (sysctls are per namespace).
-func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfig, src netip.Addr) (netlink.Link, error) {
+// not; a device of that name that is not a macvlan is never touched. created is called
+// once the device exists, before it is configured and up. It runs in the node's
+// namespace (sysctls are per namespace).
+func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfig, src netip.Addr, created func(netlink.Link)) (netlink.Link, error) {
 	v6 := in.IPv6()
 	mac := VMACAddr(in.VRID, v6)
 	name := in.VMACName
@@ -123,6 +124,7 @@ func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfi
 	if err != nil {
 		return nil, fmt.Errorf("use_vmac %s: %w", name, err)
 	}
+	created(link)
 	n.mu.Lock()
 	n.vmacs[name] = vmacState{base: in.Interface}
 	n.mu.Unlock()

@@ -18,6 +18,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	f.ssl()
 	f.scripts()
 	f.instances()
+	f.linkDelays()
 	f.syncGroups()
 	f.garpGroups()
 	f.priorityChanges()
@@ -42,6 +43,53 @@ type finisher struct {
 	d          *diagSink
 	ifSeen     map[string]bool
 	mailWarned bool // "smtp_alert without mail" was reported
+}
+
+// linkDelays settles interface_up_down_delays as keepalived does: a later line for an
+// interface replaces an earlier one, and a delay long enough to hide a link change
+// from the backups' down timer is shortened for each instance on the interface: to 0
+// with down_timer_adverts 1, else to just under (down_timer_adverts − 1) × advert_int.
+func (f *finisher) linkDelays() {
+	byIf := map[string]int{}
+	var out []LinkDelay
+	for _, d := range f.cfg.LinkDelays {
+		f.iface(d.Interface, d.Pos)
+		if i, ok := byIf[d.Interface]; ok {
+			f.d.warnf(d.Pos, "interface_up_down_delays: %s given again (first at %s); this line replaces it", d.Interface, out[i].Pos)
+			out[i] = d
+			continue
+		}
+		byIf[d.Interface] = len(out)
+		out = append(out, d)
+	}
+	f.cfg.LinkDelays = out
+	for _, vi := range f.cfg.Instances {
+		i, ok := byIf[vi.Interface]
+		if !ok {
+			continue
+		}
+		d := &f.cfg.LinkDelays[i]
+		if d.Down == 0 && d.Up == 0 {
+			continue
+		}
+		who := "vrrp_instance " + vi.Name
+		if vi.DownTimerAdverts == 1 {
+			f.d.warnf(d.Pos, "%s: cannot use debounce timers with down_timer_adverts = 1 - resetting %s's delays to 0", who, d.Interface)
+			d.Down, d.Up = 0, 0
+			continue
+		}
+		limit := time.Duration(vi.DownTimerAdverts-1) * vi.AdvertInt
+		if d.Down < limit && d.Up < limit {
+			continue
+		}
+		shorter := limit - vi.AdvertInt/256
+		for _, v := range []*time.Duration{&d.Down, &d.Up} {
+			if *v >= limit {
+				*v = shorter
+			}
+		}
+		f.d.warnf(d.Pos, "%s: interface %s debounce timer(s) not less than %d * advert_int - resetting to %v", who, d.Interface, vi.DownTimerAdverts-1, shorter)
+	}
 }
 
 // garpGroups resolves each garp_group's interfaces as keepalived does: a group with

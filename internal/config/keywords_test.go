@@ -283,3 +283,46 @@ func TestNFTables(t *testing.T) {
 		t.Errorf("a 256-byte table name: %q", diags)
 	}
 }
+
+// TestLinkDelays: interface_up_down_delays lines, a later line for the same interface
+// winning, and keepalived's shortening against the instances' down timer.
+func TestLinkDelays(t *testing.T) {
+	for _, tc := range []struct {
+		name, lines, instance string
+		down, up              time.Duration
+		diag                  string // part of a diagnostic; "" for none
+	}{
+		{"down only", "eth0 0.5", "", 500 * time.Millisecond, 0, ""},
+		{"both", "eth0 1 0.25", "", time.Second, 250 * time.Millisecond, ""},
+		{"microseconds", "eth0 0.000001", "", time.Microsecond, 0, ""},
+		{"later line wins", "eth0 1\n eth0 0.5 0.5", "", 500 * time.Millisecond, 500 * time.Millisecond, "t.conf:3:2: warning: interface_up_down_delays: eth0 given again"},
+		{"not under the down timer", "eth0 2.5 1", "", 2*time.Second - time.Second/256, time.Second, "interface eth0 debounce timer(s) not less than 2 * advert_int"},
+		{"down_timer_adverts 1", "eth0 0.5", "down_timer_adverts 1", 0, 0, "cannot use debounce timers with down_timer_adverts = 1"},
+		{"other interface", "eth1 9", "", 0, 0, ""},
+		{"too long", "eth0 256", "", 0, 0, "error"},
+		{"no delay", "eth0", "", 0, 0, "error"},
+		{"too many", "eth0 1 1 1", "", 0, 0, "error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "interface_up_down_delays {\n " + tc.lines + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " +
+				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			got := diags.String()
+			if tc.diag == "" && got != "" || tc.diag != "" && !strings.Contains(got, tc.diag) {
+				t.Fatalf("diagnostics %q, want one containing %q", got, tc.diag)
+			}
+			if diags.HasErrors() {
+				return
+			}
+			var down, up time.Duration
+			for _, d := range cfg.LinkDelays {
+				if d.Interface == "eth0" {
+					down, up = d.Down, d.Up
+				}
+			}
+			if down != tc.down || up != tc.up {
+				t.Errorf("eth0 delays %v/%v, want %v/%v", down, up, tc.down, tc.up)
+			}
+		})
+	}
+}

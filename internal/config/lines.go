@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Parsers for the one-line entries of value blocks: addresses, routes, rules and
@@ -395,6 +396,25 @@ func parseVSGroupEntry(t []Token) (any, error) {
 		return nil, argErrorf(2, "unexpected %q after the port", t[2].Text)
 	}
 	return e, nil
+}
+
+// parseLinkDelay reads an interface_up_down_delays line: IF DOWN_DELAY [UP_DELAY], in
+// seconds up to 255 with microseconds.
+func parseLinkDelay(t []Token) (any, error) {
+	if len(t) < 2 || len(t) > 3 {
+		return nil, argErrorf(0, "expected INTERFACE DOWN_DELAY [UP_DELAY], got %d words", len(t))
+	}
+	d := LinkDelay{Interface: t[0].Text}
+	var err error
+	if d.Down, err = parseTimer(t[1].Text, 1, 0, 255*time.Second); err != nil {
+		return nil, err
+	}
+	if len(t) == 3 {
+		if d.Up, err = parseTimer(t[2].Text, 2, 0, 255*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // parseAddrRange reads IP, IP-LASTPART (the last octet, or last group for IPv6),

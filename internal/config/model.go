@@ -41,6 +41,7 @@ type Config struct {
 	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty" kw:"vrrp_track_process"`
 	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
 	GarpGroups          []*GarpGroup          `json:"garp_groups,omitempty" kw:"garp_group"`
+	LinkDelays          []LinkDelay           `json:"interface_up_down_delays,omitempty" kw:"interface_up_down_delays"`
 	Instances           []*Instance           `json:"vrrp_instances,omitempty" kw:"vrrp_instance"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups,omitempty" kw:"virtual_server_group"`
 	VirtualServers      []*VirtualServer      `json:"virtual_servers,omitempty" kw:"virtual_server"`
@@ -444,6 +445,16 @@ type VirtualServerGroup struct {
 
 // VSGroupEntry is one virtual_server_group line as written: an address range with a
 // port, or a firewall mark.
+// LinkDelay is one line of interface_up_down_delays: how long a change of the
+// interface's state (up and running, or not) waits before VRRP takes it into account;
+// one undone within the delay is never seen.
+type LinkDelay struct {
+	Pos       Pos           `json:"pos"`
+	Interface string        `json:"interface"`
+	Down      time.Duration `json:"down_delay"`
+	Up        time.Duration `json:"up_delay"` // [0]
+}
+
 type VSGroupEntry struct {
 	Pos    Pos        `json:"pos"`
 	First  netip.Addr `json:"first,omitzero"`

@@ -525,7 +525,7 @@ var rootBlock = func() *blockSpec {
 			kw("init_fail", kFlag),
 		), repeat()),
 		sub("vrrp_track_process", trackProcessBlock(), repeat()),
-		unsup("interface_up_down_delays", eWords),
+		kw("interface_up_down_delays", eLinkDelay, repeat(), doc("seconds (0..255, to the microsecond) a link going down, or up, must stay so before VRRP sees it; shortened below (down_timer_adverts − 1) × advert_int of the instances on it, as keepalived does")),
 		sub("SSL", block("SSL", newOf[SSL], hNone, "",
 			kw("password", kString, doc("unlocks key")),
 			kw("ca", kString, doc("file of CA certificates")),

@@ -131,6 +131,7 @@ var (
 	eTrackIf     = trackedKind(-253, 253)
 	eTrackFile   = trackedKind(-254, 254)
 	eWords       = kind{doc: "{ LINE … }", entry: func(t []Token) (any, error) { return texts(t), nil }}
+	eLinkDelay   = kind{doc: "{ IF DOWN_DELAY [UP_DELAY] … }", entry: parseLinkDelay}
 	eVSGroup     = kind{doc: "{ IP[-LAST] [PORT] | fwmark N … }", entry: parseVSGroupEntry}
 )
 

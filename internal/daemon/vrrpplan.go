@@ -26,6 +26,12 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			Counters: g.NFTablesCounters, IfIndex: g.NFTablesIfIndex,
 		},
 	}
+	for _, d := range cfg.LinkDelays {
+		if out.LinkDelays == nil {
+			out.LinkDelays = map[string]vrrp.LinkDelay{}
+		}
+		out.LinkDelays[d.Interface] = vrrp.LinkDelay{Down: d.Down, Up: d.Up}
+	}
 	for _, gg := range cfg.GarpGroups {
 		out.GARPPacing.Groups = append(out.GARPPacing.Groups, vrrp.GARPGroup{
 			ARPInterval: gg.GarpInterval, NAInterval: gg.GnaInterval, Interfaces: gg.Members,

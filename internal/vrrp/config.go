@@ -36,6 +36,8 @@ type Config struct {
 	// GARPPacing spaces gratuitous ARPs and NAs per interface (vrrp_garp_interval,
 	// vrrp_gna_interval, garp_group).
 	GARPPacing GARPPacing
+	// LinkDelays are interface_up_down_delays, by interface name.
+	LinkDelays map[string]LinkDelay
 	// Firewall names keepalived's nftables table and how it is made (nftables,
 	// nftables_priority, nftables_counters, nftables_ifindex). The table exists only
 	// while an instance needs it: one without accept mode, or one on a VMAC.

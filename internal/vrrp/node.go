@@ -288,6 +288,7 @@ type prepared struct {
 	wctx        context.Context
 	cancel      context.CancelFunc
 	linkUpdates chan netlink.LinkUpdate
+	links       map[string]bool // link states when prepared
 	procs       *procWatch
 }
 
@@ -325,11 +326,13 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 		p.cancel()
 		return nil, err
 	}
-	if err := n.watchLinks(h, p.tr); err != nil {
+	links, err := n.watchLinks(h, p.tr)
+	if err != nil {
 		p.cancel()
 		return nil, err
 	}
-	err := inNamespace(n.ns, func() error {
+	p.links = links
+	err = inNamespace(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
 			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing)
@@ -356,7 +359,8 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	cfg, tr, wctx := p.cfg, p.tr, p.wctx
 	gen := &generation{cancelWatch: p.cancel}
 	gen.watchers.Add(1)
-	go func() { defer gen.watchers.Done(); followLinks(wctx, p.linkUpdates, tr) }()
+	links := newLinkFollower(tr, p.links, cfg.LinkDelays, n.logger)
+	go func() { defer gen.watchers.Done(); links.run(wctx, p.linkUpdates) }()
 	for _, s := range cfg.Scripts {
 		gen.watchers.Add(1)
 		go func() { defer gen.watchers.Done(); tr.runScript(wctx, s, cfg.ScriptUser, cfg.ScriptGroup) }()
@@ -430,16 +434,18 @@ func (n *Node) openProcEvents() procSource {
 	return c
 }
 
-// watchLinks seeds the tracker with the current state of every link.
-func (n *Node) watchLinks(h *netlink.Handle, tr *tracker) error {
+// watchLinks seeds the tracker with the current state of every link, and returns it.
+func (n *Node) watchLinks(h *netlink.Handle, tr *tracker) (map[string]bool, error) {
 	links, err := h.LinkList()
 	if err != nil {
-		return fmt.Errorf("vrrp: listing links: %w", err)
+		return nil, fmt.Errorf("vrrp: listing links: %w", err)
 	}
+	states := make(map[string]bool, len(links))
 	for _, l := range links {
+		states[l.Attrs().Name] = linkUp(l)
 		tr.setLink(l.Attrs().Name, linkUp(l))
 	}
-	return nil
+	return states, nil
 }
 
 // linkUp is keepalived's view of an interface: administratively up and with carrier.
@@ -468,24 +474,6 @@ func (n *Node) subscribeLinks(ctx context.Context, updates chan netlink.LinkUpda
 	}
 	go func() { <-ctx.Done(); close(done) }()
 	return nil
-}
-
-// followLinks keeps the tracker's link states current from netlink notifications.
-func followLinks(ctx context.Context, updates chan netlink.LinkUpdate, tr *tracker) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u, ok := <-updates:
-			if !ok {
-				return
-			}
-			if u.Link == nil {
-				continue
-			}
-			tr.setLink(u.Link.Attrs().Name, u.Header.Type != unix.RTM_DELLINK && linkUp(u.Link))
-		}
-	}
 }
 
 var errNoSource = errors.New("no usable source address")

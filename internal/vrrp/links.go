@@ -1,0 +1,116 @@
+package vrrp
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// LinkDelay is interface_up_down_delays for one interface: how long it must stay down
+// (or up) before VRRP sees it so. A change undone within the delay is never seen.
+type LinkDelay struct {
+	Down, Up time.Duration
+}
+
+// linkFollower keeps the tracker's link states current from netlink notifications,
+// holding back the changes of interfaces with delays as keepalived does: the first
+// state of an interface, and anything before it was first seen up, counts at once.
+type linkFollower struct {
+	tr      *tracker
+	delays  map[string]LinkDelay
+	logger  *slog.Logger
+	state   map[string]bool // as the tracker has it
+	seenUp  map[string]bool
+	pending map[string]*pendingLink
+	fired   chan pendingLink
+	gen     uint64
+}
+
+// pendingLink is a delayed change: the state it will set, and which timer it is.
+type pendingLink struct {
+	name  string
+	up    bool
+	gen   uint64
+	timer *time.Timer
+}
+
+func newLinkFollower(tr *tracker, initial map[string]bool, delays map[string]LinkDelay, logger *slog.Logger) *linkFollower {
+	f := &linkFollower{tr: tr, delays: delays, logger: logger, state: map[string]bool{}, seenUp: map[string]bool{},
+		pending: map[string]*pendingLink{}, fired: make(chan pendingLink)}
+	for name, up := range initial {
+		f.state[name], f.seenUp[name] = up, up
+	}
+	return f
+}
+
+func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate) {
+	defer func() {
+		for _, p := range f.pending {
+			p.timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			if u.Link == nil {
+				continue
+			}
+			gone := u.Header.Type == unix.RTM_DELLINK
+			f.update(ctx, u.Link.Attrs().Name, !gone && linkUp(u.Link), gone)
+		case p := <-f.fired:
+			if cur := f.pending[p.name]; cur != nil && cur.gen == p.gen {
+				delete(f.pending, p.name)
+				f.apply(p.name, p.up)
+			}
+		}
+	}
+}
+
+// update takes one notified state; a removed interface counts at once.
+func (f *linkFollower) update(ctx context.Context, name string, up, gone bool) {
+	if p := f.pending[name]; p != nil {
+		if p.up == up && !gone {
+			return // already on its way
+		}
+		p.timer.Stop()
+		delete(f.pending, name)
+		f.logger.Info("Delay timer for " + name + " cancelled")
+	}
+	if f.state[name] == up {
+		return
+	}
+	delay := f.delays[name].Down
+	if up {
+		delay = f.delays[name].Up
+	}
+	if gone || delay <= 0 || !f.seenUp[name] {
+		f.apply(name, up)
+		return
+	}
+	f.gen++
+	p := &pendingLink{name: name, up: up, gen: f.gen}
+	p.timer = time.AfterFunc(delay, func() {
+		select {
+		case f.fired <- pendingLink{name: p.name, up: p.up, gen: p.gen}:
+		case <-ctx.Done():
+		}
+	})
+	f.pending[name] = p
+	f.logger.Info("delaying a link change", "interface", name, "up", up, "delay", delay)
+}
+
+func (f *linkFollower) apply(name string, up bool) {
+	f.state[name] = up
+	if up {
+		f.seenUp[name] = true
+	}
+	f.tr.setLink(name, up)
+}

@@ -1,0 +1,115 @@
+package vrrp
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// TestLinkFollower: which notified link states reach the tracker, and when, for an
+// interface with a 100 ms down delay and no up delay ("slow"), one with both ("both")
+// and one without delays.
+func TestLinkFollower(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	type step struct {
+		name     string
+		up, gone bool
+		wait     time.Duration // before the next step
+	}
+	for _, tc := range []struct {
+		name    string
+		initial map[string]bool
+		steps   []step
+		want    map[string]bool // tracker's links after the steps and the delay
+		during  map[string]bool // right after the steps, before any delay ran out
+	}{
+		{"flap shorter than the delay", map[string]bool{"slow": true},
+			[]step{{name: "slow"}, {name: "slow", up: true}},
+			map[string]bool{"slow": true}, map[string]bool{"slow": true}},
+		{"down for good", map[string]bool{"slow": true},
+			[]step{{name: "slow"}},
+			map[string]bool{"slow": false}, map[string]bool{"slow": true}},
+		{"down again after a cancelled flap", map[string]bool{"slow": true},
+			[]step{{name: "slow"}, {name: "slow", up: true}, {name: "slow"}},
+			map[string]bool{"slow": false}, map[string]bool{"slow": true}},
+		{"no up delay", map[string]bool{"slow": true},
+			[]step{{name: "slow", wait: 2 * delay}, {name: "slow", up: true}},
+			map[string]bool{"slow": true}, map[string]bool{"slow": true}},
+		{"never seen up: up at once", map[string]bool{"both": false},
+			[]step{{name: "both", up: true}},
+			map[string]bool{"both": true}, map[string]bool{"both": true}},
+		{"seen up: up delayed", map[string]bool{"both": true},
+			[]step{{name: "both", wait: 2 * delay}, {name: "both", up: true}},
+			map[string]bool{"both": true}, map[string]bool{"both": false}},
+		{"removed: at once", map[string]bool{"slow": true},
+			[]step{{name: "slow", gone: true}},
+			map[string]bool{"slow": false}, map[string]bool{"slow": false}},
+		{"no delay configured", map[string]bool{"fast": true},
+			[]step{{name: "fast"}},
+			map[string]bool{"fast": false}, map[string]bool{"fast": false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker(Config{}, slog.New(slog.DiscardHandler))
+			for n, up := range tc.initial {
+				tr.setLink(n, up)
+			}
+			f := newLinkFollower(tr, tc.initial, map[string]LinkDelay{"slow": {Down: delay}, "both": {Down: delay, Up: delay}}, slog.New(slog.DiscardHandler))
+			ctx, cancel := context.WithCancel(context.Background())
+			updates := make(chan netlink.LinkUpdate)
+			done := make(chan struct{})
+			go func() { f.run(ctx, updates); close(done) }()
+			defer func() { cancel(); <-done }()
+			// The follower handles updates in order: once a second update for another
+			// interface is taken, the steps before it are done.
+			steps := append(tc.steps, step{name: "sync"}, step{name: "sync"})
+			for _, s := range steps {
+				attrs := netlink.NewLinkAttrs()
+				attrs.Name, attrs.OperState = s.name, netlink.OperDown
+				if s.up {
+					attrs.Flags, attrs.OperState = net.FlagUp, netlink.OperUp
+				}
+				u := netlink.LinkUpdate{Link: &netlink.Dummy{LinkAttrs: attrs}}
+				u.Header.Type = unix.RTM_NEWLINK
+				if s.gone {
+					u.Header.Type = unix.RTM_DELLINK
+				}
+				updates <- u
+				time.Sleep(s.wait)
+			}
+			links := func() map[string]bool {
+				tr.mu.Lock()
+				defer tr.mu.Unlock()
+				out := map[string]bool{}
+				for n, up := range tr.values.links {
+					out[n] = up
+				}
+				return out
+			}
+			same := func(want map[string]bool) bool {
+				got := links()
+				for n, up := range want {
+					if got[n] != up {
+						return false
+					}
+				}
+				return true
+			}
+			if !same(tc.during) {
+				t.Fatalf("before the delay: %v, want %v", links(), tc.during)
+			}
+			if !testutil.Eventually(5*delay, func() bool { return same(tc.want) }) {
+				t.Fatalf("after the delay: %v, want %v", links(), tc.want)
+			}
+			time.Sleep(2 * delay) // nothing late changes it again
+			if !same(tc.want) {
+				t.Fatalf("later: %v, want %v", links(), tc.want)
+			}
+		})
+	}
+}

@@ -49,6 +49,10 @@ type instance struct {
 	held  *heldDrops
 	vmac  *nftfw.VMAC
 
+	// devices are the interfaces the instance was built on (its interface, its VMAC,
+	// its addresses' devices), by name, with the index each had then.
+	devices map[string]int
+
 	// adv and txBuf are reused for every advert: sending does not allocate.
 	adv   Advert
 	txBuf []byte
@@ -147,6 +151,10 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		return nil, err
 	}
 	i.drops = dropAddrs(&in, i.plan, dev)
+	i.devices = map[string]int{link.Attrs().Name: link.Attrs().Index, dev.Attrs().Name: dev.Attrs().Index}
+	for _, a := range i.plan.addrs {
+		i.devices[a.link.Attrs().Name] = a.link.Attrs().Index
+	}
 	for _, v := range in.VIPs {
 		i.adv.Addrs = append(i.adv.Addrs, v.Prefix.Addr())
 	}

@@ -27,6 +27,13 @@ type linkFollower struct {
 	pending map[string]*pendingLink
 	fired   chan pendingLink
 	gen     uint64
+
+	// built are the interfaces the instances were built on, with their indexes then;
+	// ours the VMACs the node made; rebuild asks for the instances to be built again.
+	built   map[string]int
+	ours    map[string]bool
+	rebuild func()
+	asked   map[string]int // the index a rebuild was asked for, by interface
 }
 
 // pendingLink is a delayed change: the state it will set, and which timer it is.
@@ -44,6 +51,19 @@ func newLinkFollower(tr *tracker, initial map[string]bool, delays map[string]Lin
 		f.state[name], f.seenUp[name] = up, up
 	}
 	return f
+}
+
+// watchRebuilds makes the follower call rebuild when an interface an instance was
+// built on comes back with another index (deleted and re-created: its sockets and
+// addresses name the old one), or when one of our VMACs is deleted (to create it
+// again).
+func (f *linkFollower) watchRebuilds(insts []*instance, ours map[string]bool, rebuild func()) {
+	f.built, f.ours, f.rebuild, f.asked = map[string]int{}, ours, rebuild, map[string]int{}
+	for _, i := range insts {
+		for name, idx := range i.devices {
+			f.built[name] = idx
+		}
+	}
 }
 
 func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate) {
@@ -64,6 +84,7 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 				continue
 			}
 			gone := u.Header.Type == unix.RTM_DELLINK
+			f.checkRebuild(u.Link.Attrs(), gone)
 			f.update(ctx, u.Link.Attrs().Name, !gone && linkUp(u.Link), gone)
 		case p := <-f.fired:
 			if cur := f.pending[p.name]; cur != nil && cur.gen == p.gen {
@@ -71,6 +92,22 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 				f.apply(p.name, p.up)
 			}
 		}
+	}
+}
+
+func (f *linkFollower) checkRebuild(l *netlink.LinkAttrs, gone bool) {
+	idx, built := f.built[l.Name]
+	switch {
+	case f.rebuild == nil || !built:
+	case gone && f.ours[l.Name]:
+		f.logger.Info("VMAC " + l.Name + " deleted, creating it again")
+		f.asked[l.Name] = 0
+		f.rebuild()
+	case !gone && l.Index != idx && f.asked[l.Name] != l.Index:
+		// Once per new index: the node retries a rebuild that cannot run yet.
+		f.logger.Info("interface re-created", "interface", l.Name, "index", l.Index, "was", idx)
+		f.asked[l.Name] = l.Index
+		f.rebuild()
 	}
 }
 

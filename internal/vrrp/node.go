@@ -93,6 +93,8 @@ type Node struct {
 	garp garpPacer
 	// fw is the namespace's nftables tables, kept across reloads; set by Run.
 	fw *nftfw.Firewall
+	// relink asks Run to rebuild the instances on re-created interfaces.
+	relink chan struct{}
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -106,7 +108,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 	}
 	n := &Node{
 		logger: logger.With("component", "vrrp"), ns: netns.None(), cfg: norm,
-		updates: make(chan Config, 1), events: make(chan StateChange, 256),
+		updates: make(chan Config, 1), events: make(chan StateChange, 256), relink: make(chan struct{}, 1),
 		counters: map[string]*counters{}, vmacs: map[string]vmacState{}, vmacBases: map[string]baseSaved{},
 	}
 	for _, o := range opts {
@@ -194,6 +196,59 @@ func (n *Node) Run(ctx context.Context) error {
 	prom := newPromoter(n.ns, n.logger)
 	prom.apply(cfg)
 	gen := n.launch(next, h, notif, nil)
+	// reload replaces the running generation with one of cfg. Everything that can fail
+	// (interfaces, addresses, sockets) is done before the running generation is
+	// touched: a reload that cannot run leaves it as it was, as keepalived keeps its old
+	// config on a bad reload.
+	reload := func(cfg Config, done string) error {
+		n.mu.Lock()
+		running := n.cfg
+		n.mu.Unlock()
+		n.reconfigureFirewall(cfg.Firewall)
+		next, err := n.prepare(ctx, h, cfg)
+		if err != nil {
+			n.reconfigureFirewall(running.Firewall)
+			n.removeVMACs(h, vmacNames(running)) // those the failed one created
+			return err
+		}
+		keep := map[string]bool{}
+		for _, in := range cfg.Instances {
+			keep[in.Name] = true
+		}
+		prom.apply(cfg)
+		gen = n.launch(next, h, notif, gen.stop(keep))
+		n.removeVMACs(h, vmacNames(cfg))
+		n.mu.Lock()
+		n.cfg = cfg
+		n.mu.Unlock()
+		// The old generation saw the devices this one made (a VMAC created again) and
+		// may have asked for a rebuild; the new one was built on them already.
+		select {
+		case <-n.relink:
+		default:
+		}
+		n.logger.Info(done, "instances", len(cfg.Instances))
+		return nil
+	}
+	// A rebuild that cannot run yet (the re-created interface has no address yet) is
+	// tried again every second; its error is logged when it changes.
+	var retry <-chan time.Time
+	var rebuildErr string
+	rebuild := func() {
+		n.mu.Lock()
+		cfg := n.cfg
+		n.mu.Unlock()
+		err := reload(cfg, "instances rebuilt on the interfaces as they are now")
+		if err == nil {
+			retry, rebuildErr = nil, ""
+			return
+		}
+		if err.Error() != rebuildErr {
+			n.logger.Error("rebuilding the instances on re-created interfaces failed; trying again every second", "err", err)
+			rebuildErr = err.Error()
+		}
+		retry = time.After(time.Second)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -202,32 +257,18 @@ func (n *Node) Run(ctx context.Context) error {
 			n.removeVMACs(h, nil)
 			return nil
 		case cfg := <-n.updates:
-			// Everything that can fail (interfaces, addresses, sockets) is done before the
-			// running generation is touched: a reload that cannot run leaves it as it
-			// was, as keepalived keeps its old config on a bad reload.
-			n.mu.Lock()
-			running := n.cfg
-			n.mu.Unlock()
-			n.reconfigureFirewall(cfg.Firewall)
-			next, err := n.prepare(ctx, h, cfg)
-			if err != nil {
+			if err := reload(cfg, "configuration reloaded"); err != nil {
 				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
-				n.reconfigureFirewall(running.Firewall)
-				n.removeVMACs(h, vmacNames(running)) // those the failed one created
 				continue
 			}
 			n.noteFirewall(cfg)
-			keep := map[string]bool{}
-			for _, in := range cfg.Instances {
-				keep[in.Name] = true
-			}
-			prom.apply(cfg)
-			gen = n.launch(next, h, notif, gen.stop(keep))
-			n.removeVMACs(h, vmacNames(cfg))
-			n.mu.Lock()
-			n.cfg = cfg
-			n.mu.Unlock()
-			n.logger.Info("configuration reloaded", "instances", len(cfg.Instances))
+		case <-n.relink:
+			// An interface an instance uses was re-created (another index) or one of
+			// our VMACs deleted: the instances are built again on what exists now, as
+			// keepalived rebinds them and re-creates its VMACs.
+			rebuild()
+		case <-retry:
+			rebuild()
 		}
 	}
 }
@@ -360,6 +401,12 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	gen := &generation{cancelWatch: p.cancel}
 	gen.watchers.Add(1)
 	links := newLinkFollower(tr, p.links, cfg.LinkDelays, n.logger)
+	links.watchRebuilds(p.insts, vmacNames(cfg), func() {
+		select {
+		case n.relink <- struct{}{}:
+		default: // one is already asked for
+		}
+	})
 	go func() { defer gen.watchers.Done(); links.run(wctx, p.linkUpdates) }()
 	for _, s := range cfg.Scripts {
 		gen.watchers.Add(1)

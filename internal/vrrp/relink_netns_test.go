@@ -1,0 +1,76 @@
+package vrrp
+
+import (
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// TestInterfaceRecreated: a and b run an instance on dv0, a veth pair between them
+// that is deleted and created again (new indexes). Both nodes rebuild the instance on
+// the new device: a is master again, b backup, the VIP on a only. Without the rebuild
+// their sockets would still name the old device, neither would hear the other, and
+// both would be master.
+func TestInterfaceRecreated(t *testing.T) {
+	_, hosts := lanHosts(t, "a", "b")
+	a, b := hosts["a"], hosts["b"]
+	link := func() {
+		t.Helper()
+		if out, err := a.Exec("ip", "link", "add", "dv0", "type", "veth", "peer", "name", "dv0", "netns", b.Name); err != nil {
+			t.Fatalf("veth: %v %s", err, out)
+		}
+		for i, h := range []*testutil.Host{a, b} {
+			for _, args := range [][]string{{"addr", "add", []string{"10.79.0.1/24", "10.79.0.2/24"}[i], "dev", "dv0"}, {"link", "set", "dv0", "up"}} {
+				if out, err := h.Exec("ip", args...); err != nil {
+					t.Fatalf("%s: ip %v: %v %s", h.Name, args, err, out)
+				}
+			}
+		}
+	}
+	link()
+	mk := func(prio uint8) Config {
+		in := instanceCfg("VI_1", 76, prio, 3, 100*time.Millisecond, "10.79.0.100")
+		in.Interface = "dv0"
+		return single(in)
+	}
+	na := startNode(t, a, mk(150))
+	nb := startNode(t, b, mk(100))
+	both := []*testutil.Host{a, b}
+	waitVIPOn(t, 5*time.Second, "10.79.0.100", "dv0", a, both...)
+	waitState(t, nb.Node, "VI_1", StateBackup, "b")
+
+	if out, err := a.Exec("ip", "link", "del", "dv0"); err != nil {
+		t.Fatalf("ip link del: %v %s", err, out)
+	}
+	waitState(t, na.Node, "VI_1", StateFault, "a")
+	link()
+	waitVIPOn(t, 5*time.Second, "10.79.0.100", "dv0", a, both...)
+	waitState(t, na.Node, "VI_1", StateMaster, "a")
+	waitState(t, nb.Node, "VI_1", StateBackup, "b")
+	// Stable: they hear each other on the new device.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if stateOf(na.Node, "VI_1") != StateMaster || stateOf(nb.Node, "VI_1") != StateBackup {
+			t.Fatalf("a %v, b %v after the device came back; want MASTER and BACKUP", stateOf(na.Node, "VI_1"), stateOf(nb.Node, "VI_1"))
+		}
+	}
+}
+
+// TestVMACDeletedIsCreatedAgain: an operator deletes the master's VMAC; the node creates
+// it again, with the virtual MAC, and the VIP goes back on it, as keepalived does.
+func TestVMACDeletedIsCreatedAgain(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	in := instanceCfg("VI_1", 77, 150, 3, 100*time.Millisecond, testVIP)
+	in.UseVMAC = true
+	n := startNode(t, a, single(in))
+	waitVIPOn(t, 5*time.Second, testVIP, "vrrp.77", a, a)
+	if out, err := a.Exec("ip", "link", "del", "vrrp.77"); err != nil {
+		t.Fatalf("ip link del: %v %s", err, out)
+	}
+	waitVIPOn(t, 5*time.Second, testVIP, "vrrp.77", a, a)
+	if mac := macOfIface(t, a, "vrrp.77"); mac != VMACAddr(77, false).String() {
+		t.Fatalf("the VMAC came back with MAC %s, want %s", mac, VMACAddr(77, false))
+	}
+	waitState(t, n.Node, "VI_1", StateMaster, "a")
+}

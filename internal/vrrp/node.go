@@ -262,6 +262,7 @@ func (n *Node) Run(ctx context.Context) error {
 				continue
 			}
 			n.noteFirewall(cfg)
+			retry, rebuildErr = nil, "" // built on the devices as they are now
 		case <-n.relink:
 			// An interface an instance uses was re-created (another index) or one of
 			// our VMACs deleted: the instances are built again on what exists now, as

@@ -96,6 +96,17 @@ func (f *finisher) linkDelays() {
 // neither pause set is dropped, and an interface already in a group stays there.
 func (f *finisher) garpGroups() {
 	in := map[string]bool{}
+	// A VMAC is paced with its base interface; keepalived ignores one named in a group.
+	vmacs := map[string]bool{}
+	for _, vi := range f.cfg.Instances {
+		if vi.UseVMAC != nil {
+			name := vi.UseVMAC.Name
+			if name == "" {
+				name = fmt.Sprintf("vrrp.%d", vi.VRID)
+			}
+			vmacs[name] = true
+		}
+	}
 	kept := f.cfg.GarpGroups[:0]
 	for _, g := range f.cfg.GarpGroups {
 		if !g.IsSet("garp_interval") && !g.IsSet("gna_interval") {
@@ -117,6 +128,10 @@ func (f *finisher) garpGroups() {
 			name, at := n.name, n.at
 			if in[name] {
 				f.d.warnf(at, "garp_group: interface %s is already in an earlier garp_group; ignored here", name)
+				continue
+			}
+			if vmacs[name] {
+				f.d.warnf(at, "garp_group: %s is a VMAC, which is paced with its base interface: cannot specify garp_delay on a vmac - ignoring", name)
 				continue
 			}
 			in[name] = true

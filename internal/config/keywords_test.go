@@ -326,3 +326,45 @@ func TestLinkDelays(t *testing.T) {
 		})
 	}
 }
+
+// TestGarpGroupVMAC: a garp_group naming a VMAC (its own name or keepalived's default
+// vrrp.VRID) drops it with a warning, as keepalived does.
+func TestGarpGroupVMAC(t *testing.T) {
+	src := `garp_group {
+ garp_interval 0.1
+ interfaces {
+  vrrp.7
+  mine
+  eth1
+ }
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 7
+ use_vmac
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+vrrp_instance B {
+ interface eth0
+ virtual_router_id 8
+ use_vmac mine
+ virtual_ipaddress {
+  192.0.2.2
+ }
+}
+`
+	cfg, diags := Parse("t.conf", []byte(src), Options{})
+	if diags.HasErrors() {
+		t.Fatalf("unexpected errors:\n%s", diags)
+	}
+	if got := cfg.GarpGroups[0].Members; len(got) != 1 || got[0] != "eth1" {
+		t.Errorf("members %v, want [eth1]", got)
+	}
+	for _, vmac := range []string{"vrrp.7", "mine"} {
+		if !strings.Contains(diags.String(), "garp_group: "+vmac+" is a VMAC") {
+			t.Errorf("no warning for %s: %s", vmac, diags)
+		}
+	}
+}

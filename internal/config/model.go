@@ -77,6 +77,7 @@ type GlobalDefs struct {
 	NFTablesCounters      bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"` // a counter in every rule
 	NFTablesIfIndex       bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`   // link-local addresses matched by interface index, never name
 	StartupDelay          time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
+	DynamicInterfaces     bool          `json:"dynamic_interfaces,omitempty" kw:"dynamic_interfaces"` // missing instance interfaces mean FAULT, not an error
 	ScriptUser            UserGroup     `json:"script_user" kw:"script_user"`
 	EnableScriptSecurity  bool          `json:"enable_script_security" kw:"enable_script_security"`
 	LVSSyncDaemon         *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`

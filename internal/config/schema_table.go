@@ -327,7 +327,12 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 	kw("smtp_alert_vrrp", kBool, dfltDoc("smtp_alert")),
 	kw("smtp_alert_checker", kBool, dfltDoc("smtp_alert")),
 	kw("checker_log_all_failures", kBool),
-	unsup("dynamic_interfaces", kOptStr),
+	kw("dynamic_interfaces", kind{doc: "[allow_if_changes]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 1 && a[0].Text != "allow_if_changes" {
+			return nil, argErrorf(0, "%q is not allow_if_changes", a[0].Text)
+		}
+		return true, nil
+	}}, doc("an instance whose interface (or an address's device) is missing is in FAULT until it appears, instead of an error; an interface deleted and created again, of any type, gets its instances rebuilt with or without it, so allow_if_changes is always in effect")),
 	kw("no_email_faults", kFlag, doc("no mail when an instance or sync group enters FAULT")),
 	kw("default_interface", kString, dflt("eth0")),
 	unsup("disable_local_igmp", kFlag),

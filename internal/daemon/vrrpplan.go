@@ -15,12 +15,13 @@ import (
 func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	g := cfg.Global
 	out := vrrp.Config{
-		MulticastGroup4: g.McastGroup4,
-		MulticastGroup6: g.McastGroup6,
-		ScriptUser:      g.ScriptUser.User,
-		ScriptGroup:     g.ScriptUser.Group,
-		StartupDelay:    g.StartupDelay,
-		GARPPacing:      vrrp.GARPPacing{ARPInterval: g.GarpInterval, NAInterval: g.GnaInterval},
+		MulticastGroup4:   g.McastGroup4,
+		MulticastGroup6:   g.McastGroup6,
+		ScriptUser:        g.ScriptUser.User,
+		ScriptGroup:       g.ScriptUser.Group,
+		StartupDelay:      g.StartupDelay,
+		DynamicInterfaces: g.DynamicInterfaces,
+		GARPPacing:        vrrp.GARPPacing{ARPInterval: g.GarpInterval, NAInterval: g.GnaInterval},
 		Firewall: nftfw.Options{
 			Table: g.NFTables, Priority: int32(g.NFTablesPriority),
 			Counters: g.NFTablesCounters, IfIndex: g.NFTablesIfIndex,

@@ -59,9 +59,9 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*a
 		if l, ok := links[name]; ok {
 			return l, nil
 		}
-		l, err := h.LinkByName(name)
+		l, err := linkByName(h, name)
 		if err != nil {
-			return nil, fmt.Errorf("device %q: %w", name, err)
+			return nil, err
 		}
 		links[name] = l
 		return l, nil

@@ -38,6 +38,10 @@ type Config struct {
 	GARPPacing GARPPacing
 	// LinkDelays are interface_up_down_delays, by interface name.
 	LinkDelays map[string]LinkDelay
+	// DynamicInterfaces lets an instance's interface (or an address's device) be
+	// missing: the instance is in FAULT until it appears, then built on it, as with
+	// keepalived's dynamic_interfaces. Without it a missing device is an error.
+	DynamicInterfaces bool
 	// Firewall names keepalived's nftables table and how it is made (nftables,
 	// nftables_priority, nftables_counters, nftables_ifindex). The table exists only
 	// while an instance needs it: one without accept mode, or one on a VMAC.

@@ -52,6 +52,9 @@ type instance struct {
 	// devices are the interfaces the instance was built on (its interface, its VMAC,
 	// its addresses' devices), by name, with the index each had then.
 	devices map[string]int
+	// absent is why an instance stands in for one whose device does not exist
+	// (dynamic_interfaces): a fault that lasts until the node builds the real one.
+	absent string
 
 	// adv and txBuf are reused for every advert: sending does not allocate.
 	adv   Advert
@@ -83,19 +86,40 @@ type instance struct {
 	snap InstanceStatus
 }
 
-func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (_ *instance, err error) {
-	link, err := h.LinkByName(in.Interface)
-	if err != nil {
-		return nil, fmt.Errorf("interface %q: %w", in.Interface, err)
+// missingDeviceError is an instance's interface, or its addresses' device, that does
+// not exist.
+type missingDeviceError struct {
+	name string
+	err  error
+}
+
+func (e *missingDeviceError) Error() string { return fmt.Sprintf("interface %q: %v", e.name, e.err) }
+func (e *missingDeviceError) Unwrap() error { return e.err }
+
+// linkByName is h.LinkByName with a missing device reported as such.
+func linkByName(h *netlink.Handle, name string) (netlink.Link, error) {
+	l, err := h.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return nil, &missingDeviceError{name: name, err: err}
 	}
+	return l, err
+}
+
+// baseInstance is what every instance has, whether or not its devices exist.
+func (n *Node) baseInstance(in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig) *instance {
 	i := &instance{
-		cfg:     in,
-		logger:  n.logger.With("instance", in.Name),
-		items:   trackItems(&in, g, scripts, files, procs),
-		policy:  newRxPolicy(&in),
-		ifindex: link.Attrs().Index,
-		base:    in.Priority,
-		fw:      n.fw,
+		cfg:    in,
+		logger: n.logger.With("instance", in.Name),
+		items:  trackItems(&in, g, scripts, files, procs),
+		policy: newRxPolicy(&in),
+		base:   in.Priority,
+		fw:     n.fw,
+		params: Params{
+			Version: in.Version, Priority: in.Priority, AdvertInterval: in.AdvertInterval,
+			Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
+			LowerPrioNoAdvert: in.LowerPrioNoAdvert, Synced: g != nil && len(g.Members) > 1,
+		},
 	}
 	n.mu.Lock()
 	if c, ok := n.counters[in.Name]; ok {
@@ -105,6 +129,27 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		n.counters[in.Name] = i.stats
 	}
 	n.mu.Unlock()
+	return i
+}
+
+// absentInstance stands for an instance whose device dev does not exist yet
+// (dynamic_interfaces): it stays in FAULT, sends and receives nothing, and the node
+// builds the real one when dev appears.
+func (n *Node) absentInstance(in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, dev string) *instance {
+	i := n.baseInstance(in, g, scripts, files, procs)
+	i.absent = "interface " + dev + " does not exist"
+	i.plan = &addressPlan{}
+	i.devices = map[string]int{dev: 0}
+	return i
+}
+
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (_ *instance, err error) {
+	link, err := linkByName(h, in.Interface)
+	if err != nil {
+		return nil, err
+	}
+	i := n.baseInstance(in, g, scripts, files, procs)
+	i.ifindex = link.Attrs().Index
 	if i.src, err = sourceAddr(h, link, &in); err != nil {
 		return nil, err
 	}
@@ -171,11 +216,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		}
 	}
 	i.txBuf = make([]byte, 0, i.adv.Len())
-	i.params = Params{
-		Version: in.Version, Priority: in.Priority, AdvertInterval: in.AdvertInterval,
-		Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
-		LowerPrioNoAdvert: in.LowerPrioNoAdvert, Address: i.src, Synced: g != nil && len(g.Members) > 1,
-	}
+	i.params.Address = i.src
 	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
@@ -233,6 +274,9 @@ func sourceAddr(h *netlink.Handle, link netlink.Link, in *InstanceConfig) (netip
 }
 
 func (i *instance) close() {
+	if i.absent != "" {
+		return // nothing was opened
+	}
 	i.sock.close()
 	i.announce.close()
 	i.releaseVMAC()

@@ -105,7 +105,11 @@ func (f *linkFollower) checkRebuild(l *netlink.LinkAttrs, gone bool) {
 		f.rebuild()
 	case !gone && l.Index != idx && f.asked[l.Name] != l.Index:
 		// Once per new index: the node retries a rebuild that cannot run yet.
-		f.logger.Info("interface re-created", "interface", l.Name, "index", l.Index, "was", idx)
+		if idx == 0 {
+			f.logger.Info("interface appeared", "interface", l.Name) // dynamic_interfaces
+		} else {
+			f.logger.Info("interface re-created", "interface", l.Name, "index", l.Index, "was", idx)
+		}
 		f.asked[l.Name] = l.Index
 		f.rebuild()
 	}

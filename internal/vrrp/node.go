@@ -244,7 +244,7 @@ func (n *Node) Run(ctx context.Context) error {
 			return
 		}
 		if err.Error() != rebuildErr {
-			n.logger.Error("rebuilding the instances on re-created interfaces failed; trying again every second", "err", err)
+			n.logger.Warn("the instances cannot be built on the interfaces as they are yet; trying again every second", "err", err)
 			rebuildErr = err.Error()
 		}
 		retry = time.After(time.Second)
@@ -378,6 +378,11 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
 			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing)
+			var missing *missingDeviceError
+			if err != nil && cfg.DynamicInterfaces && errors.As(err, &missing) {
+				n.logger.Warn("vrrp_instance "+in.Name+": interface "+missing.name+" does not exist; FAULT until it does (dynamic_interfaces)")
+				i, err = n.absentInstance(in, p.groupOf[in.Name], scripts, files, procs, missing.name), nil
+			}
 			if err != nil {
 				for _, o := range p.insts {
 					o.close()

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,51 @@ func TestVMACDeletedIsCreatedAgain(t *testing.T) {
 		t.Fatalf("the VMAC came back with MAC %s, want %s", mac, VMACAddr(77, false))
 	}
 	waitState(t, n.Node, "VI_1", StateMaster, "a")
+}
+
+// TestDynamicInterfaces: with dynamic_interfaces, an instance on an interface that does
+// not exist yet starts in FAULT (and holds its sync group there) instead of stopping
+// the node; once the interface exists and has an address, the instances run on it.
+func TestDynamicInterfaces(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	v1 := instanceCfg("VI_1", 78, 150, 3, 100*time.Millisecond, testVIP)
+	v2 := instanceCfg("VI_2", 79, 150, 3, 100*time.Millisecond, "10.79.1.100")
+	v2.Interface = "dv1"
+	cfg := single(v1, v2)
+	cfg.SyncGroups = []SyncGroupConfig{{Name: "G", Members: []string{"VI_1", "VI_2"}}}
+	cfg.DynamicInterfaces = true
+	n := startNode(t, a, cfg)
+	for _, name := range []string{"VI_1", "VI_2"} {
+		waitState(t, n.Node, name, StateFault, "a")
+	}
+	for _, s := range n.Status() {
+		if s.Name == "VI_2" && (len(s.Faults) == 0 || !strings.Contains(strings.Join(s.Faults, ";"), "dv1 does not exist")) {
+			t.Errorf("VI_2's faults %q, want the missing interface", s.Faults)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if hasAddr(t, a, testVIP) {
+		t.Fatal("VI_1 took its VIP although its sync group is in FAULT")
+	}
+
+	for _, args := range [][]string{
+		{"link", "add", "dv1", "type", "veth", "peer", "name", "dv1p"},
+		{"link", "set", "dv1p", "up"},
+		{"link", "set", "dv1", "up"},
+		{"addr", "add", "10.79.1.1/24", "dev", "dv1"},
+	} {
+		if out, err := a.Exec("ip", args...); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
+	if !testutil.Eventually(5*time.Second, func() bool {
+		return stateOf(n.Node, "VI_1") == StateMaster && stateOf(n.Node, "VI_2") == StateMaster
+	}) {
+		t.Fatalf("after dv1 appeared: VI_1 %v, VI_2 %v; want both MASTER", stateOf(n.Node, "VI_1"), stateOf(n.Node, "VI_2"))
+	}
+	waitVIP(t, 2*time.Second, testVIP, a, map[string]*testutil.Host{"a": a})
+	if !hasAddrOn(a, "dv1", "10.79.1.100") {
+		t.Fatal("VI_2's VIP is not on dv1")
+	}
 }

@@ -46,6 +46,9 @@ func (r *runner) begin(carried map[string]carry) {
 	r.cancel = cancel
 	r.wake = r.tr.subscribe()
 	for _, i := range r.members {
+		if i.absent != "" {
+			continue // no socket
+		}
 		r.readers.Add(1)
 		go func() { defer r.readers.Done(); i.readLoop(ctx, r.rx) }()
 	}
@@ -276,6 +279,9 @@ func (r *runner) retrack(initial bool) {
 	groupFaults := []string(nil)
 	for _, i := range r.members {
 		prio, faults := r.tr.priority(i.base, i.items)
+		if i.absent != "" {
+			faults = append(faults, i.absent)
+		}
 		if prio != i.params.Priority && !initial {
 			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
 			r.shiftDownTimer(i, prio)

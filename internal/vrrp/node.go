@@ -380,7 +380,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing)
 			var missing *missingDeviceError
 			if err != nil && cfg.DynamicInterfaces && errors.As(err, &missing) {
-				n.logger.Warn("vrrp_instance "+in.Name+": interface "+missing.name+" does not exist; FAULT until it does (dynamic_interfaces)")
+				n.logger.Warn("vrrp_instance " + in.Name + ": interface " + missing.name + " does not exist; FAULT until it does (dynamic_interfaces)")
 				i, err = n.absentInstance(in, p.groupOf[in.Name], scripts, files, procs, missing.name), nil
 			}
 			if err != nil {

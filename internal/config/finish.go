@@ -453,6 +453,7 @@ func (f *finisher) instances() {
 		inherit(&vi.GarpMasterRefresh, &vi.Source, "garp_master_refresh", from(g.GarpMasterRefresh, &g.Source, "vrrp_garp_master_refresh"))
 		inherit(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", from(g.GarpRefreshRepeat, &g.Source, "vrrp_garp_master_refresh_repeat"))
 		fillUnset(&vi.GarpRefreshRepeat, &vi.Source, "garp_master_refresh_repeat", g.GarpRefreshRepeat)
+		inherit(&vi.GarpExtraIf, &vi.Source, "garp_extra_if", from(g.GarpExtraIf, &g.Source, "vrrp_garp_extra_if"))
 		inherit(&vi.GarpLowerPrioDelay, &vi.Source, "garp_lower_prio_delay", from(g.GarpLowerPrioDelay, &g.Source, "vrrp_garp_lower_prio_delay"))
 		// keepalived takes an unset lower-priority GARP setting from the global one,
 		// which itself defaults to the global master GARP setting, never from the

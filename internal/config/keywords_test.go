@@ -368,3 +368,42 @@ vrrp_instance B {
 		}
 	}
 }
+
+// TestGarpExtraIf: garp_extra_if [all] SECS, the instance's taking the global
+// vrrp_garp_extra_if when unset, and keepalived's ranges (0 turns an instance's off;
+// the global one needs at least 1).
+func TestGarpExtraIf(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, instance string
+		want                   *GarpExtraIf
+		diag                   string
+	}{
+		{"none", "", "", nil, ""},
+		{"instance", "", "garp_extra_if 100", &GarpExtraIf{Interval: 100 * time.Second}, ""},
+		{"all first", "", "garp_extra_if all 60", &GarpExtraIf{Interval: time.Minute, All: true}, ""},
+		{"all last", "", "garp_extra_if 60 all", &GarpExtraIf{Interval: time.Minute, All: true}, ""},
+		{"inherited", "vrrp_garp_extra_if all 30", "", &GarpExtraIf{Interval: 30 * time.Second, All: true}, ""},
+		{"own wins", "vrrp_garp_extra_if all 30", "garp_extra_if 0", &GarpExtraIf{}, ""},
+		{"old spelling", "", "vmac_garp_intvl 5", &GarpExtraIf{Interval: 5 * time.Second}, "deprecated"},
+		{"no time", "", "garp_extra_if all", nil, "error"},
+		{"too long", "", "garp_extra_if 86401", nil, "error"},
+		{"global 0", "vrrp_garp_extra_if 0", "", nil, "error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " +
+				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			got := diags.String()
+			if tc.diag == "" && got != "" || tc.diag != "" && !strings.Contains(got, tc.diag) {
+				t.Fatalf("diagnostics %q, want one containing %q", got, tc.diag)
+			}
+			if diags.HasErrors() {
+				return
+			}
+			e := cfg.Instances[0].GarpExtraIf
+			if (e == nil) != (tc.want == nil) || e != nil && *e != *tc.want {
+				t.Errorf("garp_extra_if %+v, want %+v", e, tc.want)
+			}
+		})
+	}
+}

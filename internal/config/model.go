@@ -62,6 +62,7 @@ type GlobalDefs struct {
 	GarpRefreshRepeat     int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
 	GarpLowerPrioDelay    time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
 	GarpLowerPrioRepeat   int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
+	GarpExtraIf           *GarpExtraIf  `json:"garp_extra_if,omitempty" kw:"vrrp_garp_extra_if"`         // nil: none
 	MinGarp               bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
 	GarpInterval          time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
 	GnaInterval           time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
@@ -331,6 +332,7 @@ type Instance struct {
 	GarpRefreshRepeat    int             `json:"garp_master_refresh_repeat" kw:"garp_master_refresh_repeat"`
 	GarpLowerPrioDelay   time.Duration   `json:"garp_lower_prio_delay" kw:"garp_lower_prio_delay"`
 	GarpLowerPrioRepeat  int             `json:"garp_lower_prio_repeat" kw:"garp_lower_prio_repeat"`
+	GarpExtraIf          *GarpExtraIf    `json:"garp_extra_if,omitempty" kw:"garp_extra_if"` // [global vrrp_garp_extra_if]
 	DownTimerAdverts     int             `json:"down_timer_adverts" kw:"down_timer_adverts"` // [global, 3]
 	LowerPrioNoAdvert    bool            `json:"lower_prio_no_advert" kw:"lower_prio_no_advert"`
 	HigherPrioSendAdvert bool            `json:"higher_prio_send_advert" kw:"higher_prio_send_advert"`
@@ -656,6 +658,14 @@ type StatusRange struct {
 
 // VMAC is use_vmac [NAME]: the instance runs on a private macvlan carrying the VRRP
 // virtual router MAC.
+// GarpExtraIf is garp_extra_if: one gratuitous ARP / NA per other interface that
+// carries the instance's addresses, this often while master, to keep switches' MAC
+// caches of those interfaces. Without All only VMACs count.
+type GarpExtraIf struct {
+	Interval time.Duration `json:"interval"` // 0: off (instance only)
+	All      bool          `json:"all,omitempty"`
+}
+
 type VMAC struct {
 	Name string `json:"name,omitempty"` // [vrrp.VRID, chosen by the VRRP side]
 }

@@ -135,6 +135,30 @@ var (
 	eVSGroup     = kind{doc: "{ IP[-LAST] [PORT] | fwmark N … }", entry: parseVSGroupEntry}
 )
 
+// garpExtraIfKind reads `[all] SECS`, whole seconds from lo to a day.
+func garpExtraIfKind(lo int) kind {
+	return kind{doc: fmt.Sprintf("[all] %d..86400", lo), minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
+		g := &GarpExtraIf{}
+		secs := -1
+		for i, t := range a {
+			if t.Text == "all" {
+				g.All = true
+				continue
+			}
+			v, err := parseIntRange(t.Text, i, lo, 86400)
+			if err != nil {
+				return nil, err
+			}
+			secs = v
+		}
+		if secs < 0 {
+			return nil, argErrorf(0, "specified without time")
+		}
+		g.Interval = time.Duration(secs) * time.Second
+		return g, nil
+	}}
+}
+
 func intKind(lo, hi int) kind {
 	return kind{doc: fmt.Sprintf("INT %d..%d", lo, hi), minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		return parseIntRange(a[0].Text, 0, lo, hi)

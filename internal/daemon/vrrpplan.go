@@ -134,6 +134,9 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	if in.State == config.StateMaster {
 		ic.InitialState = vrrp.StateMaster
 	}
+	if e := in.GarpExtraIf; e != nil {
+		ic.GARP.ExtraIfInterval, ic.GARP.ExtraIfAll = e.Interval, e.All
+	}
 	if in.Auth != nil {
 		ic.AuthPass = in.Auth.Pass
 		switch in.Auth.Type {

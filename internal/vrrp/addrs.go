@@ -159,7 +159,7 @@ func (p *addressPlan) garpTargets() []garpTarget {
 			continue
 		}
 		attrs := a.link.Attrs()
-		t := garpTarget{addr: ip.Unmap(), ifindex: attrs.Index, mac: attrs.HardwareAddr, base: attrs.Name}
+		t := garpTarget{addr: ip.Unmap(), ifindex: attrs.Index, dev: attrs.Name, mac: attrs.HardwareAddr, base: attrs.Name}
 		if typ := a.link.Type(); typ == "macvlan" || typ == "ipvlan" {
 			t.parent = attrs.ParentIndex // a VMAC: paced with its base interface
 		}

@@ -231,6 +231,13 @@ type GARPConfig struct {
 	// MasterRefresh, when positive, repeats a burst of MasterRefreshRepeat this often.
 	MasterRefresh       time.Duration
 	MasterRefreshRepeat int
+	// ExtraIfInterval, when positive, sends one GARP / NA this often while master on
+	// each interface other than the instance's own that carries its addresses
+	// (garp_extra_if), to keep switches' MAC caches of those interfaces: only the
+	// node's VMACs, or every such interface with ExtraIfAll. The instance's own counts
+	// too with vmac_xmit_base, whose adverts leave by the base.
+	ExtraIfInterval time.Duration
+	ExtraIfAll      bool
 }
 
 // TrackInterface is one line of track_interface.

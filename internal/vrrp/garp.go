@@ -17,6 +17,7 @@ import (
 type garpTarget struct {
 	addr    netip.Addr
 	ifindex int
+	dev     string // the device the address is on
 	mac     net.HardwareAddr
 	// base is the interface whose schedule paces the target: its device, or a VMAC's
 	// base interface.

@@ -79,7 +79,7 @@ func startRecordCapture(t *testing.T, h *testutil.Host, iface, filter string) (s
 	}
 	return func() []pcapRecord {
 		_ = cmd.Process.Signal(syscall.SIGINT)
-		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), "packets captured") }) {
+		if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(buf.String(), " captured\n") }) {
 			t.Fatalf("tcpdump on %s did not finish:\n%s", iface, buf.String())
 		}
 		return readPcapRecords(t, path)
@@ -219,5 +219,65 @@ func TestGARPPacingOnTheWire(t *testing.T) {
 		if gap := times[k].Sub(times[k-1]); gap < pause-20*time.Millisecond {
 			t.Errorf("GARP %d (%s) came %v after the one before, want at least %v; all: %v", k, seen[k], gap, pause, seen)
 		}
+	}
+}
+
+// TestGARPExtraIf: garp_extra_if refreshes, while master, the interfaces other than the
+// instance's own that carry its addresses, one GARP per interface per interval: every
+// such interface with `all`, else only the node's VMACs, so a plain second interface
+// gets nothing after the takeover's burst. With vmac_xmit_base the instance's own VMAC
+// is refreshed too (its adverts leave by the base, not with the virtual MAC).
+func TestGARPExtraIf(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		all, vmacXmitBase  bool
+		wantOther, wantLAN int // refreshes in 2.5 s: at about 1 s and 2 s
+	}{
+		{"all", true, false, 2, 0},
+		{"VMACs only", false, false, 0, 0},
+		{"own VMAC with vmac_xmit_base", false, true, 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, hosts := lanHosts(t, "a", "peer")
+			a, peer := hosts["a"], hosts["peer"]
+			if out, err := a.Exec("ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1", "netns", peer.Name); err != nil {
+				t.Fatalf("veth: %v %s", err, out)
+			}
+			for _, h := range []*testutil.Host{a, peer} {
+				if out, err := h.Exec("ip", "link", "set", "eth1", "up"); err != nil {
+					t.Fatalf("%s: %v %s", h.Name, err, out)
+				}
+			}
+			in := instanceCfg("VI_1", 88, 150, 3, 100*time.Millisecond, testVIP)
+			in.ExcludedVIPs = []VIP{{Prefix: netip.MustParsePrefix("10.78.0.5/32"), Dev: "eth1"}, {Prefix: netip.MustParsePrefix("10.78.0.6/32"), Dev: "eth1"}}
+			in.GARP.ExtraIfInterval, in.GARP.ExtraIfAll = time.Second, tc.all
+			dev := "eth0"
+			if tc.vmacXmitBase {
+				in.UseVMAC, in.VMACXmitBase, dev = true, true, "vrrp.88"
+			}
+			startNode(t, a, single(in))
+			waitVIPOn(t, 5*time.Second, testVIP, dev, a, a)
+			time.Sleep(200 * time.Millisecond) // past the takeover's burst
+			onOther := startTcpdump(t, peer, "eth1")
+			onLAN := startTcpdump(t, peer, "eth0")
+			time.Sleep(2500 * time.Millisecond)
+			other, lan := onOther(), onLAN()
+			if len(other) != tc.wantOther {
+				t.Errorf("on eth1: %v; want %d refreshes", other, tc.wantOther)
+			}
+			for _, an := range other {
+				if an.addr.String() != "10.78.0.5" {
+					t.Errorf("eth1 refresh for %v, want only the first address on it, 10.78.0.5", an.addr)
+				}
+			}
+			if len(lan) != tc.wantLAN {
+				t.Errorf("on the instance's own interface: %v; want %d refreshes", lan, tc.wantLAN)
+			}
+			for _, an := range lan {
+				if an.addr.String() != testVIP || an.mac != VMACAddr(88, false).String() {
+					t.Errorf("LAN refresh %v, want %s with the virtual MAC", an, testVIP)
+				}
+			}
+		})
 	}
 }

@@ -52,6 +52,11 @@ type instance struct {
 	// devices are the interfaces the instance was built on (its interface, its VMAC,
 	// its addresses' devices), by name, with the index each had then.
 	devices map[string]int
+	// extra are the GARP targets garp_extra_if refreshes, one per interface; extraAt
+	// is the next refresh while master.
+	extra   []int
+	extraAt time.Time
+
 	// absent is why an instance stands in for one whose device does not exist
 	// (dynamic_interfaces): a fault that lasts until the node builds the real one.
 	absent string
@@ -143,7 +148,7 @@ func (n *Node) absentInstance(in InstanceConfig, g *SyncGroupConfig, scripts map
 	return i
 }
 
-func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing) (_ *instance, err error) {
+func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig, pacing GARPPacing, vmacs map[string]bool) (_ *instance, err error) {
 	link, err := linkByName(h, in.Interface)
 	if err != nil {
 		return nil, err
@@ -230,11 +235,32 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		}
 		t.pace = pacing.pace(t.base, t.addr.Is6())
 	}
+	i.extra = extraTargets(&in, targets, i.ifindex, vmacs)
 	if i.announce, err = openAnnouncer(targets); err != nil {
 		i.sock.close()
 		return nil, err
 	}
 	return i, nil
+}
+
+// extraTargets picks what garp_extra_if refreshes, as keepalived's
+// vrrp_send_vmac_update: the first address on each interface other than the
+// instance's own (own is included with vmac_xmit_base), only on the node's VMACs
+// unless ExtraIfAll.
+func extraTargets(in *InstanceConfig, targets []garpTarget, own int, vmacs map[string]bool) []int {
+	if in.GARP.ExtraIfInterval <= 0 {
+		return nil
+	}
+	var out []int
+	seen := map[int]bool{}
+	for k, t := range targets {
+		if !vmacs[t.dev] && !in.GARP.ExtraIfAll || t.ifindex == own && !in.VMACXmitBase || seen[t.ifindex] {
+			continue
+		}
+		seen[t.ifindex] = true
+		out = append(out, k)
+	}
+	return out
 }
 
 // sourceAddr is the configured source, or the interface's first address of the

@@ -374,10 +374,11 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 		return nil, err
 	}
 	p.links = links
+	vmacs := vmacNames(cfg)
 	err = inNamespace(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
-			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing)
+			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing, vmacs)
 			var missing *missingDeviceError
 			if err != nil && cfg.DynamicInterfaces && errors.As(err, &missing) {
 				n.logger.Warn("vrrp_instance " + in.Name + ": interface " + missing.name + " does not exist; FAULT until it does (dynamic_interfaces)")

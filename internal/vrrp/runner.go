@@ -164,6 +164,7 @@ func (r *runner) resume(i *instance, c carry) {
 		// The firewall counts holders: what both configurations cover stays dropped.
 		c.held.release(i)
 		i.timerAt = now
+		r.scheduleExtra(i, now)
 	case StateBackup:
 		i.timerAt = now.Add(MasterDownInterval(i.params, i.m.MasterAdverInterval))
 	}
@@ -204,6 +205,7 @@ func (r *runner) nextDeadline() time.Time {
 		consider(i.burstAt)
 		consider(i.lowerAt)
 		consider(i.refresh)
+		consider(i.extraAt)
 	}
 	return next
 }
@@ -235,6 +237,10 @@ func (r *runner) fire(now time.Time) {
 			i.refresh = now.Add(g.MasterRefresh)
 			r.startBurst(i, g.MasterRefreshRepeat, now)
 		}
+		if !i.extraAt.IsZero() && !now.Before(i.extraAt) {
+			r.sendExtra(i)
+			r.scheduleExtra(i, now)
+		}
 		r.sendGARPs(i, now)
 	}
 }
@@ -261,6 +267,22 @@ func (r *runner) sendGARPs(i *instance, now time.Time) {
 		if i.garpTarget++; i.garpTarget == n {
 			i.garpTarget = 0
 			i.garpLeft--
+		}
+	}
+}
+
+// scheduleExtra sets the next garp_extra_if refresh.
+func (r *runner) scheduleExtra(i *instance, now time.Time) {
+	if len(i.extra) > 0 {
+		i.extraAt = now.Add(i.cfg.GARP.ExtraIfInterval)
+	}
+}
+
+// sendExtra sends garp_extra_if's GARP / NA on each of its interfaces.
+func (r *runner) sendExtra(i *instance) {
+	for _, k := range i.extra {
+		if err := i.announce.announceTarget(k); err != nil {
+			i.logger.Warn("gratuitous ARP / NA (garp_extra_if)", "err", err)
 		}
 	}
 }
@@ -388,7 +410,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.logger.Info("(" + i.cfg.Name + ") Entering " + to.String() + " STATE")
 	i.stats.transitions.Add(1)
 	if from == StateMaster {
-		i.garpLeft, i.burstAt, i.lowerAt, i.refresh = 0, time.Time{}, time.Time{}, time.Time{}
+		i.garpLeft, i.burstAt, i.lowerAt, i.refresh, i.extraAt = 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		if err := i.plan.remove(r.h); err != nil {
 			i.logger.Error("removing virtual addresses", "err", err)
 		}
@@ -409,6 +431,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 		if g.MasterRefresh > 0 {
 			i.refresh = now.Add(g.MasterRefresh)
 		}
+		r.scheduleExtra(i, now)
 	}
 	i.publish(now)
 	select {

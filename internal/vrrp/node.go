@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/govs/govs/internal/vrrp/nftfw"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -274,38 +274,6 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 }
 
-// inNamespace runs f on an OS thread switched to ns (when open), so sockets it opens
-// belong there for good.
-func inNamespace(ns netns.NsHandle, f func() error) error {
-	if !ns.IsOpen() {
-		return f()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering the network namespace: %w", err)
-			return
-		}
-		err = f()
-		if netns.Set(orig) == nil {
-			// Only a thread back in its own namespace may serve other goroutines;
-			// otherwise it exits with this goroutine.
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
-
 // generation is one configuration running: its tracker watchers and runners.
 type generation struct {
 	cancelWatch context.CancelFunc
@@ -375,7 +343,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	}
 	p.links = links
 	vmacs := vmacNames(cfg)
-	err = inNamespace(n.ns, func() error {
+	err = nsrun.Do(n.ns, func() error {
 		for idx := range cfg.Instances {
 			in := cfg.Instances[idx]
 			i, err := n.newInstance(h, in, p.groupOf[in.Name], scripts, files, procs, cfg.GARPPacing, vmacs)

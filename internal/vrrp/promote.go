@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"errors"
+	"github.com/govs/govs/internal/nsrun"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -56,7 +57,7 @@ func promoteInterfaces(cfg Config) map[string]bool {
 // survive a VIP's removal, never whether the instance runs.
 func (p *promoter) apply(cfg Config) {
 	want := promoteInterfaces(cfg)
-	_ = inNamespace(p.ns, func() error {
+	_ = nsrun.Do(p.ns, func() error {
 		for ifname := range p.ours {
 			if !want[ifname] {
 				p.reset(ifname)

@@ -3,6 +3,7 @@ package vrrp
 import (
 	"errors"
 	"fmt"
+	"github.com/govs/govs/internal/nsrun"
 	"net"
 	"net/netip"
 	"os"
@@ -210,7 +211,7 @@ func (n *Node) removeVMACs(h *netlink.Handle, keep map[string]bool) {
 	if len(gone) == 0 {
 		return
 	}
-	_ = inNamespace(n.ns, func() error {
+	_ = nsrun.Do(n.ns, func() error {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for _, name := range gone {

@@ -2,13 +2,13 @@ package vrrp
 
 import (
 	"errors"
-	"github.com/govs/govs/internal/nsrun"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/vishvananda/netns"
 )
 

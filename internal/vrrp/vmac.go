@@ -3,7 +3,6 @@ package vrrp
 import (
 	"errors"
 	"fmt"
-	"github.com/govs/govs/internal/nsrun"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )

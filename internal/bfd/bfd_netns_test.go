@@ -133,3 +133,61 @@ func TestKeepalivedPeer(t *testing.T) {
 	}
 	t.Logf("Down %v after keepalived was killed", time.Since(start).Round(time.Millisecond))
 }
+
+// TestUpdate: a reload's new session set leaves an unchanged session alone, restarts
+// a changed one (reported Down, then Up again), and says goodbye for a removed one so
+// the neighbour goes Down at once.
+func TestUpdate(t *testing.T) {
+	testutil.Integration(t)
+	lan := testutil.NewLAN(t)
+	a, b := lan.AddHost("a", "10.81.0.1/24", "10.81.0.11/24"), lan.AddHost("b", "10.81.0.2/24", "10.81.0.12/24")
+	withSource := func(c Config, src string) Config { c.Source = netip.MustParseAddr(src); return c }
+	keep, change, drop := withSource(sessionCfg("keep", "10.81.0.2"), "10.81.0.1"), withSource(sessionCfg("change", "10.81.0.12"), "10.81.0.11"), sessionCfg("drop", "10.81.0.12")
+	drop.Source = netip.MustParseAddr("10.81.0.1")
+	ra, _, runA := startRunner(t, a, keep, change, drop)
+	rb, _, _ := startRunner(t, b,
+		withSource(sessionCfg("keep", "10.81.0.1"), "10.81.0.2"),
+		withSource(sessionCfg("change", "10.81.0.11"), "10.81.0.12"),
+		withSource(sessionCfg("drop", "10.81.0.1"), "10.81.0.12"))
+	for _, n := range []string{"keep", "change", "drop"} {
+		ra.waitState(t, n, Up, 5*time.Second)
+		rb.waitState(t, n, Up, time.Second)
+	}
+	keptEvents := func() int {
+		ra.mu.Lock()
+		defer ra.mu.Unlock()
+		n := 0
+		for _, e := range ra.evs {
+			if e.Name == "keep" {
+				n++
+			}
+		}
+		return n
+	}
+	before := keptEvents()
+	changed := change
+	changed.Multiplier = 3
+	if err := runA.Update([]Config{keep, changed}); err != nil {
+		t.Fatal(err)
+	}
+	rb.waitState(t, "drop", Down, time.Second) // the goodbye, not the detection time
+	if e, _ := rb.last("drop"); e.Diag != diagNeighbourDown {
+		t.Errorf("b's dropped session: diag %d, want %d", e.Diag, diagNeighbourDown)
+	}
+	ra.waitState(t, "change", Up, 5*time.Second)
+	sawDown := false
+	ra.mu.Lock()
+	for _, e := range ra.evs {
+		if e.Name == "change" && e.State == Down {
+			sawDown = true
+		}
+	}
+	ra.mu.Unlock()
+	if !sawDown {
+		t.Error("the changed session was not reported Down while it restarted")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := keptEvents(); got != before {
+		t.Errorf("the unchanged session changed state %d times during the update", got-before)
+	}
+}

@@ -39,6 +39,7 @@ const (
 	diagNone          = 0
 	diagTimeExpired   = 1 // Control Detection Time Expired
 	diagNeighbourDown = 3 // Neighbor Signaled Session Down
+	diagAdminDown     = 7 // Administratively Down
 )
 
 // packetLen is the length of a control packet without authentication.

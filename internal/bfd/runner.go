@@ -34,64 +34,42 @@ type Event struct {
 
 // Runner runs a set of sessions until its context ends.
 type Runner struct {
-	logger   *slog.Logger
-	notify   func(Event)
-	done     chan struct{}
-	stopped  chan struct{}
-	sessions []*session
-	senders  []*net.UDPConn // one per session, bound to a port of 49152–65535
-	byDisc   map[uint32]*session
-	byAddr   map[netip.Addr]*session
-	rx       chan received
-	readers  sync.WaitGroup
-	conns    []net.PacketConn
+	ns        netns.NsHandle
+	updates   chan update
+	logger    *slog.Logger
+	notify    func(Event)
+	done      chan struct{}
+	stopped   chan struct{}
+	sessions  []*session
+	senders   []*net.UDPConn // one per session, bound to a port of 49152–65535
+	receivers map[bool]bool  // families with a receiving socket (true: IPv4)
+	byDisc    map[uint32]*session
+	byAddr    map[netip.Addr]*session
+	rx        chan received
+	readers   sync.WaitGroup
+	conns     []net.PacketConn
+}
+
+// update is a new set of sessions for the loop, and where to say how it went.
+type update struct {
+	cfgs []Config
+	errc chan error
 }
 
 type received struct {
-	p   Packet
-	src netip.Addr
-	ttl int
+	p        Packet
+	src, dst netip.Addr
+	ttl      int
 }
 
 // Start opens the sockets (in ns when open) and runs the sessions until ctx ends.
 // Sessions start Down; notify is called with each change, from the runner's
 // goroutine, and must not block.
 func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.Logger, notify func(Event)) (*Runner, error) {
-	r := &Runner{logger: logger, notify: notify, done: make(chan struct{}), stopped: make(chan struct{}), byDisc: map[uint32]*session{},
-		byAddr: map[netip.Addr]*session{}, rx: make(chan received, 64)}
-	now := time.Now()
-	for _, c := range cfgs {
-		disc := rand.Uint32()
-		for disc == 0 || r.byDisc[disc] != nil {
-			disc = rand.Uint32()
-		}
-		s := newSession(c, disc, now)
-		r.sessions = append(r.sessions, s)
-		r.byDisc[disc] = s
-		r.byAddr[c.Neighbor.Unmap()] = s
-	}
-	err := nsrun.Do(ns, func() error {
-		families := map[bool]bool{}
-		for _, s := range r.sessions {
-			families[s.cfg.Neighbor.Unmap().Is4()] = true
-			c, err := openSender(s.cfg)
-			if err != nil {
-				return fmt.Errorf("bfd_instance %s: %w", s.cfg.Name, err)
-			}
-			r.senders = append(r.senders, c)
-		}
-		for v4 := range families {
-			c, err := openReceiver(v4)
-			if err != nil {
-				return err
-			}
-			r.conns = append(r.conns, c.conn)
-			r.readers.Add(1)
-			go func() { defer r.readers.Done(); r.read(c) }()
-		}
-		return nil
-	})
-	if err != nil {
+	r := &Runner{ns: ns, updates: make(chan update), logger: logger, notify: notify, done: make(chan struct{}),
+		stopped: make(chan struct{}), byDisc: map[uint32]*session{},
+		rx: make(chan received, 64), receivers: map[bool]bool{}}
+	if err := r.apply(cfgs, time.Now()); err != nil {
 		close(r.stopped)
 		r.closeAll()
 		r.readers.Wait()
@@ -99,6 +77,95 @@ func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.L
 	}
 	go r.loop(ctx)
 	return r, nil
+}
+
+// Update replaces the sessions with cfgs: one whose configuration is unchanged goes on
+// undisturbed; a changed or removed one tells its neighbour AdminDown and, if it was
+// Up, is reported Down.
+func (r *Runner) Update(cfgs []Config) error {
+	u := update{cfgs: cfgs, errc: make(chan error, 1)}
+	select {
+	case r.updates <- u:
+		return <-u.errc
+	case <-r.done:
+		return errors.New("bfd: the sessions have stopped")
+	}
+}
+
+// apply makes the session set cfgs, opening what new sessions need.
+func (r *Runner) apply(cfgs []Config, now time.Time) error {
+	keep := map[string]*session{}
+	for _, s := range r.sessions {
+		keep[s.cfg.Name] = s
+	}
+	var sessions []*session
+	var senders []*net.UDPConn
+	var opened []*net.UDPConn
+	err := nsrun.Do(r.ns, func() error {
+		for _, c := range cfgs {
+			if old := keep[c.Name]; old != nil && old.cfg == c {
+				sessions = append(sessions, old)
+				senders = append(senders, r.senders[r.index(old)])
+				continue
+			}
+			conn, err := openSender(c)
+			if err != nil {
+				return fmt.Errorf("bfd_instance %s: %w", c.Name, err)
+			}
+			opened = append(opened, conn)
+			disc := rand.Uint32()
+			for disc == 0 || r.byDisc[disc] != nil {
+				disc = rand.Uint32()
+			}
+			sessions = append(sessions, newSession(c, disc, now))
+			r.logger.Info("BFD_Instance(" + c.Name + ") Starting: " + c.Neighbor.String())
+			senders = append(senders, conn)
+			v4 := c.Neighbor.Unmap().Is4()
+			if !r.receivers[v4] {
+				rc, err := openReceiver(v4)
+				if err != nil {
+					return err
+				}
+				r.receivers[v4] = true
+				r.conns = append(r.conns, rc.conn)
+				r.readers.Add(1)
+				go func() { defer r.readers.Done(); r.read(rc) }()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, c := range opened {
+			c.Close()
+		}
+		return err
+	}
+	// Sessions that go: a goodbye, and Down for whoever tracked them Up.
+	kept := map[*session]bool{}
+	for _, s := range sessions {
+		kept[s] = true
+	}
+	for k, s := range r.sessions {
+		if kept[s] {
+			continue
+		}
+		wasUp := s.state == Up
+		if wasUp || s.state == Init {
+			s.state, s.diag = AdminDown, diagAdminDown
+			r.send(k, false)
+		}
+		r.senders[k].Close()
+		if wasUp {
+			s.state = Down
+			r.report(s)
+		}
+	}
+	r.sessions, r.senders = sessions, senders
+	r.byDisc = map[uint32]*session{}
+	for _, s := range sessions {
+		r.byDisc[s.localDisc] = s
+	}
+	return nil
 }
 
 // Done is closed once the runner has stopped and closed its sockets.
@@ -180,10 +247,10 @@ func openReceiver(v4 bool) (*receiver, error) {
 	// The flags live in the wrapper: reads must go through the same one.
 	if v4 {
 		rc.p4 = ipv4.NewPacketConn(c)
-		err = rc.p4.SetControlMessage(ipv4.FlagTTL, true)
+		err = rc.p4.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst, true)
 	} else {
 		rc.p6 = ipv6.NewPacketConn(c)
-		err = rc.p6.SetControlMessage(ipv6.FlagHopLimit, true)
+		err = rc.p6.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst, true)
 	}
 	if err != nil {
 		c.Close()
@@ -198,16 +265,17 @@ func (r *Runner) read(rc *receiver) {
 	for {
 		var n, ttl int
 		var from net.Addr
+		var dst net.IP
 		var err error
 		if rc.p4 != nil {
 			var cm *ipv4.ControlMessage
 			if n, cm, from, err = rc.p4.ReadFrom(buf); cm != nil {
-				ttl = cm.TTL
+				ttl, dst = cm.TTL, cm.Dst
 			}
 		} else {
 			var cm *ipv6.ControlMessage
 			if n, cm, from, err = rc.p6.ReadFrom(buf); cm != nil {
-				ttl = cm.HopLimit
+				ttl, dst = cm.HopLimit, cm.Dst
 			}
 		}
 		if err != nil {
@@ -219,7 +287,7 @@ func (r *Runner) read(rc *receiver) {
 			continue
 		}
 		select {
-		case r.rx <- received{p: p, src: from.(*net.UDPAddr).AddrPort().Addr().Unmap(), ttl: ttl}:
+		case r.rx <- received{p: p, src: from.(*net.UDPAddr).AddrPort().Addr().Unmap(), dst: addrOf(dst), ttl: ttl}:
 		case <-r.stopped:
 			return
 		}
@@ -234,10 +302,6 @@ func (r *Runner) loop(ctx context.Context) {
 	defer close(r.stopped) // a reader handing over a packet gives up
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for k, s := range r.sessions {
-		r.logger.Info("BFD_Instance(" + s.cfg.Name + ") Starting: " + s.cfg.Neighbor.String())
-		r.step(k, time.Now())
-	}
 	for {
 		var next time.Time
 		for _, s := range r.sessions {
@@ -254,13 +318,15 @@ func (r *Runner) loop(ctx context.Context) {
 				if s.state == Up || s.state == Init {
 					// Tell the neighbour, as keepalived does on stop, so it does not wait
 					// for the detection time.
-					s.state, s.diag = AdminDown, 7 // Administratively Down
+					s.state, s.diag = AdminDown, diagAdminDown
 					r.send(k, false)
 				}
 			}
 			return
 		case m := <-r.rx:
 			r.receive(m, time.Now())
+		case u := <-r.updates:
+			u.errc <- r.apply(u.cfgs, time.Now())
 		case <-timer.C:
 			now := time.Now()
 			for k := range r.sessions {
@@ -270,12 +336,31 @@ func (r *Runner) loop(ctx context.Context) {
 	}
 }
 
-func (r *Runner) receive(m received, now time.Time) {
-	s := r.byDisc[m.p.YourDisc]
-	if m.p.YourDisc == 0 {
-		s = r.byAddr[m.src]
+func addrOf(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}
+
+// session finds whom a packet is for: by our discriminator, or before the neighbour
+// knows it by the addresses (RFC 5880 §6.3).
+func (r *Runner) session(m received) *session {
+	if m.p.YourDisc != 0 {
+		if s := r.byDisc[m.p.YourDisc]; s != nil && s.cfg.Neighbor.Unmap() == m.src {
+			return s
+		}
+		return nil
 	}
-	if s == nil || s.cfg.Neighbor.Unmap() != m.src {
+	for _, s := range r.sessions {
+		if s.cfg.Neighbor.Unmap() == m.src && (!s.cfg.Source.IsValid() || s.cfg.Source.Unmap() == m.dst) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (r *Runner) receive(m received, now time.Time) {
+	s := r.session(m)
+	if s == nil {
 		return
 	}
 	if s.cfg.MaxHops >= 0 && m.ttl+s.cfg.MaxHops < s.cfg.TTL {

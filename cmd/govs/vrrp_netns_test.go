@@ -64,6 +64,7 @@ type instanceConf struct {
 	auth     string // VRRPv2 auth_type [PASS]
 	vmac     bool   // use_vmac, the VIP on the VMAC
 	excluded []string
+	top      string // blocks after the instance (bfd_instance, …)
 }
 
 func (c instanceConf) text(routerID string) string {
@@ -90,6 +91,7 @@ func (c instanceConf) text(routerID string) string {
 		b.WriteString("    " + c.extra + "\n")
 	}
 	b.WriteString("}\n")
+	b.WriteString(c.top)
 	return b.String()
 }
 

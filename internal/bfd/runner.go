@@ -44,7 +44,6 @@ type Runner struct {
 	senders   []*net.UDPConn // one per session, bound to a port of 49152–65535
 	receivers map[bool]bool  // families with a receiving socket (true: IPv4)
 	byDisc    map[uint32]*session
-	byAddr    map[netip.Addr]*session
 	rx        chan received
 	readers   sync.WaitGroup
 	conns     []net.PacketConn

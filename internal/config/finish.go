@@ -17,6 +17,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	f.httpListener()
 	f.ssl()
 	f.scripts()
+	f.bfdInstances()
 	f.instances()
 	f.linkDelays()
 	f.syncGroups()
@@ -43,6 +44,52 @@ type finisher struct {
 	d          *diagSink
 	ifSeen     map[string]bool
 	mailWarned bool // "smtp_alert without mail" was reported
+}
+
+// bfdInstances checks the bfd_instance blocks as keepalived's parser does, and fills in
+// the defaults that depend on the neighbour's family.
+func (f *finisher) bfdInstances() {
+	seen := map[[2]netip.Addr]Pos{}
+	names := map[string]Pos{}
+	for _, b := range f.cfg.BFDInstances {
+		who := "bfd_instance " + b.Name
+		if at, dup := names[b.Name]; dup {
+			f.d.errorf(b.Pos, "%s is defined twice (first at %s)", who, at)
+		}
+		names[b.Name] = b.Pos
+		if b.SourceIP.IsValid() && b.SourceIP.Is4() != b.Neighbor.Is4() {
+			f.d.errorf(b.Line("source_ip"), "%s: source address %v and neighbour %v are not of the same family", who, b.SourceIP, b.Neighbor)
+		}
+		key := [2]netip.Addr{b.Neighbor, b.SourceIP}
+		if at, dup := seen[key]; dup {
+			f.d.errorf(b.Pos, "%s: neighbour %v (source %v) already has a session, at %s", who, b.Neighbor, b.SourceIP, at)
+		}
+		seen[key] = b.Pos
+		if !b.IsSet("ttl") {
+			b.TTL = 255
+			if b.Neighbor.Is6() {
+				b.TTL = 64
+			}
+		}
+		if b.MaxHops > b.TTL {
+			f.d.warnf(b.Line("max_hops"), "%s: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit (%d)", who, b.TTL)
+			b.MaxHops = b.TTL
+		}
+		for _, k := range []struct {
+			key string
+			v   time.Duration
+		}{{"min_rx", b.MinRx}, {"min_tx", b.MinTx}, {"idle_tx", b.IdleTx}} {
+			if k.v > 10*time.Second {
+				f.d.warnf(b.Line(k.key), "%s: %s %v is larger than max sensible (10000 ms)", who, k.key, k.v)
+			}
+		}
+		if b.Multiplier > 10 {
+			f.d.warnf(b.Line("multiplier"), "%s: multiplier %d is larger than max sensible (10)", who, b.Multiplier)
+		}
+		if !b.VRRP && !b.Checker {
+			b.VRRP, b.Checker = true, true
+		}
+	}
 }
 
 // linkDelays settles interface_up_down_delays as keepalived does: a later line for an
@@ -367,6 +414,16 @@ func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
 					break
 				}
 			}
+		case "bfd_instance":
+			for _, b := range f.cfg.BFDInstances {
+				if b.Name == e.Name {
+					defPos, w, found = b.Pos, b.Weight, true
+					if !b.VRRP {
+						f.d.errorf(e.Pos, "%s tracks bfd_instance %q, which only checkers get (checker without vrrp)", owner, e.Name)
+					}
+					break
+				}
+			}
 		default:
 			for _, t := range f.cfg.TrackFiles {
 				if t.Name == e.Name {
@@ -540,6 +597,7 @@ func (f *finisher) instances() {
 		f.resolveTracked(vi.TrackScripts, who, "vrrp_script")
 		f.resolveTracked(vi.TrackFiles, who, "track_file")
 		f.resolveTracked(vi.TrackProcesses, who, "vrrp_track_process")
+		f.resolveTracked(vi.TrackBFDs, who, "bfd_instance")
 		for _, p := range vi.UnicastPeers {
 			if family(p.Addr) != vi.Family && len(vi.VirtualIPs) > 0 {
 				f.d.errorf(p.Pos, "%s: unicast_peer %s is not %s like the virtual addresses", who, p.Addr, vi.Family)
@@ -661,6 +719,7 @@ func (f *finisher) syncGroups() {
 		f.resolveTracked(sg.TrackScripts, who, "vrrp_script")
 		f.resolveTracked(sg.TrackFiles, who, "track_file")
 		f.resolveTracked(sg.TrackProcesses, who, "vrrp_track_process")
+		f.resolveTracked(sg.TrackBFDs, who, "bfd_instance")
 		f.smtpAlert(&sg.SMTPAlert, &sg.Source, "smtp_alert_vrrp", false)
 		for _, t := range sg.TrackInterfaces {
 			f.iface(t.Name, t.Pos)

@@ -407,3 +407,64 @@ func TestGarpExtraIf(t *testing.T) {
 		})
 	}
 }
+
+// TestBFDInstance: bfd_instance values in keepalived's units and defaults, and
+// track_bfd taking the instance's weight unless it gives its own.
+func TestBFDInstance(t *testing.T) {
+	src := `bfd_instance a {
+ neighbor_ip 192.0.2.2
+ min_rx 2.5
+ idle_tx 1500
+ weight -20 reverse
+}
+bfd_instance b {
+ neighbour_ip 2001:db8::2
+ source_ip 2001:db8::1
+ passive
+ max_hops 300
+}
+vrrp_instance VI_1 {
+ interface eth0
+ virtual_router_id 1
+ track_bfd {
+  a
+  b weight 5
+ }
+ virtual_ipaddress {
+  192.0.2.1
+ }
+}
+`
+	if _, diags := Parse("t.conf", []byte(src), Options{}); !strings.Contains(diags.String(), "max_hops") {
+		t.Errorf("max_hops 300: %s", diags)
+	}
+	src = strings.Replace(src, " max_hops 300\n", "", 1)
+	cfg, diags := Parse("t.conf", []byte(src), Options{})
+	if diags.String() != "" {
+		t.Fatalf("diagnostics: %s", diags)
+	}
+	a, b := cfg.BFDInstances[0], cfg.BFDInstances[1]
+	if a.MinRx != 2500*time.Microsecond || a.MinTx != 10*time.Millisecond || a.IdleTx != 1500*time.Millisecond ||
+		a.Multiplier != 5 || a.TTL != 255 || a.MaxHops != 0 || !a.VRRP || !a.Checker {
+		t.Errorf("a: %+v", a)
+	}
+	if b.TTL != 64 || !b.Passive || b.SourceIP.String() != "2001:db8::1" {
+		t.Errorf("b: %+v", b)
+	}
+	tr := cfg.Instances[0].TrackBFDs
+	if len(tr) != 2 || tr[0].Weight != -20 || !tr[0].Reverse || tr[1].Weight != 5 || tr[1].Reverse {
+		t.Errorf("track_bfd: %+v", tr)
+	}
+	for _, tc := range []struct{ name, src, err string }{
+		{"unknown", "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_bfd {\n  nosuch\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n", "not defined"},
+		{"no neighbour", "bfd_instance x {\n min_rx 10\n}\n", "neighbor_ip"},
+		{"families", "bfd_instance x {\n neighbor_ip 192.0.2.2\n source_ip 2001:db8::1\n}\n", "same family"},
+		{"duplicate neighbour", "bfd_instance x {\n neighbor_ip 192.0.2.2\n}\nbfd_instance y {\n neighbor_ip 192.0.2.2\n}\n", "already has a session"},
+		{"idle_tx below 1 s", "bfd_instance x {\n neighbor_ip 192.0.2.2\n idle_tx 999\n}\n", "milliseconds"},
+		{"checker only", "bfd_instance x {\n neighbor_ip 192.0.2.2\n checker\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_bfd {\n  x\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n", "only checkers"},
+	} {
+		if _, diags := Parse("t.conf", []byte(tc.src), Options{}); !diags.HasErrors() || !strings.Contains(diags.String(), tc.err) {
+			t.Errorf("%s: %q, want an error with %q", tc.name, diags, tc.err)
+		}
+	}
+}

@@ -39,6 +39,7 @@ type Config struct {
 	Scripts             []*VRRPScript         `json:"vrrp_scripts,omitempty" kw:"vrrp_script"`
 	TrackFiles          []*TrackFile          `json:"track_files,omitempty" kw:"track_file"`
 	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty" kw:"vrrp_track_process"`
+	BFDInstances        []*BFDInstance        `json:"bfd_instances,omitempty" kw:"bfd_instance"`
 	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
 	GarpGroups          []*GarpGroup          `json:"garp_groups,omitempty" kw:"garp_group"`
 	LinkDelays          []LinkDelay           `json:"interface_up_down_delays,omitempty" kw:"interface_up_down_delays"`
@@ -247,6 +248,25 @@ type TrackFile struct {
 
 // TrackProcess is a vrrp_track_process block: it is up while the number of running
 // processes that match lies in Quorum..QuorumMax.
+// BFDInstance is a bfd_instance: a BFD session with a neighbour, which VRRP instances
+// and sync groups track with track_bfd.
+type BFDInstance struct {
+	Source
+	Name       string        `json:"name"`
+	Neighbor   netip.Addr    `json:"neighbor_ip" kw:"neighbor_ip"`
+	SourceIP   netip.Addr    `json:"source_ip,omitzero" kw:"source_ip"`
+	MinRx      time.Duration `json:"min_rx" kw:"min_rx"`         // [10ms]
+	MinTx      time.Duration `json:"min_tx" kw:"min_tx"`         // [10ms]
+	IdleTx     time.Duration `json:"idle_tx" kw:"idle_tx"`       // [1s]
+	Multiplier int           `json:"multiplier" kw:"multiplier"` // [5]
+	Passive    bool          `json:"passive,omitempty" kw:"passive"`
+	TTL        int           `json:"ttl" kw:"ttl"`           // [255 IPv4, 64 IPv6]
+	MaxHops    int           `json:"max_hops" kw:"max_hops"` // [0]; -1: any TTL
+	Weight     Weight        `json:"weight" kw:"weight"`     // [0] default of track_bfd
+	VRRP       bool          `json:"vrrp,omitempty" kw:"vrrp"`
+	Checker    bool          `json:"checker,omitempty" kw:"checker"`
+}
+
 type TrackProcess struct {
 	Source
 	Name string `json:"name"`
@@ -279,6 +299,7 @@ type SyncGroup struct {
 	TrackScripts            []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
 	TrackFiles              []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
 	TrackProcesses          []TrackedObject `json:"track_process,omitempty" kw:"track_process"`
+	TrackBFDs               []TrackedObject `json:"track_bfd,omitempty" kw:"track_bfd"`
 	NotifyMaster            *Script         `json:"notify_master,omitempty" kw:"notify_master"`
 	NotifyBackup            *Script         `json:"notify_backup,omitempty" kw:"notify_backup"`
 	NotifyFault             *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
@@ -311,6 +332,7 @@ type Instance struct {
 	TrackScripts         []TrackedObject `json:"track_script,omitempty" kw:"track_script"`
 	TrackFiles           []TrackedObject `json:"track_file,omitempty" kw:"track_file"`
 	TrackProcesses       []TrackedObject `json:"track_process,omitempty" kw:"track_process"`
+	TrackBFDs            []TrackedObject `json:"track_bfd,omitempty" kw:"track_bfd"`
 	DontTrackPrimary     bool            `json:"dont_track_primary" kw:"dont_track_primary"`
 	TrackSrcIP           bool            `json:"track_src_ip" kw:"track_src_ip"`
 	SourceIP             netip.Addr      `json:"src_ip,omitzero" kw:"mcast_src_ip"` // mcast_src_ip / unicast_src_ip

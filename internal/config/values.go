@@ -135,6 +135,28 @@ var (
 	eVSGroup     = kind{doc: "{ IP[-LAST] [PORT] | fwmark N … }", entry: parseVSGroupEntry}
 )
 
+// msKind reads milliseconds with up to three decimals, lo..hi ms.
+func msKind(lo, hi int) kind {
+	return kind{doc: fmt.Sprintf("MS %d..%d", lo, hi), minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		bad := argErrorf(0, "%q is not a time in milliseconds (%d..%d, to the microsecond)", a[0].Text, lo, hi)
+		whole, frac, _ := strings.Cut(a[0].Text, ".")
+		if whole == "" || len(frac) > 3 || len(whole) > 10 {
+			return nil, bad
+		}
+		us := 0
+		for _, c := range whole + (frac + "000")[:3] {
+			if c < '0' || c > '9' {
+				return nil, bad
+			}
+			us = us*10 + int(c-'0')
+		}
+		if us < lo*1000 || us > hi*1000 {
+			return nil, bad
+		}
+		return time.Duration(us) * time.Microsecond, nil
+	}}
+}
+
 // garpExtraIfKind reads `[all] SECS`, whole seconds from lo to a day.
 func garpExtraIfKind(lo int) kind {
 	return kind{doc: fmt.Sprintf("[all] %d..86400", lo), minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {

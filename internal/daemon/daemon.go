@@ -13,6 +13,7 @@ import (
 
 	"github.com/govs/govs/internal/api/ctl"
 	"github.com/govs/govs/internal/api/web/status"
+	"github.com/govs/govs/internal/bfd"
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/dataplane"
@@ -78,7 +79,11 @@ type Daemon struct {
 	eng   *engine.Engine
 	check *check.Manager
 	node  *vrrp.Node
+	bfd   *bfd.Runner
 	mail  *notify.Mailer
+
+	// runCtx is the daemon's life, for what a reload starts.
+	runCtx context.Context
 
 	mu   sync.Mutex // serialises reloads
 	plan Plan
@@ -145,6 +150,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 }
 
 func (d *Daemon) start(ctx context.Context) error {
+	d.runCtx = ctx
 	if d.plan.Mail.Server != "" {
 		d.mail = notify.New(d.plan.Mail, d.log)
 		d.goRun("mailer", func() error { d.mail.Run(ctx); return nil })
@@ -208,6 +214,9 @@ func (d *Daemon) start(ctx context.Context) error {
 			defer release()
 			return node.Run(ctx)
 		})
+		if err := d.startBFD(ctx); err != nil {
+			return fmt.Errorf("bfd: %w", err)
+		}
 		d.goRun("vrrp events", func() error {
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
@@ -305,7 +314,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 			d.log.Error("reload refused, keeping the running configuration", "err", plan.VRRPErr)
 			return plan.VRRPErr
 		}
-		errs = append(errs, d.node.Update(plan.VRRP))
+		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
 	}
 	d.plan = plan
 	if d.dp != nil {

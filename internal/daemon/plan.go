@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govs/govs/internal/bfd"
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/engine"
@@ -27,6 +28,8 @@ type Plan struct {
 	Mail     notify.Config // Server empty: no smtp_alert mail
 	// NoEmailFaults (no_email_faults) mails no VRRP entry into FAULT.
 	NoEmailFaults bool
+	// BFD are the bfd_instance sessions, run with VRRP.
+	BFD []bfd.Config
 	// VRRPErr is why the VRRP part cannot run (auth_type AH, say); it only matters
 	// when VRRP runs, so `govs run -C` ignores it as keepalived -C ignores VRRP blocks.
 	VRRPErr error
@@ -89,6 +92,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		haSuspendAddrs(p.HASuspend, vs, keys)
 	}
 	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
+	p.BFD = bfdConfigs(cfg)
 	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}
 	return p, nil
 }

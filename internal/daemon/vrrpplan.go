@@ -81,6 +81,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			TrackScripts:    trackRefs(sg.TrackScripts),
 			TrackFiles:      trackRefs(sg.TrackFiles),
 			TrackProcesses:  trackRefs(sg.TrackProcesses),
+			TrackBFDs:       trackInterfaces(sg.TrackBFDs),
 			Notify: vrrp.NotifyConfig{
 				Master: optCommand(sg.NotifyMaster), Backup: optCommand(sg.NotifyBackup),
 				Fault: optCommand(sg.NotifyFault), Stop: optCommand(sg.NotifyStop), Generic: optCommand(sg.Notify),
@@ -117,6 +118,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		TrackScripts:          trackRefs(in.TrackScripts),
 		TrackFiles:            trackRefs(in.TrackFiles),
 		TrackProcesses:        trackRefs(in.TrackProcesses),
+		TrackBFDs:             trackInterfaces(in.TrackBFDs),
 		GARP: vrrp.GARPConfig{
 			MasterDelay:         in.GarpMasterDelay,
 			MasterRepeat:        in.GarpMasterRepeat,

@@ -159,6 +159,9 @@ type InstanceConfig struct {
 	TrackScripts    []TrackRef
 	TrackFiles      []TrackRef
 	TrackProcesses  []TrackRef
+	// TrackBFDs are track_bfd: bfd_instance sessions, weighed as interfaces are (Up
+	// or not); their states come from Node.SetBFD.
+	TrackBFDs []TrackInterface
 	// Notify are the instance's notify scripts.
 	Notify NotifyConfig
 	// SMTPAlert sends a mail on each state change through Options.Alerter.
@@ -308,6 +311,7 @@ type SyncGroupConfig struct {
 	TrackScripts    []TrackRef
 	TrackFiles      []TrackRef
 	TrackProcesses  []TrackRef
+	TrackBFDs       []TrackInterface
 	Notify          NotifyConfig
 	SMTPAlert       bool
 }

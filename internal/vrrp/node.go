@@ -95,6 +95,10 @@ type Node struct {
 	fw *nftfw.Firewall
 	// relink asks Run to rebuild the instances on re-created interfaces.
 	relink chan struct{}
+	// bfds are the bfd_instance sessions' states (mu), given to every generation's
+	// tracker; tr is the running generation's tracker (mu).
+	bfds map[string]bool
+	tr   *tracker
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -108,13 +112,25 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 	}
 	n := &Node{
 		logger: logger.With("component", "vrrp"), ns: netns.None(), cfg: norm,
-		updates: make(chan Config, 1), events: make(chan StateChange, 256), relink: make(chan struct{}, 1),
+		updates: make(chan Config, 1), events: make(chan StateChange, 256), relink: make(chan struct{}, 1), bfds: map[string]bool{},
 		counters: map[string]*counters{}, vmacs: map[string]vmacState{}, vmacBases: map[string]baseSaved{},
 	}
 	for _, o := range opts {
 		o(n)
 	}
 	return n, nil
+}
+
+// SetBFD records whether bfd_instance name's session is Up, for the instances that
+// track it (track_bfd). A session not yet reported is down. It does not block.
+func (n *Node) SetBFD(name string, up bool) {
+	n.mu.Lock()
+	n.bfds[name] = up
+	tr := n.tr
+	n.mu.Unlock()
+	if tr != nil {
+		tr.setBFD(name, up)
+	}
 }
 
 // Events delivers state changes. The channel is buffered; if the reader falls behind,
@@ -306,6 +322,11 @@ type prepared struct {
 // generation.
 func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*prepared, error) {
 	p := &prepared{cfg: cfg, tr: newTracker(cfg, n.logger), groupOf: map[string]*SyncGroupConfig{}}
+	n.mu.Lock()
+	for name, up := range n.bfds {
+		p.tr.setBFD(name, up)
+	}
+	n.mu.Unlock()
 	scripts := map[string]ScriptConfig{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -423,6 +444,11 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	}
 	n.mu.Lock()
 	n.live = p.insts
+	n.tr = tr
+	// A change reported while this generation was prepared reached the old tracker.
+	for name, up := range n.bfds {
+		tr.setBFD(name, up)
+	}
 	n.mu.Unlock()
 	return gen
 }

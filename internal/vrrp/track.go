@@ -21,10 +21,11 @@ const (
 	trackScript
 	trackFile
 	trackProcess
+	trackBFD
 )
 
 func (k trackKind) String() string {
-	return [...]string{"interface", "script", "file", "process"}[k]
+	return [...]string{"interface", "script", "file", "process", "bfd_instance"}[k]
 }
 
 // trackItem is one object an instance tracks, with the weight that applies to it.
@@ -41,6 +42,7 @@ type trackValues struct {
 	scripts map[string]bool  // script OK
 	files   map[string]int64 // value read from the file
 	procs   map[string]bool  // vrrp_track_process in quorum
+	bfds    map[string]bool  // bfd_instance Up
 }
 
 // effectivePriority is keepalived's effective priority and fault rule (reference c.5,
@@ -82,6 +84,8 @@ func effectivePriority(base uint8, items []trackItem, v trackValues) (prio uint8
 			ok = v.scripts[it.name]
 		case trackProcess:
 			ok = v.procs[it.name]
+		case trackBFD:
+			ok = v.bfds[it.name]
 		}
 		switch {
 		case it.weight == 0 && ok == it.reverse:
@@ -120,7 +124,7 @@ type tracker struct {
 
 func newTracker(cfg Config, logger *slog.Logger) *tracker {
 	t := &tracker{
-		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}, procs: map[string]bool{}},
+		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}, procs: map[string]bool{}, bfds: map[string]bool{}},
 		logger:  logger,
 		scripts: map[string]ScriptConfig{},
 	}
@@ -174,6 +178,15 @@ func (t *tracker) setProcess(name string, up bool) {
 	t.set(func(v *trackValues) bool {
 		old, known := v.procs[name]
 		v.procs[name] = up
+		return !known || old != up
+	})
+}
+
+// setBFD records whether a bfd_instance's session is Up.
+func (t *tracker) setBFD(name string, up bool) {
+	t.set(func(v *trackValues) bool {
+		old, known := v.bfds[name]
+		v.bfds[name] = up
 		return !known || old != up
 	})
 }
@@ -292,9 +305,12 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 	if !in.DontTrackPrimary {
 		items = append(items, trackItem{kind: trackInterface, name: in.Interface})
 	}
-	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef) {
+	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef, bfds []TrackInterface) {
 		for _, ti := range ifs {
 			items = append(items, trackItem{kind: trackInterface, name: ti.Name, weight: ti.Weight, reverse: ti.Reverse})
+		}
+		for _, b := range bfds {
+			items = append(items, trackItem{kind: trackBFD, name: b.Name, weight: b.Weight, reverse: b.Reverse})
 		}
 		for _, r := range ss {
 			w, rev := scripts[r.Name].Weight, scripts[r.Name].Reverse
@@ -318,9 +334,9 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 			items = append(items, trackItem{kind: trackProcess, name: r.Name, weight: w, reverse: rev})
 		}
 	}
-	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses)
+	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses, in.TrackBFDs)
 	if g != nil {
-		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses)
+		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses, g.TrackBFDs)
 		for i := range items {
 			items[i].weight = 0
 		}

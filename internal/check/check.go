@@ -89,8 +89,6 @@ const MaxWeight = 65535
 var (
 	// ErrUnknownType: the block name is not a checker keepalived has.
 	ErrUnknownType = errors.New("unknown checker type")
-	// ErrNotSupported: a keepalived checker govs does not implement (BFD_CHECK).
-	ErrNotSupported = errors.New("checker not supported")
 )
 
 // Timing holds the keywords that inherit virtual_server → real_server → checker → the
@@ -174,9 +172,13 @@ func (t Timing) Resolve(checkerType string) Timers {
 	if t.Alpha != nil {
 		r.Alpha = *t.Alpha
 	}
-	if checkerType == "FILE_CHECK" {
+	switch checkerType {
+	case "FILE_CHECK":
 		// FILE_CHECK takes no timing keywords: it follows its file (see FilePoll).
 		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = FilePoll, 0, 0, 0
+	case "BFD_CHECK":
+		// Nor does BFD_CHECK: it follows its session (see BFDPoll).
+		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = BFDPoll, 0, 0, 0
 	}
 	return r
 }

@@ -27,6 +27,8 @@ type Options struct {
 	Mailer *notify.Mailer
 	// NotifyTimeout bounds notify_up/notify_down scripts [DefaultNotifyTimeout].
 	NotifyTimeout time.Duration
+	// BFDUp says whether a bfd_instance's session is Up, for BFD_CHECK; nil: none.
+	BFDUp func(name string) bool
 }
 
 // DefaultNotifyTimeout bounds a notify script; keepalived sets none, but a hung script
@@ -237,7 +239,7 @@ type built struct {
 // starts them (warmup, alpha). After Update, Status gives every server's state; Events
 // report changes from then on.
 func (m *Manager) Update(servers []RealServer) error {
-	env := Env{Logger: m.logger, Security: m.opts.Security}
+	env := Env{Logger: m.logger, Security: m.opts.Security, BFDUp: m.opts.BFDUp}
 	var errs []error
 	next := make(map[Key]*built, len(servers))
 	for _, rs := range servers {

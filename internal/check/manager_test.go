@@ -290,7 +290,7 @@ func TestManagerUpdateKeepsState(t *testing.T) {
 	bad := rs
 	bad.Checkers = []Spec{{Type: "HTTP_GET", Source: "keepalived.conf:12"}, {Type: "NOPE_CHECK"}, {Type: "BFD_CHECK"}}
 	err := m.Update([]RealServer{bad})
-	for _, want := range []string{"HTTP_GET#0 (keepalived.conf:12): HTTP_GET: no url block", "unknown checker type", "BFD_CHECK: checker not supported"} {
+	for _, want := range []string{"HTTP_GET#0 (keepalived.conf:12): HTTP_GET: no url block", "unknown checker type", "BFD_CHECK: no name"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Update error %v, want %q", err, want)
 		}

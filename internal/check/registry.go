@@ -13,6 +13,8 @@ import (
 type Env struct {
 	Logger   *slog.Logger
 	Security script.Security // script_user, enable_script_security (MISC_CHECK)
+	// BFDUp says whether a bfd_instance's session is Up (BFD_CHECK); nil: no sessions.
+	BFDUp func(name string) bool
 }
 
 // Factory builds a checker from its block, validating the block's options; errors name
@@ -31,10 +33,7 @@ var (
 		"PING_CHECK": newPing,
 		"UDP_CHECK":  newUDP,
 		"FILE_CHECK": newFile,
-	}
-	// notSupported are keepalived checkers govs parses but does not run.
-	notSupported = map[string]string{
-		"BFD_CHECK": "BFD is not implemented; use another checker",
+		"BFD_CHECK":  newBFD,
 	}
 )
 
@@ -66,9 +65,6 @@ func New(spec Spec, env Env) (Checker, error) {
 	f, ok := registry[spec.Type]
 	registryMu.RUnlock()
 	if !ok {
-		if why, known := notSupported[spec.Type]; known {
-			return nil, fmt.Errorf("%s: %w: %s", spec.Type, ErrNotSupported, why)
-		}
 		return nil, fmt.Errorf("%q: %w (want one of %v)", spec.Type, ErrUnknownType, Types())
 	}
 	return f(spec, env)

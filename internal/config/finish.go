@@ -943,6 +943,19 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 	}
 }
 
+// bfdCheck checks that BFD_CHECK names a bfd_instance that checkers get.
+func (f *finisher) bfdCheck(c *Checker, who string) {
+	for _, b := range f.cfg.BFDInstances {
+		if b.Name == c.Name {
+			if !b.Checker {
+				f.d.errorf(c.Line("name"), "%s: BFD_CHECK names bfd_instance %q, which only VRRP gets (vrrp without checker)", who, c.Name)
+			}
+			return
+		}
+	}
+	f.d.errorf(c.Line("name"), "%s: BFD_CHECK - BFD %s not configured", who, c.Name)
+}
+
 // checker fills a checker's values: its own, else the real server's, else the
 // virtual server's, else the checker type's default.
 func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who string) {
@@ -969,6 +982,9 @@ func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who st
 	inherit(&c.Warmup, &c.Source, "warmup", from(rs.Warmup, &rs.Source, "warmup"), from(vs.Warmup, &vs.Source, "warmup"))
 	fillUnset(&c.Warmup, &c.Source, "warmup", c.DelayLoop)
 	inherit(&c.Alpha, &c.Source, "alpha", from(rs.Alpha, &rs.Source, "alpha"))
+	if c.Type == BFDCheck {
+		f.bfdCheck(c, who)
+	}
 	if g := &f.cfg.Global; g.CheckerLogAllFailures {
 		// keepalived ORs the global and the checker's setting.
 		inherit(&c.LogAllFailures, &c.Source, "log_all_failures", from(true, &g.Source, "checker_log_all_failures"))

@@ -461,6 +461,8 @@ vrrp_instance VI_1 {
 		{"families", "bfd_instance x {\n neighbor_ip 192.0.2.2\n source_ip 2001:db8::1\n}\n", "same family"},
 		{"duplicate neighbour", "bfd_instance x {\n neighbor_ip 192.0.2.2\n}\nbfd_instance y {\n neighbor_ip 192.0.2.2\n}\n", "already has a session"},
 		{"idle_tx below 1 s", "bfd_instance x {\n neighbor_ip 192.0.2.2\n idle_tx 999\n}\n", "milliseconds"},
+		{"BFD_CHECK unknown", "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.9 80 {\n  BFD_CHECK {\n   name nosuch\n  }\n }\n}\n", "BFD nosuch not configured"},
+		{"BFD_CHECK of a VRRP-only session", "bfd_instance x {\n neighbor_ip 192.0.2.9\n vrrp\n}\nvirtual_server 192.0.2.1 80 {\n real_server 192.0.2.9 80 {\n  BFD_CHECK {\n   name x\n  }\n }\n}\n", "only VRRP gets"},
 		{"checker only", "bfd_instance x {\n neighbor_ip 192.0.2.2\n checker\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_bfd {\n  x\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n", "only checkers"},
 	} {
 		if _, diags := Parse("t.conf", []byte(tc.src), Options{}); !diags.HasErrors() || !strings.Contains(diags.String(), tc.err) {

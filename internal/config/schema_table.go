@@ -172,9 +172,9 @@ var realServerBlock = block("real_server", newOf[RealServer], hRealServer, "IP [
 		kw("weight", weightKind(-254, 254), dflt("1")),
 	), repeat()),
 	sub("BFD_CHECK", block("BFD_CHECK", newOf[Checker], hChecker, "",
-		kw("name", kString, required()),
+		kw("name", kString, required(), doc("the bfd_instance whose session is the real server's health: up while Up")),
 		kw("alpha", kBool),
-	), repeat(), unsupported()),
+	), repeat()),
 )
 
 var virtualServerBlock = block("virtual_server", newOf[VirtualServer], hVirtualServer, "IP [PORT] | fwmark N | group NAME",
@@ -551,7 +551,7 @@ var rootBlock = func() *blockSpec {
 			kw("max_hops", intKind(-1, 255), dflt("0"), doc("a packet must arrive with at least ttl − max_hops; −1 takes any")),
 			kw("weight", weightKind(-253, 253), dflt("0"), doc("default weight of track_bfd entries")),
 			kw("vrrp", kFlag, doc("only VRRP gets its state (with checker: both; neither: both)")),
-			kw("checker", kFlag, doc("only checkers get its state; BFD_CHECK is not implemented")),
+			kw("checker", kFlag, doc("only checkers (BFD_CHECK) get its state")),
 		), repeat()),
 	)
 	prepare(root)

@@ -39,9 +39,22 @@ func (d *Daemon) startBFD(ctx context.Context) error {
 }
 
 func (d *Daemon) bfdChanged(ev bfd.Event) {
+	d.bfdMu.Lock()
+	if d.bfdStates == nil {
+		d.bfdStates = map[string]bool{}
+	}
+	d.bfdStates[ev.Name] = ev.Up
+	d.bfdMu.Unlock()
 	if d.node != nil {
 		d.node.SetBFD(ev.Name, ev.Up)
 	}
+}
+
+// bfdUp is BFD_CHECK's view of a session.
+func (d *Daemon) bfdUp(name string) bool {
+	d.bfdMu.Lock()
+	defer d.bfdMu.Unlock()
+	return d.bfdStates[name]
 }
 
 // reloadBFD applies a reload's sessions, before d.plan is replaced: unchanged ones go

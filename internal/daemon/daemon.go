@@ -84,6 +84,9 @@ type Daemon struct {
 
 	// runCtx is the daemon's life, for what a reload starts.
 	runCtx context.Context
+	// bfdStates are the bfd_instance sessions' states (bfdMu): Up or not.
+	bfdMu     sync.Mutex
+	bfdStates map[string]bool
 
 	mu   sync.Mutex // serialises reloads
 	plan Plan
@@ -169,7 +172,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
 			return fmt.Errorf("data plane: %w", err)
 		}
-		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail})
+		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail, BFDUp: d.bfdUp})
 		if err := d.check.Update(d.plan.Checks); err != nil {
 			return fmt.Errorf("checkers: %w", err)
 		}
@@ -214,9 +217,6 @@ func (d *Daemon) start(ctx context.Context) error {
 			defer release()
 			return node.Run(ctx)
 		})
-		if err := d.startBFD(ctx); err != nil {
-			return fmt.Errorf("bfd: %w", err)
-		}
 		d.goRun("vrrp events", func() error {
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
@@ -225,6 +225,10 @@ func (d *Daemon) start(ctx context.Context) error {
 			}
 			return nil
 		})
+	}
+	// After the VRRP node: the sessions' states go to it from their first change.
+	if err := d.startBFD(ctx); err != nil {
+		return fmt.Errorf("bfd: %w", err)
 	}
 	if d.http.addr != "" {
 		return d.startHTTP(ctx)

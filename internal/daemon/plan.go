@@ -371,6 +371,8 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 		s.Options = o
 	case config.FileCheck:
 		s.Options = &check.FileOptions{Path: c.TrackFile, Weight: c.Weight.Value, Reverse: c.Weight.Reverse}
+	case config.BFDCheck:
+		s.Options = &check.BFDOptions{Name: c.Name}
 	}
 	return s, nil
 }

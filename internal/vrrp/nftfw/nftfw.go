@@ -23,7 +23,8 @@ const DefaultTable = "keepalived"
 type Options struct {
 	// Table names the ip and ip6 tables [keepalived].
 	Table string
-	// Priority is the base chains' priority (nftables_priority) [-1].
+	// Priority is the base chains' priority (nftables_priority; keepalived's default,
+	// -1, comes from the configuration: 0 here is priority filter).
 	Priority int32
 	// Counters puts a counter in every rule (nftables_counters).
 	Counters bool

@@ -197,7 +197,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			d.goRun("control socket", func() error { return srv.Serve(ctx, ln) })
 		}
 	}
-	if !d.opts.ChecksOnly && len(d.plan.VRRP.Instances) > 0 {
+	if !d.opts.ChecksOnly && d.plan.VRRP.Runs() {
 		if d.plan.VRRPErr != nil {
 			return fmt.Errorf("vrrp: %w (govs run -C runs without VRRP)", d.plan.VRRPErr)
 		}

@@ -27,6 +27,21 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			Counters: g.NFTablesCounters, IfIndex: g.NFTablesIfIndex,
 		},
 	}
+	out.Static.Addresses = vips(cfg.StaticAddresses)
+	for _, r := range cfg.StaticRoutes {
+		route, err := vrrpRoute(r)
+		if err != nil {
+			return vrrp.Config{}, err
+		}
+		out.Static.Routes = append(out.Static.Routes, route)
+	}
+	for _, r := range cfg.StaticRules {
+		rule, err := vrrpRule(r)
+		if err != nil {
+			return vrrp.Config{}, err
+		}
+		out.Static.Rules = append(out.Static.Rules, rule)
+	}
 	for _, d := range cfg.LinkDelays {
 		if out.LinkDelays == nil {
 			out.LinkDelays = map[string]vrrp.LinkDelay{}

@@ -36,6 +36,9 @@ type Config struct {
 	// GARPPacing spaces gratuitous ARPs and NAs per interface (vrrp_garp_interval,
 	// vrrp_gna_interval, garp_group).
 	GARPPacing GARPPacing
+	// Static are static_ipaddress, static_routes and static_rules: installed while the
+	// node runs, whatever the instances' states.
+	Static StaticConfig
 	// LinkDelays are interface_up_down_delays, by interface name.
 	LinkDelays map[string]LinkDelay
 	// DynamicInterfaces lets an instance's interface (or an address's device) be
@@ -46,6 +49,20 @@ type Config struct {
 	// nftables_priority, nftables_counters, nftables_ifindex). The table exists only
 	// while an instance needs it: one without accept mode, or one on a VMAC.
 	Firewall nftfw.Options
+}
+
+// Runs says whether a node has anything to do: instances, or static entries.
+func (c *Config) Runs() bool {
+	return len(c.Instances) > 0 || len(c.Static.Addresses)+len(c.Static.Routes)+len(c.Static.Rules) > 0
+}
+
+// StaticConfig is what the node installs for its whole life, as keepalived's VRRP
+// process does: leftovers of an earlier run are removed first, a reload removes what
+// it no longer lists, and stopping removes everything.
+type StaticConfig struct {
+	Addresses []VIP // each with its device (global default_interface when none)
+	Routes    []Route
+	Rules     []Rule
 }
 
 // GARPPacing is how long an interface rests after each gratuitous ARP and each

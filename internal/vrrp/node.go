@@ -211,6 +211,13 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	prom := newPromoter(n.ns, n.logger)
 	prom.apply(cfg)
+	static := n.planStatic(h, cfg.Static)
+	n.applyStatic(h, nil, static)
+	defer func() {
+		if err := static.remove(h); err != nil {
+			n.logger.Error("removing static entries", "err", err)
+		}
+	}()
 	gen := n.launch(next, h, notif, nil)
 	// reload replaces the running generation with one of cfg. Everything that can fail
 	// (interfaces, addresses, sockets) is done before the running generation is
@@ -232,6 +239,9 @@ func (n *Node) Run(ctx context.Context) error {
 			keep[in.Name] = true
 		}
 		prom.apply(cfg)
+		nextStatic := n.planStatic(h, cfg.Static)
+		n.applyStatic(h, static, nextStatic)
+		static = nextStatic
 		gen = n.launch(next, h, notif, gen.stop(keep))
 		n.removeVMACs(h, vmacNames(cfg))
 		n.mu.Lock()

@@ -1,0 +1,66 @@
+package vrrp
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+// TestStatic: static_ipaddress, static_routes and static_rules are installed when the
+// node starts (with no instance at all), a reload removes what it no longer lists and
+// adds what is new, and stopping removes everything.
+func TestStatic(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	addr := func(s string) VIP { return VIP{Prefix: netip.MustParsePrefix(s), Dev: "eth0"} }
+	route := Route{Dst: netip.MustParsePrefix("10.90.0.0/24"), Gateway: netip.MustParseAddr("10.77.0.254")}
+	rule := Rule{From: netip.MustParsePrefix("10.91.0.0/24"), Table: 91, Priority: 3091}
+	cfg := Config{Static: StaticConfig{Addresses: []VIP{addr("10.77.0.200/32"), addr("10.77.0.201/32")}, Routes: []Route{route}, Rules: []Rule{rule}}}
+	// A leftover of an earlier run is taken over, not duplicated or refused.
+	if out, err := a.Exec("ip", "addr", "add", "10.77.0.200/32", "dev", "eth0"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	n := startNode(t, a, cfg)
+	show := func() string {
+		var b strings.Builder
+		for _, args := range [][]string{{"-o", "addr", "show", "dev", "eth0"}, {"route", "show"}, {"rule", "show"}} {
+			out, _ := a.Exec("ip", args...)
+			b.WriteString(out)
+		}
+		return b.String()
+	}
+	expect := func(what string, want, not []string) {
+		t.Helper()
+		var got string
+		if !testutil.Eventually(3*time.Second, func() bool {
+			got = show()
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					return false
+				}
+			}
+			for _, w := range not {
+				if strings.Contains(got, w) {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Fatalf("%s: want %q, not %q in\n%s", what, want, not, got)
+		}
+	}
+	expect("started", []string{"10.77.0.200/32", "10.77.0.201/32", "10.90.0.0/24 via 10.77.0.254", "3091:\tfrom 10.91.0.0/24 lookup 91"}, nil)
+
+	cfg.Static.Addresses = []VIP{addr("10.77.0.201/32"), addr("10.77.0.202/32")}
+	cfg.Static.Routes = nil
+	if err := n.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	expect("reloaded", []string{"10.77.0.201/32", "10.77.0.202/32", "3091:"}, []string{"10.77.0.200/32", "10.90.0.0/24"})
+
+	n.stop(t)
+	expect("stopped", nil, []string{"10.77.0.201/32", "10.77.0.202/32", "3091:"})
+}

@@ -1158,5 +1158,7 @@ func (f *finisher) ssl() {
 	}
 	if s.Password != "" && s.Key == "" {
 		f.d.warnf(s.Line("password"), "SSL: password without key; it is not used")
+	} else if s.Password != "" {
+		f.d.warnf(s.Line("password"), "SSL: govs cannot read a password-protected key; SSL_GET presents no client certificate (use an unencrypted key)")
 	}
 }

@@ -532,7 +532,7 @@ var rootBlock = func() *blockSpec {
 		sub("vrrp_track_process", trackProcessBlock(), repeat()),
 		kw("interface_up_down_delays", eLinkDelay, repeat(), doc("seconds (0..255, to the microsecond) a link going down, or up, must stay so before VRRP sees it; shortened below (down_timer_adverts − 1) × advert_int of the instances on it, as keepalived does")),
 		sub("SSL", block("SSL", newOf[SSL], hNone, "",
-			kw("password", kString, doc("unlocks key")),
+			kw("password", kString, doc("govs cannot read an encrypted key: with a password, SSL_GET presents no certificate (a warning says so)")),
 			kw("ca", kString, doc("file of CA certificates")),
 			kw("certificate", kString, doc("file")),
 			kw("key", kString, doc("file")),

@@ -79,7 +79,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			return Plan{}, err
 		}
 		for _, key := range keys {
-			evs, checks, err := virtualService(vs, key)
+			evs, checks, err := virtualService(vs, key, cfg.SSL)
 			if err != nil {
 				return Plan{}, err
 			}
@@ -209,7 +209,7 @@ func maskLen(mask netip.Addr) (int, bool) {
 }
 
 // virtualService maps one service of a virtual_server and its real servers' checkers.
-func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.VirtualService, []check.RealServer, error) {
+func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.SSL) (engine.VirtualService, []check.RealServer, error) {
 	pers, err := persistence(vs, key)
 	if err != nil {
 		return engine.VirtualService{}, nil, err
@@ -276,7 +276,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey) (engine.Virt
 			crs.NotifyDown = rs.NotifyDown.Argv
 		}
 		for _, c := range rs.Checkers {
-			spec, err := checkSpec(c, rs, vs)
+			spec, err := checkSpec(c, rs, vs, ssl)
 			if err != nil {
 				return engine.VirtualService{}, nil, err
 			}
@@ -303,8 +303,9 @@ func scriptSpec(s *config.Script) *script.Spec {
 	return &script.Spec{Argv: s.Argv, User: s.User, Group: s.Group, Timeout: 30 * time.Second}
 }
 
-// checkSpec maps a checker block; its timers are already resolved by config.
-func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServer) (check.Spec, error) {
+// checkSpec maps a checker block; its timers are already resolved by config. ssl is
+// the global SSL block (nil: none), SSL_GET's client context.
+func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServer, ssl *config.SSL) (check.Spec, error) {
 	s := check.Spec{
 		Type:        string(c.Type),
 		ConnectIP:   c.ConnectIP,
@@ -330,6 +331,14 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 			VirtualHost:  firstNonEmpty(c.Virtualhost, rs.Virtualhost, vs.Virtualhost),
 			FastRecovery: c.FastRecovery,
 			EnableSNI:    c.EnableSNI,
+		}
+		if ssl != nil && c.Type == config.SSLGet {
+			o.CAFile = ssl.CA
+			// A certificate needs its key; an encrypted key cannot be read (config
+			// warned about both).
+			if ssl.Certificate != "" && ssl.Key != "" && ssl.Password == "" {
+				o.CertFile, o.KeyFile = ssl.Certificate, ssl.Key
+			}
 		}
 		for _, u := range c.URLs {
 			url := check.URL{

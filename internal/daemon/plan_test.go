@@ -354,3 +354,51 @@ vrrp_instance B {
 		t.Errorf("B = use_vmac %v %q xmit_base %v", b.UseVMAC, b.VMACName, b.VMACXmitBase)
 	}
 }
+
+// TestPlanSSLBlock: the global SSL block is SSL_GET's client context (CA, certificate
+// and key), not HTTP_GET's; a password-protected key is not loaded.
+func TestPlanSSLBlock(t *testing.T) {
+	servers := `
+virtual_server 192.0.2.10 443 {
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.0.1 443 {
+        SSL_GET {
+            url {
+                path /
+                status_code 200
+            }
+        }
+        HTTP_GET {
+            url {
+                path /
+                status_code 200
+            }
+        }
+    }
+}
+`
+	for _, tc := range []struct {
+		name, ssl     string
+		ca, cert, key string
+	}{
+		{"ca and client certificate", "SSL {\n ca /etc/ca.pem\n certificate /etc/c.pem\n key /etc/k.pem\n}\n", "/etc/ca.pem", "/etc/c.pem", "/etc/k.pem"},
+		{"encrypted key", "SSL {\n certificate /etc/c.pem\n key /etc/k.pem\n password x\n}\n", "", "", ""},
+		{"none", "", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(parse(t, tc.ssl+servers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			specs := p.Checks[0].Checkers
+			ssl, http := specs[0].Options.(*check.HTTPOptions), specs[1].Options.(*check.HTTPOptions)
+			if ssl.CAFile != tc.ca || ssl.CertFile != tc.cert || ssl.KeyFile != tc.key {
+				t.Errorf("SSL_GET: ca %q cert %q key %q, want %q %q %q", ssl.CAFile, ssl.CertFile, ssl.KeyFile, tc.ca, tc.cert, tc.key)
+			}
+			if http.CAFile != "" || http.CertFile != "" {
+				t.Errorf("HTTP_GET got the SSL block: %+v", http)
+			}
+		})
+	}
+}

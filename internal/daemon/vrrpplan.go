@@ -97,6 +97,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			TrackFiles:      trackRefs(sg.TrackFiles),
 			TrackProcesses:  trackRefs(sg.TrackProcesses),
 			TrackBFDs:       trackInterfaces(sg.TrackBFDs),
+			TrackingWeight:  sg.SyncGroupTrackingWeight,
 			Notify: vrrp.NotifyConfig{
 				Master: optCommand(sg.NotifyMaster), Backup: optCommand(sg.NotifyBackup),
 				Fault: optCommand(sg.NotifyFault), Stop: optCommand(sg.NotifyStop), Generic: optCommand(sg.Notify),

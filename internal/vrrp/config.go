@@ -329,8 +329,11 @@ type SyncGroupConfig struct {
 	TrackFiles      []TrackRef
 	TrackProcesses  []TrackRef
 	TrackBFDs       []TrackInterface
-	Notify          NotifyConfig
-	SMTPAlert       bool
+	// TrackingWeight keeps the members' tracking weights (sync_group_tracking_weight);
+	// without it every tracked object of a member is weight 0: down means FAULT.
+	TrackingWeight bool
+	Notify         NotifyConfig
+	SMTPAlert      bool
 }
 
 // Defaults for zero fields, as keepalived 2.2.7 has them.

@@ -337,8 +337,10 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses, in.TrackBFDs)
 	if g != nil {
 		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses, g.TrackBFDs)
-		for i := range items {
-			items[i].weight = 0
+		if !g.TrackingWeight {
+			for i := range items {
+				items[i].weight = 0
+			}
 		}
 	}
 	return items

@@ -173,3 +173,20 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("defaults: %+v", in)
 	}
 }
+
+// TestSyncGroupTrackingWeight: a sync group's members track with weight 0 (down means
+// FAULT), unless sync_group_tracking_weight keeps their weights, as keepalived.
+func TestSyncGroupTrackingWeight(t *testing.T) {
+	in := InstanceConfig{Interface: "eth0", DontTrackPrimary: true, TrackInterfaces: []TrackInterface{{Name: "eth1", Weight: -20}}}
+	for _, keep := range []bool{false, true} {
+		g := &SyncGroupConfig{Name: "G", Members: []string{"A", "B"}, TrackingWeight: keep}
+		items := trackItems(&in, g, nil, nil, nil)
+		want := 0
+		if keep {
+			want = -20
+		}
+		if len(items) != 1 || items[0].weight != want {
+			t.Errorf("sync_group_tracking_weight %v: items %+v, want weight %d", keep, items, want)
+		}
+	}
+}

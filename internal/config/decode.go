@@ -59,11 +59,11 @@ func (dc *decoder) block(spec *blockSpec, n *Node, dst reflect.Value, silent boo
 			}
 		}
 		unsupported := silent || k.status == Unsupported
-		if k.status == Unsupported && !silent {
+		if k.status != Implemented && !silent {
 			dc.d.warnf(c.Pos, "%s is not supported by govs yet; ignored", c.Keyword)
 		}
 		var field reflect.Value
-		if fi != nil && k.status == Implemented {
+		if fi != nil && k.status != Unsupported {
 			idx, ok := fi.byKeyword[k.name]
 			if !ok {
 				panic(fmt.Sprintf("config: model %s has no field for keyword %s", dst.Type(), k.name))

@@ -16,11 +16,15 @@ const (
 	// Unsupported keywords are parsed and checked, then ignored with a warning
 	// naming the line: keepalived has them, govs does not act on them yet.
 	Unsupported
+	// NotApplied keywords are read into the model (their values are checked and
+	// shown by govs check --dump) but nothing acts on them yet; like Unsupported,
+	// each use gets a warning naming the line.
+	NotApplied
 )
 
 // String returns "implemented" or "warning-only".
 func (s Status) String() string {
-	if s == Unsupported {
+	if s == Unsupported || s == NotApplied {
 		return "warning-only"
 	}
 	return "implemented"
@@ -110,6 +114,9 @@ func repeat() kwOpt      { return func(s *keywordSpec) { s.repeat = true } }
 func required() kwOpt    { return func(s *keywordSpec) { s.required = true } }
 func doc(d string) kwOpt { return func(s *keywordSpec) { s.doc = d } }
 func unsupported() kwOpt { return func(s *keywordSpec) { s.status = Unsupported } }
+
+// notApplied marks a keyword read into the model that nothing acts on yet.
+func notApplied() kwOpt { return func(s *keywordSpec) { s.status = NotApplied } }
 
 // ext marks a govs extension: a keyword keepalived does not have (keepalived would
 // reject the file), listed as such in the reference.

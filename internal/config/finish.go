@@ -521,9 +521,14 @@ func (f *finisher) instances() {
 		inherit(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", from(g.DownTimerAdverts, &g.Source, "vrrp_down_timer_adverts"))
 		fillUnset(&vi.DownTimerAdverts, &vi.Source, "down_timer_adverts", g.DownTimerAdverts)
 		inherit(&vi.LowerPrioNoAdvert, &vi.Source, "lower_prio_no_advert", from(g.LowerPrioNoAdvert, &g.Source, "vrrp_lower_prio_no_advert"))
-		inherit(&vi.HigherPrioSendAdvert, &vi.Source, "higher_prio_send_advert", from(g.HigherPrioSendAdvert, &g.Source, "vrrp_higher_prio_send_advert"))
 		inherit(&vi.SkipCheckAdvAddr, &vi.Source, "skip_check_adv_addr", from(g.SkipCheckAdvAddr, &g.Source, "vrrp_skip_check_adv_addr"))
 		inherit(&vi.Strict, &vi.Source, "strict_mode", from(g.Strict, &g.Source, "vrrp_strict"))
+		if vi.Strict && vi.IsSet("higher_prio_send_advert") && vi.HigherPrioSendAdvert {
+			f.d.warnf(vi.Line("higher_prio_send_advert"), "%s: strict mode requires higher_prio_send_advert to be false - resetting", who)
+			vi.HigherPrioSendAdvert = false
+		} else if !vi.Strict {
+			inherit(&vi.HigherPrioSendAdvert, &vi.Source, "higher_prio_send_advert", from(g.HigherPrioSendAdvert, &g.Source, "vrrp_higher_prio_send_advert"))
+		}
 		inherit(&vi.CheckUnicastSrc, &vi.Source, "check_unicast_src", from(g.CheckUnicastSrc, &g.Source, "vrrp_check_unicast_src"))
 		if !vi.IsSet("mcast_dst_ip") {
 			vi.McastDstIP = g.McastGroup4

@@ -470,3 +470,31 @@ vrrp_instance VI_1 {
 		}
 	}
 }
+
+// TestHigherPrioSendAdvert: the instance takes the global setting, and strict mode
+// turns it off (with a warning when the instance asked for it), as keepalived.
+func TestHigherPrioSendAdvert(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, instance string
+		want                   bool
+		warn                   string
+	}{
+		{"default", "", "", false, ""},
+		{"global", "vrrp_higher_prio_send_advert", "", true, ""},
+		{"own", "", "higher_prio_send_advert", true, ""},
+		{"strict ignores the global", "vrrp_higher_prio_send_advert\n vrrp_strict", "", false, ""},
+		{"strict resets its own", "vrrp_strict", "higher_prio_send_advert", false, "strict mode requires higher_prio_send_advert to be false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n version 3\n " +
+				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			if got := cfg.Instances[0].HigherPrioSendAdvert; got != tc.want {
+				t.Errorf("higher_prio_send_advert %v, want %v", got, tc.want)
+			}
+			if got := diags.String(); tc.warn == "" && got != "" || !strings.Contains(got, tc.warn) {
+				t.Errorf("diagnostics %q, want %q", got, tc.warn)
+			}
+		})
+	}
+}

@@ -121,6 +121,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		PreemptDelay:          in.PreemptDelay,
 		DownTimerAdverts:      in.DownTimerAdverts,
 		LowerPrioNoAdvert:     in.LowerPrioNoAdvert,
+		HigherPrioSendAdvert:  in.HigherPrioSendAdvert,
 		SourceAddr:            in.SourceIP,
 		MulticastGroup:        in.McastDstIP,
 		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
@@ -146,7 +147,8 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		Notify: vrrp.NotifyConfig{
 			Master: optCommand(in.NotifyMaster), Backup: optCommand(in.NotifyBackup),
 			Fault: optCommand(in.NotifyFault), Stop: optCommand(in.NotifyStop), Deleted: optCommand(in.NotifyDeleted),
-			Generic: optCommand(in.Notify),
+			Generic:          optCommand(in.Notify),
+			MasterRxLowerPri: optCommand(in.NotifyMasterRxLower),
 		},
 	}
 	if in.State == config.StateMaster {

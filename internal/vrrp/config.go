@@ -124,6 +124,9 @@ type InstanceConfig struct {
 	DownTimerAdverts int
 	// LowerPrioNoAdvert: a master does not answer lower priority adverts at once.
 	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert: a master that hears a higher priority advert sends one
+	// before it becomes backup (higher_prio_send_advert).
+	HigherPrioSendAdvert bool
 	// AuthType and AuthPass are VRRPv2's authentication: PASS, or AH (IPsec AH with
 	// HMAC-MD5-96 keyed by the password, as keepalived); only the first 8 bytes of the
 	// password count. Ignored for version 3, as keepalived does.
@@ -317,6 +320,9 @@ type Command struct {
 // announced as FAULT, as keepalived does.
 type NotifyConfig struct {
 	Master, Backup, Fault, Stop, Deleted, Generic *Command
+	// MasterRxLowerPri runs each time a master hears a lower priority master
+	// (notify_master_rx_lower_pri), with its own arguments only.
+	MasterRxLowerPri *Command
 }
 
 // SyncGroupConfig is one vrrp_sync_group: its members change state together.

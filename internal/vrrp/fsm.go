@@ -59,6 +59,10 @@ type Params struct {
 	PreemptDelay time.Duration
 	// DownTimerAdverts is how many missed adverts make the master down (RFC: 3).
 	DownTimerAdverts int
+	// HigherPrioSendAdvert makes a master that hears a higher priority advert send
+	// one of its own before it becomes backup (higher_prio_send_advert): that master,
+	// hearing a lower priority, repeats its gratuitous ARPs (garp_lower_prio_repeat).
+	HigherPrioSendAdvert bool
 	// LowerPrioNoAdvert stops a master from answering a lower-priority advert with an
 	// immediate advert of its own (keepalived answers by default, the RFC does not).
 	LowerPrioNoAdvert bool
@@ -321,6 +325,9 @@ func masterAdvert(m Machine, p Params, ev Event, act *Actions) Machine {
 			m.MasterAdverInterval = adv.Interval
 		}
 		m = becomeBackup(m, p, act)
+		if p.HigherPrioSendAdvert {
+			act.Send, act.SendPriority = true, p.Priority
+		}
 		m.Master, m.MasterPriority = adv.Source, adv.Priority
 	default:
 		if !p.LowerPrioNoAdvert {

@@ -332,3 +332,22 @@ func TestLowerPriorityAdvertRefreshesARP(t *testing.T) {
 		t.Error("a higher priority advert asked for a GARP burst")
 	}
 }
+
+// TestHigherPrioSendAdvert: with higher_prio_send_advert, a master that hears a higher
+// priority advert sends one of its own (at its own priority) as it becomes backup;
+// without it, it goes quietly.
+func TestHigherPrioSendAdvert(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		p := params(2, 100, time.Second)
+		p.HigherPrioSendAdvert = on
+		m, _ := Step(Machine{}, p, Event{Kind: EventStart})
+		m, _ = Step(m, p, Event{Kind: EventTimer})
+		next, act := Step(m, p, advert(addrHigh, 200, time.Second))
+		if next.State != StateBackup {
+			t.Fatalf("state %v, want BACKUP", next.State)
+		}
+		if act.Send != on || on && act.SendPriority != 100 {
+			t.Errorf("higher_prio_send_advert %v: send %v priority %d", on, act.Send, act.SendPriority)
+		}
+	}
+}

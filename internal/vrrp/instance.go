@@ -123,7 +123,8 @@ func (n *Node) baseInstance(in InstanceConfig, g *SyncGroupConfig, scripts map[s
 		params: Params{
 			Version: in.Version, Priority: in.Priority, AdvertInterval: in.AdvertInterval,
 			Nopreempt: in.Nopreempt, PreemptDelay: in.PreemptDelay, DownTimerAdverts: in.DownTimerAdverts,
-			LowerPrioNoAdvert: in.LowerPrioNoAdvert, Synced: g != nil && len(g.Members) > 1,
+			LowerPrioNoAdvert: in.LowerPrioNoAdvert, HigherPrioSendAdvert: in.HigherPrioSendAdvert,
+			Synced: g != nil && len(g.Members) > 1,
 		},
 	}
 	n.mu.Lock()

@@ -33,6 +33,9 @@ type notifyJob struct {
 	// priorityChange makes the job a notify_fifo line only, for a change of the
 	// effective priority in state (notify_priority_changes).
 	priorityChange bool
+	// rxLowerPri: a master heard a lower priority master (MASTER_RX_LOWER_PRI): the
+	// FIFO line and notify_master_rx_lower_pri, nothing else.
+	rxLowerPri bool
 }
 
 // notifier runs notify scripts, writes notify_fifo lines and sends alerts in the order
@@ -134,6 +137,19 @@ func PriorityFIFOLine(name string, master bool, priority uint8) string {
 }
 
 func (n *notifier) handle(ctx context.Context, j notifyJob) {
+	if j.rxLowerPri {
+		// keepalived's send_event_notify.
+		if n.fifo != "" {
+			line := fmt.Sprintf("INSTANCE %s MASTER_RX_LOWER_PRI %d\n", strconv.Quote(j.name), j.priority)
+			if err := writeFIFO(n.fifo, line); err != nil {
+				n.logger.Warn("notify_fifo", "err", err)
+			}
+		}
+		if c := j.cmds.MasterRxLowerPri; c != nil {
+			n.start(ctx, c.Argv, *c)
+		}
+		return
+	}
 	if j.priorityChange {
 		// keepalived's send_instance_priority_notifies writes the FIFO and runs nothing.
 		if n.fifo != "" {

@@ -138,3 +138,31 @@ func TestNotifyPriorityChanges(t *testing.T) {
 		break
 	}
 }
+
+// TestNotifierRxLowerPri: a master hearing a lower priority master writes keepalived's
+// MASTER_RX_LOWER_PRI line and runs notify_master_rx_lower_pri with its own arguments,
+// and nothing else (not the generic notify, not notify_master).
+func TestNotifierRxLowerPri(t *testing.T) {
+	dir := t.TempDir()
+	fifo, log := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
+	script := func(tag string) *Command {
+		return &Command{Argv: []string{"/bin/sh", "-c", `echo ` + tag + ` "$@" >> ` + log, "notify", "arg1"}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.run(ctx); close(done) }()
+	n.enqueue(notifyJob{name: "VI_1", state: StateMaster, priority: 150, rxLowerPri: true,
+		cmds: NotifyConfig{Generic: script("generic"), Master: script("master"), MasterRxLowerPri: script("rxlower")}})
+	cancel()
+	<-done
+	if b, _ := os.ReadFile(fifo); string(b) != "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n" {
+		t.Errorf("FIFO got %q", b)
+	}
+	if b, _ := os.ReadFile(log); string(b) != "rxlower arg1\n" {
+		t.Errorf("scripts ran: %q, want only notify_master_rx_lower_pri with its own argument", b)
+	}
+}

@@ -364,6 +364,11 @@ func (r *runner) step(i *instance, ev Event) {
 	if act.Send {
 		i.sendAdvert(act.SendPriority)
 	}
+	if act.LowerPrioAdvert {
+		// After an intermittent break the other node went master too; this lets a
+		// script take back what its notify_master took (keepalived's rationale).
+		r.notif.enqueue(notifyJob{name: i.cfg.Name, state: StateMaster, priority: i.params.Priority, cmds: i.cfg.Notify, rxLowerPri: true})
+	}
 	if act.LowerPrioAdvert && i.cfg.GARP.LowerPrioRepeat > 0 {
 		r.startBurst(i, i.cfg.GARP.LowerPrioRepeat, now)
 		r.sendGARPs(i, now)

@@ -141,7 +141,7 @@ func TestFIFOs(t *testing.T) {
 		}, "lvs_notify_fifo_script is ignored"},
 		{"reload flag", " fifo_write_vrrp_states_on_reload", func(g *GlobalDefs) string {
 			return check(g.FIFOWriteVRRPStatesOnReload, "off")
-		}, "fifo_write_vrrp_states_on_reload is not supported by govs yet"},
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,6 +53,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 			ARPInterval: gg.GarpInterval, NAInterval: gg.GnaInterval, Interfaces: gg.Members,
 		})
 	}
+	out.FIFOStatesOnReload = g.FIFOWriteVRRPStatesOnReload
 	// keepalived writes VRRP state lines to vrrp_notify_fifo, else to notify_fifo.
 	if f := g.VRRPNotifyFIFO; f != nil {
 		out.NotifyFIFO = f.Path

@@ -24,6 +24,9 @@ type Config struct {
 	TrackProcesses []TrackProcessConfig
 	// NotifyFIFO, when set, gets one line per state change (keepalived's notify_fifo).
 	NotifyFIFO string
+	// FIFOStatesOnReload writes every instance's and group's state to NotifyFIFO after
+	// each reload (fifo_write_vrrp_states_on_reload).
+	FIFOStatesOnReload bool
 	// MulticastGroup4 and MulticastGroup6 replace 224.0.0.18 and ff02::12
 	// (vrrp_mcast_group4/6).
 	MulticastGroup4, MulticastGroup6 netip.Addr

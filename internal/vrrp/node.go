@@ -450,6 +450,7 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 		gen.runners = append(gen.runners, newRunner(n, p.groupOf[i.cfg.Name], members, tr, notif, h))
 	}
 	for _, r := range gen.runners {
+		r.statesOnReload = cfg.FIFOStatesOnReload
 		r.begin(carried)
 	}
 	n.mu.Lock()

@@ -36,6 +36,9 @@ type notifyJob struct {
 	// rxLowerPri: a master heard a lower priority master (MASTER_RX_LOWER_PRI): the
 	// FIFO line and notify_master_rx_lower_pri, nothing else.
 	rxLowerPri bool
+	// fifoOnly writes the state line and runs nothing
+	// (fifo_write_vrrp_states_on_reload).
+	fifoOnly bool
 }
 
 // notifier runs notify scripts, writes notify_fifo lines and sends alerts in the order
@@ -163,6 +166,9 @@ func (n *notifier) handle(ctx context.Context, j notifyJob) {
 		if err := writeFIFO(n.fifo, FIFOLine(j.group, j.name, j.state, j.priority)); err != nil {
 			n.logger.Warn("notify_fifo", "err", err)
 		}
+	}
+	if j.fifoOnly {
+		return
 	}
 	var specific *Command
 	switch j.state {

@@ -166,3 +166,60 @@ func TestNotifierRxLowerPri(t *testing.T) {
 		t.Errorf("scripts ran: %q, want only notify_master_rx_lower_pri with its own argument", b)
 	}
 }
+
+// TestFIFOStatesOnReload: with fifo_write_vrrp_states_on_reload, a reload writes the
+// state of every instance and sync group to the notify FIFO; without it, a reload that
+// changes no state writes nothing.
+func TestFIFOStatesOnReload(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "notify.fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	cfg := single(instanceCfg("VI_1", 73, 150, 3, 100*time.Millisecond, testVIP))
+	cfg.SyncGroups = []SyncGroupConfig{{Name: "G", Members: []string{"VI_1"}}}
+	cfg.NotifyFIFO = fifo
+	n := startNode(t, hosts["a"], cfg)
+	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
+	drain := func(d time.Duration) []string {
+		var got []string
+		for end := time.After(d); ; {
+			select {
+			case l := <-lines:
+				got = append(got, l)
+			case <-end:
+				return got
+			}
+		}
+	}
+	drain(300 * time.Millisecond) // the takeover's lines
+	if err := n.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(500 * time.Millisecond); len(got) != 0 {
+		t.Fatalf("a reload without fifo_write_vrrp_states_on_reload wrote %q", got)
+	}
+	cfg.FIFOStatesOnReload = true
+	if err := n.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(drain(500*time.Millisecond), "\n")
+	for _, want := range []string{`INSTANCE "VI_1" MASTER 150`, `GROUP "G" MASTER 0`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("after the reload the FIFO got %q, want a line %q", got, want)
+		}
+	}
+}

@@ -23,6 +23,8 @@ type runner struct {
 	epoch   time.Time
 
 	groupState State // last state notified for the group
+	// statesOnReload: fifo_write_vrrp_states_on_reload, for a runner a reload started.
+	statesOnReload bool
 
 	cancel  context.CancelFunc   // ends the readers
 	stopc   chan map[string]bool // end's request: which members to hand over
@@ -85,6 +87,9 @@ func (r *runner) loop(carried map[string]carry) {
 				i.logger.Warn("removing leftover virtual addresses", "err", err)
 			}
 		}
+	}
+	if carried != nil && r.statesOnReload {
+		r.writeStates()
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -268,6 +273,18 @@ func (r *runner) sendGARPs(i *instance, now time.Time) {
 			i.garpTarget = 0
 			i.garpLeft--
 		}
+	}
+}
+
+// writeStates writes every member's state, and the group's, to the notify FIFO
+// (fifo_write_vrrp_states_on_reload), so a reader that restarts with the reload knows
+// where things stand.
+func (r *runner) writeStates() {
+	for _, i := range r.members {
+		r.notif.enqueue(notifyJob{name: i.cfg.Name, state: i.m.State, priority: i.params.Priority, fifoOnly: true})
+	}
+	if r.group != nil {
+		r.notif.enqueue(notifyJob{group: true, name: r.group.Name, state: r.members[0].m.State, fifoOnly: true})
 	}
 }
 

@@ -523,6 +523,10 @@ func (f *finisher) instances() {
 		inherit(&vi.LowerPrioNoAdvert, &vi.Source, "lower_prio_no_advert", from(g.LowerPrioNoAdvert, &g.Source, "vrrp_lower_prio_no_advert"))
 		inherit(&vi.SkipCheckAdvAddr, &vi.Source, "skip_check_adv_addr", from(g.SkipCheckAdvAddr, &g.Source, "vrrp_skip_check_adv_addr"))
 		inherit(&vi.Strict, &vi.Source, "strict_mode", from(g.Strict, &g.Source, "vrrp_strict"))
+		if vi.IsSet("unicast_ttl") && len(vi.UnicastPeers) == 0 {
+			f.d.warnf(vi.Line("unicast_ttl"), "%s: cannot use unicast_ttl without unicast peers - resetting", who)
+			vi.UnicastTTL = 255
+		}
 		if vi.Strict && vi.IsSet("higher_prio_send_advert") && vi.HigherPrioSendAdvert {
 			f.d.warnf(vi.Line("higher_prio_send_advert"), "%s: strict mode requires higher_prio_send_advert to be false - resetting", who)
 			vi.HigherPrioSendAdvert = false

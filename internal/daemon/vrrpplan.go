@@ -127,6 +127,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		MulticastGroup:        in.McastDstIP,
 		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
 		CheckUnicastSrc:       in.CheckUnicastSrc,
+		UnicastTTL:            uint8(in.UnicastTTL),
 		DontTrackPrimary:      in.DontTrackPrimary,
 		NoAccept:              !in.Accept,
 		SMTPAlert:             in.SMTPAlert,

@@ -56,16 +56,21 @@ func (k *ahKey) icv(header, ah, advert []byte, unicast bool) [ahICVLen]byte {
 }
 
 // appendAHPacket appends a complete IPv4 packet for a raw IP_HDRINCL socket: IPv4
-// header (TOS network control, TTL 255, protocol AH), AH header and advert. The kernel
-// only fills in the header checksum, which the ICV does not cover.
-func (k *ahKey) appendAHPacket(b []byte, id uint16, seq uint32, src, dst netip.Addr, unicast bool, advert []byte) []byte {
+// header (TOS network control, TTL 255 — unicast_ttl for a unicast advert —, protocol
+// AH), AH header and advert. The kernel only fills in the header checksum, which the
+// ICV does not cover.
+func (k *ahKey) appendAHPacket(b []byte, id uint16, seq uint32, src, dst netip.Addr, unicast bool, unicastTTL uint8, advert []byte) []byte {
 	start := len(b)
 	total := ipv4HeaderLen + ahHeaderLen + len(advert)
 	s, d := src.As4(), dst.As4()
 	b = append(b, 0x45, TOS)
 	b = binary.BigEndian.AppendUint16(b, uint16(total))
 	b = binary.BigEndian.AppendUint16(b, id)
-	b = append(b, 0, 0, TTL, ipProtoAH, 0, 0)
+	ttl := uint8(TTL)
+	if unicast {
+		ttl = unicastTTL
+	}
+	b = append(b, 0, 0, ttl, ipProtoAH, 0, 0)
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
 	b = append(b, IPProtocol, ahPayloadLen, 0, 0)

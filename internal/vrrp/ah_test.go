@@ -36,7 +36,7 @@ func newAHKey(pass string) *ahKey {
 func TestAHRoundTrip(t *testing.T) {
 	adv := ahAdvert(t)
 	key := newAHKey("govstest")
-	pkt := key.appendAHPacket(nil, 7, 42, ahSrc, ahDst, false, adv)
+	pkt := key.appendAHPacket(nil, 7, 42, ahSrc, ahDst, false, TTL, adv)
 	if len(pkt) != ipv4HeaderLen+ahHeaderLen+len(adv) || pkt[9] != ipProtoAH || pkt[ipv4HeaderLen] != IPProtocol || pkt[ipv4HeaderLen+1] != ahPayloadLen {
 		t.Fatalf("packet % x", pkt)
 	}
@@ -85,7 +85,7 @@ func TestAHRoundTrip(t *testing.T) {
 	}
 
 	// Unicast adverts leave the TTL out: it changes on the way across routers.
-	uni := key.appendAHPacket(nil, 7, 42, ahSrc, netip.MustParseAddr("10.77.0.2"), true, adv)
+	uni := key.appendAHPacket(nil, 7, 42, ahSrc, netip.MustParseAddr("10.77.0.2"), true, TTL, adv)
 	uni[8] = 60
 	if _, _, err := key.openAH(uni[:ipv4HeaderLen], uni[ipv4HeaderLen:], ahSrc, true); err != nil {
 		t.Fatalf("unicast with another TTL: %v", err)
@@ -99,7 +99,7 @@ func TestAHRoundTrip(t *testing.T) {
 func TestAHAnyByteFlip(t *testing.T) {
 	adv := ahAdvert(t)
 	key := newAHKey("k")
-	pkt := key.appendAHPacket(nil, 1, 1, ahSrc, ahDst, false, adv)
+	pkt := key.appendAHPacket(nil, 1, 1, ahSrc, ahDst, false, TTL, adv)
 	mutable := map[int]bool{1: true, 6: true, 7: true, 10: true, 11: true}
 	rapid.Check(t, func(t *rapid.T) {
 		off := rapid.IntRange(0, len(pkt)-1).Draw(t, "offset")
@@ -119,7 +119,7 @@ func TestAHAnyByteFlip(t *testing.T) {
 // advert that lies inside the payload; openAH never panics.
 func FuzzOpenAH(f *testing.F) {
 	key := newAHKey("govstest")
-	pkt := key.appendAHPacket(nil, 7, 42, ahSrc, ahDst, false, ahAdvert(f))
+	pkt := key.appendAHPacket(nil, 7, 42, ahSrc, ahDst, false, TTL, ahAdvert(f))
 	f.Add(pkt[:ipv4HeaderLen], pkt[ipv4HeaderLen:], false)
 	f.Add([]byte{}, []byte{}, true)
 	f.Fuzz(func(t *testing.T, header, payload []byte, unicast bool) {

@@ -147,6 +147,9 @@ type InstanceConfig struct {
 	SourceAddr netip.Addr
 	// UnicastPeers switch the instance from multicast to unicast adverts, one per peer.
 	UnicastPeers []netip.Addr
+	// UnicastTTL is the TTL / hop limit of unicast adverts (unicast_ttl) [255; 0 means
+	// 255].
+	UnicastTTL uint8
 	// CheckUnicastSrc drops unicast adverts whose source is not one of UnicastPeers
 	// (check_unicast_src); without it any source is accepted, as keepalived does.
 	CheckUnicastSrc bool
@@ -197,6 +200,13 @@ type InstanceConfig struct {
 	// effective priority (notify_priority_changes): INSTANCE "NAME" MASTER_PRIORITY|
 	// BACKUP_PRIORITY PRIO. No script runs.
 	NotifyPriorityChanges bool
+}
+
+func (in *InstanceConfig) unicastTTL() uint8 {
+	if in.UnicastTTL == 0 {
+		return TTL
+	}
+	return in.UnicastTTL
 }
 
 // VIP is one line of virtual_ipaddress: `IP[/PREFIX] [brd IP] [dev IF] [scope S]

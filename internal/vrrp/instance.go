@@ -223,7 +223,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	}
 	i.txBuf = make([]byte, 0, i.adv.Len())
 	i.params.Address = i.src
-	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil); err != nil {
+	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil, int(in.unicastTTL())); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
 	targets := i.plan.garpTargets()
@@ -335,7 +335,7 @@ func (i *instance) sendAdvert(priority uint8) {
 	for k, dst := range i.dsts {
 		msg, err := i.adv.Append(i.txBuf[:0], i.src, dst)
 		if err == nil && i.ah != nil {
-			i.pktBuf = i.ah.appendAHPacket(i.pktBuf[:0], i.ipID, i.ahSeq, i.src, dst, unicast, msg)
+			i.pktBuf = i.ah.appendAHPacket(i.pktBuf[:0], i.ipID, i.ahSeq, i.src, dst, unicast, i.cfg.unicastTTL(), msg)
 			msg = i.pktBuf
 		}
 		if err == nil {

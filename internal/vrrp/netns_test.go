@@ -448,3 +448,41 @@ func TestIPv6(t *testing.T) {
 	a.stop(t)
 	waitVIP(t, 3*time.Second, "fd77::254", hosts["b"], hosts)
 }
+
+// TestUnicastTTL: unicast adverts leave with unicast_ttl (plain and AH), and the peer,
+// which checks no TTL on unicast adverts, still follows the master.
+func TestUnicastTTL(t *testing.T) {
+	for _, auth := range []AuthType{AuthNone, AuthAH} {
+		t.Run(auth.String(), func(t *testing.T) {
+			_, hosts := lanHosts(t, "a", "b")
+			mk := func(prio uint8, peer string) Config {
+				in := instanceCfg("VI_1", 79, prio, 2, time.Second, testVIP)
+				in.UnicastPeers = []netip.Addr{netip.MustParseAddr(peer)}
+				in.UnicastTTL = 64
+				if auth == AuthAH {
+					in.AuthType, in.AuthPass = AuthAH, "secret"
+				}
+				return single(in)
+			}
+			startNode(t, hosts["a"], mk(150, "10.77.0.2"))
+			nb := startNode(t, hosts["b"], mk(100, "10.77.0.1"))
+			waitVIP(t, 6*time.Second, testVIP, hosts["a"], hosts)
+			stop := startFrameCapture(t, hosts["b"], "eth0", "ip proto 112 or ip proto 51")
+			time.Sleep(2500 * time.Millisecond)
+			n := 0
+			for _, f := range stop() {
+				ip := f[14:]
+				if len(ip) >= 20 && netip.AddrFrom4([4]byte(ip[12:16])).String() == "10.77.0.1" {
+					n++
+					if ip[8] != 64 {
+						t.Errorf("advert from a with TTL %d, want unicast_ttl 64", ip[8])
+					}
+				}
+			}
+			if n == 0 {
+				t.Fatal("no advert from a captured")
+			}
+			waitState(t, nb.Node, "VI_1", StateBackup, "b")
+		})
+	}
+}

@@ -37,7 +37,7 @@ type rxMeta struct {
 // adverts are received on ifindex and sent on txIndex (they differ only for a VMAC with
 // vmac_xmit_base). With ah, both use IP protocol 51 and the sender writes its own IPv4
 // header (IP_HDRINCL), which the AH ICV covers.
-func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr, ah bool) (_ *advertSocket, err error) {
+func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr, ah bool, unicastTTL int) (_ *advertSocket, err error) {
 	proto := IPProtocol
 	if ah {
 		proto = ipProtoAH
@@ -91,7 +91,7 @@ func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, pe
 			return nil, fmt.Errorf("IP_HDRINCL: %w", err)
 		}
 	}
-	if err := setupTx(tx, s.v6, txIndex, src); err != nil {
+	if err := setupTx(tx, s.v6, txIndex, src, unicastTTL); err != nil {
 		return nil, err
 	}
 	dsts := peers
@@ -110,7 +110,9 @@ func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, pe
 	return s, nil
 }
 
-func setupTx(fd int, v6 bool, ifindex int, src netip.Addr) error {
+// setupTx prepares the sending socket; unicastTTL is the TTL / hop limit of unicast
+// adverts (multicast ones always carry 255).
+func setupTx(fd int, v6 bool, ifindex int, src netip.Addr, unicastTTL int) error {
 	// The sending socket never reads: a filter that accepts nothing keeps unicast adverts
 	// addressed to us from piling up in its queue.
 	drop := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
@@ -126,14 +128,14 @@ func setupTx(fd int, v6 bool, ifindex int, src netip.Addr) error {
 	}
 	opts := []opt{
 		{unix.IPPROTO_IP, unix.IP_TOS, TOS, "IP_TOS"},
-		{unix.IPPROTO_IP, unix.IP_TTL, TTL, "IP_TTL"},
+		{unix.IPPROTO_IP, unix.IP_TTL, unicastTTL, "IP_TTL"},
 		{unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, TTL, "IP_MULTICAST_TTL"},
 		{unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"},
 	}
 	if v6 {
 		opts = []opt{
 			{unix.IPPROTO_IPV6, unix.IPV6_TCLASS, TOS, "IPV6_TCLASS"},
-			{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, TTL, "IPV6_UNICAST_HOPS"},
+			{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unicastTTL, "IPV6_UNICAST_HOPS"},
 			{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, TTL, "IPV6_MULTICAST_HOPS"},
 			{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"},
 			{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"},

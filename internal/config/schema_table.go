@@ -447,7 +447,7 @@ func trackFileBlock() *blockSpec {
 	return block("track_file", newOf[TrackFile], hName, "NAME",
 		kw("file", kString, required()),
 		kw("weight", weightKind(-2147483647, 2147483647), dflt("1")),
-		kw("init_file", kInitFile, notApplied()),
+		kw("init_file", kInitFile, doc("VALUE [0] written when the configuration is read if the file is missing; with overwrite also over an existing regular file, except on a reload")),
 	)
 }
 

@@ -132,6 +132,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	applyUmask(plan.Umask, opts.UmaskFromCommandLine, opts.Logger)
+	initTrackFiles(plan.TrackFileInits, false, opts.Logger)
 	// keepalived runs startup_script before it starts its children, and starts them
 	// however the script ended.
 	runStartStopScript(ctx, "startup_script", plan.StartupScript, plan.Security, opts.Logger)
@@ -308,6 +309,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.warnHTTPChange(cfg)
 	applyUmask(plan.Umask, d.opts.UmaskFromCommandLine, d.log)
+	initTrackFiles(plan.TrackFileInits, true, d.log)
 	var errs []error
 	if d.eng != nil {
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))

@@ -30,6 +30,9 @@ type Plan struct {
 	NoEmailFaults bool
 	// BFD are the bfd_instance sessions, run with VRRP.
 	BFD []bfd.Config
+	// TrackFileInits are the track_file init_file values, written when the
+	// configuration is loaded.
+	TrackFileInits []trackFileInit
 	// VRRPErr is why the VRRP part cannot run (auth_type AH, say); it only matters
 	// when VRRP runs, so `govs run -C` ignores it as keepalived -C ignores VRRP blocks.
 	VRRPErr error
@@ -93,6 +96,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 	}
 	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
 	p.BFD = bfdConfigs(cfg)
+	p.TrackFileInits = trackFileInits(cfg)
 	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}
 	return p, nil
 }

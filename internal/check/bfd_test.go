@@ -2,6 +2,8 @@ package check
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,5 +35,34 @@ func TestBFDCheck(t *testing.T) {
 	}
 	if _, err := New(Spec{Type: "BFD_CHECK", Options: &BFDOptions{Name: "x"}}, Env{}); err == nil {
 		t.Error("BFD_CHECK built without BFD sessions")
+	}
+}
+
+// TestRealServerFIFOLines: each real server transition writes keepalived's line to the
+// notify FIFOs: "RS [ip]:tcp:port [vip]:tcp:port UP|DOWN".
+func TestRealServerFIFOLines(t *testing.T) {
+	var up atomic.Bool
+	up.Store(true)
+	fifo := filepath.Join(t.TempDir(), "notify.fifo") // a regular file: appended to
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs := RealServer{VS: testVS, Addr: netip.MustParseAddrPort("192.0.2.7:80"), Weight: 1, Timing: fastTiming(),
+		Checkers: []Spec{{Type: "BFD_CHECK", Options: &BFDOptions{Name: "s"}}}}
+	m := NewManager(Options{BFDUp: func(string) bool { return up.Load() }})
+	m.SetFIFOs([]string{fifo})
+	if err := m.Update([]RealServer{rs}); err != nil {
+		t.Fatal(err)
+	}
+	m, stop := runManagerStarted(t, m)
+	defer stop()
+	time.Sleep(3 * BFDPoll)
+	up.Store(false)
+	waitEvent(t, m, 2*time.Second)
+	up.Store(true)
+	waitEvent(t, m, 2*time.Second)
+	want := "RS [192.0.2.7]:tcp:80 [127.0.0.1]:tcp:80 DOWN\nRS [192.0.2.7]:tcp:80 [127.0.0.1]:tcp:80 UP\n"
+	if b, _ := os.ReadFile(fifo); string(b) != want {
+		t.Errorf("FIFO got %q, want %q", b, want)
 	}
 }

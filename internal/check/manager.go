@@ -49,6 +49,7 @@ type Manager struct {
 	wake    chan struct{}
 	events  chan Event
 	wg      sync.WaitGroup // runners, feedback agents, notify scripts
+	fifos   []string       // notify FIFOs for real server lines (mu)
 
 	// ha_suspend (suspend.go): the virtual services that have it, the host's
 	// addresses, and which services are suspended now.
@@ -654,6 +655,7 @@ func (m *Manager) recomputeLocked(srv *server, checker, reason string, latency t
 		return
 	}
 	m.logger.Info("real server "+upDown(up), "rs", srv.rsName, "vs", srv.routerVSName, "checker", checker, "reason", reason)
+	m.writeFIFOsLocked(fmt.Sprintf("RS %s %s %s\n", srv.rsName, srv.routerVSName, strings.ToUpper(upDown(up))))
 	if s := srv.notifyDown; !up && s != nil {
 		m.spawnScript(*s)
 	}
@@ -681,6 +683,22 @@ func (m *Manager) removedLocked(srv *server) {
 }
 
 // alertLocked mails keepalived's real server alert when the server has smtp_alert.
+// SetFIFOs sets the notify FIFOs that get a line for each real server that goes up
+// or down (keepalived's notify_fifo and lvs_notify_fifo).
+func (m *Manager) SetFIFOs(paths []string) {
+	m.mu.Lock()
+	m.fifos = paths
+	m.mu.Unlock()
+}
+
+func (m *Manager) writeFIFOsLocked(line string) {
+	for _, p := range m.fifos {
+		if err := notify.WriteFIFO(p, line); err != nil {
+			m.logger.Warn("notify FIFO", "fifo", p, "err", err)
+		}
+	}
+}
+
 func (m *Manager) alertLocked(srv *server, up bool, body string) {
 	if srv.rs.SMTPAlert && m.opts.Mailer != nil {
 		m.opts.Mailer.Send(notify.RealServer(m.opts.Mailer.RouterID(), srv.rsName, srv.routerVSName, up, body))

@@ -129,7 +129,7 @@ func TestFIFOs(t *testing.T) {
 		}, ""},
 		{"own owner", " script_user ks\n lvs_notify_fifo /run/l.fifo root", func(g *GlobalDefs) string {
 			return check(g.LVSNotifyFIFO.Owner == UserGroup{User: "root"}, "%+v", g.LVSNotifyFIFO)
-		}, "lvs_notify_fifo is not supported by govs yet"},
+		}, ""},
 		{"script without its FIFO", " vrrp_notify_fifo_script /bin/reader", func(g *GlobalDefs) string {
 			return check(g.VRRPNotifyFIFOScript == nil, "script kept")
 		}, "has no vrrp_notify_fifo to read"},

@@ -174,6 +174,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			return fmt.Errorf("data plane: %w", err)
 		}
 		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail, BFDUp: d.bfdUp})
+		d.check.SetFIFOs(d.plan.Spec.FIFOs)
 		if err := d.check.Update(d.plan.Checks); err != nil {
 			return fmt.Errorf("checkers: %w", err)
 		}
@@ -312,6 +313,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	initTrackFiles(plan.TrackFileInits, true, d.log)
 	var errs []error
 	if d.eng != nil {
+		d.check.SetFIFOs(plan.Spec.FIFOs)
 		errs = append(errs, d.eng.Load(ctx, plan.Spec), d.check.Update(plan.Checks))
 		d.check.SetHASuspend(plan.HASuspend)
 	}

@@ -75,6 +75,12 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		}},
 	}
 	// One service per virtual_server but for groups, which may make more.
+	// keepalived writes checker lines to notify_fifo and to lvs_notify_fifo.
+	for _, f := range []*config.FIFO{cfg.Global.NotifyFIFO, cfg.Global.LVSNotifyFIFO} {
+		if f != nil {
+			p.Spec.FIFOs = append(p.Spec.FIFOs, f.Path)
+		}
+	}
 	p.Spec.Services = make([]engine.VirtualService, 0, len(cfg.VirtualServers))
 	for _, vs := range cfg.VirtualServers {
 		keys, err := serviceKeys(vs)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/dataplane"
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
 )
@@ -408,8 +409,23 @@ func (e *Engine) quorumState(s *state, vs VirtualService, live int) bool {
 		e.log.Info("quorum "+verb, "service", key.String(), "live_weight", live, "quorum", q.Quorum, "hysteresis", q.Hysteresis)
 		s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, q.Quorum, q.Hysteresis)})
 		e.runScript(s.ctx, script)
+		line := fmt.Sprintf("VS %s %s\n", fifoName(key), map[bool]string{true: "UP", false: "DOWN"}[next])
+		for _, p := range s.spec.FIFOs {
+			if err := notify.WriteFIFO(p, line); err != nil {
+				e.log.Warn("notify FIFO", "fifo", p, "err", err)
+			}
+		}
 	}
 	return next
+}
+
+// fifoName is a virtual service as keepalived's FIFO lines show it: "FWM 7" or
+// "[10.0.0.10]:tcp:80".
+func fifoName(k table.ServiceKey) string {
+	if k.FWMark != 0 {
+		return fmt.Sprintf("FWM %d", k.FWMark)
+	}
+	return notify.Endpoint(k.Addr.Addr().String(), k.Protocol.String(), k.Addr.Port())
 }
 
 func (e *Engine) runScript(ctx context.Context, s *script.Spec) {

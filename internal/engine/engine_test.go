@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
 )
@@ -188,6 +191,11 @@ func TestQuorumAndSorryServer(t *testing.T) {
 	sp.Services[0].Sorry = &sorry
 	sp.Services[0].QuorumUp = &script.Spec{Argv: []string{"up"}}
 	sp.Services[0].QuorumDown = &script.Spec{Argv: []string{"down"}}
+	fifo := filepath.Join(t.TempDir(), "notify.fifo") // a regular file: WriteFIFO appends
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp.FIFOs = []string{fifo}
 	if err := e.Load(ctx, sp); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +232,10 @@ func TestQuorumAndSorryServer(t *testing.T) {
 	defer mu.Unlock()
 	if len(ran) != 2 || ran[0] != "down" || ran[1] != "up" {
 		t.Errorf("quorum scripts ran %v, want [down up]", ran)
+	}
+	want := "VS " + notify.Endpoint(vip.Addr.Addr().String(), vip.Protocol.String(), vip.Addr.Port())
+	if b, _ := os.ReadFile(fifo); string(b) != want+" DOWN\n"+want+" UP\n" {
+		t.Errorf("notify FIFO got %q, want the DOWN and UP lines of %s", b, want)
 	}
 }
 

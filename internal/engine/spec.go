@@ -13,6 +13,9 @@ import (
 type Spec struct {
 	Services []VirtualService
 	Timeouts table.Timeouts
+	// FIFOs get a line each time a virtual service gains or loses its quorum
+	// (keepalived's notify_fifo and lvs_notify_fifo).
+	FIFOs []string
 }
 
 // VirtualService is one virtual_server block (or one resolved member of a group).

@@ -2,17 +2,14 @@ package vrrp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
-	"golang.org/x/sys/unix"
 )
 
 // Alerter sends keepalived's smtp_alert mails for state changes of an instance, or of
@@ -144,7 +141,7 @@ func (n *notifier) handle(ctx context.Context, j notifyJob) {
 		// keepalived's send_event_notify.
 		if n.fifo != "" {
 			line := fmt.Sprintf("INSTANCE %s MASTER_RX_LOWER_PRI %d\n", strconv.Quote(j.name), j.priority)
-			if err := writeFIFO(n.fifo, line); err != nil {
+			if err := notify.WriteFIFO(n.fifo, line); err != nil {
 				n.logger.Warn("notify_fifo", "err", err)
 			}
 		}
@@ -156,14 +153,14 @@ func (n *notifier) handle(ctx context.Context, j notifyJob) {
 	if j.priorityChange {
 		// keepalived's send_instance_priority_notifies writes the FIFO and runs nothing.
 		if n.fifo != "" {
-			if err := writeFIFO(n.fifo, PriorityFIFOLine(j.name, j.state == StateMaster, j.priority)); err != nil {
+			if err := notify.WriteFIFO(n.fifo, PriorityFIFOLine(j.name, j.state == StateMaster, j.priority)); err != nil {
 				n.logger.Warn("notify_fifo", "err", err)
 			}
 		}
 		return
 	}
 	if n.fifo != "" {
-		if err := writeFIFO(n.fifo, FIFOLine(j.group, j.name, j.state, j.priority)); err != nil {
+		if err := notify.WriteFIFO(n.fifo, FIFOLine(j.group, j.name, j.state, j.priority)); err != nil {
 			n.logger.Warn("notify_fifo", "err", err)
 		}
 	}
@@ -208,25 +205,4 @@ func (n *notifier) start(ctx context.Context, argv []string, c Command) {
 		defer n.scripts.Done()
 		script.Run(ctx, spec, n.logger)
 	}()
-}
-
-// writeFIFO writes one line to the notify FIFO, creating it when missing. A FIFO
-// nobody reads is not an error worth more than a debug line: the line is dropped, as
-// keepalived drops it. A regular file is appended to.
-func writeFIFO(path, line string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, syscall.EEXIST) {
-			return fmt.Errorf("creating %s: %w", path, err)
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, syscall.ENXIO) {
-		return nil // no reader
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.WriteString(line)
-	return err
 }

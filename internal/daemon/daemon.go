@@ -84,6 +84,8 @@ type Daemon struct {
 
 	// runCtx is the daemon's life, for what a reload starts.
 	runCtx context.Context
+	// fifos runs the notify FIFO reader scripts.
+	fifos fifoScripts
 	// bfdStates are the bfd_instance sessions' states (bfdMu): Up or not.
 	bfdMu     sync.Mutex
 	bfdStates map[string]bool
@@ -142,6 +144,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
+		d.fifos.stop()
 		if d.dp != nil {
 			// A later component failed (a busy HTTP port): free the service ports.
 			cctx, ccancel := context.WithTimeout(context.Background(), opts.StopTimeout)
@@ -155,6 +158,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 func (d *Daemon) start(ctx context.Context) error {
 	d.runCtx = ctx
+	// The FIFOs and their readers first: keepalived opens them before anything writes.
+	d.fifos.log = d.log
+	d.fifos.apply(d.plan.FIFOReaders)
 	if d.plan.Mail.Server != "" {
 		d.mail = notify.New(d.plan.Mail, d.log)
 		d.goRun("mailer", func() error { d.mail.Run(ctx); return nil })
@@ -311,6 +317,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.warnHTTPChange(cfg)
 	applyUmask(plan.Umask, d.opts.UmaskFromCommandLine, d.log)
 	initTrackFiles(plan.TrackFileInits, true, d.log)
+	d.fifos.apply(plan.FIFOReaders)
 	var errs []error
 	if d.eng != nil {
 		d.check.SetFIFOs(plan.Spec.FIFOs)
@@ -343,6 +350,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 func (d *Daemon) Stop() error {
 	d.cancel()
 	d.wg.Wait()
+	d.fifos.stop() // after the last lines (STOP states) are written
 	var err error
 	if d.dp != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)

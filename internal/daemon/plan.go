@@ -33,6 +33,8 @@ type Plan struct {
 	// TrackFileInits are the track_file init_file values, written when the
 	// configuration is loaded.
 	TrackFileInits []trackFileInit
+	// FIFOReaders are the notify FIFO reader scripts (*_notify_fifo_script).
+	FIFOReaders []fifoReader
 	// VRRPErr is why the VRRP part cannot run (auth_type AH, say); it only matters
 	// when VRRP runs, so `govs run -C` ignores it as keepalived -C ignores VRRP blocks.
 	VRRPErr error
@@ -103,6 +105,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
 	p.BFD = bfdConfigs(cfg)
 	p.TrackFileInits = trackFileInits(cfg)
+	p.FIFOReaders = fifoReaders(cfg.Global)
 	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}
 	return p, nil
 }

@@ -292,3 +292,9 @@ func (c *capped) bytes() []byte {
 	}
 	return c.buf
 }
+
+// Owner resolves user/group names or ids as scripts run with them: nil means the
+// daemon's own.
+func Owner(userName, groupName string) (*syscall.Credential, error) {
+	return credential(userName, groupName)
+}

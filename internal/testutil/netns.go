@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/vishvananda/netns"
 )
 
@@ -149,28 +149,7 @@ func (h *Host) Start(name string, args ...string) (*exec.Cmd, *SyncBuffer) {
 }
 
 // Do runs f on an OS thread inside the host's namespace.
-func (h *Host) Do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(h.NS); err != nil {
-			errc <- err
-			return
-		}
-		err = f()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
+func (h *Host) Do(f func() error) error { return nsrun.Do(h.NS, f) }
 
 // Eventually polls cond every 20 ms until it holds or timeout passes.
 func Eventually(timeout time.Duration, cond func() bool) bool {

@@ -61,23 +61,7 @@ func TestNotifierPriorityChangeRunsNoScript(t *testing.T) {
 func TestNotifyPriorityChanges(t *testing.T) {
 	_, hosts := lanHosts(t, "a")
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "notify.fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// O_RDWR: the test holds the FIFO open so the node's writes always find a reader.
-	r, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	fifo, lines := readFIFO(t, filepath.Join(dir, "notify.fifo"))
 	track := filepath.Join(dir, "weight")
 	if err := os.WriteFile(track, []byte("0\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -172,23 +156,7 @@ func TestNotifierRxLowerPri(t *testing.T) {
 // changes no state writes nothing.
 func TestFIFOStatesOnReload(t *testing.T) {
 	_, hosts := lanHosts(t, "a")
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "notify.fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	fifo, lines := readFIFO(t, filepath.Join(t.TempDir(), "notify.fifo"))
 	cfg := single(instanceCfg("VI_1", 73, 150, 3, 100*time.Millisecond, testVIP))
 	cfg.SyncGroups = []SyncGroupConfig{{Name: "G", Members: []string{"VI_1"}}}
 	cfg.NotifyFIFO = fifo
@@ -222,4 +190,26 @@ func TestFIFOStatesOnReload(t *testing.T) {
 			t.Errorf("after the reload the FIFO got %q, want a line %q", got, want)
 		}
 	}
+}
+
+// readFIFO makes a FIFO at path and delivers the lines written to it. The test holds
+// it open for reading and writing (O_RDWR), so the node's writes always find a reader.
+func readFIFO(t *testing.T, path string) (string, <-chan string) {
+	t.Helper()
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return path, lines
 }

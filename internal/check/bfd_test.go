@@ -1,12 +1,16 @@
 package check
 
 import (
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/govs/govs/internal/testutil"
 )
 
 // TestBFDCheck: BFD_CHECK follows its session, whatever delay_loop and retry say,
@@ -64,5 +68,26 @@ func TestRealServerFIFOLines(t *testing.T) {
 	want := "RS [192.0.2.7]:tcp:80 [127.0.0.1]:tcp:80 DOWN\nRS [192.0.2.7]:tcp:80 [127.0.0.1]:tcp:80 UP\n"
 	if b, _ := os.ReadFile(fifo); string(b) != want {
 		t.Errorf("FIFO got %q, want %q", b, want)
+	}
+}
+
+// TestLogAllFailures: with log_all_failures every failed probe of a server already
+// down is logged; without it, only the transition is.
+func TestLogAllFailures(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		var buf testutil.SyncBuffer
+		rs := RealServer{VS: testVS, Addr: netip.MustParseAddrPort("192.0.2.7:80"), Weight: 1, Timing: fastTiming(),
+			Checkers: []Spec{{Type: "BFD_CHECK", Options: &BFDOptions{Name: "s"}, LogAllFailures: all}}}
+		m := NewManager(Options{Logger: slog.New(slog.NewTextHandler(&buf, nil)), BFDUp: func(string) bool { return false }})
+		if err := m.Update([]RealServer{rs}); err != nil {
+			t.Fatal(err)
+		}
+		_, stop := runManagerStarted(t, m)
+		time.Sleep(6 * BFDPoll)
+		stop()
+		n := strings.Count(buf.String(), `msg="check failed"`)
+		if all && n < 3 || !all && n != 0 {
+			t.Errorf("log_all_failures %v: %d failures logged", all, n)
+		}
 	}
 }

@@ -218,6 +218,9 @@ type Spec struct {
 	Options any
 	// Source is where the block came from (e.g. "keepalived.conf:42"), for messages.
 	Source string
+	// LogAllFailures logs every failed probe, not only those of a server still up
+	// (log_all_failures, checker_log_all_failures).
+	LogAllFailures bool
 }
 
 // RealServer is one real_server block of one virtual server, with what the manager

@@ -618,6 +618,8 @@ func (m *Manager) observe(srv *server, cs *checkerState, res Result, latency tim
 		st.LastError = res.Err.Error()
 		if cs.probe.up {
 			m.logger.Info("check failed, will retry", "rs", srv.rsName, "checker", cs.name, "err", res.Err)
+		} else if cs.spec.LogAllFailures {
+			m.logger.Info("check failed", "rs", srv.rsName, "checker", cs.name, "err", res.Err)
 		}
 	}
 	if res.Err == nil && res.HasWeight {

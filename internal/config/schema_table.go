@@ -66,7 +66,7 @@ func retryKeywords(retryDoc, delayDoc string) []*keywordSpec {
 		kw("warmup", kTimer0, dfltDoc("real_server, virtual_server, = delay_loop")),
 		kw("delay_loop", kTimer, dfltDoc("real_server, virtual_server, 60s")),
 		kw("alpha", kBool, dfltDoc("real_server alpha")),
-		kw("log_all_failures", kBool, notApplied()),
+		kw("log_all_failures", kBool, doc("log every failed check, not only those of a server still up")),
 	}
 }
 
@@ -326,7 +326,7 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 	unsup("min_auto_priority_delay", kPositive),
 	kw("smtp_alert_vrrp", kBool, dfltDoc("smtp_alert")),
 	kw("smtp_alert_checker", kBool, dfltDoc("smtp_alert")),
-	kw("checker_log_all_failures", kBool, notApplied()),
+	kw("checker_log_all_failures", kBool, doc("log_all_failures for every checker")),
 	kw("dynamic_interfaces", kind{doc: "[allow_if_changes]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		if len(a) == 1 && a[0].Text != "allow_if_changes" {
 			return nil, argErrorf(0, "%q is not allow_if_changes", a[0].Text)

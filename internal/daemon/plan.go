@@ -335,7 +335,8 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 			Warmup:           check.Dur(c.Warmup),
 			Alpha:            check.Bool(c.Alpha || rs.Alpha || vs.Alpha),
 		},
-		Source: where(c.Source),
+		Source:         where(c.Source),
+		LogAllFailures: c.LogAllFailures,
 	}
 	switch c.Type {
 	case config.HTTPGet, config.SSLGet:

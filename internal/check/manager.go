@@ -684,7 +684,6 @@ func (m *Manager) removedLocked(srv *server) {
 	m.alertLocked(srv, false, "=> Removing <=")
 }
 
-// alertLocked mails keepalived's real server alert when the server has smtp_alert.
 // SetFIFOs sets the notify FIFOs that get a line for each real server that goes up
 // or down (keepalived's notify_fifo and lvs_notify_fifo).
 func (m *Manager) SetFIFOs(paths []string) {
@@ -701,6 +700,7 @@ func (m *Manager) writeFIFOsLocked(line string) {
 	}
 }
 
+// alertLocked mails keepalived's real server alert when the server has smtp_alert.
 func (m *Manager) alertLocked(srv *server, up bool, body string) {
 	if srv.rs.SMTPAlert && m.opts.Mailer != nil {
 		m.opts.Mailer.Send(notify.RealServer(m.opts.Mailer.RouterID(), srv.rsName, srv.routerVSName, up, body))

@@ -498,3 +498,19 @@ func TestHigherPrioSendAdvert(t *testing.T) {
 		})
 	}
 }
+
+// TestUnicastWithoutPeers: a unicast keyword without peers falls back to multicast
+// with keepalived's deprecation warning, unless unicast_fault_no_peer asks for FAULT.
+func TestUnicastWithoutPeers(t *testing.T) {
+	for _, tc := range []struct{ instance, warn string }{
+		{"unicast_peer {\n }", "without any unicast peers. Defaulting to multicast"},
+		{"unicast_peer {\n }\n unicast_fault_no_peer", ""},
+		{"", ""},
+	} {
+		src := "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " + tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+		_, diags := Parse("t.conf", []byte(src), Options{})
+		if got := diags.String(); tc.warn == "" && strings.Contains(got, "unicast") || !strings.Contains(got, tc.warn) {
+			t.Errorf("%q: diagnostics %q, want %q", tc.instance, got, tc.warn)
+		}
+	}
+}

@@ -176,6 +176,9 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
 	}
+	if in.UnicastFaultNoPeer && len(ic.UnicastPeers) == 0 {
+		ic.ConfigFault = "cannot use unicast without any peers (unicast_fault_no_peer)"
+	}
 	ic.VIPs = vips(in.VirtualIPs)
 	ic.ExcludedVIPs = vips(in.ExcludedIPs)
 	for _, r := range in.VirtualRoutes {

@@ -147,6 +147,9 @@ type InstanceConfig struct {
 	SourceAddr netip.Addr
 	// UnicastPeers switch the instance from multicast to unicast adverts, one per peer.
 	UnicastPeers []netip.Addr
+	// ConfigFault, when set, holds the instance in FAULT for good with this reason
+	// (keepalived's configuration faults, e.g. unicast_fault_no_peer without peers).
+	ConfigFault string
 	// UnicastTTL is the TTL / hop limit of unicast adverts (unicast_ttl) [255; 0 means
 	// 255].
 	UnicastTTL uint8

@@ -122,3 +122,20 @@ func TestDynamicInterfaces(t *testing.T) {
 		t.Fatal("VI_2's VIP is not on dv1")
 	}
 }
+
+// TestConfigFault: an instance with a configuration fault (unicast_fault_no_peer
+// without peers) stays in FAULT and never takes its address.
+func TestConfigFault(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	in := instanceCfg("VI_1", 80, 150, 3, 100*time.Millisecond, testVIP)
+	in.ConfigFault = "cannot use unicast without any peers (unicast_fault_no_peer)"
+	n := startNode(t, hosts["a"], single(in))
+	waitState(t, n.Node, "VI_1", StateFault, "a")
+	time.Sleep(time.Second)
+	if st := n.Status()[0]; st.State != StateFault || !strings.Contains(strings.Join(st.Faults, ";"), "unicast_fault_no_peer") {
+		t.Fatalf("status %+v", st)
+	}
+	if hasAddr(t, hosts["a"], testVIP) {
+		t.Fatal("a faulted instance took its address")
+	}
+}

@@ -321,6 +321,9 @@ func (r *runner) retrack(initial bool) {
 		if i.absent != "" {
 			faults = append(faults, i.absent)
 		}
+		if f := i.cfg.ConfigFault; f != "" {
+			faults = append(faults, f)
+		}
 		if prio != i.params.Priority && !initial {
 			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
 			r.shiftDownTimer(i, prio)

@@ -65,8 +65,8 @@ type Firewall struct {
 
 	fam      [2]*family // ip, ip6
 	cleaned  bool       // leftover tables of an earlier run deleted
-	addrRefs map[element]*heldAddr
-	vmacRefs map[vmacKey]int
+	addrRefs counted[element, Addr]
+	vmacRefs counted[vmacKey, vmacKey]
 }
 
 type vmacKey struct {
@@ -85,15 +85,51 @@ func New(newConn func() (*nftables.Conn, error), opts Options, log *slog.Logger)
 		opts:     opts,
 		log:      log,
 		fam:      [2]*family{{nf: nftables.TableFamilyIPv4}, {nf: nftables.TableFamilyIPv6}},
-		addrRefs: map[element]*heldAddr{},
-		vmacRefs: map[vmacKey]int{},
+		addrRefs: counted[element, Addr]{},
+		vmacRefs: counted[vmacKey, vmacKey]{},
 	}
 }
 
-// heldAddr is an address in the sets and how many hold it.
-type heldAddr struct {
-	addr Addr
-	n    int
+// counted are what the tables hold, by key, each with a holder count: a value goes in
+// with its first holder and out with its last.
+type counted[K comparable, V any] map[K]*holders[V]
+
+type holders[V any] struct {
+	v V
+	n int
+}
+
+// hold counts one more holder of k (v the value it stands for) and reports whether it
+// is the first.
+func (c counted[K, V]) hold(k K, v V) bool {
+	h := c[k]
+	if h == nil {
+		h = &holders[V]{v: v}
+		c[k] = h
+	}
+	h.n++
+	return h.n == 1
+}
+
+// release counts one holder of k less and, when it was the last, returns its value.
+func (c counted[K, V]) release(k K) (v V, last bool) {
+	h := c[k]
+	if h == nil {
+		return v, false
+	}
+	if h.n--; h.n > 0 {
+		return v, false
+	}
+	delete(c, k)
+	return h.v, true
+}
+
+func (c counted[K, V]) values() []V {
+	out := make([]V, 0, len(c))
+	for _, h := range c {
+		out = append(out, h.v)
+	}
+	return out
 }
 
 // AddAddrs drops traffic to and from addrs (keepalived's "setting firewall drop rule").
@@ -102,14 +138,9 @@ func (f *Firewall) AddAddrs(addrs []Addr) error {
 	defer f.mu.Unlock()
 	var added []Addr
 	for _, a := range addrs {
-		e := f.element(a)
-		h := f.addrRefs[e]
-		if h == nil {
-			h = &heldAddr{addr: a}
-			f.addrRefs[e] = h
+		if f.addrRefs.hold(f.element(a), a) {
 			added = append(added, a)
 		}
-		h.n++
 	}
 	if len(added) == 0 {
 		return nil
@@ -123,14 +154,8 @@ func (f *Firewall) RemoveAddrs(addrs []Addr) error {
 	defer f.mu.Unlock()
 	var removed []Addr
 	for _, a := range addrs {
-		e := f.element(a)
-		h := f.addrRefs[e]
-		if h == nil {
-			continue
-		}
-		if h.n--; h.n == 0 {
-			delete(f.addrRefs, e)
-			removed = append(removed, h.addr)
+		if held, last := f.addrRefs.release(f.element(a)); last {
+			removed = append(removed, held)
 		}
 	}
 	if len(removed) == 0 {
@@ -147,8 +172,7 @@ func (f *Firewall) AddVMAC(v VMAC) error {
 	defer f.mu.Unlock()
 	var added []vmacKey
 	for _, k := range v.keys() {
-		f.vmacRefs[k]++
-		if f.vmacRefs[k] == 1 {
+		if f.vmacRefs.hold(k, k) {
 			added = append(added, k)
 		}
 	}
@@ -164,12 +188,7 @@ func (f *Firewall) RemoveVMAC(v VMAC) error {
 	defer f.mu.Unlock()
 	var removed []vmacKey
 	for _, k := range v.keys() {
-		if f.vmacRefs[k] == 0 {
-			continue
-		}
-		f.vmacRefs[k]--
-		if f.vmacRefs[k] == 0 {
-			delete(f.vmacRefs, k)
+		if _, last := f.vmacRefs.release(k); last {
 			removed = append(removed, k)
 		}
 	}
@@ -194,7 +213,7 @@ func (v VMAC) keys() []vmacKey {
 func (f *Firewall) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addrRefs, f.vmacRefs = map[element]*heldAddr{}, map[vmacKey]int{}
+	f.addrRefs, f.vmacRefs = counted[element, Addr]{}, counted[vmacKey, vmacKey]{}
 	if f.fam[0].table == nil && f.fam[1].table == nil {
 		return nil
 	}
@@ -251,9 +270,9 @@ func (f *Firewall) Reconfigure(opts Options) error {
 	}
 	f.opts = opts
 	// nftables_ifindex decides which set a link-local address is in.
-	rekeyed := map[element]*heldAddr{}
+	rekeyed := counted[element, Addr]{}
 	for _, h := range f.addrRefs {
-		e := f.element(h.addr)
+		e := f.element(h.v)
 		if o := rekeyed[e]; o != nil {
 			o.n += h.n
 		} else {
@@ -296,16 +315,8 @@ func (f *Firewall) rebuild() error {
 		fm.reset()
 	}
 	b := &batch{f: f, conn: conn}
-	var vmacs []vmacKey
-	for k := range f.vmacRefs {
-		vmacs = append(vmacs, k)
-	}
-	b.vmacElements(vmacs, true)
-	var addrs []Addr
-	for _, h := range f.addrRefs {
-		addrs = append(addrs, h.addr)
-	}
-	b.addrElements(addrs, true)
+	b.vmacElements(f.vmacRefs.values(), true)
+	b.addrElements(f.addrRefs.values(), true)
 	if err := conn.Flush(); err != nil {
 		for _, fm := range f.fam {
 			fm.reset()

@@ -79,8 +79,7 @@ func TestInstanceLowerPrioGarp(t *testing.T) {
 		{"strict zeroes own", "", "strict_mode\n garp_lower_prio_repeat 2", 0, 0, "t.conf:9:2: warning: vrrp_instance VI_1: strict mode requires no repeat GARPs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 255\n " +
-				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			src := oneInstance("global_defs {\n "+tc.global+"\n}", "priority 255\n "+tc.instance)
 			cfg, diags := Parse("t.conf", []byte(src), Options{})
 			if diags.HasErrors() {
 				t.Fatalf("unexpected errors:\n%s", diags)
@@ -262,8 +261,7 @@ func TestNFTables(t *testing.T) {
 		{"strict v3 accept", "vrrp_strict", "accept\n version 3", "", -1, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 100\n " +
-				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			src := oneInstance("global_defs {\n "+tc.global+"\n}", "priority 100\n "+tc.instance)
 			cfg, diags := Parse("t.conf", []byte(src), Options{})
 			if diags.HasErrors() {
 				t.Fatalf("unexpected errors:\n%s", diags)
@@ -304,14 +302,9 @@ func TestLinkDelays(t *testing.T) {
 		{"too many", "eth0 1 1 1", "", 0, 0, "error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "interface_up_down_delays {\n " + tc.lines + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " +
-				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			src := oneInstance("interface_up_down_delays {\n "+tc.lines+"\n}", tc.instance)
 			cfg, diags := Parse("t.conf", []byte(src), Options{})
-			got := diags.String()
-			if tc.diag == "" && got != "" || tc.diag != "" && !strings.Contains(got, tc.diag) {
-				t.Fatalf("diagnostics %q, want one containing %q", got, tc.diag)
-			}
-			if diags.HasErrors() {
+			if wantDiagnostic(t, diags, tc.diag); diags.HasErrors() {
 				return
 			}
 			var down, up time.Duration
@@ -390,14 +383,9 @@ func TestGarpExtraIf(t *testing.T) {
 		{"global 0", "vrrp_garp_extra_if 0", "", nil, "error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " +
-				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			src := oneInstance("global_defs {\n "+tc.global+"\n}", tc.instance)
 			cfg, diags := Parse("t.conf", []byte(src), Options{})
-			got := diags.String()
-			if tc.diag == "" && got != "" || tc.diag != "" && !strings.Contains(got, tc.diag) {
-				t.Fatalf("diagnostics %q, want one containing %q", got, tc.diag)
-			}
-			if diags.HasErrors() {
+			if wantDiagnostic(t, diags, tc.diag); diags.HasErrors() {
 				return
 			}
 			e := cfg.Instances[0].GarpExtraIf
@@ -486,8 +474,7 @@ func TestHigherPrioSendAdvert(t *testing.T) {
 		{"strict resets its own", "vrrp_strict", "higher_prio_send_advert", false, "strict mode requires higher_prio_send_advert to be false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := "global_defs {\n " + tc.global + "\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n version 3\n " +
-				tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+			src := oneInstance("global_defs {\n "+tc.global+"\n}", "version 3\n "+tc.instance)
 			cfg, diags := Parse("t.conf", []byte(src), Options{})
 			if got := cfg.Instances[0].HigherPrioSendAdvert; got != tc.want {
 				t.Errorf("higher_prio_send_advert %v, want %v", got, tc.want)
@@ -507,10 +494,25 @@ func TestUnicastWithoutPeers(t *testing.T) {
 		{"unicast_peer {\n }\n unicast_fault_no_peer", ""},
 		{"", ""},
 	} {
-		src := "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " + tc.instance + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+		src := oneInstance("", tc.instance)
 		_, diags := Parse("t.conf", []byte(src), Options{})
 		if got := diags.String(); tc.warn == "" && strings.Contains(got, "unicast") || !strings.Contains(got, tc.warn) {
 			t.Errorf("%q: diagnostics %q, want %q", tc.instance, got, tc.warn)
 		}
+	}
+}
+
+// oneInstance is a configuration of top-level blocks (top) and one IPv4 instance on
+// eth0 with the given extra lines.
+func oneInstance(top, lines string) string {
+	return top + "\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " + lines + "\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+}
+
+// wantDiagnostic stops the test unless the diagnostics contain want, or are empty when
+// want is.
+func wantDiagnostic(t *testing.T, diags Diagnostics, want string) {
+	t.Helper()
+	if got := diags.String(); want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+		t.Fatalf("diagnostics %q, want one containing %q", got, want)
 	}
 }

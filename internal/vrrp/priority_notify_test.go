@@ -34,19 +34,10 @@ func TestPriorityFIFOLine(t *testing.T) {
 // TestNotifierPriorityChangeRunsNoScript: a priority change writes the FIFO only; the
 // instance's notify scripts are for state changes.
 func TestNotifierPriorityChangeRunsNoScript(t *testing.T) {
-	dir := t.TempDir()
-	fifo, log := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
-	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
-	cmd := &Command{Argv: []string{"/bin/sh", "-c", `echo "$@" >> ` + log, "notify"}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.run(ctx); close(done) }()
-	n.enqueue(notifyJob{name: "VI_1", state: StateFault, priority: 70, priorityChange: true, cmds: NotifyConfig{Generic: cmd, Fault: cmd}})
-	cancel()
-	<-done
+	fifo, log := runNotifier(t, func(log string) []notifyJob {
+		cmd := &Command{Argv: []string{"/bin/sh", "-c", `echo "$@" >> ` + log, "notify"}}
+		return []notifyJob{{name: "VI_1", state: StateFault, priority: 70, priorityChange: true, cmds: NotifyConfig{Generic: cmd, Fault: cmd}}}
+	})
 	if b, _ := os.ReadFile(fifo); string(b) != "INSTANCE \"VI_1\" BACKUP_PRIORITY 70\n" {
 		t.Errorf("FIFO got %q", b)
 	}
@@ -127,22 +118,13 @@ func TestNotifyPriorityChanges(t *testing.T) {
 // MASTER_RX_LOWER_PRI line and runs notify_master_rx_lower_pri with its own arguments,
 // and nothing else (not the generic notify, not notify_master).
 func TestNotifierRxLowerPri(t *testing.T) {
-	dir := t.TempDir()
-	fifo, log := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
-	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
-	script := func(tag string) *Command {
-		return &Command{Argv: []string{"/bin/sh", "-c", `echo ` + tag + ` "$@" >> ` + log, "notify", "arg1"}}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.run(ctx); close(done) }()
-	n.enqueue(notifyJob{name: "VI_1", state: StateMaster, priority: 150, rxLowerPri: true,
-		cmds: NotifyConfig{Generic: script("generic"), Master: script("master"), MasterRxLowerPri: script("rxlower")}})
-	cancel()
-	<-done
+	fifo, log := runNotifier(t, func(log string) []notifyJob {
+		script := func(tag string) *Command {
+			return &Command{Argv: []string{"/bin/sh", "-c", `echo ` + tag + ` "$@" >> ` + log, "notify", "arg1"}}
+		}
+		return []notifyJob{{name: "VI_1", state: StateMaster, priority: 150, rxLowerPri: true,
+			cmds: NotifyConfig{Generic: script("generic"), Master: script("master"), MasterRxLowerPri: script("rxlower")}}}
+	})
 	if b, _ := os.ReadFile(fifo); string(b) != "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n" {
 		t.Errorf("FIFO got %q", b)
 	}
@@ -212,4 +194,26 @@ func readFIFO(t *testing.T, path string) (string, <-chan string) {
 		}
 	}()
 	return path, lines
+}
+
+// runNotifier runs a notifier whose FIFO is a regular file (appended to), gives it the
+// jobs made for a script log, and returns the FIFO's and the log's paths once it has
+// stopped.
+func runNotifier(t *testing.T, jobs func(log string) []notifyJob) (fifo, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	fifo, log = filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.run(ctx); close(done) }()
+	for _, j := range jobs(log) {
+		n.enqueue(j)
+	}
+	cancel()
+	<-done
+	return fifo, log
 }

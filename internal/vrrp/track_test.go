@@ -1,8 +1,6 @@
 package vrrp
 
 import (
-	"context"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -106,20 +104,13 @@ func TestNotifyFormats(t *testing.T) {
 }
 
 func TestNotifierWritesFIFOAndRunsScripts(t *testing.T) {
-	dir := t.TempDir()
-	fifo, log := filepath.Join(dir, "fifo.txt"), filepath.Join(dir, "notify.log")
-	if err := os.WriteFile(fifo, nil, 0o600); err != nil { // a regular file is appended to
-		t.Fatal(err)
-	}
-	n := newNotifier(Config{NotifyFIFO: fifo}, nil, slog.New(slog.DiscardHandler))
-	cmd := &Command{Argv: []string{"/bin/sh", "-c", `echo "$@" >> ` + log, "notify"}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.run(ctx); close(done) }()
-	n.enqueue(notifyJob{name: "VI_1", state: StateMaster, priority: 150, cmds: NotifyConfig{Generic: cmd}})
-	n.enqueue(notifyJob{group: true, name: "G", state: StateMaster, cmds: NotifyConfig{Master: &Command{Argv: []string{"/bin/sh", "-c", "echo group-master >> " + log}}}})
-	cancel()
-	<-done
+	fifo, log := runNotifier(t, func(log string) []notifyJob {
+		cmd := &Command{Argv: []string{"/bin/sh", "-c", `echo "$@" >> ` + log, "notify"}}
+		return []notifyJob{
+			{name: "VI_1", state: StateMaster, priority: 150, cmds: NotifyConfig{Generic: cmd}},
+			{group: true, name: "G", state: StateMaster, cmds: NotifyConfig{Master: &Command{Argv: []string{"/bin/sh", "-c", "echo group-master >> " + log}}}},
+		}
+	})
 	b, _ := os.ReadFile(fifo)
 	if string(b) != "INSTANCE \"VI_1\" MASTER 150\nGROUP \"G\" MASTER 0\n" {
 		t.Errorf("FIFO got %q", b)

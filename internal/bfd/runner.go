@@ -40,13 +40,19 @@ type Runner struct {
 	notify    func(Event)
 	done      chan struct{}
 	stopped   chan struct{}
-	sessions  []*session
-	senders   []*net.UDPConn // one per session, bound to a port of 49152–65535
-	receivers map[bool]bool  // families with a receiving socket (true: IPv4)
-	byDisc    map[uint32]*session
+	peers     []*peer
+	receivers map[bool]bool // families with a receiving socket (true: IPv4)
+	byDisc    map[uint32]*peer
 	rx        chan received
 	readers   sync.WaitGroup
 	conns     []net.PacketConn
+}
+
+// peer is a session and the socket its packets leave by (bound to a source port of
+// 49152–65535).
+type peer struct {
+	*session
+	conn *net.UDPConn
 }
 
 // update is a new set of sessions for the loop, and where to say how it went.
@@ -66,7 +72,7 @@ type received struct {
 // goroutine, and must not block.
 func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.Logger, notify func(Event)) (*Runner, error) {
 	r := &Runner{ns: ns, updates: make(chan update), logger: logger, notify: notify, done: make(chan struct{}),
-		stopped: make(chan struct{}), byDisc: map[uint32]*session{},
+		stopped: make(chan struct{}), byDisc: map[uint32]*peer{},
 		rx: make(chan received, 64), receivers: map[bool]bool{}}
 	if err := r.apply(cfgs, time.Now()); err != nil {
 		close(r.stopped)
@@ -93,32 +99,29 @@ func (r *Runner) Update(cfgs []Config) error {
 
 // apply makes the session set cfgs, opening what new sessions need.
 func (r *Runner) apply(cfgs []Config, now time.Time) error {
-	keep := map[string]*session{}
-	for _, s := range r.sessions {
-		keep[s.cfg.Name] = s
+	keep := map[string]*peer{}
+	for _, p := range r.peers {
+		keep[p.cfg.Name] = p
 	}
-	var sessions []*session
-	var senders []*net.UDPConn
-	var opened []*net.UDPConn
+	var peers, opened []*peer
 	err := nsrun.Do(r.ns, func() error {
 		for _, c := range cfgs {
 			if old := keep[c.Name]; old != nil && old.cfg == c {
-				sessions = append(sessions, old)
-				senders = append(senders, r.senders[r.index(old)])
+				peers = append(peers, old)
 				continue
 			}
 			conn, err := openSender(c)
 			if err != nil {
 				return fmt.Errorf("bfd_instance %s: %w", c.Name, err)
 			}
-			opened = append(opened, conn)
 			disc := rand.Uint32()
 			for disc == 0 || r.byDisc[disc] != nil {
 				disc = rand.Uint32()
 			}
-			sessions = append(sessions, newSession(c, disc, now))
+			p := &peer{session: newSession(c, disc, now), conn: conn}
+			opened = append(opened, p)
+			peers = append(peers, p)
 			r.logger.Info("BFD_Instance(" + c.Name + ") Starting: " + c.Neighbor.String())
-			senders = append(senders, conn)
 			v4 := c.Neighbor.Unmap().Is4()
 			if !r.receivers[v4] {
 				rc, err := openReceiver(v4)
@@ -134,35 +137,35 @@ func (r *Runner) apply(cfgs []Config, now time.Time) error {
 		return nil
 	})
 	if err != nil {
-		for _, c := range opened {
-			c.Close()
+		for _, p := range opened {
+			p.conn.Close()
 		}
 		return err
 	}
 	// Sessions that go: a goodbye, and Down for whoever tracked them Up.
-	kept := map[*session]bool{}
-	for _, s := range sessions {
-		kept[s] = true
+	kept := map[*peer]bool{}
+	for _, p := range peers {
+		kept[p] = true
 	}
-	for k, s := range r.sessions {
-		if kept[s] {
+	for _, p := range r.peers {
+		if kept[p] {
 			continue
 		}
-		wasUp := s.state == Up
-		if wasUp || s.state == Init {
-			s.state, s.diag = AdminDown, diagAdminDown
-			r.send(k, false)
+		wasUp := p.state == Up
+		if wasUp || p.state == Init {
+			p.state, p.diag = AdminDown, diagAdminDown
+			r.send(p, false)
 		}
-		r.senders[k].Close()
+		p.conn.Close()
 		if wasUp {
-			s.state = Down
-			r.report(s)
+			p.state = Down
+			r.report(p.session)
 		}
 	}
-	r.sessions, r.senders = sessions, senders
-	r.byDisc = map[uint32]*session{}
-	for _, s := range sessions {
-		r.byDisc[s.localDisc] = s
+	r.peers = peers
+	r.byDisc = map[uint32]*peer{}
+	for _, p := range peers {
+		r.byDisc[p.localDisc] = p
 	}
 	return nil
 }
@@ -171,8 +174,8 @@ func (r *Runner) apply(cfgs []Config, now time.Time) error {
 func (r *Runner) Done() <-chan struct{} { return r.done }
 
 func (r *Runner) closeAll() {
-	for _, c := range r.senders {
-		c.Close()
+	for _, p := range r.peers {
+		p.conn.Close()
 	}
 	for _, c := range r.conns {
 		c.Close()
@@ -303,8 +306,8 @@ func (r *Runner) loop(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		var next time.Time
-		for _, s := range r.sessions {
-			if t := s.next(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		for _, p := range r.peers {
+			if t := p.next(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
 		}
@@ -313,12 +316,12 @@ func (r *Runner) loop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			for k, s := range r.sessions {
-				if s.state == Up || s.state == Init {
+			for _, p := range r.peers {
+				if p.state == Up || p.state == Init {
 					// Tell the neighbour, as keepalived does on stop, so it does not wait
 					// for the detection time.
-					s.state, s.diag = AdminDown, diagAdminDown
-					r.send(k, false)
+					p.state, p.diag = AdminDown, diagAdminDown
+					r.send(p, false)
 				}
 			}
 			return
@@ -328,8 +331,8 @@ func (r *Runner) loop(ctx context.Context) {
 			u.errc <- r.apply(u.cfgs, time.Now())
 		case <-timer.C:
 			now := time.Now()
-			for k := range r.sessions {
-				r.step(k, now)
+			for _, p := range r.peers {
+				r.step(p, now)
 			}
 		}
 	}
@@ -340,68 +343,56 @@ func addrOf(ip net.IP) netip.Addr {
 	return a.Unmap()
 }
 
-// session finds whom a packet is for: by our discriminator, or before the neighbour
-// knows it by the addresses (RFC 5880 §6.3).
-func (r *Runner) session(m received) *session {
+// peer finds whom a packet is for: by our discriminator, or before the neighbour knows
+// it by the addresses (RFC 5880 §6.3).
+func (r *Runner) peer(m received) *peer {
 	if m.p.YourDisc != 0 {
-		if s := r.byDisc[m.p.YourDisc]; s != nil && s.cfg.Neighbor.Unmap() == m.src {
-			return s
+		if p := r.byDisc[m.p.YourDisc]; p != nil && p.cfg.Neighbor.Unmap() == m.src {
+			return p
 		}
 		return nil
 	}
-	for _, s := range r.sessions {
-		if s.cfg.Neighbor.Unmap() == m.src && (!s.cfg.Source.IsValid() || s.cfg.Source.Unmap() == m.dst) {
-			return s
+	for _, p := range r.peers {
+		if p.cfg.Neighbor.Unmap() == m.src && (!p.cfg.Source.IsValid() || p.cfg.Source.Unmap() == m.dst) {
+			return p
 		}
 	}
 	return nil
 }
 
 func (r *Runner) receive(m received, now time.Time) {
-	s := r.session(m)
-	if s == nil {
+	p := r.peer(m)
+	if p == nil {
 		return
 	}
-	if s.cfg.MaxHops >= 0 && m.ttl+s.cfg.MaxHops < s.cfg.TTL {
-		r.logger.Debug("bfd: packet with too low a TTL", "session", s.cfg.Name, "ttl", m.ttl)
+	if p.cfg.MaxHops >= 0 && m.ttl+p.cfg.MaxHops < p.cfg.TTL {
+		r.logger.Debug("bfd: packet with too low a TTL", "session", p.cfg.Name, "ttl", m.ttl)
 		return
 	}
-	k := r.index(s)
-	changed, sendNow := s.receive(m.p, now)
+	changed, sendNow := p.receive(m.p, now)
 	if changed {
-		r.report(s)
+		r.report(p.session)
 	}
 	if sendNow {
-		r.send(k, m.p.Poll)
+		r.send(p, m.p.Poll)
 	}
 }
 
-func (r *Runner) step(k int, now time.Time) {
-	s := r.sessions[k]
-	changed, send := s.tick(now)
+func (r *Runner) step(p *peer, now time.Time) {
+	changed, send := p.tick(now)
 	if changed {
-		r.report(s)
+		r.report(p.session)
 	}
 	if send {
-		r.send(k, false)
+		r.send(p, false)
 	}
 }
 
-func (r *Runner) index(s *session) int {
-	for k, o := range r.sessions {
-		if o == s {
-			return k
-		}
-	}
-	return -1
-}
-
-func (r *Runner) send(k int, final bool) {
-	s := r.sessions[k]
-	p := s.packet(final)
+func (r *Runner) send(p *peer, final bool) {
+	pkt := p.packet(final)
 	var buf [packetLen]byte
-	if _, err := r.senders[k].Write(p.Append(buf[:0])); err != nil {
-		r.logger.Debug("bfd: sending", "session", s.cfg.Name, "err", err)
+	if _, err := p.conn.Write(pkt.Append(buf[:0])); err != nil {
+		r.logger.Debug("bfd: sending", "session", p.cfg.Name, "err", err)
 	}
 }
 

@@ -523,7 +523,7 @@ func (f *finisher) instances() {
 		inherit(&vi.LowerPrioNoAdvert, &vi.Source, "lower_prio_no_advert", from(g.LowerPrioNoAdvert, &g.Source, "vrrp_lower_prio_no_advert"))
 		inherit(&vi.SkipCheckAdvAddr, &vi.Source, "skip_check_adv_addr", from(g.SkipCheckAdvAddr, &g.Source, "vrrp_skip_check_adv_addr"))
 		inherit(&vi.Strict, &vi.Source, "strict_mode", from(g.Strict, &g.Source, "vrrp_strict"))
-		if len(vi.UnicastPeers) == 0 && !vi.UnicastFaultNoPeer && (vi.IsSet("unicast_peer") || vi.IsSet("check_unicast_src")) {
+		if len(vi.UnicastPeers) == 0 && !vi.UnicastFaultNoPeer && (vi.IsSet("unicast_peer") || vi.IsSet("check_unicast_src") || vi.IsSet("old_unicast_checksum")) {
 			f.d.warnf(vi.Pos, "%s: a unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - set unicast_fault_no_peer to go to FAULT instead", who)
 		}
 		if vi.IsSet("unicast_ttl") && len(vi.UnicastPeers) == 0 {

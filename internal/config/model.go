@@ -342,9 +342,10 @@ type Instance struct {
 	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
 	UseVMAC              *VMAC           `json:"use_vmac,omitempty" kw:"use_vmac"` // nil: no VMAC
 	VMACXmitBase         bool            `json:"vmac_xmit_base,omitempty" kw:"vmac_xmit_base"`
-	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"` // [global]
-	Accept               bool            `json:"accept" kw:"accept,no_accept"`             // [true, false with strict and priority < 255]
-	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt,preempt"`         // cleared by state MASTER or priority 255
+	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"`                 // [global]
+	OldUnicastChecksum   string          `json:"old_unicast_checksum,omitempty" kw:"old_unicast_checksum"` // "on", "never"; "": detect
+	Accept               bool            `json:"accept" kw:"accept,no_accept"`                             // [true, false with strict and priority < 255]
+	Nopreempt            bool            `json:"nopreempt" kw:"nopreempt,preempt"`                         // cleared by state MASTER or priority 255
 	PreemptDelay         time.Duration   `json:"preempt_delay" kw:"preempt_delay"`
 	SkipCheckAdvAddr     bool            `json:"skip_check_adv_addr" kw:"skip_check_adv_addr"` // [global]
 	Strict               bool            `json:"strict_mode" kw:"strict_mode"`                 // [global vrrp_strict]

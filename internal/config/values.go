@@ -58,6 +58,16 @@ var (
 		}
 		return VMAC{Name: a[0].Text}, nil
 	}}
+	// kOldChecksum is old_unicast_checksum [never]: "on" bare, "never" with its word.
+	kOldChecksum = kind{doc: "[never]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "on", nil
+		}
+		if a[0].Text != "never" {
+			return nil, argErrorf(0, "%q is not valid; expected never or nothing", a[0].Text)
+		}
+		return "never", nil
+	}}
 	// kFlag is a keyword with no value that turns something on.
 	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
 	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).

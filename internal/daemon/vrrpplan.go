@@ -176,6 +176,12 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
 	}
+	switch in.OldUnicastChecksum {
+	case "on":
+		ic.UnicastChecksum = vrrp.UnicastChecksumOld
+	case "never":
+		ic.UnicastChecksum = vrrp.UnicastChecksumNever
+	}
 	if in.UnicastFaultNoPeer && len(ic.UnicastPeers) == 0 {
 		ic.ConfigFault = "cannot use unicast without any peers (unicast_fault_no_peer)"
 	}

@@ -153,6 +153,12 @@ type InstanceConfig struct {
 	// UnicastTTL is the TTL / hop limit of unicast adverts (unicast_ttl) [255; 0 means
 	// 255].
 	UnicastTTL uint8
+	// UnicastChecksum is old_unicast_checksum: which pseudo-header an IPv4 VRRPv3
+	// unicast instance's checksums cover.
+	UnicastChecksum UnicastChecksum
+	// oldChecksumGroup is the group the old unicast checksum holds: the node's
+	// vrrp_mcast_group4 (never mcast_dst_ip), filled in by normalize.
+	oldChecksumGroup netip.Addr
 	// CheckUnicastSrc drops unicast adverts whose source is not one of UnicastPeers
 	// (check_unicast_src); without it any source is accepted, as keepalived does.
 	CheckUnicastSrc bool
@@ -358,6 +364,23 @@ type SyncGroupConfig struct {
 	SMTPAlert      bool
 }
 
+// UnicastChecksum says which destination the pseudo-header of an IPv4 VRRPv3 unicast
+// advert's checksum holds. keepalived 1.3.6 and earlier put the multicast group there
+// (vrrp_mcast_group4) instead of the peer's address, so their adverts fail the RFC's
+// check and ours fail theirs.
+type UnicastChecksum uint8
+
+const (
+	// UnicastChecksumDetect uses the peer's address, and switches to the group for
+	// good the first time a unicast advert verifies only with it (keepalived's
+	// default, which logs "Setting unicast VRRPv3 checksum to old version").
+	UnicastChecksumDetect UnicastChecksum = iota
+	// UnicastChecksumNever always uses the peer's address (old_unicast_checksum never).
+	UnicastChecksumNever
+	// UnicastChecksumOld always uses the group (old_unicast_checksum).
+	UnicastChecksumOld
+)
+
 // Defaults for zero fields, as keepalived 2.2.7 has them.
 const (
 	DefaultPriority       = 100
@@ -482,6 +505,7 @@ func (c Config) normalize() (Config, error) {
 			}
 			vmacs[in.VMACName] = in.Name
 		}
+		in.oldChecksumGroup = out.MulticastGroup4
 		if !in.MulticastGroup.IsValid() {
 			in.MulticastGroup = out.MulticastGroup4
 			if in.IPv6() {

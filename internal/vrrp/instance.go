@@ -34,12 +34,17 @@ type instance struct {
 	policy rxPolicy
 	stats  *counters
 
-	ifindex  int
-	src      netip.Addr
-	dsts     []netip.Addr // checksum destination of each socket destination
-	sock     *advertSocket
-	announce garpSender
-	plan     *addressPlan
+	ifindex int
+	src     netip.Addr
+	dsts    []netip.Addr // checksum destination of each socket destination
+	// oldChecksumGroup, valid on an IPv4 VRRPv3 unicast instance that may use the
+	// pre-1.3.7 checksum, is the group that checksum's pseudo-header holds;
+	// oldChecksum says it is in use (set by the reader, read by the runner).
+	oldChecksumGroup netip.Addr
+	oldChecksum      atomic.Bool
+	sock             *advertSocket
+	announce         garpSender
+	plan             *addressPlan
 
 	// fw is the node's nftables tables; drops the addresses the instance's drop rules
 	// cover (none with accept mode), held what it holds there while master; vmac what
@@ -195,6 +200,10 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	group := in.MulticastGroup
 	if len(in.UnicastPeers) > 0 {
 		i.dsts = in.UnicastPeers
+		if in.Version == 3 && !in.IPv6() && in.UnicastChecksum != UnicastChecksumNever {
+			i.oldChecksumGroup = in.oldChecksumGroup
+			i.oldChecksum.Store(in.UnicastChecksum == UnicastChecksumOld)
+		}
 	} else {
 		i.dsts = []netip.Addr{group}
 	}
@@ -332,8 +341,13 @@ func (i *instance) sendAdvert(priority uint8) {
 		}
 	}
 	unicast := len(i.cfg.UnicastPeers) > 0
+	oldChecksum := i.oldChecksum.Load()
 	for k, dst := range i.dsts {
-		msg, err := i.adv.Append(i.txBuf[:0], i.src, dst)
+		sumDst := dst
+		if oldChecksum {
+			sumDst = i.oldChecksumGroup
+		}
+		msg, err := i.adv.Append(i.txBuf[:0], i.src, sumDst)
 		if err == nil && i.ah != nil {
 			i.pktBuf = i.ah.appendAHPacket(i.pktBuf[:0], i.ipID, i.ahSeq, i.src, dst, unicast, i.cfg.unicastTTL(), msg)
 			msg = i.pktBuf
@@ -442,7 +456,7 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 		if len(payload) >= 2 && payload[1] != i.cfg.VRID {
 			continue // another virtual router on the same link
 		}
-		if err := a.Unmarshal(payload, meta.src, meta.dst); err != nil {
+		if err := i.unmarshal(&a, payload, meta); err != nil {
 			i.countBad(err, meta.src)
 			continue
 		}
@@ -460,6 +474,27 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 			return
 		}
 	}
+}
+
+// unmarshal decodes an advert for this instance, with the checksum it uses. An
+// instance that may detect the old unicast checksum switches to it for good when an
+// advert verifies only that way, as keepalived does for peers of 1.3.6 and earlier.
+func (i *instance) unmarshal(a *Advert, payload []byte, meta rxMeta) error {
+	if i.oldChecksum.Load() {
+		return a.Unmarshal(payload, meta.src, i.oldChecksumGroup)
+	}
+	err := a.Unmarshal(payload, meta.src, meta.dst)
+	var pe *PacketError
+	if err == nil || i.cfg.UnicastChecksum != UnicastChecksumDetect || !i.oldChecksumGroup.IsValid() ||
+		meta.dst == i.oldChecksumGroup || !errors.As(err, &pe) || pe.Reason != ReasonChecksum {
+		return err
+	}
+	if a.Unmarshal(payload, meta.src, i.oldChecksumGroup) != nil {
+		return err
+	}
+	i.oldChecksum.Store(true)
+	i.logger.Info("setting the unicast VRRPv3 checksum to the old version (keepalived 1.3.6 and earlier)", "peer", meta.src)
+	return nil
 }
 
 func (i *instance) countBad(err error, src netip.Addr) {

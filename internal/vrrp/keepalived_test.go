@@ -272,3 +272,74 @@ func TestKeepalivedAHInterop(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepalivedOldUnicastChecksum runs IPv4 VRRPv3 unicast against keepalived with
+// old_unicast_checksum, which checksums over 224.0.0.18 as keepalived 1.3.6 and earlier
+// did: govs detects it from keepalived's adverts and answers in kind, keepalived detects
+// it from a govs configured for it, and with never govs rejects it. keepalived at .1,
+// govs at .2.
+func TestKeepalivedOldUnicastChecksum(t *testing.T) {
+	testutil.Integration(t)
+	kaConf := func(prio int, extra string) string {
+		return strings.Replace(keepalivedConf(3, 65, prio, time.Second, testVIP), "interface eth0\n",
+			"interface eth0\n    unicast_src_ip 10.77.0.1\n    unicast_peer {\n        10.77.0.2\n    }\n"+extra, 1)
+	}
+	govsCfg := func(prio uint8, mode UnicastChecksum) Config {
+		in := instanceCfg("VI_1", 65, prio, 3, time.Second, testVIP)
+		in.UnicastPeers = []netip.Addr{netip.MustParseAddr("10.77.0.1")}
+		in.UnicastChecksum = mode
+		return single(in)
+	}
+	mdi := MasterDownInterval(Params{Version: 3, Priority: 100, DownTimerAdverts: 3}, time.Second)
+	settle := func(t *testing.T, owner *testutil.Host, hosts map[string]*testutil.Host) {
+		t.Helper()
+		waitVIP(t, 2*mdi+3*time.Second, testVIP, owner, hosts)
+		time.Sleep(2 * time.Second) // stable over two more adverts
+		waitVIP(t, time.Second, testVIP, owner, hosts)
+	}
+	t.Run("govs detects", func(t *testing.T) {
+		_, hosts := lanHosts(t, "ka", "govs")
+		ka, g := hosts["ka"], hosts["govs"]
+		n := startNode(t, g, govsCfg(100, UnicastChecksumDetect))
+		_, kaLogs := startKeepalived(t, ka, kaConf(150, "    old_unicast_checksum\n"))
+		settle(t, ka, hosts)
+		if st := firstStatus(n.Node); st.State != StateBackup || st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
+			t.Fatalf("govs under an old-checksum master: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+		}
+		// govs now outranks keepalived: its adverts, in the old checksum it detected
+		// (again, after the reload rebuilt the instance), must send keepalived back.
+		if err := n.Update(govsCfg(200, UnicastChecksumDetect)); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, g, hosts)
+		if l := kaLogs.String(); !strings.Contains(l, "Entering BACKUP STATE") {
+			t.Fatalf("keepalived did not take govs's old-checksum adverts:\n%s", l)
+		}
+	})
+	t.Run("keepalived detects", func(t *testing.T) {
+		_, hosts := lanHosts(t, "ka", "govs")
+		ka, g := hosts["ka"], hosts["govs"]
+		n := startNode(t, g, govsCfg(150, UnicastChecksumOld))
+		_, kaLogs := startKeepalived(t, ka, kaConf(100, ""))
+		settle(t, g, hosts)
+		if l := kaLogs.String(); !strings.Contains(l, "Setting unicast VRRPv3 checksum to old version") ||
+			strings.Contains(l, "Entering MASTER STATE") {
+			t.Fatalf("keepalived did not detect govs's old checksum:\n%s", l)
+		}
+		if st := firstStatus(n.Node); st.State != StateMaster || len(st.BadPackets) != 0 {
+			t.Fatalf("govs: %v, bad %v", st.State, st.BadPackets)
+		}
+	})
+	t.Run("never", func(t *testing.T) {
+		_, hosts := lanHosts(t, "ka", "govs")
+		n := startNode(t, hosts["govs"], govsCfg(100, UnicastChecksumNever))
+		startKeepalived(t, hosts["ka"], kaConf(150, "    old_unicast_checksum\n"))
+		ok := testutil.Eventually(2*mdi+3*time.Second, func() bool {
+			st := firstStatus(n.Node)
+			return st.State == StateMaster && st.BadPackets["checksum"] > 0
+		})
+		if st := firstStatus(n.Node); !ok || st.AdvertsReceived != 0 {
+			t.Fatalf("govs with never: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
+		}
+	})
+}

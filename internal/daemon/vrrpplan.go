@@ -16,6 +16,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	g := cfg.Global
 	out := vrrp.Config{
 		MulticastGroup4:   g.McastGroup4,
+		VMACPrefix:        g.VMACPrefix,
 		MulticastGroup6:   g.McastGroup6,
 		ScriptUser:        g.ScriptUser.User,
 		ScriptGroup:       g.ScriptUser.Group,

@@ -1,7 +1,9 @@
 package vrrp
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -27,6 +29,9 @@ type Config struct {
 	// FIFOStatesOnReload writes every instance's and group's state to NotifyFIFO after
 	// each reload (fifo_write_vrrp_states_on_reload).
 	FIFOStatesOnReload bool
+	// VMACPrefix begins the names of VMACs without one of their own (vmac_prefix)
+	// [vrrp].
+	VMACPrefix string
 	// MulticastGroup4 and MulticastGroup6 replace 224.0.0.18 and ff02::12
 	// (vrrp_mcast_group4/6).
 	MulticastGroup4, MulticastGroup6 netip.Addr
@@ -465,6 +470,14 @@ func (c Config) normalize() (Config, error) {
 	vrids := map[vkey]string{}
 	vmacs := map[string]string{}
 	out.Instances = append([]InstanceConfig(nil), c.Instances...)
+	// keepalived's generated names avoid every name given in the file, later ones too.
+	named := map[string]bool{}
+	for _, in := range c.Instances {
+		if in.UseVMAC && in.VMACName != "" {
+			named[in.VMACName] = true
+		}
+	}
+	vmacPrefix := cmp.Or(c.VMACPrefix, "vrrp")
 	for i := range out.Instances {
 		in := &out.Instances[i]
 		where := fmt.Sprintf("vrrp_instance %s", in.Name)
@@ -493,12 +506,15 @@ func (c Config) normalize() (Config, error) {
 		}
 		vrids[k] = in.Name
 		if in.UseVMAC {
-			taken := map[string]bool{}
-			for name := range vmacs {
-				taken[name] = true
-			}
 			if in.VMACName == "" {
-				in.VMACName = defaultVMACName(in.VRID, in.IPv6(), taken)
+				taken := maps.Clone(named)
+				for name := range vmacs {
+					taken[name] = true
+				}
+				in.VMACName = defaultVMACName(vmacPrefix, in.VRID, in.IPv6(), taken)
+				if !validDevName(in.VMACName) {
+					return c, fmt.Errorf("%s: vmac_prefix %q makes %q, which is not a valid interface name", where, vmacPrefix, in.VMACName)
+				}
 			}
 			if other, dup := vmacs[in.VMACName]; dup {
 				return c, fmt.Errorf("%s: use_vmac %s is already the VMAC of %s", where, in.VMACName, other)

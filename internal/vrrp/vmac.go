@@ -254,12 +254,31 @@ func vmacNames(cfg Config) map[string]bool {
 	return out
 }
 
-// defaultVMACName is keepalived's: vrrp.VRID, or vrrp6.VRID for an IPv6 instance whose
-// VRID another instance's VMAC already names.
-func defaultVMACName(vrid uint8, v6 bool, taken map[string]bool) string {
-	name := "vrrp." + strconv.Itoa(int(vrid))
-	if v6 && taken[name] {
-		name = "vrrp6." + strconv.Itoa(int(vrid))
+// defaultVMACName is keepalived's create_vmac_name: PREFIX.VRID, else PREFIX1.VRID,
+// PREFIX2.VRID, … (an IPv6 instance tries PREFIX6.VRID first, and the others skip 6),
+// the prefix shortened so that the name fits IFNAMSIZ. taken are the names other
+// instances' VMACs have.
+func defaultVMACName(prefix string, vrid uint8, v6 bool, taken map[string]bool) string {
+	format := func(num string) string {
+		suffix := num + "." + strconv.Itoa(int(vrid))
+		if over := len(prefix) + len(suffix) - (unix.IFNAMSIZ - 1); over > 0 {
+			return prefix[:max(len(prefix)-over, 0)] + suffix
+		}
+		return prefix + suffix
+	}
+	name := format("")
+	for num := 0; taken[name]; {
+		switch {
+		case v6 && num == 0:
+			num = 6
+		case v6 && num == 6:
+			num = 1
+		default:
+			if num++; num == 6 && v6 {
+				num++
+			}
+		}
+		name = format(strconv.Itoa(num))
 	}
 	return name
 }

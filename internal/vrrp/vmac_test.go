@@ -37,8 +37,10 @@ func TestVMACConfig(t *testing.T) {
 		return in
 	}
 	with := func(in InstanceConfig, f func(*InstanceConfig)) InstanceConfig { f(&in); return in }
+	on := func(dev string) func(*InstanceConfig) { return func(in *InstanceConfig) { in.Interface = dev } }
 	for _, tc := range []struct {
 		name      string
+		prefix    string // vmac_prefix
 		instances []InstanceConfig
 		names     []string // VMACName of each instance after normalize
 		xmitBase  []bool
@@ -47,6 +49,19 @@ func TestVMACConfig(t *testing.T) {
 		{name: "default", instances: []InstanceConfig{v4("A", 7)}, names: []string{"vrrp.7"}, xmitBase: []bool{false}},
 		{name: "v6 beside v4 of the same VRID", instances: []InstanceConfig{v4("A", 7), v6("B", 7)}, names: []string{"vrrp.7", "vrrp6.7"}},
 		{name: "v6 alone", instances: []InstanceConfig{v6("B", 7)}, names: []string{"vrrp.7"}},
+		{name: "vmac_prefix", prefix: "ka", instances: []InstanceConfig{v4("A", 7)}, names: []string{"ka.7"}},
+		{name: "numbered while taken", instances: []InstanceConfig{v4("A", 7), with(v4("B", 7), on("eth1")), with(v4("C", 7), on("eth2"))},
+			names: []string{"vrrp.7", "vrrp1.7", "vrrp2.7"}},
+		{name: "v6 numbers skip 6", instances: []InstanceConfig{v4("A", 7), v6("B", 7), with(v6("C", 7), on("eth1")),
+			with(v4("D", 7), on("eth2")), with(v6("E", 7), on("eth2"))},
+			names: []string{"vrrp.7", "vrrp6.7", "vrrp1.7", "vrrp2.7", "vrrp3.7"}},
+		{name: "a later instance's name is avoided", instances: []InstanceConfig{v4("A", 7), with(v4("B", 8), func(in *InstanceConfig) { in.VMACName = "vrrp.7" })},
+			names: []string{"vrrp1.7", "vrrp.7"}},
+		// As keepalived 2.2.7 named them for this configuration.
+		{name: "long prefix shortened", prefix: "averylongprefix", instances: []InstanceConfig{v4("A", 200), v6("B", 200),
+			with(v6("C", 200), on("eth1")), with(v4("D", 200), on("eth1"))},
+			names: []string{"averylongpr.200", "averylongp6.200", "averylongp1.200", "averylongp2.200"}},
+		{name: "bad prefix", prefix: "a/b", instances: []InstanceConfig{v4("A", 7)}, err: `vrrp_instance A: vmac_prefix "a/b" makes "a/b.7", which is not a valid interface name`},
 		{name: "named", instances: []InstanceConfig{with(v4("A", 7), func(in *InstanceConfig) { in.VMACName = "vip0" })}, names: []string{"vip0"}},
 		{name: "unicast forces xmit base", instances: []InstanceConfig{with(v4("A", 7), func(in *InstanceConfig) {
 			in.UnicastPeers = []netip.Addr{netip.MustParseAddr("10.0.0.2")}
@@ -61,7 +76,7 @@ func TestVMACConfig(t *testing.T) {
 		{name: "settings without use_vmac", instances: []InstanceConfig{with(v4("A", 7), func(in *InstanceConfig) { in.UseVMAC, in.VMACXmitBase = false, true })}, err: "VMAC settings without use_vmac"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Config{Instances: tc.instances}.normalize()
+			got, err := Config{Instances: tc.instances, VMACPrefix: tc.prefix}.normalize()
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)

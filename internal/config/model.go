@@ -52,13 +52,15 @@ type Config struct {
 // GlobalDefs is the global_defs block: process-wide settings and defaults for instances.
 type GlobalDefs struct {
 	Source
-	RouterID              string        `json:"router_id,omitempty" kw:"router_id"`            // [short host name, filled by the runtime]
-	DefaultInterface      string        `json:"default_interface" kw:"default_interface"`      // [eth0] for static addresses and routes without dev
-	McastGroup4           netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"`      // [224.0.0.18]
-	VMACPrefix            string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`        // [vrrp]
-	McastGroup6           netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"`      // [ff02::12]
-	VRRPVersion           int           `json:"vrrp_version" kw:"vrrp_version"`                // [2]
-	GarpMasterDelay       time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"` // [5s]
+	RouterID              string        `json:"router_id,omitempty" kw:"router_id"`       // [short host name, filled by the runtime]
+	DefaultInterface      string        `json:"default_interface" kw:"default_interface"` // [eth0] for static addresses and routes without dev
+	McastGroup4           netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
+	VMACPrefix            string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
+	McastGroup6           netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
+	RxBufsPolicy          *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`
+	RxBufsMultiplier      int           `json:"vrrp_rx_bufs_multiplier" kw:"vrrp_rx_bufs_multiplier"` // [3]
+	VRRPVersion           int           `json:"vrrp_version" kw:"vrrp_version"`                       // [2]
+	GarpMasterDelay       time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"`        // [5s]
 	GarpMasterRepeat      int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
 	GarpMasterRefresh     time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
 	GarpRefreshRepeat     int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
@@ -339,7 +341,8 @@ type Instance struct {
 	SourceIP             netip.Addr      `json:"src_ip,omitzero" kw:"mcast_src_ip"` // mcast_src_ip / unicast_src_ip
 	McastDstIP           netip.Addr      `json:"mcast_dst_ip,omitzero" kw:"mcast_dst_ip"`
 	UnicastPeers         []UnicastPeer   `json:"unicast_peer,omitempty" kw:"unicast_peer"`
-	UnicastTTL           int             `json:"unicast_ttl" kw:"unicast_ttl"` // [255]
+	UnicastTTL           int             `json:"unicast_ttl" kw:"unicast_ttl"`                         // [255]
+	KernelRxBufSize      int             `json:"kernel_rx_buf_size,omitempty" kw:"kernel_rx_buf_size"` // 0: by vrrp_rx_bufs_policy
 	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
 	UseVMAC              *VMAC           `json:"use_vmac,omitempty" kw:"use_vmac"` // nil: no VMAC
 	VMACXmitBase         bool            `json:"vmac_xmit_base,omitempty" kw:"vmac_xmit_base"`
@@ -688,6 +691,13 @@ type StatusRange struct {
 type GarpExtraIf struct {
 	Interval time.Duration `json:"interval"` // 0: off (instance only)
 	All      bool          `json:"all,omitempty"`
+}
+
+// RxBufsPolicy is vrrp_rx_bufs_policy: how big the receive buffer of an instance's
+// advert socket is when kernel_rx_buf_size does not say.
+type RxBufsPolicy struct {
+	Per  string `json:"per,omitempty"`  // MTU or ADVERT: vrrp_rx_bufs_multiplier of them
+	Size int    `json:"size,omitempty"` // bytes, without Per
 }
 
 type VMAC struct {

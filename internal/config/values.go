@@ -68,6 +68,18 @@ var (
 		}
 		return "never", nil
 	}}
+	// kRxBufsPolicy is vrrp_rx_bufs_policy MTU|ADVERT|SIZE: one of them, as keepalived
+	// reports a mix as an error.
+	kRxBufsPolicy = kind{doc: "MTU|ADVERT|BYTES", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if per := strings.ToUpper(a[0].Text); per == "MTU" || per == "ADVERT" {
+			return RxBufsPolicy{Per: per}, nil
+		}
+		n, err := strconv.ParseUint(a[0].Text, 10, 31)
+		if err != nil {
+			return nil, argErrorf(0, "%q is not MTU, ADVERT or a size in bytes", a[0].Text)
+		}
+		return RxBufsPolicy{Size: int(n)}, nil
+	}}
 	// kFlag is a keyword with no value that turns something on.
 	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
 	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).

@@ -17,6 +17,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	out := vrrp.Config{
 		MulticastGroup4:   g.McastGroup4,
 		VMACPrefix:        g.VMACPrefix,
+		RxBufs:            rxBufs(g),
 		MulticastGroup6:   g.McastGroup6,
 		ScriptUser:        g.ScriptUser.User,
 		ScriptGroup:       g.ScriptUser.Group,
@@ -177,6 +178,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
 	}
+	ic.RxBufSize = in.KernelRxBufSize
 	switch in.OldUnicastChecksum {
 	case "on":
 		ic.UnicastChecksum = vrrp.UnicastChecksumOld
@@ -323,4 +325,13 @@ func optCommand(s *config.Script) *vrrp.Command {
 	}
 	c := command(s, config.UserGroup{})
 	return &c
+}
+
+// rxBufs is vrrp_rx_bufs_policy with its multiplier.
+func rxBufs(g config.GlobalDefs) vrrp.RxBufs {
+	out := vrrp.RxBufs{Multiplier: g.RxBufsMultiplier}
+	if p := g.RxBufsPolicy; p != nil {
+		out.PerMTU, out.PerAdvert, out.Size = p.Per == "MTU", p.Per == "ADVERT", p.Size
+	}
+	return out
 }

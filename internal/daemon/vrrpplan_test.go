@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"reflect"
 	"testing"
 	"time"
@@ -102,5 +103,41 @@ vrrp_instance VI_1 {
 		Groups: []vrrp.GARPGroup{{ARPInterval: 100 * time.Millisecond, Interfaces: []string{"bond0", "bond1"}}}}
 	if !reflect.DeepEqual(out.GARPPacing, want) {
 		t.Errorf("GARPPacing = %+v, want %+v", out.GARPPacing, want)
+	}
+}
+
+// TestVRRPConfigSocketKeywords: the global and instance keywords that shape the advert
+// socket and its checksum reach the VRRP configuration.
+func TestVRRPConfigSocketKeywords(t *testing.T) {
+	instance := func(lines string) string {
+		return "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n " + lines +
+			"\n unicast_peer {\n  192.0.2.9\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+	}
+	for _, tc := range []struct {
+		name, global, instance string
+		rxBufs                 vrrp.RxBufs
+		rxBufSize              int
+		checksum               vrrp.UnicastChecksum
+		prefix                 string
+	}{
+		{name: "defaults", rxBufs: vrrp.RxBufs{Multiplier: 3}},
+		{name: "MTU policy", global: "vrrp_rx_bufs_policy mtu\n vrrp_rx_bufs_multiplier 5", rxBufs: vrrp.RxBufs{PerMTU: true, Multiplier: 5}},
+		{name: "ADVERT policy", global: "vrrp_rx_bufs_policy ADVERT", rxBufs: vrrp.RxBufs{PerAdvert: true, Multiplier: 3}},
+		{name: "size policy and the instance's own", global: "vrrp_rx_bufs_policy 65536", instance: "kernel_rx_buf_size 4096",
+			rxBufs: vrrp.RxBufs{Size: 65536, Multiplier: 3}, rxBufSize: 4096},
+		{name: "old checksum", instance: "old_unicast_checksum", rxBufs: vrrp.RxBufs{Multiplier: 3}, checksum: vrrp.UnicastChecksumOld},
+		{name: "never old checksum", instance: "old_unicast_checksum never", rxBufs: vrrp.RxBufs{Multiplier: 3}, checksum: vrrp.UnicastChecksumNever},
+		{name: "vmac_prefix", global: "vmac_prefix ka", rxBufs: vrrp.RxBufs{Multiplier: 3}, prefix: "ka"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := vrrpConfig(parse(t, "global_defs {\n "+tc.global+"\n}\n"+instance(tc.instance)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := out.Instances[0]
+			if out.RxBufs != tc.rxBufs || in.RxBufSize != tc.rxBufSize || in.UnicastChecksum != tc.checksum || out.VMACPrefix != cmp.Or(tc.prefix, "vrrp") {
+				t.Errorf("rx bufs %+v, instance's %d, checksum %v, vmac_prefix %q", out.RxBufs, in.RxBufSize, in.UnicastChecksum, out.VMACPrefix)
+			}
+		})
 	}
 }

@@ -29,6 +29,9 @@ type Config struct {
 	// FIFOStatesOnReload writes every instance's and group's state to NotifyFIFO after
 	// each reload (fifo_write_vrrp_states_on_reload).
 	FIFOStatesOnReload bool
+	// RxBufs sizes the receive buffers of advert sockets whose instance has no
+	// RxBufSize of its own (vrrp_rx_bufs_policy, vrrp_rx_bufs_multiplier).
+	RxBufs RxBufs
 	// VMACPrefix begins the names of VMACs without one of their own (vmac_prefix)
 	// [vrrp].
 	VMACPrefix string
@@ -158,6 +161,12 @@ type InstanceConfig struct {
 	// UnicastTTL is the TTL / hop limit of unicast adverts (unicast_ttl) [255; 0 means
 	// 255].
 	UnicastTTL uint8
+	// RxBufSize is the receive buffer (SO_RCVBUF) of the advert socket
+	// (kernel_rx_buf_size) [Config.RxBufs].
+	RxBufSize int
+	// rxBufMTUs, set by normalize from RxBufs, sizes the buffer by the receiving
+	// device's MTU, known only when the socket opens.
+	rxBufMTUs int
 	// UnicastChecksum is old_unicast_checksum: which pseudo-header an IPv4 VRRPv3
 	// unicast instance's checksums cover.
 	UnicastChecksum UnicastChecksum
@@ -369,6 +378,15 @@ type SyncGroupConfig struct {
 	SMTPAlert      bool
 }
 
+// RxBufs is keepalived's vrrp_rx_bufs_policy: an instance's advert socket receives
+// into Size bytes, or Multiplier times its interface's MTU (PerMTU) or its advert's
+// length (PerAdvert); with none of them the kernel's default stays.
+type RxBufs struct {
+	PerMTU, PerAdvert bool
+	Size              int
+	Multiplier        int
+}
+
 // UnicastChecksum says which destination the pseudo-header of an IPv4 VRRPv3 unicast
 // advert's checksum holds. keepalived 1.3.6 and earlier put the multicast group there
 // (vrrp_mcast_group4) instead of the peer's address, so their adverts fail the RFC's
@@ -522,6 +540,16 @@ func (c Config) normalize() (Config, error) {
 			vmacs[in.VMACName] = in.Name
 		}
 		in.oldChecksumGroup = out.MulticastGroup4
+		if in.RxBufSize == 0 {
+			switch p := c.RxBufs; {
+			case p.Size > 0:
+				in.RxBufSize = p.Size
+			case p.PerAdvert:
+				in.RxBufSize = max(p.Multiplier, 1) * in.advertLen()
+			case p.PerMTU:
+				in.rxBufMTUs = max(p.Multiplier, 1)
+			}
+		}
 		if !in.MulticastGroup.IsValid() {
 			in.MulticastGroup = out.MulticastGroup4
 			if in.IPv6() {
@@ -564,6 +592,23 @@ func (in *InstanceConfig) IPv6() bool {
 		return in.VIPs[0].Prefix.Addr().Is6()
 	}
 	return in.SourceAddr.Is6()
+}
+
+// advertLen is keepalived's vrrp_adv_len: the length of the instance's adverts as its
+// socket receives them (IPv4 with the IP header and any AH header).
+func (in *InstanceConfig) advertLen() int {
+	a := Advert{Version: in.Version}
+	for _, v := range in.VIPs {
+		a.Addrs = append(a.Addrs, v.Prefix.Addr())
+	}
+	n := a.Len()
+	if !in.IPv6() {
+		n += ipv4HeaderLen
+		if in.AuthType == AuthAH {
+			n += ahHeaderLen
+		}
+	}
+	return n
 }
 
 func (in *InstanceConfig) normalize() error {

@@ -232,7 +232,11 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	}
 	i.txBuf = make([]byte, 0, i.adv.Len())
 	i.params.Address = i.src
-	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil, int(in.unicastTTL())); err != nil {
+	rxBuf := in.RxBufSize
+	if in.rxBufMTUs > 0 {
+		rxBuf = in.rxBufMTUs * dev.Attrs().MTU
+	}
+	if i.sock, err = openAdvertSocket(i.ifindex, txIndex, i.src, group, in.UnicastPeers, i.ah != nil, int(in.unicastTTL()), rxBuf); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", dev.Attrs().Name, err)
 	}
 	targets := i.plan.garpTargets()

@@ -36,8 +36,9 @@ type rxMeta struct {
 // openAdvertSocket opens the instance's sockets in the calling thread's namespace:
 // adverts are received on ifindex and sent on txIndex (they differ only for a VMAC with
 // vmac_xmit_base). With ah, both use IP protocol 51 and the sender writes its own IPv4
-// header (IP_HDRINCL), which the AH ICV covers.
-func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr, ah bool, unicastTTL int) (_ *advertSocket, err error) {
+// header (IP_HDRINCL), which the AH ICV covers. rxBuf, when positive, is the
+// receiving socket's SO_RCVBUF.
+func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, peers []netip.Addr, ah bool, unicastTTL, rxBuf int) (_ *advertSocket, err error) {
 	proto := IPProtocol
 	if ah {
 		proto = ipProtoAH
@@ -59,6 +60,12 @@ func openAdvertSocket(ifindex, txIndex int, src netip.Addr, group netip.Addr, pe
 	defer closeOnErr(rx)
 	if err := unix.SetsockoptInt(rx, unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, ifindex); err != nil {
 		return nil, fmt.Errorf("SO_BINDTOIFINDEX %d: %w", ifindex, err)
+	}
+	if rxBuf > 0 {
+		// As keepalived: SO_RCVBUF, so net.core.rmem_max caps it.
+		if err := unix.SetsockoptInt(rx, unix.SOL_SOCKET, unix.SO_RCVBUF, rxBuf); err != nil {
+			return nil, fmt.Errorf("SO_RCVBUF %d: %w", rxBuf, err)
+		}
 	}
 	if s.v6 {
 		if err := unix.SetsockoptInt(rx, unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1); err != nil {

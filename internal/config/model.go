@@ -55,6 +55,7 @@ type GlobalDefs struct {
 	RouterID              string        `json:"router_id,omitempty" kw:"router_id"`       // [short host name, filled by the runtime]
 	DefaultInterface      string        `json:"default_interface" kw:"default_interface"` // [eth0] for static addresses and routes without dev
 	McastGroup4           netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
+	LogUnknownVRIDs       bool          `json:"log_unknown_vrids,omitempty" kw:"log_unknown_vrids"`
 	VMACPrefix            string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
 	McastGroup6           netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
 	RxBufsPolicy          *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`

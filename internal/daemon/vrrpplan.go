@@ -17,6 +17,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	out := vrrp.Config{
 		MulticastGroup4:   g.McastGroup4,
 		VMACPrefix:        g.VMACPrefix,
+		LogUnknownVRIDs:   g.LogUnknownVRIDs,
 		RxBufs:            rxBufs(g),
 		MulticastGroup6:   g.McastGroup6,
 		ScriptUser:        g.ScriptUser.User,

@@ -32,6 +32,9 @@ type Config struct {
 	// RxBufs sizes the receive buffers of advert sockets whose instance has no
 	// RxBufSize of its own (vrrp_rx_bufs_policy, vrrp_rx_bufs_multiplier).
 	RxBufs RxBufs
+	// LogUnknownVRIDs logs every advert for a VRID the node does not run on the
+	// interface it arrives on (log_unknown_vrids).
+	LogUnknownVRIDs bool
 	// VMACPrefix begins the names of VMACs without one of their own (vmac_prefix)
 	// [vrrp].
 	VMACPrefix string

@@ -62,6 +62,11 @@ type instance struct {
 	extra   []int
 	extraAt time.Time
 
+	// knownVRIDs, on one instance per receiving interface, family and protocol
+	// (log_unknown_vrids), are the VRIDs the node's instances there run; an advert for
+	// any other is logged, as keepalived logs what no instance on its socket takes.
+	knownVRIDs *[256]bool
+
 	// absent is why an instance stands in for one whose device does not exist
 	// (dynamic_interfaces): a fault that lasts until the node builds the real one.
 	absent string
@@ -450,6 +455,7 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 		var seq uint32
 		if i.ah != nil {
 			if len(payload) >= ahHeaderLen+2 && payload[ahHeaderLen+1] != i.cfg.VRID {
+				i.otherVRID(payload[ahHeaderLen+1])
 				continue // another virtual router on the same link
 			}
 			if payload, seq, err = i.ah.openAH(meta.header, payload, meta.src, len(i.cfg.UnicastPeers) > 0); err != nil {
@@ -458,6 +464,7 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 			}
 		}
 		if len(payload) >= 2 && payload[1] != i.cfg.VRID {
+			i.otherVRID(payload[1])
 			continue // another virtual router on the same link
 		}
 		if err := i.unmarshal(&a, payload, meta); err != nil {
@@ -477,6 +484,37 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// otherVRID logs an advert for a VRID no instance of the node receives on this
+// instance's interface, if this instance is the one that logs them there.
+func (i *instance) otherVRID(vrid uint8) {
+	if i.knownVRIDs != nil && !i.knownVRIDs[vrid] {
+		i.logger.Info(fmt.Sprintf("unknown VRID %d received on interface %s; ignoring", vrid, i.cfg.Interface))
+	}
+}
+
+// pickUnknownVRIDLoggers gives the first instance on each receiving interface, family
+// and protocol the VRIDs all of them run there, so that exactly one logs the others.
+func pickUnknownVRIDLoggers(insts []*instance) {
+	type key struct {
+		ifindex int
+		v6, ah  bool
+	}
+	loggers := map[key]*instance{}
+	for _, i := range insts {
+		if i.absent != "" {
+			continue
+		}
+		k := key{i.ifindex, i.src.Is6(), i.ah != nil}
+		first, ok := loggers[k]
+		if !ok {
+			first = i
+			first.knownVRIDs = new([256]bool)
+			loggers[k] = first
+		}
+		first.knownVRIDs[i.cfg.VRID] = true
 	}
 }
 

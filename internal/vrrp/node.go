@@ -391,6 +391,9 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 			}
 			p.insts = append(p.insts, i)
 		}
+		if cfg.LogUnknownVRIDs {
+			pickUnknownVRIDLoggers(p.insts)
+		}
 		return nil
 	})
 	if err != nil {

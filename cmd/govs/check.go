@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/govs/govs/internal/config"
 )
@@ -47,8 +48,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, diags := config.Load(*file, config.Options{
-		ConfigID: *id,
-		Strict:   *strict,
+		ConfigID:   *id,
+		Strict:     *strict,
+		RandomSeed: time.Now().UnixNano(),
 		InterfaceExists: func(name string) bool {
 			_, err := net.InterfaceByName(name)
 			return err == nil

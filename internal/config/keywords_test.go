@@ -516,3 +516,29 @@ func wantDiagnostic(t *testing.T, diags Diagnostics, want string) {
 		t.Fatalf("diagnostics %q, want one containing %q", got, want)
 	}
 }
+
+// TestRandomSeed: ${_RANDOM} follows the caller's seed, unless global_defs sets
+// random_seed, which then seeds every ${_RANDOM} of the file, those before it too.
+func TestRandomSeed(t *testing.T) {
+	src := func(global string) string {
+		return "vrrp_instance VI_${_RANDOM 0 1000000000} {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n" +
+			"global_defs {\n " + global + "\n}\n"
+	}
+	name := func(text string, seed int64) string {
+		t.Helper()
+		cfg, diags := Parse("t.conf", []byte(text), Options{RandomSeed: seed})
+		if diags.HasErrors() || len(cfg.Instances) != 1 {
+			t.Fatalf("diagnostics:\n%s", diags)
+		}
+		return cfg.Instances[0].Name
+	}
+	if a, b := name(src(""), 1), name(src(""), 2); a == b {
+		t.Errorf("seeds 1 and 2 both gave %s", a)
+	}
+	a, b := name(src("random_seed 4000000000"), 1), name(src("random_seed 4000000000"), 2)
+	if a != b || a != name(src(""), 4000000000) {
+		t.Errorf("random_seed 4000000000: %s and %s; the caller's seed 4000000000 gives %s", a, b, name(src(""), 4000000000))
+	}
+	_, diags := Parse("t.conf", []byte(src("random_seed -1")), Options{})
+	wantDiagnostic(t, diags, `t.conf:9:14: error: random_seed: "-1" is not a number 0..4294967295`)
+}

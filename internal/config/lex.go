@@ -41,6 +41,8 @@ type lexer struct {
 	bytes   int  // bytes read from files, against lim.MaxBytes
 	stopped bool // a hard limit was hit: produce nothing more
 	rand    uint64
+	// usedRandom says a ${_RANDOM} was expanded.
+	usedRandom bool
 }
 
 func newLexer(opts *Options, src fileSource, d *diagSink) *lexer {
@@ -65,6 +67,7 @@ func (lx *lexer) currentFile() string {
 // random implements ${_RANDOM [MIN [MAX]]}: an integer in [MIN, MAX], 0..32767 by
 // default. The generator is seeded from Options.RandomSeed so parsing stays repeatable.
 func (lx *lexer) random(params []int64) string {
+	lx.usedRandom = true
 	lo, hi := int64(0), int64(32767)
 	if len(params) > 0 {
 		lo = params[0]

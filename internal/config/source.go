@@ -27,7 +27,9 @@ type Options struct {
 	// FS resolves include directives for Parse. Nil means includes cannot be read and
 	// each is reported. Names are slash-separated; a leading '/' is ignored.
 	FS fs.FS
-	// RandomSeed seeds ${_RANDOM} so that a parse is repeatable.
+	// RandomSeed seeds ${_RANDOM} unless the file sets random_seed; a caller that
+	// wants keepalived's default (other values at each start) passes a new one each
+	// time, a test a fixed one.
 	RandomSeed int64
 	// Limits bound the work a hostile or broken input can cause.
 	Limits Limits
@@ -92,8 +94,19 @@ func DefaultConfigID() string {
 }
 
 func run(name string, opts Options, src fileSource, data []byte) (*Config, Diagnostics) {
+	cfg, d, usedRandom := parseOnce(name, &opts, src, data)
+	// random_seed is only known once the file is read; as in keepalived's children,
+	// which parse after it was seen, it seeds the ${_RANDOM}s of the whole file.
+	if seed := cfg.Global.RandomSeed; seed != nil && usedRandom && int64(*seed) != opts.RandomSeed {
+		opts.RandomSeed = int64(*seed)
+		cfg, d, _ = parseOnce(name, &opts, src, data)
+	}
+	return cfg, d.result(opts.Strict)
+}
+
+func parseOnce(name string, opts *Options, src fileSource, data []byte) (*Config, *diagSink, bool) {
 	d := &diagSink{}
-	lx := newLexer(&opts, src, d)
+	lx := newLexer(opts, src, d)
 	if data == nil {
 		lx.readFile(name, Pos{File: name}, true)
 	} else if len(data) > lx.lim.MaxBytes {
@@ -104,8 +117,8 @@ func run(name string, opts Options, src fileSource, data []byte) (*Config, Diagn
 	}
 	root := lx.tree.finish(d)
 	cfg := decodeConfig(root, d)
-	finish(cfg, &opts, d)
-	return cfg, d.result(opts.Strict)
+	finish(cfg, opts, d)
+	return cfg, d, lx.usedRandom
 }
 
 // result sorts the diagnostics and applies --strict.

@@ -444,7 +444,8 @@ func loadPlan(opts Options) (Plan, error) {
 // loadConfigPlan reads the configuration and maps it, and returns the configuration
 // too, for what is read from it directly (the HTTP listener's global_defs).
 func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
-	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists}
+	// A new ${_RANDOM} seed at each load, as keepalived (unless random_seed is set).
+	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists, RandomSeed: time.Now().UnixNano()}
 	var cfg *config.Config
 	var diags config.Diagnostics
 	if opts.ConfigText != nil {

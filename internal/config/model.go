@@ -89,7 +89,8 @@ type GlobalDefs struct {
 	LVSSyncDaemon         *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
 	LVSTimeouts           LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
 	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
-	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"` // "" (off), "VS" or "RS"
+	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`     // "" (off), "VS" or "RS"
+	ReloadCheckConfig     string        `json:"reload_check_config,omitempty" kw:"reload_check_config"` // log file; "": not set
 	RandomSeed            *uint32       `json:"random_seed,omitempty" kw:"random_seed"`
 	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: unchanged (govs run starts with DefaultFileMask or -u)
 	StartupScript         *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts

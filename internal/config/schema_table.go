@@ -431,7 +431,12 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 	kw("umask", kUmask, dfltDoc("0177, as keepalived (or govs run -u MASK)"), doc("set at start and on each reload; ignored when govs run has -u, as keepalived ignores it with its -u. Files govs and its scripts create get it")),
 	kw("random_seed", kind{doc: "0..4294967295", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parseUint32(a[0].Text, 0) }},
 		doc("seeds ${_RANDOM}, so every parse of the file gives the same values"), dfltDoc("a new seed at each start and reload")),
-	unsup("reload_check_config", kOptStr),
+	kw("reload_check_config", kind{doc: "[LOGFILE]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "/dev/null", nil
+		}
+		return a[0].Text, nil
+	}}, doc("each reload writes the new configuration's diagnostics to LOGFILE [/dev/null], emptied first, and logs \"new configuration failed validation, see LOGFILE\" when it is refused; govs checks a new configuration before every reload either way")),
 	unsup("reload_time_file", kString),
 	unsup("reload_repeat", kFlag),
 	unsup("reload_file", kOptStr),

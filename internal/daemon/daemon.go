@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -309,7 +311,22 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	defer d.mu.Unlock()
 	restoreGC := relaxGC()
 	defer restoreGC()
-	plan, cfg, err := loadConfigPlan(d.opts)
+	opts := d.opts
+	checkLog := d.plan.ReloadCheckLog // the running configuration's, as keepalived
+	var diags bytes.Buffer
+	if checkLog != "" {
+		opts.ConfigErrors = &diags
+		if d.opts.ConfigErrors != nil {
+			opts.ConfigErrors = io.MultiWriter(d.opts.ConfigErrors, &diags)
+		}
+	}
+	plan, cfg, err := loadConfigPlan(opts)
+	if err == nil && plan.VRRPErr != nil && d.node != nil {
+		err = plan.VRRPErr
+	}
+	if checkLog != "" {
+		d.writeReloadCheck(checkLog, diags.Bytes(), err)
+	}
 	if err != nil {
 		d.log.Error("reload refused, keeping the running configuration", "err", err)
 		return err
@@ -325,10 +342,6 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		d.check.SetHASuspend(plan.HASuspend)
 	}
 	if d.node != nil {
-		if plan.VRRPErr != nil {
-			d.log.Error("reload refused, keeping the running configuration", "err", plan.VRRPErr)
-			return plan.VRRPErr
-		}
 		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
 	}
 	d.plan = plan
@@ -340,6 +353,20 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.log.Info("configuration reloaded", "virtual_services", len(plan.Spec.Services), "vrrp_instances", len(plan.VRRP.Instances))
 	return nil
+}
+
+// writeReloadCheck writes a reload's diagnostics to reload_check_config's file,
+// emptied first, and says there when the new configuration was refused.
+func (d *Daemon) writeReloadCheck(path string, diags []byte, refused error) {
+	if refused != nil {
+		diags = fmt.Appendf(diags, "%v\n", refused)
+	}
+	if err := os.WriteFile(path, diags, 0o640); err != nil {
+		d.log.Error("reload_check_config: writing the check's log", "file", path, "err", err)
+	}
+	if refused != nil {
+		d.log.Error("new configuration failed validation, see " + path + " for details")
+	}
 }
 
 // Stop stops VRRP first (masters hand over with a priority-0 advert), then stops

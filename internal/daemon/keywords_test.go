@@ -246,3 +246,56 @@ func TestPlanRSInitNotifies(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadCheckConfig: with reload_check_config in the running configuration, each
+// reload writes the new configuration's diagnostics to its file, emptied first, and
+// says there when the new one is refused; the running configuration's setting counts,
+// as in keepalived.
+func TestReloadCheckConfig(t *testing.T) {
+	b := startBackend(t)
+	logFile := filepath.Join(t.TempDir(), "check.log")
+	service := twoServerConfig(freePort(t), b.addr)
+	withCheck := "global_defs {\n  reload_check_config " + logFile + "\n}\n" + service
+	d, _ := startConf(t, withCheck)
+	if _, err := os.Stat(logFile); !os.IsNotExist(err) {
+		t.Fatalf("the check log exists before any reload: %v", err)
+	}
+	reload := func(text string) error {
+		d.opts.ConfigText = []byte(text)
+		return d.Reload(context.Background())
+	}
+	read := func() string {
+		b, err := os.ReadFile(logFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if err := reload(withCheck + "vrrp_no_such_thing\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !strings.Contains(got, "keywords_test.conf:17:1: warning: unknown keyword") {
+		t.Fatalf("after a reload with a warning the log holds %q", got)
+	}
+	bad := strings.Replace(withCheck, "lb_algo rr", "lb_algo wrrr", 1)
+	if err := reload(bad); err == nil {
+		t.Fatal("a configuration with an error was loaded")
+	}
+	got := read()
+	if !strings.Contains(got, "keywords_test.conf:6:11: error") || !strings.Contains(got, "1 errors") || strings.Contains(got, "warning") {
+		t.Fatalf("after a refused reload the log holds %q", got)
+	}
+	// The running configuration still asks for the log; the new one does not.
+	if err := reload(service); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "" {
+		t.Fatalf("after a clean reload the log holds %q", got)
+	}
+	if err := os.WriteFile(logFile, []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := reload(bad); err == nil || read() != "kept" {
+		t.Fatalf("without reload_check_config running: reload %v, log %q", err, read())
+	}
+}

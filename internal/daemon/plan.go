@@ -42,6 +42,9 @@ type Plan struct {
 	IPVS IPVSSettings
 	// HASuspend are the address services of virtual servers with ha_suspend.
 	HASuspend check.HASuspend
+	// ReloadCheckLog is reload_check_config: where the next reload writes the new
+	// configuration's diagnostics; "": nowhere.
+	ReloadCheckLog string
 	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
 	Umask *config.FileMask
 	// StartupScript runs before anything starts, ShutdownScript after everything has
@@ -67,6 +70,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		Mail:           mailConfig(cfg.Global),
 		NoEmailFaults:  cfg.Global.NoEmailFaults,
 		Umask:          cfg.Global.Umask,
+		ReloadCheckLog: cfg.Global.ReloadCheckConfig,
 		StartupScript:  startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
 		ShutdownScript: startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
 		HASuspend:      check.HASuspend{},

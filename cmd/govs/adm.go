@@ -11,6 +11,7 @@ import (
 
 	"github.com/govs/govs/internal/adm"
 	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/nsrun"
 )
 
 func init() {
@@ -35,7 +36,7 @@ func runAdm(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govs adm: %v\n", err)
 		return 2
 	}
-	path := ctl.SocketPath(flag)
+	path := ctl.SocketPath(flag, nsrun.Current())
 	req := ctl.Request{Argv: argv}
 	if len(argv) > 0 {
 		cmd, err := adm.Parse(ctl.Prog, argv, &adm.SystemResolver{})

@@ -16,6 +16,7 @@ import (
 	"github.com/govs/govs/internal/api/ctl"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/daemon"
+	"github.com/govs/govs/internal/nsrun"
 )
 
 func init() {
@@ -34,6 +35,7 @@ type runFlags struct {
 	http, httpToken, httpTokenFile              string
 	dataFile, statsFile                         string
 	umask                                       string
+	namespace                                   string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -56,6 +58,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	for _, n := range []string{"u", "umask"} {
 		fs.StringVar(&f.umask, n, "", "`MASK` for the files govs and its scripts create, in numeric form (overrides global_defs umask) [0177]")
+	}
+	for _, n := range []string{"s", "namespace"} {
+		fs.StringVar(&f.namespace, n, "", "run in the network namespace `NAME` (ip netns add NAME), whatever the configuration's net_namespace says")
 	}
 	fs.StringVar(&f.socket, "socket", "", "control socket for govs adm [$GOVS_SOCKET, else "+ctl.DefaultSocket+"]")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -164,6 +169,20 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 			return 2
 		}
 	}
+	netns := f.namespace
+	if netns == "" {
+		netns = configNamespace(f.file, f.configID)
+	}
+	if netns != "" && nsrun.Current() != netns {
+		// Everything, from the first socket on, must be made in the namespace: the
+		// process starts again there.
+		exe, err := os.Executable()
+		if err == nil {
+			err = nsrun.ExecIn(netns, exe, append([]string{os.Args[0]}, os.Args[1:]...), os.Environ())
+		}
+		fmt.Fprintln(stderr, "govs run:", err)
+		return 1
+	}
 	// keepalived sets its umask before it creates anything; restoring it on return
 	// matters only to tests that call runRun in-process.
 	defer syscall.Umask(syscall.Umask(int(mask)))
@@ -178,7 +197,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 
 	socket := ""
 	if !f.vrrpOnly {
-		socket = ctl.SocketPath(f.socket)
+		socket = ctl.SocketPath(f.socket, netns)
 	}
 	d, err := daemon.Start(ctx, daemon.Options{
 		ConfigPath:           f.file,
@@ -198,6 +217,8 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		DataFile:             f.dataFile,
 		StatsFile:            f.statsFile,
 		UmaskFromCommandLine: f.umask != "",
+		NetNamespace:         netns,
+		NetNamespaceFromFlag: f.namespace != "",
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "govs run:", err)
@@ -235,4 +256,14 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		log.Warn("connections cut at the stop timeout", "err", err)
 	}
 	return code
+}
+
+// configNamespace is the configuration's net_namespace, read before anything starts;
+// a file that does not parse has none here, and the daemon then reports its errors.
+func configNamespace(file, configID string) string {
+	cfg, diags := config.Load(file, config.Options{ConfigID: configID})
+	if diags.HasErrors() {
+		return ""
+	}
+	return cfg.NetNamespace
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/govs/govs/internal/api/ctl"
 	"github.com/govs/govs/internal/api/web/status"
+	"github.com/govs/govs/internal/nsrun"
 )
 
 func init() {
@@ -69,7 +70,7 @@ each checker's last result, and the most recent events.`)
 	if *base != "" {
 		raw, err = statusOverHTTP(ctx, *base, *tokenFile)
 	} else {
-		raw, err = ctl.CallStatus(ctx, ctl.SocketPath(*socket))
+		raw, err = ctl.CallStatus(ctx, ctl.SocketPath(*socket, nsrun.Current()))
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "govs status:", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -36,6 +37,9 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	}
 	f.groups()
 	f.virtualServers()
+	if ns := cfg.NetNamespace; ns == "." || ns == ".." || strings.Contains(ns, "/") {
+		d.errorf(cfg.Line("net_namespace"), "net_namespace %q: not a namespace name (a file name in /run/netns)", ns)
+	}
 }
 
 type finisher struct {

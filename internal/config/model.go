@@ -33,6 +33,7 @@ func (s *Source) mark(keyword string, p Pos) {
 type Config struct {
 	Source
 	Global              GlobalDefs            `json:"global" kw:"global_defs"`
+	NetNamespace        string                `json:"net_namespace,omitempty" kw:"net_namespace"`
 	StaticAddresses     []IPAddress           `json:"static_addresses,omitempty" kw:"static_ipaddress"`
 	StaticRoutes        []Route               `json:"static_routes,omitempty" kw:"static_routes"`
 	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`

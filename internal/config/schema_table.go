@@ -504,7 +504,7 @@ var rootBlock = func() *blockSpec {
 	vsg.entries = &eVSGroup
 	root := block("(top level)", nil, hNone, "",
 		unsup("linkbeat_use_polling", kFlag),
-		unsup("net_namespace", kString),
+		kw("net_namespace", kString, doc("govs run enters the network namespace NAME (ip netns add NAME) before anything starts, and its default control socket becomes /run/govs/NAME/govs.sock; a reload cannot change it; govs run -s NAME overrides it")),
 		unsup("net_namespace_ipvs", kOptStr),
 		unsup("namespace_with_ipsets", kFlag),
 		unsup("use_pid_dir", kFlag),

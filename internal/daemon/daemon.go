@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,11 @@ type Options struct {
 	Dataplane string
 	// Interfaces are where clients arrive, for the xdp plane; empty: found from routes.
 	Interfaces []string
+	// NetNamespace is the named network namespace govs runs in; the configuration's
+	// net_namespace must name it unless NetNamespaceFromFlag (govs run -s), since a
+	// process cannot move its sockets: a change needs a restart.
+	NetNamespace         string
+	NetNamespaceFromFlag bool
 	// Socket is the control socket's path; empty: no control socket.
 	Socket string
 	// VRRPOnly and ChecksOnly are keepalived's -P and -C.
@@ -487,6 +493,14 @@ func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
 	}
 	if diags.HasErrors() {
 		return Plan{}, nil, fmt.Errorf("%s: %w (%d errors)", opts.ConfigPath, ErrConfig, len(diags.Errors()))
+	}
+	if ns := cfg.NetNamespace; ns != opts.NetNamespace && !opts.NetNamespaceFromFlag {
+		where := cmp.Or(cfg.Line("net_namespace").String(), opts.ConfigPath)
+		err := fmt.Errorf("%s: net_namespace %q, but govs runs in %q; a restart is needed to change it: %w", where, ns, opts.NetNamespace, ErrConfig)
+		if opts.ConfigErrors != nil {
+			fmt.Fprintln(opts.ConfigErrors, err)
+		}
+		return Plan{}, nil, err
 	}
 	plan, err := NewPlan(cfg)
 	return plan, cfg, err

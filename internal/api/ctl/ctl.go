@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/govs/govs/internal/adm"
 )
@@ -22,13 +23,19 @@ const DefaultSocket = "/run/govs/govs.sock"
 const SocketEnv = "GOVS_SOCKET"
 
 // SocketPath chooses the socket: the --socket flag's value when set, else $GOVS_SOCKET,
-// else DefaultSocket. Both `govs run` and `govs adm` use it.
-func SocketPath(flag string) string {
+// else DefaultSocket, or for a daemon in the named network namespace netns
+// (net_namespace) /run/govs/NETNS/govs.sock, as keepalived keeps a directory of pid
+// files per namespace. `govs run` passes the namespace it runs in, `govs adm` the one
+// it is started in (ip netns exec NETNS govs adm …).
+func SocketPath(flag, netns string) string {
 	if flag != "" {
 		return flag
 	}
 	if env := os.Getenv(SocketEnv); env != "" {
 		return env
+	}
+	if netns != "" {
+		return filepath.Join(filepath.Dir(DefaultSocket), netns, filepath.Base(DefaultSocket))
 	}
 	return DefaultSocket
 }

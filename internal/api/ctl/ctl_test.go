@@ -212,14 +212,17 @@ func TestConcurrentCallsSerialize(t *testing.T) {
 
 func TestSocketPath(t *testing.T) {
 	t.Setenv(SocketEnv, "")
-	if got := SocketPath(""); got != DefaultSocket {
+	if got := SocketPath("", ""); got != DefaultSocket {
 		t.Errorf("default: %s", got)
 	}
+	if got := SocketPath("", "blue"); got != "/run/govs/blue/govs.sock" {
+		t.Errorf("in namespace blue: %s", got)
+	}
 	t.Setenv(SocketEnv, "/tmp/x.sock")
-	if got := SocketPath(""); got != "/tmp/x.sock" {
+	if got := SocketPath("", "blue"); got != "/tmp/x.sock" {
 		t.Errorf("env: %s", got)
 	}
-	if got := SocketPath("/flag.sock"); got != "/flag.sock" {
+	if got := SocketPath("/flag.sock", "blue"); got != "/flag.sock" {
 		t.Errorf("flag: %s", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 )
 
@@ -21,6 +22,11 @@ type command struct {
 // commands is filled by each subcommand's file in its init function, so adding one
 // touches one file.
 var commands = map[string]command{}
+
+// The main goroutine keeps the main thread, so the goroutines that take threads of
+// their own (threadprio: vrrp_rt_priority and the like) never end on it, where the
+// runtime would park the thread for good, settings and all, instead of ending it.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))

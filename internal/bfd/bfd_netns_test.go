@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/testutil"
+	"github.com/govs/govs/internal/threadprio"
 )
 
 // recorder collects a runner's events.
@@ -47,9 +49,14 @@ func (r *recorder) waitState(t *testing.T, name string, want State, timeout time
 
 func startRunner(t *testing.T, h *testutil.Host, cfgs ...Config) (*recorder, context.CancelFunc, *Runner) {
 	t.Helper()
+	return startRunnerThreads(t, h, nil, cfgs...)
+}
+
+func startRunnerThreads(t *testing.T, h *testutil.Host, threads *threadprio.Group, cfgs ...Config) (*recorder, context.CancelFunc, *Runner) {
+	t.Helper()
 	rec := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := Start(ctx, cfgs, h.NS, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), rec.add)
+	r, err := Start(ctx, cfgs, h.NS, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), rec.add, threads)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -189,5 +196,34 @@ func TestUpdate(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if got := keptEvents(); got != before {
 		t.Errorf("the unchanged session changed state %d times during the update", got-before)
+	}
+}
+
+// As in govs's main: the main goroutine keeps the main thread, which no locked
+// goroutine then ends on (the runtime would park it for good, settings and all).
+func init() { runtime.LockOSThread() }
+
+// TestRunnerThreads: with a thread group, the runner's loop and its receiver run on
+// threads of their own with the group's settings (bfd_rt_priority), which a reload's
+// Set changes, and which end with the runner.
+func TestRunnerThreads(t *testing.T) {
+	testutil.Integration(t)
+	lan := testutil.NewLAN(t)
+	a, b := lan.AddHost("a", "10.82.0.1/24"), lan.AddHost("b", "10.82.0.2/24")
+	g := threadprio.NewGroup("bfd", threadprio.Settings{RealTime: 13}, slog.New(slog.DiscardHandler))
+	ra, stopA, runA := startRunnerThreads(t, a, g, sessionCfg("to-b", "10.82.0.2"))
+	startRunner(t, b, sessionCfg("to-a", "10.82.0.1"))
+	ra.waitState(t, "to-b", Up, 5*time.Second)
+	if n := testutil.RTThreads(t, 13); n != 2 {
+		t.Fatalf("%d threads at SCHED_RR 13, want 2 (the loop and the IPv4 receiver)", n)
+	}
+	g.Set(threadprio.Settings{RealTime: 14})
+	if n, old := testutil.RTThreads(t, 14), testutil.RTThreads(t, 13); n != 2 || old != 0 {
+		t.Fatalf("after Set: %d threads at 14, %d at 13", n, old)
+	}
+	stopA()
+	<-runA.Done()
+	if !testutil.Eventually(2*time.Second, func() bool { return testutil.RTThreads(t, 14) == 0 }) {
+		t.Fatalf("%d real-time threads after the runner stopped", testutil.RTThreads(t, 14))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/nsrun"
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -46,6 +47,9 @@ type Runner struct {
 	rx        chan received
 	readers   sync.WaitGroup
 	conns     []net.PacketConn
+	// threads, when set, holds the runner's goroutines on threads of their own with
+	// bfd_priority, bfd_rt_priority and bfd_cpu_affinity.
+	threads *threadprio.Group
 }
 
 // peer is a session and the socket its packets leave by (bound to a source port of
@@ -69,9 +73,10 @@ type received struct {
 
 // Start opens the sockets (in ns when open) and runs the sessions until ctx ends.
 // Sessions start Down; notify is called with each change, from the runner's
-// goroutine, and must not block.
-func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.Logger, notify func(Event)) (*Runner, error) {
-	r := &Runner{ns: ns, updates: make(chan update), logger: logger, notify: notify, done: make(chan struct{}),
+// goroutine, and must not block. threads, when not nil, is the thread group the
+// runner's goroutines join.
+func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.Logger, notify func(Event), threads *threadprio.Group) (*Runner, error) {
+	r := &Runner{ns: ns, threads: threads, updates: make(chan update), logger: logger, notify: notify, done: make(chan struct{}),
 		stopped: make(chan struct{}), byDisc: map[uint32]*peer{},
 		rx: make(chan received, 64), receivers: map[bool]bool{}}
 	if err := r.apply(cfgs, time.Now()); err != nil {
@@ -80,8 +85,19 @@ func Start(ctx context.Context, cfgs []Config, ns netns.NsHandle, logger *slog.L
 		r.readers.Wait()
 		return nil, err
 	}
-	go r.loop(ctx)
+	go func() {
+		defer r.joinThreads()()
+		r.loop(ctx)
+	}()
 	return r, nil
+}
+
+// joinThreads puts the calling goroutine in the runner's thread group, if it has one.
+func (r *Runner) joinThreads() (leave func()) {
+	if r.threads == nil {
+		return func() {}
+	}
+	return r.threads.Join()
 }
 
 // Update replaces the sessions with cfgs: one whose configuration is unchanged goes on
@@ -131,7 +147,11 @@ func (r *Runner) apply(cfgs []Config, now time.Time) error {
 				r.receivers[v4] = true
 				r.conns = append(r.conns, rc.conn)
 				r.readers.Add(1)
-				go func() { defer r.readers.Done(); r.read(rc) }()
+				go func() {
+					defer r.readers.Done()
+					defer r.joinThreads()()
+					r.read(rc)
+				}()
 			}
 		}
 		return nil

@@ -92,6 +92,17 @@ type GlobalDefs struct {
 	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
 	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`     // "" (off), "VS" or "RS"
 	ReloadCheckConfig     string        `json:"reload_check_config,omitempty" kw:"reload_check_config"` // log file; "": not set
+	VRRPPriority          int           `json:"vrrp_priority,omitempty" kw:"vrrp_priority"`
+	VRRPNoSwap            bool          `json:"vrrp_no_swap,omitempty" kw:"vrrp_no_swap"`
+	VRRPRTPriority        int           `json:"vrrp_rt_priority,omitempty" kw:"vrrp_rt_priority"`
+	VRRPCPUAffinity       []int         `json:"vrrp_cpu_affinity,omitempty" kw:"vrrp_cpu_affinity"`
+	VRRPRlimitRTTime      int           `json:"vrrp_rlimit_rttime" kw:"vrrp_rlimit_rttime"` // [10000] µs
+	CheckerNoSwap         bool          `json:"checker_no_swap,omitempty" kw:"checker_no_swap"`
+	BFDPriority           int           `json:"bfd_priority,omitempty" kw:"bfd_priority"`
+	BFDNoSwap             bool          `json:"bfd_no_swap,omitempty" kw:"bfd_no_swap"`
+	BFDRTPriority         int           `json:"bfd_rt_priority,omitempty" kw:"bfd_rt_priority"`
+	BFDCPUAffinity        []int         `json:"bfd_cpu_affinity,omitempty" kw:"bfd_cpu_affinity"`
+	BFDRlimitRTTime       int           `json:"bfd_rlimit_rttime" kw:"bfd_rlimit_rttime"` // [10000] µs
 	RandomSeed            *uint32       `json:"random_seed,omitempty" kw:"random_seed"`
 	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: unchanged (govs run starts with DefaultFileMask or -u)
 	StartupScript         *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts

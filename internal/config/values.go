@@ -80,6 +80,18 @@ var (
 		}
 		return RxBufsPolicy{Size: int(n)}, nil
 	}}
+	// kCPUs is a *_cpu_affinity list of CPU numbers.
+	kCPUs = kind{doc: "CPU…", minArgs: 1, maxArgs: -1, parse: func(a []Token, _ string) (any, error) {
+		cpus := make([]int, 0, len(a))
+		for i, t := range a {
+			n, err := parseIntRange(t.Text, i, 0, 1023)
+			if err != nil {
+				return nil, err
+			}
+			cpus = append(cpus, n)
+		}
+		return cpus, nil
+	}}
 	// kFlag is a keyword with no value that turns something on.
 	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
 	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).

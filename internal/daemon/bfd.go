@@ -28,7 +28,7 @@ func (d *Daemon) startBFD(ctx context.Context) error {
 	if len(d.plan.BFD) == 0 {
 		return nil
 	}
-	r, err := bfd.Start(ctx, d.plan.BFD, netns.None(), d.log, d.bfdChanged)
+	r, err := bfd.Start(ctx, d.plan.BFD, netns.None(), d.log, d.bfdChanged, d.bfdThreads)
 	if err != nil {
 		return err
 	}

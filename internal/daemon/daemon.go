@@ -22,6 +22,7 @@ import (
 	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/engine"
 	"github.com/govs/govs/internal/notify"
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp"
 
 	"github.com/govs/govs/internal/dataplane/mixed"
@@ -98,7 +99,13 @@ type Daemon struct {
 	bfdMu     sync.Mutex
 	bfdStates map[string]bool
 
-	mu   sync.Mutex // serialises reloads
+	mu sync.Mutex // serialises reloads
+	// process is what applyProcess last applied; rtLimit remembers the
+	// RLIMIT_RTTIME govs started with; bfdThreads are the BFD threads' group.
+	process    processSettings
+	rtLimit    threadprio.RTTimeLimit
+	bfdThreads *threadprio.Group
+
 	plan Plan
 	// shutdownOnce runs shutdown_script on the first Stop only.
 	shutdownOnce sync.Once
@@ -166,6 +173,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 func (d *Daemon) start(ctx context.Context) error {
 	d.runCtx = ctx
+	d.applyProcess(d.plan.Process)
+	d.watchRTTime()
+	d.bfdThreads = threadprio.NewGroup("bfd", d.plan.BFDThreads, d.log)
 	// The FIFOs and their readers first: keepalived opens them before anything writes.
 	d.fifos.log = d.log
 	d.fifos.apply(d.plan.FIFOReaders)
@@ -338,6 +348,8 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return err
 	}
 	d.warnHTTPChange(cfg)
+	d.applyProcess(plan.Process)
+	d.bfdThreads.Set(plan.BFDThreads)
 	applyUmask(plan.Umask, d.opts.UmaskFromCommandLine, d.log)
 	initTrackFiles(plan.TrackFileInits, true, d.log)
 	d.fifos.apply(plan.FIFOReaders)
@@ -393,6 +405,7 @@ func (d *Daemon) Stop() error {
 	d.shutdownOnce.Do(func() {
 		d.mu.Lock()
 		plan := d.plan
+		d.applyProcess(processSettings{}) // for a process that goes on (tests)
 		d.mu.Unlock()
 		runStartStopScript(context.Background(), "shutdown_script", plan.ShutdownScript, plan.Security, d.log)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp"
 )
 
@@ -42,6 +43,11 @@ type Plan struct {
 	IPVS IPVSSettings
 	// HASuspend are the address services of virtual servers with ha_suspend.
 	HASuspend check.HASuspend
+	// Process is what applies to the whole process (*_no_swap, *_rlimit_rttime);
+	// BFDThreads the scheduling of the BFD threads (bfd_priority, …), the VRRP ones
+	// being in VRRP.
+	Process    processSettings
+	BFDThreads threadprio.Settings
 	// ReloadCheckLog is reload_check_config: where the next reload writes the new
 	// configuration's diagnostics; "": nowhere.
 	ReloadCheckLog string
@@ -71,6 +77,8 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		NoEmailFaults:  cfg.Global.NoEmailFaults,
 		Umask:          cfg.Global.Umask,
 		ReloadCheckLog: cfg.Global.ReloadCheckConfig,
+		Process:        processPlan(cfg.Global),
+		BFDThreads:     threadSettings(cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
 		StartupScript:  startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
 		ShutdownScript: startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
 		HASuspend:      check.HASuspend{},

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp"
 )
 
@@ -137,6 +138,34 @@ func TestVRRPConfigSocketKeywords(t *testing.T) {
 			in := out.Instances[0]
 			if out.RxBufs != tc.rxBufs || in.RxBufSize != tc.rxBufSize || in.UnicastChecksum != tc.checksum || out.VMACPrefix != cmp.Or(tc.prefix, "vrrp") {
 				t.Errorf("rx bufs %+v, instance's %d, checksum %v, vmac_prefix %q", out.RxBufs, in.RxBufSize, in.UnicastChecksum, out.VMACPrefix)
+			}
+		})
+	}
+}
+
+// TestProcessKeywords: keepalived's per-process knobs map to the VRRP and BFD thread
+// groups and, for what only a whole process has, to the process.
+func TestProcessKeywords(t *testing.T) {
+	for _, tc := range []struct {
+		name, global string
+		vrrp, bfd    threadprio.Settings
+		process      processSettings
+	}{
+		{name: "none"},
+		{name: "vrrp", global: "vrrp_priority -5\n vrrp_cpu_affinity 0 1", vrrp: threadprio.Settings{Nice: -5, CPUs: []int{0, 1}}},
+		{name: "vrrp real-time, default limit", global: "vrrp_rt_priority 40", vrrp: threadprio.Settings{RealTime: 40}, process: processSettings{RTTimeLimit: 10000}},
+		{name: "largest limit of the real-time parts", global: "vrrp_rt_priority 40\n vrrp_rlimit_rtime 2000\n bfd_rt_priority 50\n bfd_rlimit_rttime 30000\n checker_rlimit_rttime 90000",
+			vrrp: threadprio.Settings{RealTime: 40}, bfd: threadprio.Settings{RealTime: 50}, process: processSettings{RTTimeLimit: 30000}},
+		{name: "a limit without real-time", global: "vrrp_rlimit_rttime 2000"},
+		{name: "no_swap of any part", global: "checker_no_swap", process: processSettings{NoSwap: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := NewPlan(parse(t, "global_defs {\n "+tc.global+"\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(plan.VRRP.Threads, tc.vrrp) || !reflect.DeepEqual(plan.BFDThreads, tc.bfd) || plan.Process != tc.process {
+				t.Errorf("vrrp %+v, bfd %+v, process %+v", plan.VRRP.Threads, plan.BFDThreads, plan.Process)
 			}
 		})
 	}

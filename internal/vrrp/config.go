@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp/nftfw"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	// RxBufs sizes the receive buffers of advert sockets whose instance has no
 	// RxBufSize of its own (vrrp_rx_bufs_policy, vrrp_rx_bufs_multiplier).
 	RxBufs RxBufs
+	// Threads are the scheduling of the threads that run the instances and receive
+	// their adverts (vrrp_priority, vrrp_rt_priority, vrrp_cpu_affinity); with any
+	// set, each of those goroutines gets a thread of its own.
+	Threads threadprio.Settings
 	// LogUnknownVRIDs logs every advert for a VRID the node does not run on the
 	// interface it arrives on (log_unknown_vrids).
 	LogUnknownVRIDs bool

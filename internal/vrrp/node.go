@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/nsrun"
+	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp/nftfw"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -73,6 +74,10 @@ type Node struct {
 	ns      netns.NsHandle
 	alerter Alerter
 
+	// threads are the OS threads of runners given vrrp_priority, vrrp_rt_priority
+	// or vrrp_cpu_affinity.
+	threads *threadprio.Group
+
 	mu      sync.Mutex
 	cfg     Config
 	updates chan Config
@@ -115,6 +120,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 		updates: make(chan Config, 1), events: make(chan StateChange, 256), relink: make(chan struct{}, 1), bfds: map[string]bool{},
 		counters: map[string]*counters{}, vmacs: map[string]vmacState{}, vmacBases: map[string]baseSaved{},
 	}
+	n.threads = threadprio.NewGroup("vrrp", norm.Threads, n.logger)
 	for _, o := range opts {
 		o(n)
 	}
@@ -452,8 +458,10 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 		}
 		gen.runners = append(gen.runners, newRunner(n, p.groupOf[i.cfg.Name], members, tr, notif, h))
 	}
+	n.threads.Set(cfg.Threads)
 	for _, r := range gen.runners {
 		r.statesOnReload = cfg.FIFOStatesOnReload
+		r.ownThreads = !cfg.Threads.IsZero()
 		r.begin(carried)
 	}
 	n.mu.Lock()

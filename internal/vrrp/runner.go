@@ -25,6 +25,9 @@ type runner struct {
 	groupState State // last state notified for the group
 	// statesOnReload: fifo_write_vrrp_states_on_reload, for a runner a reload started.
 	statesOnReload bool
+	// ownThreads puts the runner's goroutines on threads of their own with the node's
+	// scheduling settings (vrrp_priority, vrrp_rt_priority, vrrp_cpu_affinity).
+	ownThreads bool
 
 	cancel  context.CancelFunc   // ends the readers
 	stopc   chan map[string]bool // end's request: which members to hand over
@@ -52,9 +55,25 @@ func (r *runner) begin(carried map[string]carry) {
 			continue // no socket
 		}
 		r.readers.Add(1)
-		go func() { defer r.readers.Done(); i.readLoop(ctx, r.rx) }()
+		go func() {
+			defer r.readers.Done()
+			defer r.joinThreads()()
+			i.readLoop(ctx, r.rx)
+		}()
 	}
-	go r.loop(carried)
+	go func() {
+		defer r.joinThreads()()
+		r.loop(carried)
+	}()
+}
+
+// joinThreads puts the calling goroutine on a thread of the node's VRRP thread group
+// when the runner has settings to give it; the returned func leaves it.
+func (r *runner) joinThreads() (leave func()) {
+	if !r.ownThreads {
+		return func() {}
+	}
+	return r.n.threads.Join()
 }
 
 // end stops the runner and returns the state of the members named in keep; the others

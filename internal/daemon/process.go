@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/threadprio"
+)
+
+// processSettings are the keepalived per-process knobs that govs, one process, applies
+// to itself as a whole: *_no_swap, and the RLIMIT_RTTIME its real-time threads run
+// under.
+type processSettings struct {
+	NoSwap bool
+	// RTTimeLimit is µs (the largest *_rlimit_rttime of the parts with real-time
+	// threads); 0 without any.
+	RTTimeLimit uint64
+}
+
+func processPlan(g config.GlobalDefs) processSettings {
+	p := processSettings{NoSwap: g.VRRPNoSwap || g.CheckerNoSwap || g.BFDNoSwap}
+	if g.VRRPRTPriority > 0 {
+		p.RTTimeLimit = uint64(g.VRRPRlimitRTTime)
+	}
+	if g.BFDRTPriority > 0 {
+		p.RTTimeLimit = max(p.RTTimeLimit, uint64(g.BFDRlimitRTTime))
+	}
+	return p
+}
+
+func threadSettings(nice, rt int, cpus []int) threadprio.Settings {
+	return threadprio.Settings{Nice: nice, RealTime: rt, CPUs: cpus}
+}
+
+// applyProcess moves the process from d.process to p; failures are logged and govs
+// runs on, as keepalived does.
+func (d *Daemon) applyProcess(p processSettings) {
+	if p.NoSwap != d.process.NoSwap {
+		if err := threadprio.LockMemory(p.NoSwap); err != nil {
+			d.log.Warn("applying *_no_swap", "err", err)
+		}
+	}
+	if p.RTTimeLimit != d.process.RTTimeLimit {
+		if err := d.rtLimit.Set(p.RTTimeLimit); err != nil {
+			d.log.Warn("applying *_rlimit_rttime", "err", err)
+		}
+	}
+	d.process = p
+}
+
+// watchRTTime logs each SIGXCPU: a real-time thread used half of its
+// *_rlimit_rttime without blocking, and the kernel kills govs at all of it.
+func (d *Daemon) watchRTTime() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGXCPU)
+	d.goRun("SIGXCPU", func() error {
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-sigs:
+				d.log.Warn("a real-time VRRP or BFD thread has run for half of its *_rlimit_rttime without blocking; at all of it the kernel kills govs")
+			case <-d.runCtx.Done():
+				return nil
+			}
+		}
+	})
+}

@@ -189,8 +189,19 @@ func (d *Daemon) start(ctx context.Context) error {
 			return err
 		}
 		d.dp = dp
-		d.eng = engine.New(dp, engine.Options{Logger: d.log})
-		d.goRun("engine", func() error { return d.eng.Run(ctx) })
+		engOpts := engine.Options{Logger: d.log}
+		release := func() {}
+		if d.mail != nil {
+			mail, routerID := d.mail, d.mail.RouterID()
+			engOpts.Alert = func(vs, what, body string) { mail.Send(notify.VirtualServer(routerID, vs, what, body)) }
+			// With omega the quorum's "=> Shutting down <=" mails go as the engine stops.
+			release = d.mail.Hold()
+		}
+		d.eng = engine.New(dp, engOpts)
+		d.goRun("engine", func() error {
+			defer release()
+			return d.eng.Run(ctx)
+		})
 		if err := d.configureIPVS(true); err != nil {
 			return err
 		}

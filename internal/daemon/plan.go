@@ -101,10 +101,16 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		if err != nil {
 			return Plan{}, err
 		}
-		for _, key := range keys {
+		for i, key := range keys {
 			evs, checks, err := virtualService(vs, key, cfg.SSL)
 			if err != nil {
 				return Plan{}, err
+			}
+			if i > 0 {
+				// keepalived checks and notifies once per virtual_server_group: the
+				// other members follow the first.
+				groupMember(&evs, vs, keys[0])
+				checks = nil
 			}
 			p.Spec.Services = append(p.Spec.Services, evs)
 			for i := range checks {
@@ -250,6 +256,9 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.
 			ProxyProto:  vs.ProxyProtocol,
 			Name:        where(vs.Source),
 		},
+		Name:         notifyName(vs, key),
+		SMTPAlert:    vs.SMTPAlert,
+		Omega:        vs.Omega,
 		Quorum:       vs.Quorum,
 		Hysteresis:   vs.Hysteresis,
 		QuorumUp:     scriptSpec(vs.QuorumUp),
@@ -285,6 +294,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.
 		}
 		crs := check.RealServer{
 			VS:        key,
+			VSName:    out.Name,
 			Addr:      addr,
 			Weight:    rs.Weight,
 			Inhibit:   rs.InhibitOnFailure,
@@ -310,6 +320,31 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.
 		checks = append(checks, crs)
 	}
 	return out, checks, nil
+}
+
+// notifyName is the virtual server as keepalived's notifications show it (FMT_VS):
+// "[GROUP]:0" for a virtual_server_group (keepalived prints the port of the group
+// server's unset address), "FWM 7", or "[10.0.0.10]:tcp:80".
+func notifyName(vs *config.VirtualServer, key table.ServiceKey) string {
+	switch {
+	case vs.Group != nil:
+		return "[" + vs.Group.Name + "]:0"
+	case key.FWMark != 0:
+		return fmt.Sprintf("FWM %d", key.FWMark)
+	}
+	return notify.Endpoint(key.Addr.Addr().String(), key.Protocol.String(), key.Addr.Port())
+}
+
+// groupMember makes evs, the service of a virtual_server_group's member after the
+// first (key first), follow the first: its real servers' health is the first member's,
+// a server without a port of its own being checked at the first member's port.
+func groupMember(evs *engine.VirtualService, vs *config.VirtualServer, first table.ServiceKey) {
+	evs.HealthFrom = first
+	for i, rs := range vs.RealServers {
+		if checked := rsAddr(netip.AddrPortFrom(rs.Addr, rs.Port), first); checked != evs.RealServers[i].Addr {
+			evs.RealServers[i].CheckedAs = checked
+		}
+	}
 }
 
 // rsAddr gives a real server without a port the service's port, as IPVS does for

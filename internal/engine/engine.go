@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/govs/govs/internal/check"
@@ -43,6 +45,7 @@ type Engine struct {
 	dp      dataplane.Dataplane
 	log     *slog.Logger
 	scripts ScriptRunner
+	alert   func(vs, what, body string)
 	reqs    chan func(*state)
 	done    chan struct{}
 }
@@ -54,6 +57,9 @@ type ScriptRunner func(ctx context.Context, s script.Spec)
 type Options struct {
 	Logger  *slog.Logger
 	Scripts ScriptRunner // default: run with internal/script, output to the log
+	// Alert, when set, mails a quorum change of a service with smtp_alert: the
+	// service's name, UP or DOWN, and keepalived's body.
+	Alert func(vs, what, body string)
 }
 
 // state is owned by the Run goroutine.
@@ -96,7 +102,7 @@ func New(dp dataplane.Dataplane, opts Options) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{dp: dp, log: opts.Logger, scripts: opts.Scripts, reqs: make(chan func(*state)), done: make(chan struct{})}
+	e := &Engine{dp: dp, log: opts.Logger, scripts: opts.Scripts, alert: opts.Alert, reqs: make(chan func(*state)), done: make(chan struct{})}
 	if e.scripts == nil {
 		e.scripts = func(ctx context.Context, s script.Spec) {
 			res := script.Run(ctx, s, e.log)
@@ -118,6 +124,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			e.notifyStop(s)
 			return nil
 		case f := <-e.reqs:
 			f(s)
@@ -164,10 +171,9 @@ func (e *Engine) Load(ctx context.Context, spec Spec) error {
 		distinct := 0 // a server named twice has one entry
 		s.healthOf = make([][]*health, len(spec.Services))
 		for i, vs := range spec.Services {
-			key := vs.Service.ServiceKey
 			start := len(all)
 			for _, rs := range vs.RealServers {
-				id := rsID{key, rs.Addr}
+				id := vs.healthID(&rs)
 				h, ok := s.health[id]
 				if !ok {
 					// Without alpha a server starts alive, as keepalived puts it in
@@ -378,7 +384,7 @@ func (e *Engine) compute(s *state) table.Table {
 		if len(dests) > start {
 			svc.Dests = dests[start:len(dests):len(dests)]
 		}
-		up := e.quorumState(s, vs, live)
+		up := e.quorumState(s, &s.spec.Services[i], live)
 		if !up && vs.Sorry != nil {
 			svc.Dests = []table.Dest{vs.Sorry.dest(vs.Sorry.Weight)}
 		} else if up && vs.Sorry != nil && vs.SorryInhibit {
@@ -389,34 +395,91 @@ func (e *Engine) compute(s *state) table.Table {
 	return t
 }
 
-// quorumState updates and returns whether vs has its quorum (check.Quorum's rule),
-// running quorum_up / quorum_down on a transition.
-func (e *Engine) quorumState(s *state, vs VirtualService, live int) bool {
+// quorumState updates and returns whether vs has its quorum (check.Quorum's rule).
+// As keepalived, it notifies (notifyQuorum) every transition, and at start, or when a
+// reload adds the service, a quorum that is up, or one that is down where a sorry
+// server then stands in.
+func (e *Engine) quorumState(s *state, vs *VirtualService, live int) bool {
 	key := vs.Service.ServiceKey
 	q := check.Quorum{Quorum: max(vs.Quorum, 1), Hysteresis: vs.Hysteresis}
 	up, known := s.quorum[key]
-	if !known {
-		s.quorum[key] = q.Initial(live)
-		return s.quorum[key]
+	// keepalived's threshold, from the state before the change.
+	threshold := q.Quorum + q.Hysteresis
+	if up {
+		threshold = q.Quorum - q.Hysteresis
 	}
-	next, changed := q.Next(up, live)
+	var next, changed bool
+	if known {
+		next, changed = q.Next(up, live)
+	} else {
+		next = q.Initial(live)
+		changed = next || vs.Sorry != nil
+	}
 	s.quorum[key] = next
-	if changed {
-		kind, script, verb := "quorum-down", vs.QuorumDown, "lost"
-		if next {
-			kind, script, verb = "quorum-up", vs.QuorumUp, "gained"
-		}
-		e.log.Info("quorum "+verb, "service", key.String(), "live_weight", live, "quorum", q.Quorum, "hysteresis", q.Hysteresis)
-		s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, q.Quorum, q.Hysteresis)})
-		e.runScript(s.ctx, script)
-		line := fmt.Sprintf("VS %s %s\n", fifoName(key), map[bool]string{true: "UP", false: "DOWN"}[next])
-		for _, p := range s.spec.FIFOs {
-			if err := notify.WriteFIFO(p, line); err != nil {
-				e.log.Warn("notify FIFO", "fifo", p, "err", err)
-			}
+	if !changed || vs.HealthFrom != (table.ServiceKey{}) {
+		return next
+	}
+	what := map[bool]string{true: "Gained quorum", false: "Lost quorum"}[next]
+	if !known {
+		what = map[bool]string{true: "Starting with quorum up", false: "Starting with quorum down"}[next]
+	}
+	kind := map[bool]string{true: "quorum-up", false: "quorum-down"}[next]
+	e.log.Info(strings.ToLower(what), "service", vs.notifyName(), "live_weight", live, "quorum", q.Quorum, "hysteresis", q.Hysteresis)
+	s.record(Event{Kind: kind, Service: key.String(), Message: fmt.Sprintf("live weight %d, quorum %d±%d", live, q.Quorum, q.Hysteresis)})
+	e.notifyQuorum(s.ctx, s.spec.FIFOs, vs, next, fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, q.Quorum, q.Hysteresis, threshold, live))
+	return next
+}
+
+// notifyQuorum runs quorum_up or quorum_down and reports the change (reportQuorum),
+// keepalived's do_vs_notifies.
+func (e *Engine) notifyQuorum(ctx context.Context, fifos []string, vs *VirtualService, up bool, body string) {
+	script := vs.QuorumDown
+	if up {
+		script = vs.QuorumUp
+	}
+	e.runScript(ctx, script)
+	e.reportQuorum(fifos, vs, up, body)
+}
+
+// reportQuorum writes the FIFO line and sends the mail (smtp_alert) of a quorum change.
+func (e *Engine) reportQuorum(fifos []string, vs *VirtualService, up bool, body string) {
+	what := map[bool]string{true: "UP", false: "DOWN"}[up]
+	line := "VS " + vs.notifyName() + " " + what + "\n"
+	for _, p := range fifos {
+		if err := notify.WriteFIFO(p, line); err != nil {
+			e.log.Warn("notify FIFO", "fifo", p, "err", err)
 		}
 	}
-	return next
+	if vs.SMTPAlert && e.alert != nil {
+		e.alert(vs.notifyName(), what, body)
+	}
+}
+
+// notifyStop is keepalived's shutdown of services with omega whose quorum is up: the
+// quorum_down scripts, waited for at most a second, the FIFO lines and the mails.
+func (e *Engine) notifyStop(s *state) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var scripts sync.WaitGroup
+	for i := range s.spec.Services {
+		vs := &s.spec.Services[i]
+		if !vs.Omega || vs.HealthFrom != (table.ServiceKey{}) || !s.quorum[vs.Service.ServiceKey] {
+			continue
+		}
+		if vs.QuorumDown != nil {
+			scripts.Go(func() { e.scripts(ctx, *vs.QuorumDown) })
+		}
+		e.reportQuorum(s.spec.FIFOs, vs, false, "=> Shutting down <=")
+	}
+	scripts.Wait()
+}
+
+// notifyName is vs as keepalived's notifications show it.
+func (vs *VirtualService) notifyName() string {
+	if vs.Name != "" {
+		return vs.Name
+	}
+	return fifoName(vs.Service.ServiceKey)
 }
 
 // fifoName is a virtual service as keepalived's FIFO lines show it: "FWM 7" or

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
+	"github.com/govs/govs/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -223,19 +225,20 @@ func TestQuorumAndSorryServer(t *testing.T) {
 		mu.Lock()
 		n := len(ran)
 		mu.Unlock()
-		if n == 2 || time.Now().After(deadline) {
+		if n == 3 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(ran) != 2 || ran[0] != "down" || ran[1] != "up" {
-		t.Errorf("quorum scripts ran %v, want [down up]", ran)
+	// keepalived notifies a quorum that is up at start too.
+	if len(ran) != 3 || ran[0] != "up" || ran[1] != "down" || ran[2] != "up" {
+		t.Errorf("quorum scripts ran %v, want [up down up]", ran)
 	}
 	want := "VS " + notify.Endpoint(vip.Addr.Addr().String(), vip.Protocol.String(), vip.Addr.Port())
-	if b, _ := os.ReadFile(fifo); string(b) != want+" DOWN\n"+want+" UP\n" {
-		t.Errorf("notify FIFO got %q, want the DOWN and UP lines of %s", b, want)
+	if b, _ := os.ReadFile(fifo); string(b) != want+" UP\n"+want+" DOWN\n"+want+" UP\n" {
+		t.Errorf("notify FIFO got %q, want the UP, DOWN and UP lines of %s", b, want)
 	}
 }
 
@@ -383,5 +386,73 @@ func TestReloadForgetsWhenOthersAreNamedTwice(t *testing.T) {
 	}
 	if got, want := weights(rec.last()), map[netip.AddrPort]int{rs2: 2}; !equalWeights(got, want) {
 		t.Fatalf("rs2 after it went and came back: %v, want %v (alive again)", got, want)
+	}
+}
+
+// TestGroupNotifiesOnce: the members of a virtual_server_group share their first
+// member's health (one set of checkers, one port for a server without its own), and
+// the group's quorum is notified once, under its name, with keepalived's mail bodies;
+// with omega a quorum still up is notified lost at shutdown.
+func TestGroupNotifiesOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &recorder{}
+	var mu sync.Mutex
+	var ran, mails []string
+	e := New(rec, Options{
+		Scripts: func(_ context.Context, s script.Spec) { mu.Lock(); ran = append(ran, s.Argv[0]); mu.Unlock() },
+		Alert:   func(vs, what, body string) { mu.Lock(); mails = append(mails, vs+" "+what+" "+body); mu.Unlock() },
+	})
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	second := table.ServiceKey{Protocol: table.TCP, Addr: netip.MustParseAddrPort("192.0.2.2:8080")}
+	member := func(key table.ServiceKey, leader table.ServiceKey) VirtualService {
+		rs := []RealServer{{Addr: netip.AddrPortFrom(rs1.Addr(), key.Addr.Port()), Weight: 1, Checked: true},
+			{Addr: rs2, Weight: 1, Checked: true}}
+		if leader != (table.ServiceKey{}) {
+			rs[0].CheckedAs = netip.AddrPortFrom(rs1.Addr(), leader.Addr.Port())
+		}
+		return VirtualService{Service: table.Service{ServiceKey: key, Scheduler: "rr"}, RealServers: rs, Quorum: 2,
+			Name: "[G1]:0", HealthFrom: leader, SMTPAlert: true, Omega: true,
+			QuorumUp: &script.Spec{Argv: []string{"up"}}, QuorumDown: &script.Spec{Argv: []string{"down"}}}
+	}
+	fifo := filepath.Join(t.TempDir(), "notify.fifo")
+	if err := os.WriteFile(fifo, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := Spec{Services: []VirtualService{member(vip, table.ServiceKey{}), member(second, vip)}, FIFOs: []string{fifo}}
+	if err := e.Load(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	// rs1 fails as the first member checks it: both members lose it, and the quorum.
+	if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs1, Up: false, Weight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.last(); len(got.Services) != 2 || len(got.Services[0].Dests) != 1 || len(got.Services[1].Dests) != 1 {
+		t.Fatalf("after rs1 failed: %+v", got.Services)
+	}
+	if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs1, Up: true, Weight: -1}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	// Scripts run beside the engine: they may finish in any order.
+	testutil.Eventually(2*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(ran) == 4 })
+	mu.Lock()
+	defer mu.Unlock()
+	sorted := slices.Sorted(slices.Values(ran))
+	if want := []string{"down", "down", "up", "up"}; !slices.Equal(sorted, want) {
+		t.Errorf("scripts %v, want two of quorum_up and two of quorum_down", ran)
+	}
+	if b, _ := os.ReadFile(fifo); string(b) != "VS [G1]:0 UP\nVS [G1]:0 DOWN\nVS [G1]:0 UP\nVS [G1]:0 DOWN\n" {
+		t.Errorf("FIFO %q", b)
+	}
+	want := []string{
+		"[G1]:0 UP => Starting with quorum up 2+0=2 <= 2 <=",
+		"[G1]:0 DOWN => Lost quorum 2+0=2 <= 1 <=",
+		"[G1]:0 UP => Gained quorum 2+0=2 <= 2 <=",
+		"[G1]:0 DOWN => Shutting down <=",
+	}
+	if !slices.Equal(mails, want) {
+		t.Errorf("mails\n%q\nwant\n%q", mails, want)
 	}
 }

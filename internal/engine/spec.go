@@ -33,6 +33,19 @@ type VirtualService struct {
 	// Sorry replaces every real server while the quorum is lost.
 	Sorry        *RealServer
 	SorryInhibit bool // keep the sorry server at weight 0 instead of removing it
+	// Name is the service as notifications show it (keepalived's FMT_VS):
+	// "[10.0.0.10]:tcp:80", "FWM 7", or "[GROUP]:0" for a virtual_server_group; empty:
+	// derived from the key.
+	Name string
+	// HealthFrom, on the members of a virtual_server_group after the first, is the
+	// first member's key: its checkers' results are the member's too, and only the
+	// first member notifies quorum changes, as keepalived checks and notifies once per
+	// group.
+	HealthFrom table.ServiceKey
+	// SMTPAlert mails each quorum change (smtp_alert).
+	SMTPAlert bool
+	// Omega notifies the loss of the quorum at shutdown while it is up (omega).
+	Omega bool
 }
 
 // RealServer is one real_server of a virtual service.
@@ -54,6 +67,23 @@ type RealServer struct {
 	Checked bool
 	// Alpha starts the server as failed until its checkers pass.
 	Alpha bool
+	// CheckedAs, when set, is the address the checkers report the server under: a
+	// group member's server without a port of its own is checked at the first
+	// member's port.
+	CheckedAs netip.AddrPort
+}
+
+// healthID is the identity a real server's health is recorded under: the checked
+// service and address, shared by a virtual_server_group's members.
+func (vs *VirtualService) healthID(rs *RealServer) rsID {
+	id := rsID{vs.Service.ServiceKey, rs.Addr}
+	if vs.HealthFrom != (table.ServiceKey{}) {
+		id.service = vs.HealthFrom
+	}
+	if rs.CheckedAs.IsValid() {
+		id.addr = rs.CheckedAs
+	}
+	return id
 }
 
 // rsID names a real server across reloads.

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,9 +48,12 @@ type URL struct {
 	// StatusCodes are status_code values; empty means 200-299.
 	StatusCodes []StatusRange
 	VirtualHost string // virtualhost of this URL, over HTTPOptions.VirtualHost
-	// Regex must match the body (or, with RegexNoMatch, must not) within
-	// [RegexMinOffset, RegexMaxOffset) bytes of it (max 0: to the end, bounded by MaxBody).
+	// Regex must match the body (or, with RegexNoMatch, must not), as keepalived's
+	// PCRE2 regex with RegexOptions: the leftmost match from byte RegexMinOffset
+	// counts if it starts before byte RegexMaxOffset (0: anywhere; keepalived's
+	// regex_max_offset N is N+1 here, as keepalived keeps it).
 	Regex          string
+	RegexOptions   []string
 	RegexNoMatch   bool
 	RegexMinOffset int
 	RegexMaxOffset int
@@ -104,7 +106,7 @@ func parseStatus(s string) (int, error) {
 type httpChecker struct {
 	opts    HTTPOptions
 	tls     *tls.Config // nil for HTTP_GET
-	regexes []*regexp.Regexp
+	regexes []*bodyRegex
 }
 
 func newHTTP(spec Spec, _ Env) (Checker, error) { return buildHTTP(spec, false) }
@@ -115,7 +117,7 @@ func buildHTTP(spec Spec, useTLS bool) (Checker, error) {
 	if !ok || o == nil {
 		return nil, fmt.Errorf("%s: no url block", spec.Type)
 	}
-	c := &httpChecker{opts: *o, regexes: make([]*regexp.Regexp, len(o.URLs))}
+	c := &httpChecker{opts: *o, regexes: make([]*bodyRegex, len(o.URLs))}
 	if len(o.URLs) == 0 {
 		return nil, fmt.Errorf("%s: no url block (keepalived drops such a checker)", spec.Type)
 	}
@@ -139,14 +141,14 @@ func buildHTTP(spec Spec, useTLS bool) (Checker, error) {
 			}
 		}
 		if u.Regex != "" {
-			re, err := regexp.Compile(u.Regex)
+			re, err := compileBodyRegex(u.Regex, u.RegexOptions)
 			if err != nil {
 				return nil, fmt.Errorf("%s: url %d: regex: %w", spec.Type, i+1, err)
 			}
 			c.regexes[i] = re
 		}
 		if u.RegexMinOffset < 0 || u.RegexMaxOffset < 0 || (u.RegexMaxOffset > 0 && u.RegexMaxOffset <= u.RegexMinOffset) {
-			return nil, fmt.Errorf("%s: url %d: regex_min_offset %d / regex_max_offset %d: want 0 ≤ min < max", spec.Type, i+1, u.RegexMinOffset, u.RegexMaxOffset)
+			return nil, fmt.Errorf("%s: url %d: regex_min_offset %d / regex end %d: want 0 ≤ min < end", spec.Type, i+1, u.RegexMinOffset, u.RegexMaxOffset)
 		}
 	}
 	if useTLS {
@@ -251,11 +253,7 @@ func (c *httpChecker) Check(ctx context.Context, t Target) Result {
 		}
 	}
 	if re := c.regexes[i]; re != nil {
-		window := body[min(u.RegexMinOffset, len(body)):]
-		if u.RegexMaxOffset > 0 {
-			window = body[min(u.RegexMinOffset, len(body)):min(u.RegexMaxOffset, len(body))]
-		}
-		if matched := re.Match(window); matched == u.RegexNoMatch {
+		if matched := re.match(body, u.RegexMinOffset, u.RegexMaxOffset); matched == u.RegexNoMatch {
 			if u.RegexNoMatch {
 				return Down("url %d %s: body matches regex %q", i+1, u.Path, u.Regex)
 			}

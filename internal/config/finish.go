@@ -1019,6 +1019,9 @@ func (f *finisher) checker(c *Checker, rs *RealServer, vs *VirtualServer, who st
 		if len(c.URLs) == 0 {
 			f.d.errorf(c.Pos, "%s: %s of real_server %s has no url block (required)", who, c.Type, rs.Addr)
 		}
+		for _, u := range c.URLs {
+			f.urlRegex(u)
+		}
 	case MiscCheck:
 		if !c.IsSet("misc_timeout") {
 			c.MiscTimeout = c.DelayLoop
@@ -1176,5 +1179,50 @@ func (f *finisher) ssl() {
 		f.d.warnf(s.Line("password"), "SSL: password without key; it is not used")
 	} else if s.Password != "" {
 		f.d.warnf(s.Line("password"), "SSL: govs cannot read a password-protected key; SSL_GET presents no client certificate (use an unencrypted key)")
+	}
+}
+
+// regexOptions are keepalived's regex_options (PCRE2 compile options): true for those
+// govs's regular expressions (Go's RE2) honour, exactly or because they change nothing
+// that matches; false for those they cannot.
+var regexOptions = map[string]bool{
+	"caseless": true, "multiline": true, "dotall": true, "ungreedy": true, "dollar_endonly": true,
+	"extended": true, "firstline": true, "no_auto_capture": true, "no_auto_possess": true,
+	"no_dotstar_anchor": true, "no_start_optimize": true, "auto_callout": true, "use_offset_limit": true,
+	"never_backslash_c": true, "never_utf": true, "never_ucp": true, "utf": true, "dupnames": true,
+	"allow_empty_class": false, "alt_bsux": false, "alt_circumflex": false, "alt_verbnames": false,
+	"match_unset_backref": false, "ucp": false,
+}
+
+// urlRegex applies keepalived's rules to a url block's regex settings: without a
+// regex they are dropped, an unknown option is ignored, offsets that cross are
+// dropped; govs also says which options it cannot honour.
+func (f *finisher) urlRegex(u *URL) {
+	if u.Regex == "" {
+		for _, kw := range []string{"regex_options", "regex_no_match", "regex_min_offset", "regex_max_offset", "regex_stack"} {
+			if u.IsSet(kw) {
+				f.d.warnf(u.Line(kw), "%s without regex: ignored, as keepalived ignores regex parameters specified without regex", kw)
+			}
+		}
+		u.RegexOptions, u.RegexNoMatch, u.RegexMinOffset, u.RegexMaxOffset, u.RegexStack = nil, false, 0, 0, nil
+		return
+	}
+	kept := u.RegexOptions[:0]
+	for _, o := range u.RegexOptions {
+		honoured, known := regexOptions[o]
+		switch {
+		case !known:
+			f.d.warnf(u.Line("regex_options"), "regex_options %s: not a PCRE2 option keepalived knows; ignored", o)
+		case !honoured:
+			f.d.warnf(u.Line("regex_options"), "regex_options %s: not supported by govs's regular expressions (Go's RE2); ignored", o)
+		default:
+			kept = append(kept, o)
+		}
+	}
+	u.RegexOptions = kept
+	if u.IsSet("regex_max_offset") && u.RegexMinOffset > u.RegexMaxOffset {
+		f.d.warnf(u.Line("regex_max_offset"), "regex min offset %d > regex_max_offset %d - ignoring both, as keepalived", u.RegexMinOffset, u.RegexMaxOffset)
+		u.RegexMinOffset, u.RegexMaxOffset = 0, 0
+		delete(u.Lines, "regex_max_offset")
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -541,4 +542,37 @@ func TestRandomSeed(t *testing.T) {
 	}
 	_, diags := Parse("t.conf", []byte(src("random_seed -1")), Options{})
 	wantDiagnostic(t, diags, `t.conf:9:14: error: random_seed: "-1" is not a number 0..4294967295`)
+}
+
+// TestURLRegex: keepalived's rules for a url block's regex settings, and what govs
+// cannot honour.
+func TestURLRegex(t *testing.T) {
+	vs := func(url string) string {
+		return "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.0.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    " + url + "\n   }\n  }\n }\n}\n"
+	}
+	for _, tc := range []struct {
+		name, url string
+		options   []string
+		max       int
+		warn      string
+	}{
+		{"honoured", "regex ok\n    regex_options caseless extended no_start_optimize\n    regex_stack 32768 65536", []string{"caseless", "extended", "no_start_optimize"}, 0, ""},
+		{"not honoured", "regex ok\n    regex_options ucp caseless", []string{"caseless"}, 0, "t.conf:10:5: warning: regex_options ucp: not supported by govs's regular expressions (Go's RE2); ignored"},
+		{"unknown", "regex ok\n    regex_options fast", nil, 0, "t.conf:10:5: warning: regex_options fast: not a PCRE2 option keepalived knows; ignored"},
+		{"without regex", "regex_options caseless\n    regex_min_offset 3", nil, 0, "t.conf:9:5: warning: regex_options without regex: ignored"},
+		{"offsets cross", "regex ok\n    regex_min_offset 9\n    regex_max_offset 3", nil, 0, "t.conf:11:5: warning: regex min offset 9 > regex_max_offset 3 - ignoring both"},
+		{"offsets", "regex ok\n    regex_min_offset 3\n    regex_max_offset 3", nil, 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := Parse("t.conf", []byte(vs(tc.url)), Options{})
+			if diags.HasErrors() {
+				t.Fatalf("errors:\n%s", diags)
+			}
+			wantDiagnostic(t, diags, tc.warn)
+			u := cfg.VirtualServers[0].RealServers[0].Checkers[0].URLs[0]
+			if !slices.Equal(u.RegexOptions, tc.options) && len(u.RegexOptions)+len(tc.options) > 0 || u.RegexMaxOffset != tc.max {
+				t.Errorf("options %q, max %d; want %q, %d", u.RegexOptions, u.RegexMaxOffset, tc.options, tc.max)
+			}
+		})
+	}
 }

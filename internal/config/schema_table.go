@@ -83,10 +83,10 @@ func urlBlock() *blockSpec {
 		kw("virtualhost", kString),
 		kw("regex", kString),
 		kw("regex_no_match", kFlag),
-		kw("regex_options", kWords, notApplied()),
-		kw("regex_min_offset", kCount),
-		kw("regex_max_offset", kCount),
-		kw("regex_stack", kind{doc: "START MAX", minArgs: 2, maxArgs: 2, parse: kIntList.parse}, notApplied()),
+		kw("regex_options", kWords, doc("keepalived's PCRE2 options: caseless, multiline, dotall, ungreedy, dollar_endonly, extended and firstline apply; options that only tune PCRE2 are accepted; allow_empty_class, alt_bsux, alt_circumflex, alt_verbnames, match_unset_backref and ucp are not supported (warning). Without dollar_endonly a $ also matches before a final newline, as in PCRE2")),
+		kw("regex_min_offset", kCount, doc("the match is searched for from byte N of the body")),
+		kw("regex_max_offset", kCount, doc("the match must start at or before byte N of the body (it may end after it)")),
+		kw("regex_stack", kind{doc: "START MAX", minArgs: 2, maxArgs: 2, parse: kIntList.parse}, doc("PCRE2's JIT stack: accepted, no effect (govs's regular expressions need none)")),
 	)
 }
 
@@ -186,7 +186,7 @@ var virtualServerBlock = block("virtual_server", newOf[VirtualServer], hVirtualS
 	kw("delay_loop", kTimer, dflt("60")),
 	kw("inhibit_on_failure", kBool),
 	kw("lb_algo", kSchedulers, alias("lvs_sched"), dfltDoc("wlc (with a warning)")),
-	kw("hashed", kFlag),
+	kw("hashed", kFlag, doc("accepted; no effect, as with keepalived: the kernel marks every service hashed")),
 	kw("ops", kFlag),
 	kw("flag-1", kFlag),
 	kw("flag-2", kFlag),

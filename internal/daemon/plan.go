@@ -407,9 +407,12 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 				Digest:         u.Digest,
 				VirtualHost:    u.Virtualhost,
 				Regex:          u.Regex,
+				RegexOptions:   u.RegexOptions,
 				RegexNoMatch:   u.RegexNoMatch,
 				RegexMinOffset: u.RegexMinOffset,
-				RegexMaxOffset: u.RegexMaxOffset,
+			}
+			if u.IsSet("regex_max_offset") {
+				url.RegexMaxOffset = u.RegexMaxOffset + 1
 			}
 			for _, r := range u.StatusCodes {
 				url.StatusCodes = append(url.StatusCodes, check.StatusRange{Lo: r.Lo, Hi: r.Hi})

@@ -247,8 +247,11 @@ type RealServer struct {
 	// configured (at start, or added by a reload) runs NotifyUp then, not only on a
 	// later transition, as keepalived's init_service_vs does.
 	InitNotify bool
-	// SMTPAlert sends an e-mail on each transition (real_server smtp_alert).
-	SMTPAlert bool
+	// SMTPAlert sends an e-mail on each transition (real_server smtp_alert): each
+	// checker's, or with OnlyServerEmails (no_checker_emails) only those that change
+	// the server's state.
+	SMTPAlert        bool
+	OnlyServerEmails bool
 	// Feedback, when set, adjusts the weight from measured load (govs extension).
 	Feedback *Feedback
 }

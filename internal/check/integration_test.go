@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -405,5 +406,65 @@ func TestSMTPAlertsOnRemovalAndShutdown(t *testing.T) {
 	}
 	if msg, ok := mail.WaitFor(subject(a.addr), 5*time.Second); !ok || !strings.Contains(msg, "=> Shutting down <=") {
 		t.Fatalf("shutdown mail %q (found %v); have %q", msg, ok, mail.Messages())
+	}
+}
+
+// smtp_alert with two checkers: keepalived mails each checker's transition, and with
+// no_checker_emails (OnlyServerEmails) only those that change the server's state.
+func TestSMTPAlertsPerChecker(t *testing.T) {
+	testutil.Integration(t)
+	for _, tc := range []struct {
+		name       string
+		onlyServer bool
+		want       []string // the subjects' states, in order
+	}{
+		{"each checker", false, []string{"DOWN", "DOWN", "DOWN", "UP"}},
+		{"no_checker_emails", true, []string{"DOWN", "UP"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mail := smtptest.Start(t)
+			mailer := notify.New(notify.Config{Server: mail.Addr, To: []string{"ops@example.org"}, RouterID: "lb1", ConnectTimeout: 2 * time.Second}, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go mailer.Run(ctx)
+			a, b := newListener(t), newListener(t)
+			rs := RealServer{VS: testVS, Addr: a.addr, Weight: 1, Timing: fastTiming(), SMTPAlert: true, OnlyServerEmails: tc.onlyServer,
+				Checkers: []Spec{{Type: "TCP_CHECK"}, {Type: "TCP_CHECK", ConnectPort: b.addr.Port()}}}
+			m, stop := runManager(t, Options{Mailer: mailer}, []RealServer{rs})
+			defer stop()
+			checkerUp := func(i int, want bool) {
+				t.Helper()
+				if !testutil.Eventually(5*time.Second, func() bool {
+					st := m.Status()
+					return len(st) == 1 && st[0].Checkers[i].Up == want
+				}) {
+					t.Fatalf("checker %d did not become up=%v", i, want)
+				}
+			}
+			a.stop() // the server goes down
+			checkerUp(0, false)
+			b.stop() // the second checker fails too; the server was down already
+			checkerUp(1, false)
+			a.start() // the first recovers; the second still holds the server down
+			checkerUp(0, true)
+			b.start() // the server is up again
+			checkerUp(1, true)
+			var states []string
+			testutil.Eventually(5*time.Second, func() bool {
+				states = states[:0]
+				for _, msg := range mail.Messages() {
+					for _, s := range []string{"DOWN", "UP"} {
+						if strings.Contains(msg, "of virtual server [127.0.0.1]:tcp:80 - "+s+"\n") {
+							states = append(states, s)
+						}
+					}
+				}
+				return len(states) >= len(tc.want)
+			})
+			time.Sleep(300 * time.Millisecond) // nothing more comes
+			if len(mail.Messages()) != len(tc.want) || !slices.Equal(states, tc.want) {
+				t.Fatalf("mails %q, want %q:\n%q", states, tc.want, mail.Messages())
+			}
+		})
 	}
 }

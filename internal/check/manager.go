@@ -635,7 +635,17 @@ func (m *Manager) observe(srv *server, cs *checkerState, res Result, latency tim
 	if res.Err != nil {
 		reason = res.Err.Error()
 	}
+	wasUp := srv.up
 	m.recomputeLocked(srv, cs.name, reason, latency)
+	// keepalived mails each checker's transition, or with no_checker_emails only
+	// those that change the server's state.
+	if changed && (srv.up != wasUp || !srv.rs.OnlyServerEmails) {
+		body := "=> CHECK succeed on service <="
+		if !cs.probe.up {
+			body = fmt.Sprintf("=> CHECK failed on service : %s <=", reason)
+		}
+		m.alertLocked(srv, srv.up, body)
+	}
 	return next, true
 }
 
@@ -664,11 +674,6 @@ func (m *Manager) recomputeLocked(srv *server, checker, reason string, latency t
 	if s := srv.notifyUp; up && s != nil {
 		m.spawnScript(*s)
 	}
-	body := "=> CHECK succeed on service <="
-	if !up {
-		body = fmt.Sprintf("=> CHECK failed on service : %s <=", reason)
-	}
-	m.alertLocked(srv, up, body)
 }
 
 // removedLocked is what keepalived does for a live real server that a reload removes

@@ -115,6 +115,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			p.Spec.Services = append(p.Spec.Services, evs)
 			for i := range checks {
 				checks[i].InitNotify = cfg.Global.RSInitNotifies
+				checks[i].OnlyServerEmails = cfg.Global.NoCheckerEmails
 			}
 			p.Checks = append(p.Checks, checks...)
 		}

@@ -11,15 +11,15 @@ type BFDOptions struct {
 	Name string // the bfd_instance
 }
 
-// BFDPoll is how often BFD_CHECK looks at its session. keepalived's follows the
-// session's events; a poll this short keeps a real server's state within a tenth of a
-// second of the session's, which itself takes tens of milliseconds to see a failure.
-const BFDPoll = 100 * time.Millisecond
+// BFDPoll is how often BFD_CHECK looks at its session besides the session's changes,
+// which it follows as keepalived's does (Env.BFDChanged).
+const BFDPoll = time.Second
 
 // bfdChecker is BFD_CHECK: the real server is up while the bfd_instance's session is.
 type bfdChecker struct {
-	name string
-	up   func(string) bool
+	name    string
+	up      func(string) bool
+	changed func(string) <-chan struct{}
 }
 
 func newBFD(spec Spec, env Env) (Checker, error) {
@@ -27,11 +27,13 @@ func newBFD(spec Spec, env Env) (Checker, error) {
 	if !ok || o == nil || o.Name == "" {
 		return nil, errors.New("BFD_CHECK: no name")
 	}
-	if env.BFDUp == nil {
+	if env.BFDUp == nil || env.BFDChanged == nil {
 		return nil, errors.New("BFD_CHECK: no BFD sessions run (no bfd_instance)")
 	}
-	return &bfdChecker{name: o.Name, up: env.BFDUp}, nil
+	return &bfdChecker{name: o.Name, up: env.BFDUp, changed: env.BFDChanged}, nil
 }
+
+func (c *bfdChecker) Changed() <-chan struct{} { return c.changed(c.name) }
 
 func (c *bfdChecker) Check(context.Context, Target) Result {
 	if c.up(c.name) {
@@ -40,4 +42,7 @@ func (c *bfdChecker) Check(context.Context, Target) Result {
 	return Down("BFD %s is not Up", c.name)
 }
 
-var _ Checker = (*bfdChecker)(nil)
+var (
+	_ Checker  = (*bfdChecker)(nil)
+	_ Follower = (*bfdChecker)(nil)
+)

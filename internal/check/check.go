@@ -65,6 +65,13 @@ type TimeoutOverrider interface {
 	Timeout(t Target) time.Duration
 }
 
+// Follower is implemented by checkers that follow something which tells of its
+// changes (BFD_CHECK's session): Changed returns a channel closed at the next change
+// after the call, and the manager probes at once then, besides its own schedule.
+type Follower interface {
+	Changed() <-chan struct{}
+}
+
 // Result of one probe.
 type Result struct {
 	// Err is nil when the server is up, else why not (it becomes the event's Reason).
@@ -177,7 +184,8 @@ func (t Timing) Resolve(checkerType string) Timers {
 		// FILE_CHECK takes no timing keywords: it follows its file (see FilePoll).
 		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = FilePoll, 0, 0, 0
 	case "BFD_CHECK":
-		// Nor does BFD_CHECK: it follows its session (see BFDPoll).
+		// Nor does BFD_CHECK: it follows its session's changes (a Follower), with
+		// BFDPoll as a safety net.
 		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = BFDPoll, 0, 0, 0
 	}
 	return r

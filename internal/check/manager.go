@@ -28,7 +28,9 @@ type Options struct {
 	// NotifyTimeout bounds notify_up/notify_down scripts [DefaultNotifyTimeout].
 	NotifyTimeout time.Duration
 	// BFDUp says whether a bfd_instance's session is Up, for BFD_CHECK; nil: none.
-	BFDUp func(name string) bool
+	// BFDChanged returns a channel closed at the session's next change.
+	BFDUp      func(name string) bool
+	BFDChanged func(name string) <-chan struct{}
 }
 
 // DefaultNotifyTimeout bounds a notify script; keepalived sets none, but a hung script
@@ -240,7 +242,7 @@ type built struct {
 // starts them (warmup, alpha). After Update, Status gives every server's state; Events
 // report changes from then on.
 func (m *Manager) Update(servers []RealServer) error {
-	env := Env{Logger: m.logger, Security: m.opts.Security, BFDUp: m.opts.BFDUp}
+	env := Env{Logger: m.logger, Security: m.opts.Security, BFDUp: m.opts.BFDUp, BFDChanged: m.opts.BFDChanged}
 	var errs []error
 	next := make(map[Key]*built, len(servers))
 	for _, rs := range servers {
@@ -534,11 +536,22 @@ func (m *Manager) runChecker(ctx context.Context, srv *server, cs *checkerState,
 	defer m.wg.Done()
 	timer := time.NewTimer(first)
 	defer timer.Stop()
+	follower, _ := cs.checker.(Follower)
+	var changed <-chan struct{} // nil (never ready) unless the checker is a Follower
+	if follower != nil {
+		changed = follower.Changed()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-changed:
+			timer.Stop()
+		}
+		if follower != nil {
+			// Taken before the probe, so a change during it is not missed.
+			changed = follower.Changed()
 		}
 		m.mu.Lock()
 		suspended := m.suspended[srv.rs.VS]

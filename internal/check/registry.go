@@ -14,7 +14,9 @@ type Env struct {
 	Logger   *slog.Logger
 	Security script.Security // script_user, enable_script_security (MISC_CHECK)
 	// BFDUp says whether a bfd_instance's session is Up (BFD_CHECK); nil: no sessions.
-	BFDUp func(name string) bool
+	// BFDChanged returns a channel closed at the session's next change.
+	BFDUp      func(name string) bool
+	BFDChanged func(name string) <-chan struct{}
 }
 
 // Factory builds a checker from its block, validating the block's options; errors name

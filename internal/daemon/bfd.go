@@ -44,6 +44,10 @@ func (d *Daemon) bfdChanged(ev bfd.Event) {
 		d.bfdStates = map[string]bool{}
 	}
 	d.bfdStates[ev.Name] = ev.Up
+	if c, ok := d.bfdNext[ev.Name]; ok {
+		close(c)
+		delete(d.bfdNext, ev.Name)
+	}
 	d.bfdMu.Unlock()
 	if d.node != nil {
 		d.node.SetBFD(ev.Name, ev.Up)
@@ -55,6 +59,22 @@ func (d *Daemon) bfdUp(name string) bool {
 	d.bfdMu.Lock()
 	defer d.bfdMu.Unlock()
 	return d.bfdStates[name]
+}
+
+// bfdNextChange returns a channel closed at the next change of session name, for
+// BFD_CHECK to follow it.
+func (d *Daemon) bfdNextChange(name string) <-chan struct{} {
+	d.bfdMu.Lock()
+	defer d.bfdMu.Unlock()
+	c, ok := d.bfdNext[name]
+	if !ok {
+		if d.bfdNext == nil {
+			d.bfdNext = map[string]chan struct{}{}
+		}
+		c = make(chan struct{})
+		d.bfdNext[name] = c
+	}
+	return c
 }
 
 // reloadBFD applies a reload's sessions, before d.plan is replaced: unchanged ones go

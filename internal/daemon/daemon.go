@@ -98,6 +98,8 @@ type Daemon struct {
 	// bfdStates are the bfd_instance sessions' states (bfdMu): Up or not.
 	bfdMu     sync.Mutex
 	bfdStates map[string]bool
+	// bfdNext are closed at their session's next change (bfdNextChange).
+	bfdNext map[string]chan struct{}
 
 	mu sync.Mutex // serialises reloads
 	// process is what applyProcess last applied; rtLimit remembers the
@@ -208,7 +210,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
 			return fmt.Errorf("data plane: %w", err)
 		}
-		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail, BFDUp: d.bfdUp})
+		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail, BFDUp: d.bfdUp, BFDChanged: d.bfdNextChange})
 		d.check.SetFIFOs(d.plan.Spec.FIFOs)
 		if err := d.check.Update(d.plan.Checks); err != nil {
 			return fmt.Errorf("checkers: %w", err)

@@ -34,23 +34,59 @@ type linkFollower struct {
 	ours    map[string]bool
 	rebuild func()
 	asked   map[string]int // the index a rebuild was asked for, by interface
+
+	// resume are changes taken over from the previous generation's follower.
+	resume []resumed
 }
 
-// pendingLink is a delayed change: the state it will set, and which timer it is.
+// pendingLink is a delayed change: the state it will set, when, and which timer it is.
 type pendingLink struct {
 	name  string
 	up    bool
 	gen   uint64
+	at    time.Time
 	timer *time.Timer
 }
 
-func newLinkFollower(tr *tracker, initial map[string]bool, delays map[string]LinkDelay, logger *slog.Logger) *linkFollower {
+// newLinkFollower starts from initial, the links as the kernel has them now. prev,
+// the follower of the generation a reload replaces (stopped), hands over what VRRP
+// saw: a change still held back stays so for the rest of its delay, and an interface
+// seen up before stays seen.
+func newLinkFollower(tr *tracker, initial map[string]bool, delays map[string]LinkDelay, logger *slog.Logger, prev *linkFollower) *linkFollower {
 	f := &linkFollower{tr: tr, delays: delays, logger: logger, state: map[string]bool{}, seenUp: map[string]bool{},
 		pending: map[string]*pendingLink{}, fired: make(chan pendingLink)}
 	for name, up := range initial {
 		f.state[name], f.seenUp[name] = up, up
+		if prev == nil {
+			continue
+		}
+		f.seenUp[name] = up || prev.seenUp[name]
+		if seen, ok := prev.state[name]; ok && seen != up {
+			// VRRP goes on seeing what it saw; run takes the kernel's state as a
+			// change, held back for what is left of a pending delay.
+			f.state[name] = seen
+			tr.setLink(name, seen)
+			f.resume = append(f.resume, resumed{name: name, up: up, left: prev.left(name, up)})
+		}
 	}
 	return f
+}
+
+// resumed is a change a follower takes over at start: to up, after left (or after
+// the configured delay when its predecessor was not holding it back).
+type resumed struct {
+	name string
+	up   bool
+	left time.Duration
+}
+
+// left is how long the stopped follower was still to hold back name's change to up,
+// or -1 if it was not holding it back.
+func (f *linkFollower) left(name string, up bool) time.Duration {
+	if p := f.pending[name]; p != nil && p.up == up {
+		return max(time.Until(p.at), 0)
+	}
+	return -1
 }
 
 // watchRebuilds makes the follower call rebuild when an interface an instance was
@@ -72,6 +108,13 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 			p.timer.Stop()
 		}
 	}()
+	for _, r := range f.resume {
+		if r.left < 0 {
+			f.update(ctx, r.name, r.up, false)
+		} else {
+			f.hold(ctx, r.name, r.up, r.left)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -136,8 +179,14 @@ func (f *linkFollower) update(ctx context.Context, name string, up, gone bool) {
 		f.apply(name, up)
 		return
 	}
+	f.hold(ctx, name, up, delay)
+	f.logger.Info("delaying a link change", "interface", name, "up", up, "delay", delay)
+}
+
+// hold applies name's change to up after delay, unless another change comes first.
+func (f *linkFollower) hold(ctx context.Context, name string, up bool, delay time.Duration) {
 	f.gen++
-	p := &pendingLink{name: name, up: up, gen: f.gen}
+	p := &pendingLink{name: name, up: up, gen: f.gen, at: time.Now().Add(delay)}
 	p.timer = time.AfterFunc(delay, func() {
 		select {
 		case f.fired <- pendingLink{name: p.name, up: p.up, gen: p.gen}:
@@ -145,7 +194,6 @@ func (f *linkFollower) update(ctx context.Context, name string, up, gone bool) {
 		}
 	})
 	f.pending[name] = p
-	f.logger.Info("delaying a link change", "interface", name, "up", up, "delay", delay)
 }
 
 func (f *linkFollower) apply(name string, up bool) {

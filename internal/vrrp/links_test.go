@@ -59,7 +59,7 @@ func TestLinkFollower(t *testing.T) {
 			for n, up := range tc.initial {
 				tr.setLink(n, up)
 			}
-			f := newLinkFollower(tr, tc.initial, map[string]LinkDelay{"slow": {Down: delay}, "both": {Down: delay, Up: delay}}, slog.New(slog.DiscardHandler))
+			f := newLinkFollower(tr, tc.initial, map[string]LinkDelay{"slow": {Down: delay}, "both": {Down: delay, Up: delay}}, slog.New(slog.DiscardHandler), nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			updates := make(chan netlink.LinkUpdate)
 			done := make(chan struct{})
@@ -111,5 +111,71 @@ func TestLinkFollower(t *testing.T) {
 				t.Fatalf("later: %v, want %v", links(), tc.want)
 			}
 		})
+	}
+}
+
+// TestLinkFollowerHandover: a reload's follower takes over from the old one: a change
+// held back stays so for the rest of its delay (not the whole delay again, and not
+// applied at once), an interface seen up stays seen, a change made while neither ran
+// is held back for the delay.
+func TestLinkFollowerHandover(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	delays := map[string]LinkDelay{"slow": {Down: delay, Up: delay}, "gap": {Down: delay}}
+	log := slog.New(slog.DiscardHandler)
+	tr := newTracker(Config{}, log)
+	initial := map[string]bool{"slow": true, "gap": true}
+	for n, up := range initial {
+		tr.setLink(n, up)
+	}
+	old := newLinkFollower(tr, initial, delays, log, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	updates := make(chan netlink.LinkUpdate)
+	done := make(chan struct{})
+	go func() { old.run(ctx, updates); close(done) }()
+	down := netlink.NewLinkAttrs()
+	down.Name, down.OperState = "slow", netlink.OperDown
+	u := netlink.LinkUpdate{Link: &netlink.Dummy{LinkAttrs: down}}
+	u.Header.Type = unix.RTM_NEWLINK
+	updates <- u
+	went := time.Now()
+	time.Sleep(delay * 2 / 3)
+	cancel()
+	<-done
+
+	// The new generation's tracker is seeded from the kernel: both links are down now
+	// ("gap" went down between the two followers).
+	tr2 := newTracker(Config{}, log)
+	now := map[string]bool{"slow": false, "gap": false}
+	for n, up := range now {
+		tr2.setLink(n, up)
+	}
+	f := newLinkFollower(tr2, now, delays, log, old)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan struct{})
+	go func() { f.run(ctx2, make(chan netlink.LinkUpdate)); close(done2) }()
+	defer func() { cancel2(); <-done2 }()
+	link := func(name string) bool {
+		tr2.mu.Lock()
+		defer tr2.mu.Unlock()
+		return tr2.values.links[name]
+	}
+	if !link("slow") || !link("gap") {
+		t.Fatalf("right after the handover: slow %v, gap %v; want both still up", link("slow"), link("gap"))
+	}
+	if !testutil.Eventually(2*delay, func() bool { return !link("slow") }) {
+		t.Fatal("slow never went down")
+	}
+	// The whole delay again would be 5/3 of it.
+	if took := time.Since(went); took < delay || took > delay*4/3 {
+		t.Errorf("slow went down %v after its change, want its delay %v", took, delay)
+	}
+	if !link("gap") {
+		t.Fatal("gap went down before its own delay")
+	}
+	if !testutil.Eventually(2*delay, func() bool { return !link("gap") }) {
+		t.Fatal("gap never went down")
+	}
+	if !f.seenUp["slow"] {
+		t.Error("slow is no longer seen up")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,7 +225,7 @@ func (n *Node) Run(ctx context.Context) error {
 			n.logger.Error("removing static entries", "err", err)
 		}
 	}()
-	gen := n.launch(next, h, notif, nil)
+	gen := n.launch(next, h, notif, nil, nil)
 	// reload replaces the running generation with one of cfg. Everything that can fail
 	// (interfaces, addresses, sockets) is done before the running generation is
 	// touched: a reload that cannot run leaves it as it was, as keepalived keeps its old
@@ -244,11 +245,15 @@ func (n *Node) Run(ctx context.Context) error {
 		for _, in := range cfg.Instances {
 			keep[in.Name] = true
 		}
-		prom.apply(cfg)
+		// The old instances keep their promote_secondaries until they have stopped
+		// (and removed their addresses); the new ones have theirs from the start.
+		prom.apply(Config{Instances: append(slices.Clip(running.Instances), cfg.Instances...)})
 		nextStatic := n.planStatic(h, cfg.Static)
 		n.applyStatic(h, static, nextStatic)
 		static = nextStatic
-		gen = n.launch(next, h, notif, gen.stop(keep))
+		carried := gen.stop(keep)
+		gen = n.launch(next, h, notif, carried, gen.links)
+		prom.apply(cfg)
 		n.removeVMACs(h, vmacNames(cfg))
 		n.mu.Lock()
 		n.cfg = cfg
@@ -311,6 +316,9 @@ type generation struct {
 	cancelWatch context.CancelFunc
 	watchers    sync.WaitGroup
 	runners     []*runner
+	// links follows the links for the generation; once stopped, it hands over to
+	// the next one.
+	links *linkFollower
 }
 
 // carry is the state an instance hands to its successor on reload.
@@ -410,12 +418,14 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 }
 
 // launch starts a prepared generation's watchers and runners; instances found in
-// carried resume their predecessor's state.
-func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried map[string]carry) *generation {
+// carried resume their predecessor's state, and the links continue from prevLinks,
+// the stopped predecessor's follower (nil at start).
+func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried map[string]carry, prevLinks *linkFollower) *generation {
 	cfg, tr, wctx := p.cfg, p.tr, p.wctx
 	gen := &generation{cancelWatch: p.cancel}
 	gen.watchers.Add(1)
-	links := newLinkFollower(tr, p.links, cfg.LinkDelays, n.logger)
+	links := newLinkFollower(tr, p.links, cfg.LinkDelays, n.logger, prevLinks)
+	gen.links = links
 	links.watchRebuilds(p.insts, vmacNames(cfg), func() {
 		select {
 		case n.relink <- struct{}{}:

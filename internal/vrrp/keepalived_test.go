@@ -263,13 +263,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 		_, hosts := lanHosts(t, "ka", "govs")
 		n := startNode(t, hosts["govs"], govsCfg(100, "ahsecret"))
 		startKeepalived(t, hosts["ka"], ahConf(150, "different"))
-		ok := testutil.Eventually(2*mdi+3*time.Second, func() bool {
-			st := firstStatus(n.Node)
-			return st.State == StateMaster && st.BadPackets["auth"] > 0
-		})
-		if st := firstStatus(n.Node); !ok || st.AdvertsReceived != 0 {
-			t.Fatalf("govs with another password: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
-		}
+		waitRejected(t, n.Node, "auth", 2*mdi+3*time.Second)
 	})
 }
 
@@ -334,12 +328,19 @@ func TestKeepalivedOldUnicastChecksum(t *testing.T) {
 		_, hosts := lanHosts(t, "ka", "govs")
 		n := startNode(t, hosts["govs"], govsCfg(100, UnicastChecksumNever))
 		startKeepalived(t, hosts["ka"], kaConf(150, "    old_unicast_checksum\n"))
-		ok := testutil.Eventually(2*mdi+3*time.Second, func() bool {
-			st := firstStatus(n.Node)
-			return st.State == StateMaster && st.BadPackets["checksum"] > 0
-		})
-		if st := firstStatus(n.Node); !ok || st.AdvertsReceived != 0 {
-			t.Fatalf("govs with never: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
-		}
+		waitRejected(t, n.Node, "checksum", 2*mdi+3*time.Second)
 	})
+}
+
+// waitRejected waits for n's first instance to be master while counting keepalived's
+// adverts as bad for reason, none taken.
+func waitRejected(t *testing.T, n *Node, reason string, timeout time.Duration) {
+	t.Helper()
+	ok := testutil.Eventually(timeout, func() bool {
+		st := firstStatus(n)
+		return st.State == StateMaster && st.BadPackets[reason] > 0
+	})
+	if st := firstStatus(n); !ok || st.AdvertsReceived != 0 {
+		t.Fatalf("govs: %v, received %d, bad %v; want master rejecting every advert (%s)", st.State, st.AdvertsReceived, st.BadPackets, reason)
+	}
 }

@@ -55,42 +55,18 @@ func TestLinkFollower(t *testing.T) {
 			map[string]bool{"fast": false}, map[string]bool{"fast": false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTracker(Config{}, slog.New(slog.DiscardHandler))
-			for n, up := range tc.initial {
-				tr.setLink(n, up)
-			}
+			tr := seededTracker(tc.initial)
 			f := newLinkFollower(tr, tc.initial, map[string]LinkDelay{"slow": {Down: delay}, "both": {Down: delay, Up: delay}}, slog.New(slog.DiscardHandler), nil)
-			ctx, cancel := context.WithCancel(context.Background())
-			updates := make(chan netlink.LinkUpdate)
-			done := make(chan struct{})
-			go func() { f.run(ctx, updates); close(done) }()
-			defer func() { cancel(); <-done }()
+			updates, stop := runFollower(f)
+			defer stop()
 			// The follower handles updates in order: once a second update for another
 			// interface is taken, the steps before it are done.
 			steps := append(tc.steps, step{name: "sync"}, step{name: "sync"})
 			for _, s := range steps {
-				attrs := netlink.NewLinkAttrs()
-				attrs.Name, attrs.OperState = s.name, netlink.OperDown
-				if s.up {
-					attrs.Flags, attrs.OperState = net.FlagUp, netlink.OperUp
-				}
-				u := netlink.LinkUpdate{Link: &netlink.Dummy{LinkAttrs: attrs}}
-				u.Header.Type = unix.RTM_NEWLINK
-				if s.gone {
-					u.Header.Type = unix.RTM_DELLINK
-				}
-				updates <- u
+				updates <- linkUpdate(s.name, s.up, s.gone)
 				time.Sleep(s.wait)
 			}
-			links := func() map[string]bool {
-				tr.mu.Lock()
-				defer tr.mu.Unlock()
-				out := map[string]bool{}
-				for n, up := range tr.values.links {
-					out[n] = up
-				}
-				return out
-			}
+			links := func() map[string]bool { return trackedLinks(tr) }
 			same := func(want map[string]bool) bool {
 				got := links()
 				for n, up := range want {
@@ -122,43 +98,22 @@ func TestLinkFollowerHandover(t *testing.T) {
 	const delay = 300 * time.Millisecond
 	delays := map[string]LinkDelay{"slow": {Down: delay, Up: delay}, "gap": {Down: delay}}
 	log := slog.New(slog.DiscardHandler)
-	tr := newTracker(Config{}, log)
 	initial := map[string]bool{"slow": true, "gap": true}
-	for n, up := range initial {
-		tr.setLink(n, up)
-	}
-	old := newLinkFollower(tr, initial, delays, log, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	updates := make(chan netlink.LinkUpdate)
-	done := make(chan struct{})
-	go func() { old.run(ctx, updates); close(done) }()
-	down := netlink.NewLinkAttrs()
-	down.Name, down.OperState = "slow", netlink.OperDown
-	u := netlink.LinkUpdate{Link: &netlink.Dummy{LinkAttrs: down}}
-	u.Header.Type = unix.RTM_NEWLINK
-	updates <- u
+	old := newLinkFollower(seededTracker(initial), initial, delays, log, nil)
+	updates, stopOld := runFollower(old)
+	updates <- linkUpdate("slow", false, false)
 	went := time.Now()
 	time.Sleep(delay * 2 / 3)
-	cancel()
-	<-done
+	stopOld()
 
 	// The new generation's tracker is seeded from the kernel: both links are down now
 	// ("gap" went down between the two followers).
-	tr2 := newTracker(Config{}, log)
 	now := map[string]bool{"slow": false, "gap": false}
-	for n, up := range now {
-		tr2.setLink(n, up)
-	}
-	f := newLinkFollower(tr2, now, delays, log, old)
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	done2 := make(chan struct{})
-	go func() { f.run(ctx2, make(chan netlink.LinkUpdate)); close(done2) }()
-	defer func() { cancel2(); <-done2 }()
-	link := func(name string) bool {
-		tr2.mu.Lock()
-		defer tr2.mu.Unlock()
-		return tr2.values.links[name]
-	}
+	tr := seededTracker(now)
+	f := newLinkFollower(tr, now, delays, log, old)
+	_, stop := runFollower(f)
+	defer stop()
+	link := func(name string) bool { return trackedLinks(tr)[name] }
 	if !link("slow") || !link("gap") {
 		t.Fatalf("right after the handover: slow %v, gap %v; want both still up", link("slow"), link("gap"))
 	}
@@ -178,4 +133,48 @@ func TestLinkFollowerHandover(t *testing.T) {
 	if !f.seenUp["slow"] {
 		t.Error("slow is no longer seen up")
 	}
+}
+
+// seededTracker is a tracker that knows the links as given.
+func seededTracker(links map[string]bool) *tracker {
+	tr := newTracker(Config{}, slog.New(slog.DiscardHandler))
+	for n, up := range links {
+		tr.setLink(n, up)
+	}
+	return tr
+}
+
+// linkUpdate is the netlink notification of name going up, down or away.
+func linkUpdate(name string, up, gone bool) netlink.LinkUpdate {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.OperState = name, netlink.OperDown
+	if up {
+		attrs.Flags, attrs.OperState = net.FlagUp, netlink.OperUp
+	}
+	u := netlink.LinkUpdate{Link: &netlink.Dummy{LinkAttrs: attrs}}
+	u.Header.Type = unix.RTM_NEWLINK
+	if gone {
+		u.Header.Type = unix.RTM_DELLINK
+	}
+	return u
+}
+
+// runFollower runs f until the returned stop, which waits for it to end.
+func runFollower(f *linkFollower) (updates chan netlink.LinkUpdate, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	updates = make(chan netlink.LinkUpdate)
+	done := make(chan struct{})
+	go func() { f.run(ctx, updates); close(done) }()
+	return updates, func() { cancel(); <-done }
+}
+
+// trackedLinks is a copy of the tracker's link states.
+func trackedLinks(tr *tracker) map[string]bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := map[string]bool{}
+	for n, up := range tr.values.links {
+		out[n] = up
+	}
+	return out
 }

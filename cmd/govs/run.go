@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ type runFlags struct {
 	dataFile, statsFile                         string
 	umask                                       string
 	namespace                                   string
+	pidFiles                                    map[string]*string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -58,6 +60,15 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	for _, n := range []string{"u", "umask"} {
 		fs.StringVar(&f.umask, n, "", "`MASK` for the files govs and its scripts create, in numeric form (overrides global_defs umask) [0177]")
+	}
+	// keepalived's pid files: govs is one process, so each gets its pid.
+	f.pidFiles = map[string]*string{}
+	for _, p := range [][3]string{{"p", "pid", "main"}, {"r", "vrrp_pid", "VRRP"}, {"c", "checkers_pid", "checkers'"}, {"b", "bfd_pid", "BFD"}} {
+		v := new(string)
+		f.pidFiles[p[0]] = v
+		for _, n := range p[:2] {
+			fs.StringVar(v, n, "", "write govs's pid to `FILE`, keepalived's "+p[2]+" pid file (govs is one process; none by default)")
+		}
 	}
 	for _, n := range []string{"s", "namespace"} {
 		fs.StringVar(&f.namespace, n, "", "run in the network namespace `NAME` (ip netns add NAME), whatever the configuration's net_namespace says")
@@ -194,6 +205,18 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	dumps := make(chan os.Signal, 2)
 	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(dumps)
+
+	var pids pidFiles
+	for _, p := range []string{"p", "r", "c", "b"} {
+		if path := *f.pidFiles[p]; path != "" && !slices.Contains(pids, path) {
+			pids = append(pids, path)
+		}
+	}
+	if err := pids.claim(); err != nil {
+		fmt.Fprintln(stderr, "govs run:", err)
+		return 1
+	}
+	defer pids.release()
 
 	socket := ""
 	if !f.vrrpOnly {

@@ -234,3 +234,58 @@ func TestRunUmask(t *testing.T) {
 		t.Errorf("govs run -u 0800 = %d, stderr %q; want 2 and the bad value named", code, errOut.String())
 	}
 }
+
+// TestRunPidFiles: keepalived's -p, -r, -c and -b files get govs's pid (mode 0644) and
+// go when it stops; a second govs naming a file of the first refuses to start; a stale
+// file is replaced.
+func TestRunPidFiles(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main, vrrp := filepath.Join(dir, "keepalived.pid"), filepath.Join(dir, "vrrp.pid")
+	if err := os.WriteFile(vrrp, []byte("999999999\n"), 0o644); err != nil { // stale
+		t.Fatal(err)
+	}
+	log := &testutil.SyncBuffer{}
+	cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock"),
+		"-p", main, "--vrrp_pid", vrrp)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	want := fmt.Sprintf("%d\n", cmd.Process.Pid)
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(log.String(), "govs started") }) {
+		t.Fatalf("govs did not start:\n%s", log.String())
+	}
+	for _, p := range []string{main, vrrp} {
+		b, err := os.ReadFile(p)
+		st, _ := os.Stat(p)
+		if err != nil || string(b) != want || st.Mode().Perm() != 0o644 {
+			t.Fatalf("%s: %q %v (%v), want %q mode 0644", filepath.Base(p), b, err, st.Mode(), want)
+		}
+	}
+	var out, errOut strings.Builder
+	code := dispatch([]string{"run", "-f", conf, "--socket", filepath.Join(dir, "other.sock"), "-c", filepath.Join(dir, "c.pid"), "-p", main}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "already running") {
+		t.Fatalf("a second govs with the same pid file: %d, %q", code, errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c.pid")); !os.IsNotExist(err) {
+		t.Errorf("the refused govs left its pid file: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("govs did not stop")
+	}
+	for _, p := range []string{main, vrrp} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after the stop: %v", filepath.Base(p), err)
+		}
+	}
+}

@@ -101,8 +101,9 @@ func (r *Runner) joinThreads() (leave func()) {
 }
 
 // Update replaces the sessions with cfgs: one whose configuration is unchanged goes on
-// undisturbed; a changed or removed one tells its neighbour AdminDown and, if it was
-// Up, is reported Down.
+// undisturbed, one with other intervals goes on and announces them (a Poll
+// Sequence), as keepalived's reload does; one with another neighbour, source or TTL,
+// or removed, tells its neighbour AdminDown and, if it was Up, is reported Down.
 func (r *Runner) Update(cfgs []Config) error {
 	u := update{cfgs: cfgs, errc: make(chan error, 1)}
 	select {
@@ -122,7 +123,11 @@ func (r *Runner) apply(cfgs []Config, now time.Time) error {
 	var peers, opened []*peer
 	err := nsrun.Do(r.ns, func() error {
 		for _, c := range cfgs {
-			if old := keep[c.Name]; old != nil && old.cfg == c {
+			if old := keep[c.Name]; old != nil && sameSocket(old.cfg, c) {
+				if old.cfg != c {
+					old.retime(c, now)
+					r.logger.Info("BFD_Instance(" + c.Name + ") reconfigured")
+				}
 				peers = append(peers, old)
 				continue
 			}

@@ -88,6 +88,24 @@ func (s *session) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (lo + rand.Float64()*(hi-lo)))
 }
 
+// retime takes a reload's configuration whose socket settings are the same (sameSocket):
+// the session goes on, and announces changed intervals with a Poll Sequence
+// (RFC 5880 §6.8.3), as keepalived does on reload.
+func (s *session) retime(cfg Config, now time.Time) {
+	timers := cfg.MinRx != s.cfg.MinRx || cfg.MinTx != s.cfg.MinTx || cfg.IdleTx != s.cfg.IdleTx || cfg.Multiplier != s.cfg.Multiplier
+	s.cfg = cfg
+	if timers && s.state != AdminDown {
+		s.polling = true
+		s.nextTx = now
+	}
+}
+
+// sameSocket reports whether a and b send from the same socket: the rest can change
+// under a running session.
+func sameSocket(a, b Config) bool {
+	return a.Name == b.Name && a.Neighbor == b.Neighbor && a.Source == b.Source && a.TTL == b.TTL
+}
+
 // packet is what we send now; final answers a Poll.
 func (s *session) packet(final bool) Packet {
 	return Packet{

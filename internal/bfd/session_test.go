@@ -118,3 +118,31 @@ func TestPassive(t *testing.T) {
 		t.Error("a passive session that was spoken to does not send")
 	}
 }
+
+// TestRetime: a reload's new intervals keep the session Up and are announced at once
+// with Poll until the neighbour's Final; a change of nothing but the name's other
+// settings sends no Poll.
+func TestRetime(t *testing.T) {
+	now := time.Unix(0, 0)
+	s := testSession(false)
+	s.state, s.remoteDisc = Up, 7
+	cfg := s.cfg
+	cfg.MaxHops = -1
+	s.retime(cfg, now)
+	if s.polling {
+		t.Fatal("a change of max_hops alone started a Poll Sequence")
+	}
+	cfg.MinTx, cfg.Multiplier = 50*time.Millisecond, 5
+	s.retime(cfg, now)
+	p := s.packet(false)
+	if s.state != Up || !p.Poll || p.DesiredMinTx != 50000 || p.DetectMult != 5 || !s.nextTx.Equal(now) {
+		t.Fatalf("after new intervals: %v, packet %+v, next %v", s.state, p, s.nextTx)
+	}
+	s.receive(Packet{State: Up, Final: true, DetectMult: 3, MyDisc: 7, YourDisc: 100, DesiredMinTx: 1e4, RequiredMinRx: 1e4}, now)
+	if s.polling || s.packet(false).Poll || s.state != Up {
+		t.Fatalf("after the Final: polling %v, state %v", s.polling, s.state)
+	}
+	if sameSocket(cfg, Config{Name: "s", Neighbor: cfg.Neighbor, Source: cfg.Source, TTL: 64}) {
+		t.Error("another TTL kept the socket")
+	}
+}

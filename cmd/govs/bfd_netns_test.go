@@ -115,8 +115,8 @@ virtual_server 10.78.0.1 8080 {
 	if !testutil.Eventually(10*time.Second, inTable) {
 		t.Fatalf("the real server did not enter the table with its BFD session Up\n%s", lb1.allLogs())
 	}
-	killTree(t, ka.Process.Pid)
 	start := time.Now()
+	killTree(t, ka.Process.Pid)
 	if !testutil.Eventually(3*time.Second, func() bool { return !inTable() }) {
 		t.Fatalf("the real server stayed in the table after its BFD neighbour died\n%s", lb1.allLogs())
 	}

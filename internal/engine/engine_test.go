@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -454,5 +455,40 @@ func TestGroupNotifiesOnce(t *testing.T) {
 	}
 	if !slices.Equal(mails, want) {
 		t.Errorf("mails\n%q\nwant\n%q", mails, want)
+	}
+}
+
+// TestQuorumAtStart: as keepalived 2.2.7 did in the IPVS oracle, a quorum down at start
+// is notified only where a sorry server then stands in; its gain later is notified
+// either way.
+func TestQuorumAtStart(t *testing.T) {
+	for _, withSorry := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sorry server %v", withSorry), func(t *testing.T) {
+			ctx := context.Background()
+			var mu sync.Mutex
+			var mails []string
+			e, _ := start(t, Options{Scripts: func(context.Context, script.Spec) {},
+				Alert: func(vs, what, body string) { mu.Lock(); mails = append(mails, what+" "+body); mu.Unlock() }})
+			sp := spec(RealServer{Addr: rs1, Weight: 1, Checked: true, Alpha: true})
+			sp.Services[0].SMTPAlert = true
+			if withSorry {
+				sp.Services[0].Sorry = &RealServer{Addr: sorr, Weight: 1}
+			}
+			if err := e.Load(ctx, sp); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs1, Up: true, Weight: -1}); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"UP => Gained quorum 1+0=1 <= 1 <="}
+			if withSorry {
+				want = append([]string{"DOWN => Starting with quorum down 1+0=1 <= 0 <="}, want...)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(mails, want) {
+				t.Errorf("mails %q, want %q", mails, want)
+			}
+		})
 	}
 }

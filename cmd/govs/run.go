@@ -88,8 +88,11 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	for _, n := range []string{"l", "log-console"} {
 		fs.Bool(n, false, "log to the console (stderr): what govs always does; accepted for keepalived compatibility")
 	}
-	for _, n := range []string{"n", "dont-fork", "D", "log-detail"} {
-		fs.Bool(n, false, "accepted for keepalived compatibility (no effect)")
+	for _, n := range []string{"n", "dont-fork", "D", "log-detail", "G", "no-syslog", "R", "dont-respawn", "a", "address-monitoring", "m", "core-dump"} {
+		fs.Bool(n, false, "accepted for keepalived compatibility (no effect: govs runs in the foreground as one process and logs to stderr)")
+	}
+	for _, n := range []string{"S", "log-facility"} {
+		fs.Var(logFacility{}, n, "keepalived's syslog `FACILITY` (0-7, local0-7, user, daemon): checked, no effect, as govs logs to stderr (the journal)")
 	}
 }
 
@@ -289,4 +292,17 @@ func configNamespace(file, configID string) string {
 		return ""
 	}
 	return cfg.NetNamespace
+}
+
+// logFacility is keepalived's -S value: checked so that a typo is caught, otherwise
+// unused.
+type logFacility struct{}
+
+func (logFacility) String() string { return "" }
+func (logFacility) Set(v string) error {
+	switch v {
+	case "0", "1", "2", "3", "4", "5", "6", "7", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7", "user", "daemon":
+		return nil
+	}
+	return fmt.Errorf("%q: want 0-7, local0-local7, user or daemon", v)
 }

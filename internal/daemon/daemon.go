@@ -180,7 +180,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.bfdThreads = threadprio.NewGroup("bfd", d.plan.BFDThreads, d.log)
 	// The FIFOs and their readers first: keepalived opens them before anything writes.
 	d.fifos.log = d.log
-	d.fifos.apply(d.plan.FIFOReaders)
+	d.fifos.apply(d.plan.FIFOReaders, d.plan.Security)
 	if d.plan.Mail.Server != "" {
 		d.mail = notify.New(d.plan.Mail, d.log)
 		d.goRun("mailer", func() error { d.mail.Run(ctx); return nil })
@@ -365,7 +365,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.bfdThreads.Set(plan.BFDThreads)
 	applyUmask(plan.Umask, d.opts.UmaskFromCommandLine, d.log)
 	initTrackFiles(plan.TrackFileInits, true, d.log)
-	d.fifos.apply(plan.FIFOReaders)
+	d.fifos.apply(plan.FIFOReaders, plan.Security)
 	var errs []error
 	if d.eng != nil {
 		d.check.SetFIFOs(plan.Spec.FIFOs)

@@ -59,16 +59,21 @@ type fifoScripts struct {
 	done    sync.WaitGroup
 	created []string
 	held    []*os.File
+	// security is the script policy the running scripts were started under.
+	security script.Security
 }
 
 // apply runs readers in place of what runs now; unchanged ones go on. The scripts
-// outlive the daemon's context: stop ends them once the last lines are written.
-func (f *fifoScripts) apply(readers []fifoReader) {
+// outlive the daemon's context: stop ends them once the last lines are written. They
+// are notify scripts to keepalived: script_user runs those that name no user, and
+// enable_script_security disables an unsafe one (its FIFO is still made and fed).
+func (f *fifoScripts) apply(readers []fifoReader, sec script.Security) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if slices.EqualFunc(readers, f.running, fifoReader.equal) {
+	if slices.EqualFunc(readers, f.running, fifoReader.equal) && sec == f.security {
 		return
 	}
+	f.security = sec
 	f.stopLocked()
 	if len(readers) == 0 {
 		return
@@ -96,10 +101,15 @@ func (f *fifoScripts) apply(readers []fifoReader) {
 		if r.argv == nil {
 			continue
 		}
+		spec, err := sec.Apply(script.Spec{Argv: r.argv, User: r.user, Group: r.group}, f.log)
+		if err != nil {
+			f.log.Error("notify FIFO script of "+r.path+" disabled", "err", err)
+			continue
+		}
 		f.done.Add(1)
 		go func() {
 			defer f.done.Done()
-			script.Run(rctx, script.Spec{Argv: r.argv, User: r.user, Group: r.group}, f.log)
+			script.Run(rctx, spec, f.log)
 		}()
 	}
 }

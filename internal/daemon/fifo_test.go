@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/notify"
+	"github.com/govs/govs/internal/script"
+	"github.com/govs/govs/internal/testutil"
 )
 
 // TestFIFOScripts: a reader script gets its FIFO (created for it) as its last argument
@@ -22,11 +24,11 @@ func TestFIFOScripts(t *testing.T) {
 	// The reader copies each line, prefixed with its first argument, to out.
 	reader := fifoReader{path: fifo, argv: []string{"/bin/sh", "-c", `while read -r l; do echo "$0 $l" >> ` + out + `; done < "$1"`, "got", fifo}}
 	f := &fifoScripts{log: slog.New(slog.DiscardHandler)}
-	f.apply([]fifoReader{reader})
+	f.apply([]fifoReader{reader}, script.Security{})
 	if st, err := os.Stat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("FIFO not created: %v", err)
 	}
-	f.apply([]fifoReader{reader}) // a reload that changes nothing
+	f.apply([]fifoReader{reader}, script.Security{}) // a reload that changes nothing
 	write := func(line string) {
 		t.Helper()
 		if err := notify.WriteFIFO(fifo, line); err != nil {
@@ -56,5 +58,42 @@ func TestFIFOScripts(t *testing.T) {
 	}
 	if len(lines) != 2 || lines[0] != `got INSTANCE "VI_1" MASTER 100` || lines[1] != `got INSTANCE "VI_1" BACKUP 100` {
 		t.Errorf("reader wrote %q; want both lines, read in one loop", b)
+	}
+}
+
+// TestFIFOScriptSecurity: a FIFO reader script is a notify script to keepalived: with
+// enable_script_security one that runs as root from a directory others can write to is
+// not started, while its FIFO is still made.
+func TestFIFOScriptSecurity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the check applies to scripts run as root")
+	}
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	ran := filepath.Join(dir, "ran")
+	reader := filepath.Join(open, "reader.sh")
+	if err := os.WriteFile(reader, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "notify.fifo")
+	var logs testutil.SyncBuffer
+	f := &fifoScripts{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	f.apply([]fifoReader{{path: fifo, argv: []string{reader, fifo}, user: "root"}}, script.Security{Enabled: true})
+	defer f.stop()
+	if st, err := os.Stat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("FIFO not created: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := os.Stat(ran); !os.IsNotExist(err) {
+		t.Fatalf("the unsafe script ran (%v)", err)
+	}
+	if !strings.Contains(logs.String(), "notify FIFO script of "+fifo+" disabled") {
+		t.Fatalf("log: %s", logs.String())
 	}
 }

@@ -188,11 +188,16 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		netns = configNamespace(f.file, f.configID)
 	}
 	if netns != "" && nsrun.Current() != netns {
+		if os.Getenv(netnsEnv) == netns {
+			// Entered already, yet not found in /run/netns: never loop on exec.
+			fmt.Fprintf(stderr, "govs run: entered network namespace %s but cannot find it under %s\n", netns, nsrun.Dir)
+			return 1
+		}
 		// Everything, from the first socket on, must be made in the namespace: the
 		// process starts again there.
 		exe, err := os.Executable()
 		if err == nil {
-			err = nsrun.ExecIn(netns, exe, append([]string{os.Args[0]}, os.Args[1:]...), os.Environ())
+			err = nsrun.ExecIn(netns, exe, os.Args, append(os.Environ(), netnsEnv+"="+netns))
 		}
 		fmt.Fprintln(stderr, "govs run:", err)
 		return 1
@@ -283,6 +288,9 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	}
 	return code
 }
+
+// netnsEnv marks a govs run that re-executed itself in its network namespace.
+const netnsEnv = "GOVS_NETNS_ENTERED"
 
 // configNamespace is the configuration's net_namespace, read before anything starts;
 // a file that does not parse has none here, and the daemon then reports its errors.

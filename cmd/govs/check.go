@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/daemon"
 )
 
 func init() {
@@ -59,6 +60,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stderr, diags.String())
 	if diags.HasErrors() {
 		fmt.Fprintf(stderr, "%s: %d error(s), %d warning(s)\n", *file, len(diags.Errors()), len(diags.Warnings()))
+		return 1
+	}
+	// What govs run would still refuse once the file parses (a regex RE2 cannot run,
+	// a service it cannot map).
+	plan, err := daemon.NewPlan(cfg)
+	if err == nil {
+		err = plan.VRRPErr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n%s: 1 error(s), %d warning(s)\n", err, *file, len(diags.Warnings()))
 		return 1
 	}
 	if *dump == "json" {

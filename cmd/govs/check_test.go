@@ -40,6 +40,8 @@ func TestCheckCommand(t *testing.T) {
 	valid := writeConf(t, validConf)
 	warn := writeConf(t, strings.Replace(validConf, "lb_algo rr", "lb_algo rr\n    prority 3", 1))
 	broken := writeConf(t, strings.Replace(validConf, "virtual_router_id 51", "virtual_router_id 300", 1))
+	// Parses, but govs run could not run it: RE2 has no back-references.
+	backref := writeConf(t, strings.Replace(validConf, "TCP_CHECK {\n        }", "HTTP_GET {\n            url {\n                path /\n                regex \"(a)\\1\"\n            }\n        }", 1))
 	tests := []struct {
 		name       string
 		args       []string
@@ -51,6 +53,7 @@ func TestCheckCommand(t *testing.T) {
 		{"warning", []string{"-f", warn}, 0, "warning: unknown keyword \"prority\"", ""},
 		{"strict", []string{"-f", warn, "--strict"}, 1, "error: unknown keyword \"prority\"", ""},
 		{"error", []string{"-f", broken}, 1, ":3:23: error: virtual_router_id: 300 is out of range 1..255", ""},
+		{"regex RE2 cannot run", []string{"-f", backref}, 1, `:16:17: regex "(a)\\1": error parsing regexp: invalid escape sequence`, ""},
 		{"missing file", []string{"-f", filepath.Join(t.TempDir(), "nope.conf")}, 1, "cannot read", ""},
 		{"dump", []string{"-f", valid, "--dump", "json"}, 0, "", `"virtual_router_id": 51`},
 		{"bad dump", []string{"-f", valid, "--dump", "yaml"}, 2, "only json", ""},

@@ -18,6 +18,13 @@ type bodyRegex struct {
 	firstLine bool
 }
 
+// ValidateRegex reports whether a url block's regex, with its regex_options, can run:
+// RE2 has no back-references or look-around, which PCRE2 patterns may use.
+func ValidateRegex(pattern string, options []string) error {
+	_, err := compileBodyRegex(pattern, options)
+	return err
+}
+
 // compileBodyRegex compiles pattern with keepalived's regex_options.
 func compileBodyRegex(pattern string, options []string) (*bodyRegex, error) {
 	var flags string

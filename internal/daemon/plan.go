@@ -415,6 +415,11 @@ func checkSpec(c *config.Checker, rs *config.RealServer, vs *config.VirtualServe
 			if u.IsSet("regex_max_offset") {
 				url.RegexMaxOffset = u.RegexMaxOffset + 1
 			}
+			if u.Regex != "" {
+				if err := check.ValidateRegex(u.Regex, u.RegexOptions); err != nil {
+					return check.Spec{}, fmt.Errorf("%s: regex %q: %w", u.Line("regex"), u.Regex, err)
+				}
+			}
 			for _, r := range u.StatusCodes {
 				url.StatusCodes = append(url.StatusCodes, check.StatusRange{Lo: r.Lo, Hi: r.Hi})
 			}

@@ -34,8 +34,8 @@ func Current() string {
 	return ""
 }
 
-// ValidName reports whether name can name a namespace in Dir.
-func ValidName(name string) bool {
+// validName reports whether name can name a namespace in Dir.
+func validName(name string) bool {
 	return name != "" && name != "." && name != ".." && filepath.Base(name) == name
 }
 
@@ -44,7 +44,7 @@ func ValidName(name string) bool {
 // calling thread enters it first and stays locked to the caller, which exits when
 // ExecIn fails.
 func ExecIn(name, exe string, argv, env []string) error {
-	if !ValidName(name) {
+	if !validName(name) {
 		return fmt.Errorf("%q is not a namespace name", name)
 	}
 	runtime.LockOSThread()

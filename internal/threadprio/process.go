@@ -6,9 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultRTTimeLimit is keepalived's *_rlimit_rttime default, in microseconds.
-const DefaultRTTimeLimit = 10000
-
 // LockMemory is *_no_swap: the whole process is kept in memory (mlockall), pages as
 // they are first touched (MCL_ONFAULT, as keepalived) so reserved address space costs
 // nothing; off unlocks it.

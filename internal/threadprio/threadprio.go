@@ -47,13 +47,6 @@ func NewGroup(name string, s Settings, logger *slog.Logger) *Group {
 	return &Group{name: name, logger: logger, settings: s, tids: map[int]bool{}, warned: map[string]bool{}}
 }
 
-// Settings returns the group's settings.
-func (g *Group) Settings() Settings {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.settings
-}
-
 // Join locks the calling goroutine to its thread and gives the thread the group's
 // settings. The goroutine calls leave as it ends (deferred): the thread leaves the
 // group and, still locked, exits with the goroutine instead of going back to the

@@ -198,9 +198,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			}
 			n := startNode(t, g, govsCfg(govsPrio, "ahsecret"))
 			kaPid, kaLogs := startKeepalived(t, ka, ahConf(kaPrio, "ahsecret"))
-			waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
-			time.Sleep(2 * time.Second) // stable over two more adverts
-			waitVIP(t, time.Second, testVIP, winner, hosts)
+			settleVIP(t, 2*mdi+3*time.Second, winner, hosts)
 			if l := kaLogs.String(); strings.Contains(l, "IPSEC") || !kaMaster && !strings.Contains(l, "Entering BACKUP STATE") {
 				t.Fatalf("keepalived did not take govs's AH adverts:\n%s", l)
 			}
@@ -220,9 +218,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			// keepalived again, counter from 0: it hears govs's higher numbers, takes
 			// them, and its own adverts above them win govs back to backup.
 			startKeepalived(t, ka, ahConf(kaPrio, "ahsecret"))
-			waitVIP(t, 2*mdi+3*time.Second, testVIP, ka, hosts)
-			time.Sleep(2 * time.Second)
-			waitVIP(t, time.Second, testVIP, ka, hosts)
+			settleVIP(t, 2*mdi+3*time.Second, ka, hosts)
 			if st := firstStatus(n.Node); st.State != StateBackup {
 				t.Fatalf("govs after keepalived came back: %v", st.State)
 			}
@@ -247,9 +243,7 @@ func TestKeepalivedAHInterop(t *testing.T) {
 			conf := strings.Replace(ahConf(kaPrio, "ahsecret"), "interface eth0\n",
 				"interface eth0\n    unicast_src_ip 10.77.0.1\n    unicast_peer {\n        10.77.0.2\n    }\n", 1)
 			_, kaLogs := startKeepalived(t, ka, conf)
-			waitVIP(t, 2*mdi+3*time.Second, testVIP, winner, hosts)
-			time.Sleep(2 * time.Second)
-			waitVIP(t, time.Second, testVIP, winner, hosts)
+			settleVIP(t, 2*mdi+3*time.Second, winner, hosts)
 			st := firstStatus(n.Node)
 			if kaMaster && st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
 				t.Fatalf("govs: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
@@ -285,18 +279,12 @@ func TestKeepalivedOldUnicastChecksum(t *testing.T) {
 		return single(in)
 	}
 	mdi := MasterDownInterval(Params{Version: 3, Priority: 100, DownTimerAdverts: 3}, time.Second)
-	settle := func(t *testing.T, owner *testutil.Host, hosts map[string]*testutil.Host) {
-		t.Helper()
-		waitVIP(t, 2*mdi+3*time.Second, testVIP, owner, hosts)
-		time.Sleep(2 * time.Second) // stable over two more adverts
-		waitVIP(t, time.Second, testVIP, owner, hosts)
-	}
 	t.Run("govs detects", func(t *testing.T) {
 		_, hosts := lanHosts(t, "ka", "govs")
 		ka, g := hosts["ka"], hosts["govs"]
 		n := startNode(t, g, govsCfg(100, UnicastChecksumDetect))
 		_, kaLogs := startKeepalived(t, ka, kaConf(150, "    old_unicast_checksum\n"))
-		settle(t, ka, hosts)
+		settleVIP(t, 2*mdi+3*time.Second, ka, hosts)
 		if st := firstStatus(n.Node); st.State != StateBackup || st.AdvertsReceived == 0 || len(st.BadPackets) != 0 {
 			t.Fatalf("govs under an old-checksum master: %v, received %d, bad %v", st.State, st.AdvertsReceived, st.BadPackets)
 		}
@@ -305,7 +293,7 @@ func TestKeepalivedOldUnicastChecksum(t *testing.T) {
 		if err := n.Update(govsCfg(200, UnicastChecksumDetect)); err != nil {
 			t.Fatal(err)
 		}
-		settle(t, g, hosts)
+		settleVIP(t, 2*mdi+3*time.Second, g, hosts)
 		if l := kaLogs.String(); !strings.Contains(l, "Entering BACKUP STATE") {
 			t.Fatalf("keepalived did not take govs's old-checksum adverts:\n%s", l)
 		}
@@ -315,7 +303,7 @@ func TestKeepalivedOldUnicastChecksum(t *testing.T) {
 		ka, g := hosts["ka"], hosts["govs"]
 		n := startNode(t, g, govsCfg(150, UnicastChecksumOld))
 		_, kaLogs := startKeepalived(t, ka, kaConf(100, ""))
-		settle(t, g, hosts)
+		settleVIP(t, 2*mdi+3*time.Second, g, hosts)
 		if l := kaLogs.String(); !strings.Contains(l, "Setting unicast VRRPv3 checksum to old version") ||
 			strings.Contains(l, "Entering MASTER STATE") {
 			t.Fatalf("keepalived did not detect govs's old checksum:\n%s", l)
@@ -343,4 +331,13 @@ func waitRejected(t *testing.T, n *Node, reason string, timeout time.Duration) {
 	if st := firstStatus(n); !ok || st.AdvertsReceived != 0 {
 		t.Fatalf("govs: %v, received %d, bad %v; want master rejecting every advert (%s)", st.State, st.AdvertsReceived, st.BadPackets, reason)
 	}
+}
+
+// settleVIP waits up to timeout for owner alone to hold testVIP, and for it to stay so
+// over two more adverts.
+func settleVIP(t *testing.T, timeout time.Duration, owner *testutil.Host, hosts map[string]*testutil.Host) {
+	t.Helper()
+	waitVIP(t, timeout, testVIP, owner, hosts)
+	time.Sleep(2 * time.Second)
+	waitVIP(t, time.Second, testVIP, owner, hosts)
 }

@@ -86,6 +86,7 @@ type instance struct {
 	// base is the configured priority, or 254 once this owner met another owner.
 	base       uint8
 	deleted    bool // a reload removed the instance: its last notify is DELETED
+	retained   bool // stopped under DontRelease: no priority 0, its addresses stay
 	faulted    bool
 	faults     []string
 	timerAt    time.Time // the state machine's single timer; zero when disarmed

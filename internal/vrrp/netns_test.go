@@ -105,10 +105,10 @@ func (r *runningNode) stop(t *testing.T) {
 	}
 }
 
-func startNode(t *testing.T, h *testutil.Host, cfg Config) *runningNode {
+func startNode(t *testing.T, h *testutil.Host, cfg Config, opts ...Option) *runningNode {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t, h.Name}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n, err := New(cfg, logger, WithNetNS(h.NS))
+	n, err := New(cfg, logger, append([]Option{WithNetNS(h.NS)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,13 @@ func WithNetNS(h netns.NsHandle) Option {
 	return func(n *Node) { n.ns = h }
 }
 
+// DontRelease makes the node leave its virtual addresses, routes and rules, its VMACs
+// and promote_secondaries in place when it stops, and send no priority-0 advert:
+// keepalived's --dont-release-vrrp. A reload still releases what it removes.
+func DontRelease() Option {
+	return func(n *Node) { n.dontRelease = true }
+}
+
 // WithAlerter sends smtp_alert mails through a.
 func WithAlerter(a Alerter) Option {
 	return func(n *Node) { n.alerter = a }
@@ -71,9 +78,10 @@ func WithAlerter(a Alerter) Option {
 
 // Node runs every VRRP instance of a configuration.
 type Node struct {
-	logger  *slog.Logger
-	ns      netns.NsHandle
-	alerter Alerter
+	logger      *slog.Logger
+	ns          netns.NsHandle
+	alerter     Alerter
+	dontRelease bool
 
 	// threads are the OS threads of runners given vrrp_priority, vrrp_rt_priority
 	// or vrrp_cpu_affinity.
@@ -290,8 +298,10 @@ func (n *Node) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			gen.stop(nil)
-			prom.apply(Config{})
-			n.removeVMACs(h, nil)
+			if !n.dontRelease {
+				prom.apply(Config{})
+				n.removeVMACs(h, nil)
+			}
 			return nil
 		case cfg := <-n.updates:
 			if err := reload(cfg, "configuration reloaded"); err != nil {

@@ -210,6 +210,7 @@ func (r *runner) finish(keep map[string]bool) {
 			continue
 		}
 		i.deleted = keep != nil
+		i.retained = keep == nil && r.n.dontRelease
 		r.step(i, Event{Kind: EventShutdown})
 	}
 }
@@ -400,7 +401,7 @@ func (r *runner) step(i *instance, ev Event) {
 		i.base = OwnerConflictPriority
 		i.params.Priority, _ = r.tr.priority(i.base, i.items)
 	}
-	if act.Send {
+	if act.Send && !i.retained {
 		i.sendAdvert(act.SendPriority)
 	}
 	if act.LowerPrioAdvert {
@@ -455,8 +456,10 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.stats.transitions.Add(1)
 	if from == StateMaster {
 		i.garpLeft, i.burstAt, i.lowerAt, i.refresh, i.extraAt = 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		if err := i.plan.remove(r.h); err != nil {
-			i.logger.Error("removing virtual addresses", "err", err)
+		if !i.retained {
+			if err := i.plan.remove(r.h); err != nil {
+				i.logger.Error("removing virtual addresses", "err", err)
+			}
 		}
 		i.releaseDrops()
 	}

@@ -60,7 +60,7 @@ func (dc *decoder) block(spec *blockSpec, n *Node, dst reflect.Value, silent boo
 		}
 		unsupported := silent || k.status == Unsupported
 		if k.status != Implemented && !silent {
-			dc.d.warnf(c.Pos, "%s is not supported by govs yet; ignored", c.Keyword)
+			dc.d.notice(c.Pos, "%s is not supported by govs yet; ignored", c.Keyword)
 		}
 		var field reflect.Value
 		if fi != nil && k.status != Unsupported {

@@ -67,6 +67,10 @@ type Diagnostic struct {
 	Severity Severity `json:"severity"`
 	Pos      Pos      `json:"pos"`
 	Message  string   `json:"message"`
+	// KeepalivedPasses marks a warning that keepalived -t would not fail on: a keyword
+	// govs reads but does not act on (about govs, not the file), an include that
+	// finds nothing where nothing is required.
+	KeepalivedPasses bool `json:"keepalived_passes,omitempty"`
 }
 
 // String formats the diagnostic like a compiler: "file:line:col: error: message".
@@ -148,6 +152,11 @@ func (s *diagSink) addDiagnostic(dg Diagnostic) {
 func (s *diagSink) errorf(p Pos, format string, args ...any) { s.add(Error, p, format, args...) }
 
 func (s *diagSink) warnf(p Pos, format string, args ...any) { s.add(Warning, p, format, args...) }
+
+// notice is a warning keepalived -t passes (Diagnostic.KeepalivedPasses).
+func (s *diagSink) notice(p Pos, format string, args ...any) {
+	s.addDiagnostic(Diagnostic{Severity: Warning, Pos: p, Message: fmt.Sprintf(format, args...), KeepalivedPasses: true})
+}
 
 // errorOnLine reports whether an error was reported on p's line: its keyword's value
 // was bad, so checks of the (unset) value must not add to it.

@@ -43,6 +43,9 @@ type lexer struct {
 	rand    uint64
 	// usedRandom says a ${_RANDOM} was expanded.
 	usedRandom bool
+	// includeCheck is include_check's setting where the lexer is; an included file's
+	// changes end with it.
+	includeCheck includeChecks
 }
 
 func newLexer(opts *Options, src fileSource, d *diagSink) *lexer {
@@ -54,6 +57,9 @@ func newLexer(opts *Options, src fileSource, d *diagSink) *lexer {
 	lx.defs["_HASH"] = &definition{lines: []string{"#"}}
 	lx.defs["_BANG"] = &definition{lines: []string{"!"}}
 	lx.defs["_RANDOM"] = &definition{fn: lx.random, maxParams: 2}
+	if opts.AllIncludes {
+		lx.includeCheck = includeAll
+	}
 	return lx
 }
 
@@ -119,12 +125,14 @@ func (lx *lexer) readFile(name string, at Pos, mustExist bool) {
 		case mustExist || !errorsIsNotExist(err):
 			lx.d.errorf(at, "cannot read %s: %v", name, unwrapPathError(err))
 		default:
-			lx.d.warnf(at, "include: %s does not exist", name)
+			lx.d.notice(at, "include: %s does not exist", name)
 		}
 		return
 	}
 	lx.bytes += len(data)
+	saved := lx.includeCheck
 	lx.lexFile(name, data)
+	lx.includeCheck = saved
 }
 
 // lexFile splits a file into physical lines and processes each.
@@ -719,5 +727,52 @@ func (lx *lexer) tokenize(s string, pos Pos) {
 		toks = toks[:len(toks):len(toks)]
 	}
 	pos.Col = toks[0].Col
+	if toks[0].Text == "include_check" && !toks[0].Quoted && lx.tree.inGlobalDefs() {
+		lx.setIncludeCheck(toks[1:], pos)
+	}
 	lx.tree.add(pos, toks, raw)
+}
+
+// includeChecks are the checks an include line makes beyond reading its files: those
+// of the includem/includew/includeb variants, and of include_check.
+type includeChecks uint8
+
+const (
+	includeMatch    includeChecks = 1 << iota // a file named must exist
+	includeWildcard                           // a wildcard pattern must match a file
+	includeBrace                              // every {a,b} alternative must match
+	includeAll      = includeMatch | includeWildcard | includeBrace
+)
+
+// setIncludeCheck applies "include_check [TYPE] [+TYPE|-TYPE …]" as keepalived does: a
+// plain type replaces the setting, +/- add or remove one, nothing at all sets every
+// check. "read" is accepted: govs always fails on a file it cannot read.
+func (lx *lexer) setIncludeCheck(args []Token, pos Pos) {
+	if len(args) == 0 {
+		lx.includeCheck = includeAll
+		return
+	}
+	types := map[string]includeChecks{"read": 0, "match": includeMatch, "wildcard_match": includeWildcard, "brace_match": includeBrace}
+	for i, a := range args {
+		word, sign := a.Text, byte(0)
+		if word != "" && (word[0] == '+' || word[0] == '-') {
+			word, sign = word[1:], word[0]
+		} else if i > 0 {
+			lx.d.errorf(Pos{File: pos.File, Line: pos.Line, Col: a.Col}, "duplicate include_check %q: only the first type may be given without + or -; ignored", a.Text)
+			continue
+		}
+		c, ok := types[word]
+		if !ok {
+			lx.d.errorf(Pos{File: pos.File, Line: pos.Line, Col: a.Col}, "unknown include_check type %q: want read, match, wildcard_match or brace_match; ignored", word)
+			continue
+		}
+		switch sign {
+		case 0:
+			lx.includeCheck = c
+		case '+':
+			lx.includeCheck |= c
+		default:
+			lx.includeCheck &^= c
+		}
+	}
 }

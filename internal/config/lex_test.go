@@ -139,6 +139,54 @@ func TestIncludes(t *testing.T) {
 	}
 }
 
+// TestIncludeCheck: include_check and govs run -e make include lines strict from where
+// they are set, as keepalived's include_check and -e (--all-config) do; an included
+// file's setting ends with it.
+func TestIncludeCheck(t *testing.T) {
+	fsys := fstest.MapFS{
+		"etc/k/there.conf":    {Data: []byte("! nothing\n")},
+		"etc/k/sets.conf":     {Data: []byte("global_defs {\n include_check\n}\ninclude inner_missing.conf\n")},
+		"etc/k/conf.d/a.conf": {Data: []byte("! nothing\n")},
+	}
+	gd := func(body string) string { return "global_defs {\n" + body + "\n}\n" }
+	tests := []struct {
+		name   string
+		src    string
+		all    bool
+		errors []string // substrings, one per expected error
+	}{
+		{"plain include of a missing file warns", "include missing.conf\n", false, nil},
+		{"-e: it fails", "include missing.conf\n", true, []string{"missing.conf"}},
+		{"-e: a pattern that matches nothing fails", "include none.d/*.conf\n", true, []string{"matches no files"}},
+		{"include_check alone: all checks", gd("include_check") + "include missing.conf\n", false, []string{"missing.conf"}},
+		{"only the lines after it", "include missing.conf\n" + gd("include_check"), false, nil},
+		{"match: a missing file fails, an empty pattern does not", gd("include_check match") + "include conf.d/*.none\ninclude missing.conf\n", false, []string{"missing.conf"}},
+		{"match: a pattern in a missing directory fails", gd("include_check match") + "include none.d/*.conf\n", false, []string{"directory /etc/k/none.d/ does not exist"}},
+		{"wildcard_match: an empty pattern fails", gd("include_check wildcard_match") + "include none.d/*.conf\ninclude missing.conf\n", false, []string{"matches no files"}},
+		{"a matching pattern passes", gd("include_check") + "include conf.d/*.conf\ninclude there.conf\n", false, nil},
+		{"-match after -e", gd("include_check -match") + "include missing.conf\n", true, nil},
+		{"+match adds", gd("include_check read +match") + "include missing.conf\n", false, []string{"missing.conf"}},
+		{"an included file's setting ends with it", "include sets.conf\ninclude missing.conf\n", false, []string{"inner_missing.conf"}},
+		{"outside global_defs it is not applied", "vrrp_script s {\n include_check\n script /bin/true\n}\ninclude missing.conf\n", false, nil},
+		{"unknown and duplicate types", gd("include_check match brace_match bogus"), false, []string{"duplicate include_check \"brace_match\"", "duplicate include_check \"bogus\""}},
+		{"an unknown signed type", gd("include_check +bogus"), false, []string{"unknown include_check type \"bogus\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := Parse("/etc/k/main.conf", []byte(tt.src), Options{FS: fsys, AllIncludes: tt.all})
+			errs := diags.Errors()
+			if len(errs) != len(tt.errors) {
+				t.Fatalf("%d errors, want %d:\n%s", len(errs), len(tt.errors), diags)
+			}
+			for i, want := range tt.errors {
+				if !strings.Contains(errs[i].Message, want) {
+					t.Errorf("error %d: %q, want it to contain %q", i, errs[i].Message, want)
+				}
+			}
+		})
+	}
+}
+
 func TestLimits(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"huge seq", "~SEQ(A,1,100000000) x\n", "more than the limit"},

@@ -92,6 +92,7 @@ type GlobalDefs struct {
 	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
 	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`     // "" (off), "VS" or "RS"
 	ReloadCheckConfig     string        `json:"reload_check_config,omitempty" kw:"reload_check_config"` // log file; "": not set
+	IncludeCheck          []string      `json:"include_check,omitempty" kw:"include_check"`             // as written; the lexer applies it
 	VRRPPriority          int           `json:"vrrp_priority,omitempty" kw:"vrrp_priority"`
 	VRRPNoSwap            bool          `json:"vrrp_no_swap,omitempty" kw:"vrrp_no_swap"`
 	VRRPRTPriority        int           `json:"vrrp_rt_priority,omitempty" kw:"vrrp_rt_priority"`

@@ -27,6 +27,9 @@ type Options struct {
 	// FS resolves include directives for Parse. Nil means includes cannot be read and
 	// each is reported. Names are slash-separated; a leading '/' is ignored.
 	FS fs.FS
+	// AllIncludes makes every include line fail when it names a missing file or its
+	// patterns match nothing, as if it were includea (keepalived -e, --all-config).
+	AllIncludes bool
 	// RandomSeed seeds ${_RANDOM} unless the file sets random_seed; a caller that
 	// wants keepalived's default (other values at each start) passes a new one each
 	// time, a test a fixed one.
@@ -255,13 +258,15 @@ func (lx *lexer) include(text string, pos Pos) bool {
 		rest = rest[1:]
 	}
 	pattern := strings.TrimSpace(rest)
-	mustMatch := variant == 'm' || variant == 'w' || variant == 'a'
-	wildMustMatch := variant == 'w' || variant == 'a'
-	braceMustMatch := variant == 'b' || variant == 'a'
+	check := lx.includeCheck | map[byte]includeChecks{'m': includeMatch, 'w': includeMatch | includeWildcard, 'b': includeBrace, 'a': includeAll}[variant]
+	mustMatch := check&includeMatch != 0
+	wildMustMatch := check&includeWildcard != 0
+	braceMustMatch := check&includeBrace != 0
 	if !path.IsAbs(pattern) {
 		pattern = path.Join(path.Dir(lx.currentFile()), pattern)
 	}
 	alts := expandBraces(pattern, 256)
+	braced := len(alts) > 1
 	var files []string
 	for _, alt := range alts {
 		if !hasGlobMeta(alt) {
@@ -274,25 +279,34 @@ func (lx *lexer) include(text string, pos Pos) bool {
 			continue
 		}
 		if len(m) == 0 {
-			if wildMustMatch {
+			// keepalived: an empty wildcard fails only under wildcard_match, or under
+			// match when a directory it names is missing.
+			dir := alt[:strings.LastIndexByte(alt[:strings.IndexAny(alt, "*?[")], '/')+1]
+			switch {
+			case wildMustMatch:
 				lx.d.errorf(pos, "include %q matches no files", alt)
-			} else if !mustMatch {
-				lx.d.warnf(pos, "include %q matches no files", alt)
+			case mustMatch && dir != "/" && !lx.exists(strings.TrimSuffix(dir, "/")):
+				lx.d.errorf(pos, "include %q: directory %s does not exist", alt, dir)
+			default:
+				lx.d.notice(pos, "include %q matches no files", alt)
 			}
 		}
 		sort.Strings(m)
 		files = append(files, m...)
 	}
-	if len(files) == 0 && mustMatch {
-		lx.d.errorf(pos, "include %q matches no files", pattern)
-	}
 	for _, f := range files {
 		if lx.stopped {
 			break
 		}
-		lx.readFile(f, pos, mustMatch || braceMustMatch)
+		lx.readFile(f, pos, mustMatch || (braceMustMatch && braced))
 	}
 	return true
+}
+
+// exists reports whether name exists (a pattern without wildcards matches only itself).
+func (lx *lexer) exists(name string) bool {
+	m, err := lx.src.glob(name)
+	return err == nil && len(m) > 0
 }
 
 func hasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[") }

@@ -93,6 +93,12 @@ func (tb *treeBuilder) add(pos Pos, toks []Token, raw string) {
 	}
 }
 
+// inGlobalDefs reports whether the next line is directly inside a top-level
+// global_defs block.
+func (tb *treeBuilder) inGlobalDefs() bool {
+	return len(tb.stack) == 2 && tb.tooDeep == 0 && tb.stack[1].Keyword == "global_defs"
+}
+
 // finish reports the blocks left open and every diagnostic of the tree to d, and
 // returns the root.
 func (tb *treeBuilder) finish(d *diagSink) *Node {

@@ -48,25 +48,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govs check: --dump %q: only json is supported\n", *dump)
 		return 2
 	}
-	cfg, diags := config.Load(*file, config.Options{
-		ConfigID:   *id,
-		Strict:     *strict,
-		RandomSeed: time.Now().UnixNano(),
-		InterfaceExists: func(name string) bool {
-			_, err := net.InterfaceByName(name)
-			return err == nil
-		},
-	})
+	cfg, diags, err := checkConfig(config.Options{ConfigID: *id, Strict: *strict}, *file)
 	fmt.Fprint(stderr, diags.String())
 	if diags.HasErrors() {
 		fmt.Fprintf(stderr, "%s: %d error(s), %d warning(s)\n", *file, len(diags.Errors()), len(diags.Warnings()))
 		return 1
-	}
-	// What govs run would still refuse once the file parses (a regex RE2 cannot run,
-	// a service it cannot map).
-	plan, err := daemon.NewPlan(cfg)
-	if err == nil {
-		err = plan.VRRPErr
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n%s: 1 error(s), %d warning(s)\n", err, *file, len(diags.Warnings()))
@@ -81,4 +67,24 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// checkConfig loads file as govs run does, asking about every interface it names, and
+// maps it as run would: the diagnostics, and, once the file parses, what run would
+// still refuse (a regex RE2 cannot run, a service it cannot map, a VRRP fault).
+func checkConfig(opts config.Options, file string) (*config.Config, config.Diagnostics, error) {
+	opts.RandomSeed = time.Now().UnixNano()
+	opts.InterfaceExists = func(name string) bool {
+		_, err := net.InterfaceByName(name)
+		return err == nil
+	}
+	cfg, diags := config.Load(file, opts)
+	if diags.HasErrors() {
+		return cfg, diags, nil
+	}
+	plan, err := daemon.NewPlan(cfg)
+	if err == nil {
+		err = plan.VRRPErr
+	}
+	return cfg, diags, err
 }

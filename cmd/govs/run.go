@@ -38,6 +38,10 @@ type runFlags struct {
 	umask                                       string
 	namespace                                   string
 	pidFiles                                    map[string]*string
+	dontReleaseVRRP, noBFD, allIncludes         bool
+	configTest, logFile                         optionalPath
+	signum                                      string
+	showVersion                                 bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -70,6 +74,27 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 			fs.StringVar(v, n, "", "write govs's pid to `FILE`, keepalived's "+p[2]+" pid file (govs is one process; none by default)")
 		}
 	}
+	for _, n := range []string{"V", "dont-release-vrrp"} {
+		fs.BoolVar(&f.dontReleaseVRRP, n, false, "on stop, leave the VRRP virtual addresses, routes, rules and VMACs in place and send no priority-0 advert")
+	}
+	for _, n := range []string{"B", "no_bfd"} {
+		fs.BoolVar(&f.noBFD, n, false, "run no bfd_instance session: instances tracking one stay in FAULT, BFD_CHECK servers down")
+	}
+	for _, n := range []string{"e", "all-config"} {
+		fs.BoolVar(&f.allIncludes, n, false, "every include must find its files, as includea (include_check with no type from the start)")
+	}
+	f.configTest.dflt = "-"
+	for _, n := range []string{"t", "config-test"} {
+		fs.Var(&f.configTest, n, "check the configuration and exit (-t or --config-test=`LOG_FILE`, which is appended to): 0 when nothing is reported, 6 when the file cannot be read, 5 for anything else, warnings included, except those keepalived -t passes (keywords govs does not act on, includes that find nothing)")
+	}
+	f.logFile.dflt = defaultLogFile
+	for _, n := range []string{"g", "log-file"} {
+		fs.Var(&f.logFile, n, "also log to a file (-g or --log-file=`FILE`, appended to) ["+defaultLogFile+"]")
+	}
+	fs.StringVar(&f.signum, "signum", "", "print the number of the signal for `SIGFUNC` (STOP, RELOAD, DATA, STATS) and exit")
+	for _, n := range []string{"v", "version"} {
+		fs.BoolVar(&f.showVersion, n, false, "print the version and exit")
+	}
 	for _, n := range []string{"s", "namespace"} {
 		fs.StringVar(&f.namespace, n, "", "run in the network namespace `NAME` (ip netns add NAME), whatever the configuration's net_namespace says")
 	}
@@ -91,6 +116,10 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	for _, n := range []string{"n", "dont-fork", "D", "log-detail", "G", "no-syslog", "R", "dont-respawn", "a", "address-monitoring", "m", "core-dump"} {
 		fs.Bool(n, false, "accepted for keepalived compatibility (no effect: govs runs in the foreground as one process and logs to stderr)")
 	}
+	for _, n := range []string{"X", "release-vips"} {
+		fs.Bool(n, false, "accepted for keepalived compatibility: govs always removes the virtual addresses when an instance leaves MASTER, a reload's included")
+	}
+	fs.Bool("flush-log-file", false, "accepted for keepalived compatibility: govs writes each log line to the file at once")
 	for _, n := range []string{"S", "log-facility"} {
 		fs.Var(logFacility{}, n, "keepalived's syslog `FACILITY` (0-7, local0-7, user, daemon): checked, no effect, as govs logs to stderr (the journal)")
 	}
@@ -162,6 +191,15 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		fmt.Fprintf(stderr, "govs run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	switch {
+	case f.showVersion:
+		fmt.Fprintf(stdout, "govs %s\n", version)
+		return 0
+	case f.signum != "":
+		return printSignum(f.signum, stdout, stderr)
+	case f.configTest.set:
+		return configTest(&f, stderr)
+	}
 	log, err := newLogger(stderr, f.logLevel, f.logJSON)
 	if err != nil {
 		fmt.Fprintln(stderr, "govs run:", err)
@@ -185,7 +223,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	}
 	netns := f.namespace
 	if netns == "" {
-		netns = configNamespace(f.file, f.configID)
+		netns = configNamespace(f.file, f.configID, f.allIncludes)
 	}
 	if netns != "" && nsrun.Current() != netns {
 		if os.Getenv(netnsEnv) == netns {
@@ -205,6 +243,17 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	// keepalived sets its umask before it creates anything; restoring it on return
 	// matters only to tests that call runRun in-process.
 	defer syscall.Umask(syscall.Umask(int(mask)))
+	logOut := stderr
+	if f.logFile.set {
+		lf, err := os.OpenFile(f.logFile.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+		if err != nil {
+			fmt.Fprintln(stderr, "govs run: --log-file:", err)
+			return 1
+		}
+		defer lf.Close()
+		logOut = io.MultiWriter(stderr, lf)
+		log, _ = newLogger(logOut, f.logLevel, f.logJSON) // the level was checked above
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -239,9 +288,12 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		VRRPOnly:             f.vrrpOnly,
 		ChecksOnly:           f.checksOnly,
 		KeepIPVS:             f.keepIPVS,
+		DontReleaseVRRP:      f.dontReleaseVRRP,
+		NoBFD:                f.noBFD,
+		AllIncludes:          f.allIncludes,
 		StopTimeout:          f.stopTimeout,
 		Logger:               log,
-		ConfigErrors:         stderr,
+		ConfigErrors:         logOut,
 		HTTP:                 f.http,
 		HTTPToken:            token,
 		Version:              version,
@@ -294,8 +346,8 @@ const netnsEnv = "GOVS_NETNS_ENTERED"
 
 // configNamespace is the configuration's net_namespace, read before anything starts;
 // a file that does not parse has none here, and the daemon then reports its errors.
-func configNamespace(file, configID string) string {
-	cfg, diags := config.Load(file, config.Options{ConfigID: configID})
+func configNamespace(file, configID string, allIncludes bool) string {
+	cfg, diags := config.Load(file, config.Options{ConfigID: configID, AllIncludes: allIncludes})
 	if diags.HasErrors() {
 		return ""
 	}
@@ -313,4 +365,93 @@ func (logFacility) Set(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q: want 0-7, local0-local7, user or daemon", v)
+}
+
+// defaultLogFile is where -g logs without a file name, beside keepalived's
+// /tmp/keepalived.log.
+const defaultLogFile = "/tmp/govs.log"
+
+// optionalPath is a flag given alone (-t) or with a value (-t=FILE, --config-test=FILE),
+// as keepalived's options with an optional argument.
+type optionalPath struct {
+	set        bool
+	path, dflt string
+}
+
+func (o *optionalPath) String() string   { return o.path }
+func (o *optionalPath) IsBoolFlag() bool { return true }
+func (o *optionalPath) Set(v string) error {
+	switch v {
+	case "true":
+		o.set, o.path = true, o.dflt
+	case "false":
+		o.set, o.path = false, ""
+	case "":
+		return errors.New("empty file name")
+	default:
+		o.set, o.path = true, v
+	}
+	return nil
+}
+
+// Exit statuses of keepalived -t: the configuration could not be read (keepalived's
+// KEEPALIVED_EXIT_NO_CONFIG, also what it gives for a failed include), and anything
+// else reported.
+const (
+	configTestUnreadable = 6
+	configTestReported   = 5
+)
+
+// configTest is keepalived's -t: check the configuration, report to stderr or to the
+// log file given, and exit with keepalived's statuses. As keepalived's, it fails on
+// any problem reported, warnings included (an unknown keyword, a missing interface),
+// except those keepalived passes: keywords govs reads but does not act on, includes
+// that find nothing where nothing is required.
+func configTest(f *runFlags, stderr io.Writer) int {
+	out := stderr
+	if f.configTest.path != f.configTest.dflt {
+		lf, err := os.OpenFile(f.configTest.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "govs run: cannot open the config-test log file: %v\n", err)
+			return 1
+		}
+		defer lf.Close()
+		out = lf
+	}
+	fd, err := os.Open(f.file)
+	if err != nil {
+		fmt.Fprintf(out, "%v\n", err)
+		return configTestUnreadable
+	}
+	fd.Close()
+	_, diags, err := checkConfig(config.Options{ConfigID: f.configID, AllIncludes: f.allIncludes}, f.file)
+	fmt.Fprint(out, diags.String())
+	failed := err != nil
+	if err != nil {
+		fmt.Fprintln(out, err)
+	}
+	for _, d := range diags {
+		failed = failed || !d.KeepalivedPasses
+	}
+	if failed {
+		return configTestReported
+	}
+	return 0
+}
+
+// printSignum is keepalived's --signum: the signal govs handles for SIGFUNC.
+func printSignum(fn string, stdout, stderr io.Writer) int {
+	sig, ok := map[string]syscall.Signal{"STOP": syscall.SIGTERM, "RELOAD": syscall.SIGHUP, "DATA": syscall.SIGUSR1, "STATS": syscall.SIGUSR2}[fn]
+	switch {
+	case ok:
+		fmt.Fprintln(stdout, int(sig))
+		return 0
+	case fn == "JSON":
+		fmt.Fprintln(stderr, "govs has no JSON signal: use govs status --json, or GET /api/v1/status")
+	case fn == "STATS_CLEAR":
+		fmt.Fprintln(stderr, "govs has no STATS_CLEAR signal: SIGUSR2 writes the statistics; govs adm -Z zeroes the virtual services' counters")
+	default:
+		fmt.Fprintf(stderr, "Unknown sigfunc %s\n", fn)
+	}
+	return 1
 }

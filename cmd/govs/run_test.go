@@ -303,3 +303,117 @@ func TestRunKeepalivedFlags(t *testing.T) {
 		t.Errorf("-S local9: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestRunConfigTest: -t and --config-test=LOG_FILE check the file as keepalived -t
+// does: exit 0 when nothing is reported, 5 for any problem (warnings included) but
+// those keepalived passes, 6 when the file cannot be read; LOG_FILE is appended to.
+func TestRunConfigTest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, conf string
+		flags      []string
+		code       int
+		output     string // "" = nothing printed
+	}{
+		{"clean", "global_defs {\n router_id a\n}\n", nil, 0, ""},
+		{"unknown keyword", "global_defs {\n bogus 1\n}\n", nil, 5, `ok.conf:2:2: warning: unknown keyword "bogus"`},
+		{"error", "vrrp_instance A {\n virtual_router_id 300\n}\n", nil, 5, "out of range 1..255"},
+		{"missing interface", "vrrp_instance A {\n interface govsnosuchif0\n virtual_router_id 1\n}\n", nil, 5, `interface "govsnosuchif0" does not exist`},
+		{"keyword govs does not act on", "global_defs {\n enable_snmp_vrrp\n}\n", nil, 0, "enable_snmp_vrrp is not supported by govs yet"},
+		{"empty include pattern", "include " + dir + "/none.d/*.conf\n", nil, 0, "matches no files"},
+		{"empty include pattern with -e", "include " + dir + "/none.d/*.conf\n", []string{"-e"}, 5, "matches no files"},
+		{"include_check", "global_defs {\n include_check\n}\ninclude " + dir + "/missing.conf\n", nil, 5, "cannot read " + dir + "/missing.conf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := write("ok.conf", tt.conf)
+			var out, errOut strings.Builder
+			code := dispatch(append([]string{"run", "-t", "-f", conf}, tt.flags...), &out, &errOut)
+			if code != tt.code || out.Len() != 0 || (tt.output == "") != (errOut.Len() == 0) || !strings.Contains(errOut.String(), tt.output) {
+				t.Errorf("govs run -t: exit %d, stdout %q, stderr %q; want %d and %q", code, out.String(), errOut.String(), tt.code, tt.output)
+			}
+		})
+	}
+
+	var out, errOut strings.Builder
+	if code := dispatch([]string{"run", "-t", "-f", filepath.Join(dir, "absent.conf")}, &out, &errOut); code != 6 || !strings.Contains(errOut.String(), "absent.conf") {
+		t.Errorf("a missing file: exit %d, stderr %q; want 6", code, errOut.String())
+	}
+	logFile := filepath.Join(dir, "test.log")
+	bad := write("bad.conf", "global_defs {\n bogus 1\n}\n")
+	for range 2 {
+		errOut.Reset()
+		if code := dispatch([]string{"run", "--config-test=" + logFile, "-f", bad}, &out, &errOut); code != 5 || errOut.Len() != 0 {
+			t.Fatalf("--config-test=FILE: exit %d, stderr %q", code, errOut.String())
+		}
+	}
+	if b, _ := os.ReadFile(logFile); strings.Count(string(b), "unknown keyword") != 2 {
+		t.Errorf("the log file after two runs:\n%s", b)
+	}
+}
+
+// TestRunSignumAndVersion: --signum prints the signal govs handles for each of
+// keepalived's functions (the numbers keepalived prints), and refuses those govs has no
+// signal for; -v prints the version.
+func TestRunSignumAndVersion(t *testing.T) {
+	for fn, want := range map[string]string{"STOP": "15\n", "RELOAD": "1\n", "DATA": "10\n", "STATS": "12\n"} {
+		var out, errOut strings.Builder
+		if code := dispatch([]string{"run", "--signum=" + fn}, &out, &errOut); code != 0 || out.String() != want {
+			t.Errorf("--signum=%s: exit %d, %q %q; want %q", fn, code, out.String(), errOut.String(), want)
+		}
+	}
+	for fn, want := range map[string]string{"JSON": "govs status --json", "STATS_CLEAR": "govs adm -Z", "FOO": "Unknown sigfunc FOO"} {
+		var out, errOut strings.Builder
+		if code := dispatch([]string{"run", "--signum=" + fn}, &out, &errOut); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("--signum=%s: exit %d, %q %q; want 1 and %q", fn, code, out.String(), errOut.String(), want)
+		}
+	}
+	var out, errOut strings.Builder
+	if code := dispatch([]string{"run", "-v"}, &out, &errOut); code != 0 || out.String() != "govs "+version+"\n" {
+		t.Errorf("-v: exit %d, %q", code, out.String())
+	}
+}
+
+// TestRunLogFile: -g=FILE logs to the file as well as to stderr, appending to it.
+func TestRunLogFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte("global_defs {\n bogus 1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(dir, "govs.log")
+	if err := os.WriteFile(logFile, []byte("earlier line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &testutil.SyncBuffer{}
+	cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock"), "-g="+logFile, "--flush-log-file")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "govs started") }) {
+		t.Fatalf("govs did not start:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"earlier line\n", `unknown keyword "bogus"`, "govs started", "govs stopping"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the log file lacks %q:\n%s", want, b)
+		}
+	}
+	if !strings.Contains(stderr.String(), "govs stopping") {
+		t.Errorf("stderr lacks the log:\n%s", stderr.String())
+	}
+}

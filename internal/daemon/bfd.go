@@ -28,6 +28,10 @@ func (d *Daemon) startBFD(ctx context.Context) error {
 	if len(d.plan.BFD) == 0 {
 		return nil
 	}
+	if d.opts.NoBFD {
+		d.log.Warn("BFD is not run (-B): instances tracking a bfd_instance stay in FAULT, BFD_CHECK servers down", "sessions", len(d.plan.BFD))
+		return nil
+	}
 	r, err := bfd.Start(ctx, d.plan.BFD, netns.None(), d.log, d.bfdChanged, d.bfdThreads)
 	if err != nil {
 		return err

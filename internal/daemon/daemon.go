@@ -56,6 +56,15 @@ type Options struct {
 	// KeepIPVS leaves the kernel's IPVS table in place on stop (keepalived -I), so the
 	// next start adopts it with its connections.
 	KeepIPVS bool
+	// DontReleaseVRRP leaves the VRRP instances' addresses, routes, rules and VMACs in
+	// place on stop and sends no priority-0 advert (keepalived -V).
+	DontReleaseVRRP bool
+	// NoBFD runs no bfd_instance session (keepalived -B): instances tracking one stay
+	// in FAULT and BFD_CHECK servers down, as under keepalived.
+	NoBFD bool
+	// AllIncludes makes every include line of the configuration as strict as
+	// includea (keepalived -e).
+	AllIncludes bool
 	// StopTimeout is how long established connections get to finish on Stop [10 s].
 	StopTimeout time.Duration
 	Logger      *slog.Logger
@@ -241,6 +250,9 @@ func (d *Daemon) start(ctx context.Context) error {
 			return fmt.Errorf("vrrp: %w (govs run -C runs without VRRP)", d.plan.VRRPErr)
 		}
 		var opts []vrrp.Option
+		if d.opts.DontReleaseVRRP {
+			opts = append(opts, vrrp.DontRelease())
+		}
 		release := func() {}
 		if d.mail != nil {
 			opts = append(opts, vrrp.WithAlerter(newMailAlerter(d.mail, d.plan.NoEmailFaults)))
@@ -504,7 +516,7 @@ func loadPlan(opts Options) (Plan, error) {
 // too, for what is read from it directly (the HTTP listener's global_defs).
 func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
 	// A new ${_RANDOM} seed at each load, as keepalived (unless random_seed is set).
-	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists, RandomSeed: time.Now().UnixNano()}
+	copts := config.Options{ConfigID: opts.ConfigID, InterfaceExists: interfaceExists, RandomSeed: time.Now().UnixNano(), AllIncludes: opts.AllIncludes}
 	var cfg *config.Config
 	var diags config.Diagnostics
 	if opts.ConfigText != nil {

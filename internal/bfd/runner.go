@@ -356,6 +356,9 @@ func (r *Runner) loop(ctx context.Context) {
 			u.errc <- r.apply(u.cfgs, time.Now())
 		case <-timer.C:
 			now := time.Now()
+			if r.threads != nil {
+				r.threads.Overdue(now.Sub(next))
+			}
 			for _, p := range r.peers {
 				r.step(p, now)
 			}

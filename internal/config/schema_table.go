@@ -317,13 +317,13 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 	kw("startup_script_timeout", intKind(1, 1000), dflt("10"), doc("seconds; then SIGTERM to its process group, SIGKILL 2 s later")),
 	kw("shutdown_script", kScript, doc("run after everything stopped, at most shutdown_script_timeout; the reloaded configuration's counts")),
 	kw("shutdown_script_timeout", intKind(1, 1000), dflt("10"), doc("seconds; then SIGTERM to its process group, SIGKILL 2 s later")),
-	unsup("max_auto_priority", kind{doc: "[-1..99]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+	kw("max_auto_priority", kind{doc: "[-1..99]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		if len(a) == 0 {
 			return 99, nil
 		}
 		return parseIntRange(a[0].Text, 0, -1, 99)
-	}}),
-	unsup("min_auto_priority_delay", kPositive),
+	}}, dfltDoc("0 (off); alone: 99"), doc("when a VRRP or BFD thread finds a timer more than min_auto_priority_delay overdue, those threads' SCHED_RR priority goes up one step (from none to 1), up to this, logged as keepalived does; -1 or 0: off. Checkers run on goroutines spread over every thread and are not raised")),
+	kw("min_auto_priority_delay", intKind(1, 10000000), dflt("1000000"), doc("µs a timer must be overdue for max_auto_priority to act")),
 	kw("smtp_alert_vrrp", kBool, dfltDoc("smtp_alert")),
 	kw("smtp_alert_checker", kBool, dfltDoc("smtp_alert")),
 	kw("checker_log_all_failures", kBool, doc("log_all_failures for every checker")),

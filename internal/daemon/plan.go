@@ -78,7 +78,7 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 		Umask:          cfg.Global.Umask,
 		ReloadCheckLog: cfg.Global.ReloadCheckConfig,
 		Process:        processPlan(cfg.Global),
-		BFDThreads:     threadSettings(cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
+		BFDThreads:     threadSettings(cfg.Global, cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
 		StartupScript:  startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
 		ShutdownScript: startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
 		HASuspend:      check.HASuspend{},

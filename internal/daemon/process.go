@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/threadprio"
@@ -21,17 +22,23 @@ type processSettings struct {
 
 func processPlan(g config.GlobalDefs) processSettings {
 	p := processSettings{NoSwap: g.VRRPNoSwap || g.CheckerNoSwap || g.BFDNoSwap}
-	if g.VRRPRTPriority > 0 {
+	// max_auto_priority may make VRRP and BFD threads real-time at any time.
+	if g.VRRPRTPriority > 0 || g.MaxAutoPriority > 0 {
 		p.RTTimeLimit = uint64(g.VRRPRlimitRTTime)
 	}
-	if g.BFDRTPriority > 0 {
+	if g.BFDRTPriority > 0 || g.MaxAutoPriority > 0 {
 		p.RTTimeLimit = max(p.RTTimeLimit, uint64(g.BFDRlimitRTTime))
 	}
 	return p
 }
 
-func threadSettings(nice, rt int, cpus []int) threadprio.Settings {
-	return threadprio.Settings{Nice: nice, RealTime: rt, CPUs: cpus}
+// threadSettings are one part's scheduling, with the global max_auto_priority.
+func threadSettings(g config.GlobalDefs, nice, rt int, cpus []int) threadprio.Settings {
+	s := threadprio.Settings{Nice: nice, RealTime: rt, CPUs: cpus}
+	if g.MaxAutoPriority > 0 {
+		s.AutoRealTime, s.AutoDelay = g.MaxAutoPriority, time.Duration(g.MinAutoPriorityDelay)*time.Microsecond
+	}
+	return s
 }
 
 // applyProcess moves the process from d.process to p; failures are logged and govs

@@ -18,7 +18,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 		MulticastGroup4:   g.McastGroup4,
 		VMACPrefix:        g.VMACPrefix,
 		LogUnknownVRIDs:   g.LogUnknownVRIDs,
-		Threads:           threadSettings(g.VRRPPriority, g.VRRPRTPriority, g.VRRPCPUAffinity),
+		Threads:           threadSettings(g, g.VRRPPriority, g.VRRPRTPriority, g.VRRPCPUAffinity),
 		RxBufs:            rxBufs(g),
 		MulticastGroup6:   g.McastGroup6,
 		ScriptUser:        g.ScriptUser.User,

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,13 +23,21 @@ type Settings struct {
 	RealTime int
 	// CPUs the threads may run on (*_cpu_affinity); none: every CPU.
 	CPUs []int
+	// AutoRealTime is max_auto_priority: each time a thread of the group finds a timer
+	// overdue by more than AutoDelay (min_auto_priority_delay), the group's SCHED_RR
+	// priority goes up one step (from none to 1), up to AutoRealTime; 0: never.
+	AutoRealTime int
+	AutoDelay    time.Duration
 }
 
 // IsZero reports whether s changes nothing.
-func (s Settings) IsZero() bool { return s.Nice == 0 && s.RealTime == 0 && len(s.CPUs) == 0 }
+func (s Settings) IsZero() bool {
+	return s.Nice == 0 && s.RealTime == 0 && len(s.CPUs) == 0 && s.AutoRealTime == 0
+}
 
 func (s Settings) equal(o Settings) bool {
-	return s.Nice == o.Nice && s.RealTime == o.RealTime && slices.Equal(s.CPUs, o.CPUs)
+	return s.Nice == o.Nice && s.RealTime == o.RealTime && slices.Equal(s.CPUs, o.CPUs) &&
+		s.AutoRealTime == o.AutoRealTime && s.AutoDelay == o.AutoDelay
 }
 
 // Group is the threads of one part and the settings they share.
@@ -38,8 +47,11 @@ type Group struct {
 
 	mu       sync.Mutex
 	settings Settings
-	tids     map[int]bool
-	warned   map[string]bool
+	// raised is the SCHED_RR priority Overdue reached; it lasts until AutoRealTime is
+	// turned off, as keepalived keeps a raised priority.
+	raised int
+	tids   map[int]bool
+	warned map[string]bool
 }
 
 // NewGroup makes the group of a part named name ("vrrp", "bfd") in log lines.
@@ -58,7 +70,7 @@ func (g *Group) Join() (leave func()) {
 	tid := unix.Gettid()
 	g.mu.Lock()
 	g.tids[tid] = true
-	g.apply(tid, Settings{}, g.settings)
+	g.apply(tid, Settings{}, g.effective())
 	g.mu.Unlock()
 	return func() {
 		g.mu.Lock()
@@ -74,8 +86,43 @@ func (g *Group) Set(s Settings) {
 	if s.equal(g.settings) {
 		return
 	}
-	old := g.settings
+	old := g.effective()
 	g.settings = s
+	g.moveAll(old, g.effective())
+}
+
+// Overdue is told by a thread of the group that a timer fired late, after it should
+// have: beyond AutoDelay the group's real-time priority is raised one step, with
+// keepalived's log lines.
+func (g *Group) Overdue(late time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.settings
+	if s.AutoRealTime == 0 || late <= s.AutoDelay {
+		return
+	}
+	g.logger.Info(fmt.Sprintf("A thread timer expired %.6f seconds ago", late.Seconds()), "threads", g.name)
+	old := g.effective()
+	if old.RealTime >= s.AutoRealTime {
+		return
+	}
+	g.raised = old.RealTime + 1
+	g.moveAll(old, g.effective())
+	g.logger.Info(fmt.Sprintf("Set realtime priority %d", g.raised), "threads", g.name)
+}
+
+// effective is what the threads get: the settings, with a raised priority where it
+// is above theirs. g.mu is held.
+func (g *Group) effective() Settings {
+	s := g.settings
+	if r := min(g.raised, s.AutoRealTime); r > s.RealTime {
+		s.RealTime = r
+	}
+	return s
+}
+
+// moveAll moves every thread from old to s. g.mu is held.
+func (g *Group) moveAll(old, s Settings) {
 	for tid := range g.tids {
 		g.apply(tid, old, s)
 	}

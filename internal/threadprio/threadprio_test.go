@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/govs/govs/internal/testutil"
 	"golang.org/x/sys/unix"
@@ -82,6 +83,59 @@ func TestGroup(t *testing.T) {
 		return os.IsNotExist(err)
 	}) {
 		t.Fatal("the thread outlived its goroutine")
+	}
+}
+
+// TestAutoRealTime: max_auto_priority raises the group one SCHED_RR step per overdue
+// timer beyond min_auto_priority_delay, from none up to the maximum, with keepalived's
+// log lines; a reload keeps the raised priority; turning it off drops it.
+func TestAutoRealTime(t *testing.T) {
+	needRoot(t)
+	log := &testutil.SyncBuffer{}
+	g := NewGroup("test", Settings{Nice: 3, AutoRealTime: 2, AutoDelay: 10 * time.Millisecond}, slog.New(slog.NewTextHandler(log, nil)))
+	tids, stop, stopped := make(chan int), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer g.Join()()
+		tids <- unix.Gettid()
+		<-stop
+	}()
+	tid := <-tids
+	defer func() { close(stop); <-stopped }()
+	rr := func(prio int) threadState {
+		return threadState{policy: unix.SCHED_RR, rtPrio: prio, cpus: stateOf(t, tid).cpus}
+	}
+	normal := threadState{policy: unix.SCHED_NORMAL, nice: 3, cpus: stateOf(t, tid).cpus}
+	for _, step := range []struct {
+		late time.Duration
+		set  *Settings
+		want threadState
+	}{
+		{late: 5 * time.Millisecond, want: normal}, // within the delay
+		{late: 20 * time.Millisecond, want: rr(1)},
+		{late: 20 * time.Millisecond, want: rr(2)},
+		{late: 20 * time.Millisecond, want: rr(2)}, // at the maximum
+		{set: &Settings{Nice: 3, AutoRealTime: 5, AutoDelay: time.Second}, want: rr(2)},
+		{set: &Settings{Nice: 3, AutoRealTime: 1, AutoDelay: time.Second}, want: rr(1)},
+		{set: &Settings{Nice: 3}, want: normal},
+	} {
+		if step.set != nil {
+			g.Set(*step.set)
+		}
+		if step.late > 0 {
+			g.Overdue(step.late)
+		}
+		if got := stateOf(t, tid); got != step.want {
+			t.Fatalf("after %v late, %+v: %+v, want %+v", step.late, step.set, got, step.want)
+		}
+	}
+	if n := strings.Count(log.String(), "A thread timer expired 0.020000 seconds ago"); n != 3 {
+		t.Errorf("%d overdue lines, want 3:\n%s", n, log)
+	}
+	for _, want := range []string{"Set realtime priority 1", "Set realtime priority 2"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("no %q:\n%s", want, log)
+		}
 	}
 }
 

@@ -127,7 +127,12 @@ func (r *runner) loop(carried map[string]carry) {
 		case <-r.wake:
 			r.retrack(false)
 		case <-timer.C:
-			r.fire(waitPrecisely(r.nextDeadline()))
+			next := r.nextDeadline()
+			now := waitPrecisely(next)
+			if r.ownThreads {
+				r.n.threads.Overdue(now.Sub(next))
+			}
+			r.fire(now)
 		}
 	}
 }

@@ -42,3 +42,21 @@ func TestVRRPThreadScheduling(t *testing.T) {
 		t.Fatalf("%d real-time threads after the node stopped", testutil.RTThreads(t, 12))
 	}
 }
+
+// TestVRRPAutoPriority: with max_auto_priority, timers found overdue by more than
+// min_auto_priority_delay (here 1 µs, so every advert is) raise the state machine's and
+// the reader's threads one SCHED_RR step at a time, up to the maximum.
+func TestVRRPAutoPriority(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	cfg := single(instanceCfg("VI_1", 73, 150, 3, 100*time.Millisecond, testVIP))
+	cfg.Threads = threadprio.Settings{AutoRealTime: 13, AutoDelay: time.Microsecond}
+	n := startNode(t, hosts["a"], cfg)
+	waitState(t, n.Node, "VI_1", StateMaster, "a")
+	if !testutil.Eventually(5*time.Second, func() bool { return testutil.RTThreads(t, 13) == 2 }) {
+		t.Fatalf("%d threads at SCHED_RR 13, want 2", testutil.RTThreads(t, 13))
+	}
+	time.Sleep(300 * time.Millisecond) // more overdue adverts: no step beyond the maximum
+	if got := testutil.RTThreads(t, 14); got != 0 {
+		t.Fatalf("%d threads above the maximum", got)
+	}
+}

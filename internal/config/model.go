@@ -97,8 +97,8 @@ type GlobalDefs struct {
 	VRRPNoSwap            bool          `json:"vrrp_no_swap,omitempty" kw:"vrrp_no_swap"`
 	VRRPRTPriority        int           `json:"vrrp_rt_priority,omitempty" kw:"vrrp_rt_priority"`
 	VRRPCPUAffinity       []int         `json:"vrrp_cpu_affinity,omitempty" kw:"vrrp_cpu_affinity"`
-	VRRPRlimitRTTime      int           `json:"vrrp_rlimit_rttime" kw:"vrrp_rlimit_rttime"` // [10000] µs
-	MaxAutoPriority       int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`     // 0 or -1: off
+	VRRPRlimitRTTime      int           `json:"vrrp_rlimit_rttime" kw:"vrrp_rlimit_rttime"`           // [10000] µs
+	MaxAutoPriority       int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off
 	MinAutoPriorityDelay  int           `json:"min_auto_priority_delay" kw:"min_auto_priority_delay"` // [1000000] µs
 	CheckerNoSwap         bool          `json:"checker_no_swap,omitempty" kw:"checker_no_swap"`
 	BFDPriority           int           `json:"bfd_priority,omitempty" kw:"bfd_priority"`

@@ -16,6 +16,10 @@ import (
 type NetlinkAddrs struct {
 	// NS is the network namespace to watch; the zero value watches the caller's.
 	NS netns.NsHandle
+	// RcvBuf sizes the socket's receive buffer, with SO_RCVBUFFORCE when RcvBufForce
+	// (lvs_netlink_monitor_rcv_bufs and _force); 0: the kernel's default.
+	RcvBuf      int
+	RcvBufForce bool
 }
 
 var _ AddrWatcher = NetlinkAddrs{}
@@ -29,8 +33,10 @@ func (w NetlinkAddrs) Watch(ctx context.Context, changes chan<- AddrChange) erro
 	// one explains a closed subscription.
 	var lastErr atomic.Pointer[error]
 	opts := netlink.AddrSubscribeOptions{
-		ListExisting:  true,
-		ErrorCallback: func(err error) { lastErr.Store(&err) },
+		ListExisting:           true,
+		ErrorCallback:          func(err error) { lastErr.Store(&err) },
+		ReceiveBufferSize:      w.RcvBuf,
+		ReceiveBufferForceSize: w.RcvBufForce,
 	}
 	if w.NS.IsOpen() {
 		ns := w.NS

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,7 +145,14 @@ func TestHASuspendNetlink(t *testing.T) {
 	}
 	m.SetHASuspend(HASuspend{testVS: {testVIP}})
 	_, stop := runManagerStarted(t, m)
-	followAddresses(t, m, NetlinkAddrs{NS: handle})
+	followAddresses(t, m, NetlinkAddrs{NS: handle, RcvBuf: 1111111, RcvBufForce: true})
+	// lvs_netlink_monitor_rcv_bufs: the kernel reports twice what was set.
+	if !testutil.Eventually(2*time.Second, func() bool {
+		out, _ := exec.Command("ip", "netns", "exec", ns.Name, "ss", "-f", "netlink", "-m").CombinedOutput()
+		return strings.Contains(string(out), "rb2222222,")
+	}) {
+		t.Error("the address watch's receive buffer is not as set")
+	}
 
 	addr := func(op string) {
 		if out, err := exec.Command("ip", "-n", ns.Name, "addr", op, testVIP.String()+"/32", "dev", "vip0").CombinedOutput(); err != nil {

@@ -53,65 +53,74 @@ type Config struct {
 // GlobalDefs is the global_defs block: process-wide settings and defaults for instances.
 type GlobalDefs struct {
 	Source
-	RouterID              string        `json:"router_id,omitempty" kw:"router_id"`       // [short host name, filled by the runtime]
-	DefaultInterface      string        `json:"default_interface" kw:"default_interface"` // [eth0] for static addresses and routes without dev
-	McastGroup4           netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
-	LogUnknownVRIDs       bool          `json:"log_unknown_vrids,omitempty" kw:"log_unknown_vrids"`
-	VMACPrefix            string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
-	McastGroup6           netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
-	RxBufsPolicy          *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`
-	RxBufsMultiplier      int           `json:"vrrp_rx_bufs_multiplier" kw:"vrrp_rx_bufs_multiplier"` // [3]
-	VRRPVersion           int           `json:"vrrp_version" kw:"vrrp_version"`                       // [2]
-	GarpMasterDelay       time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"`        // [5s]
-	GarpMasterRepeat      int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
-	GarpMasterRefresh     time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
-	GarpRefreshRepeat     int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
-	GarpLowerPrioDelay    time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
-	GarpLowerPrioRepeat   int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
-	GarpExtraIf           *GarpExtraIf  `json:"garp_extra_if,omitempty" kw:"vrrp_garp_extra_if"`         // nil: none
-	MinGarp               bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
-	GarpInterval          time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
-	GnaInterval           time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
-	DownTimerAdverts      int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]
-	LowerPrioNoAdvert     bool          `json:"lower_prio_no_advert" kw:"vrrp_lower_prio_no_advert"`
-	HigherPrioSendAdvert  bool          `json:"higher_prio_send_advert" kw:"vrrp_higher_prio_send_advert"`
-	CheckUnicastSrc       bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
-	SkipCheckAdvAddr      bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
-	Strict                bool          `json:"vrrp_strict" kw:"vrrp_strict"`
-	VRRPIptables          []string      `json:"vrrp_iptables,omitempty" kw:"vrrp_iptables"`         // the chains named; iptables is not supported, so it means nftables
-	NFTables              string        `json:"nftables,omitempty" kw:"nftables"`                   // table of the no_accept drop and VMAC rules; "" when not set (keepalived then uses "keepalived" where one is needed)
-	NFTablesPriority      int           `json:"nftables_priority" kw:"nftables_priority"`           // [-1] priority of the table's base chains
-	NFTablesCounters      bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"` // a counter in every rule
-	NFTablesIfIndex       bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`   // link-local addresses matched by interface index, never name
-	StartupDelay          time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
-	DynamicInterfaces     bool          `json:"dynamic_interfaces,omitempty" kw:"dynamic_interfaces"` // missing instance interfaces mean FAULT, not an error
-	ScriptUser            UserGroup     `json:"script_user" kw:"script_user"`
-	EnableScriptSecurity  bool          `json:"enable_script_security" kw:"enable_script_security"`
-	LVSSyncDaemon         *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
-	LVSTimeouts           LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
-	LVSFlush              bool          `json:"lvs_flush" kw:"lvs_flush"`
-	LVSFlushOnStop        string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`     // "" (off), "VS" or "RS"
-	ReloadCheckConfig     string        `json:"reload_check_config,omitempty" kw:"reload_check_config"` // log file; "": not set
-	IncludeCheck          []string      `json:"include_check,omitempty" kw:"include_check"`             // as written; the lexer applies it
-	VRRPPriority          int           `json:"vrrp_priority,omitempty" kw:"vrrp_priority"`
-	VRRPNoSwap            bool          `json:"vrrp_no_swap,omitempty" kw:"vrrp_no_swap"`
-	VRRPRTPriority        int           `json:"vrrp_rt_priority,omitempty" kw:"vrrp_rt_priority"`
-	VRRPCPUAffinity       []int         `json:"vrrp_cpu_affinity,omitempty" kw:"vrrp_cpu_affinity"`
-	VRRPRlimitRTTime      int           `json:"vrrp_rlimit_rttime" kw:"vrrp_rlimit_rttime"`           // [10000] µs
-	MaxAutoPriority       int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off
-	MinAutoPriorityDelay  int           `json:"min_auto_priority_delay" kw:"min_auto_priority_delay"` // [1000000] µs
-	CheckerNoSwap         bool          `json:"checker_no_swap,omitempty" kw:"checker_no_swap"`
-	BFDPriority           int           `json:"bfd_priority,omitempty" kw:"bfd_priority"`
-	BFDNoSwap             bool          `json:"bfd_no_swap,omitempty" kw:"bfd_no_swap"`
-	BFDRTPriority         int           `json:"bfd_rt_priority,omitempty" kw:"bfd_rt_priority"`
-	BFDCPUAffinity        []int         `json:"bfd_cpu_affinity,omitempty" kw:"bfd_cpu_affinity"`
-	BFDRlimitRTTime       int           `json:"bfd_rlimit_rttime" kw:"bfd_rlimit_rttime"` // [10000] µs
-	RandomSeed            *uint32       `json:"random_seed,omitempty" kw:"random_seed"`
-	Umask                 *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: unchanged (govs run starts with DefaultFileMask or -u)
-	StartupScript         *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts
-	StartupScriptTimeout  int           `json:"startup_script_timeout" kw:"startup_script_timeout"`   // [10] seconds
-	ShutdownScript        *Script       `json:"shutdown_script,omitempty" kw:"shutdown_script"`       // run after everything stopped
-	ShutdownScriptTimeout int           `json:"shutdown_script_timeout" kw:"shutdown_script_timeout"` // [10] seconds
+	RouterID                       string        `json:"router_id,omitempty" kw:"router_id"`       // [short host name, filled by the runtime]
+	DefaultInterface               string        `json:"default_interface" kw:"default_interface"` // [eth0] for static addresses and routes without dev
+	McastGroup4                    netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
+	LogUnknownVRIDs                bool          `json:"log_unknown_vrids,omitempty" kw:"log_unknown_vrids"`
+	VMACPrefix                     string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
+	McastGroup6                    netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
+	RxBufsPolicy                   *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`
+	RxBufsMultiplier               int           `json:"vrrp_rx_bufs_multiplier" kw:"vrrp_rx_bufs_multiplier"` // [3]
+	VRRPVersion                    int           `json:"vrrp_version" kw:"vrrp_version"`                       // [2]
+	GarpMasterDelay                time.Duration `json:"garp_master_delay" kw:"vrrp_garp_master_delay"`        // [5s]
+	GarpMasterRepeat               int           `json:"garp_master_repeat" kw:"vrrp_garp_master_repeat"`
+	GarpMasterRefresh              time.Duration `json:"garp_master_refresh" kw:"vrrp_garp_master_refresh"`
+	GarpRefreshRepeat              int           `json:"garp_master_refresh_repeat" kw:"vrrp_garp_master_refresh_repeat"`
+	GarpLowerPrioDelay             time.Duration `json:"garp_lower_prio_delay" kw:"vrrp_garp_lower_prio_delay"`   // [= GarpMasterDelay]
+	GarpLowerPrioRepeat            int           `json:"garp_lower_prio_repeat" kw:"vrrp_garp_lower_prio_repeat"` // [= GarpMasterRepeat]
+	GarpExtraIf                    *GarpExtraIf  `json:"garp_extra_if,omitempty" kw:"vrrp_garp_extra_if"`         // nil: none
+	MinGarp                        bool          `json:"vrrp_min_garp,omitempty" kw:"vrrp_min_garp"`              // one GARP, no second burst, no refresh: applied to the Garp* fields
+	GarpInterval                   time.Duration `json:"garp_interval" kw:"vrrp_garp_interval"`
+	GnaInterval                    time.Duration `json:"gna_interval" kw:"vrrp_gna_interval"`
+	DownTimerAdverts               int           `json:"down_timer_adverts" kw:"vrrp_down_timer_adverts"` // [3]
+	LowerPrioNoAdvert              bool          `json:"lower_prio_no_advert" kw:"vrrp_lower_prio_no_advert"`
+	HigherPrioSendAdvert           bool          `json:"higher_prio_send_advert" kw:"vrrp_higher_prio_send_advert"`
+	CheckUnicastSrc                bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
+	SkipCheckAdvAddr               bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
+	Strict                         bool          `json:"vrrp_strict" kw:"vrrp_strict"`
+	VRRPIptables                   []string      `json:"vrrp_iptables,omitempty" kw:"vrrp_iptables"`         // the chains named; iptables is not supported, so it means nftables
+	NFTables                       string        `json:"nftables,omitempty" kw:"nftables"`                   // table of the no_accept drop and VMAC rules; "" when not set (keepalived then uses "keepalived" where one is needed)
+	NFTablesPriority               int           `json:"nftables_priority" kw:"nftables_priority"`           // [-1] priority of the table's base chains
+	NFTablesCounters               bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"` // a counter in every rule
+	NFTablesIfIndex                bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`   // link-local addresses matched by interface index, never name
+	StartupDelay                   time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
+	DynamicInterfaces              bool          `json:"dynamic_interfaces,omitempty" kw:"dynamic_interfaces"` // missing instance interfaces mean FAULT, not an error
+	ScriptUser                     UserGroup     `json:"script_user" kw:"script_user"`
+	EnableScriptSecurity           bool          `json:"enable_script_security" kw:"enable_script_security"`
+	LVSSyncDaemon                  *SyncDaemon   `json:"lvs_sync_daemon,omitempty" kw:"lvs_sync_daemon"`
+	LVSTimeouts                    LVSTimeouts   `json:"lvs_timeouts" kw:"lvs_timeouts"`
+	LVSFlush                       bool          `json:"lvs_flush" kw:"lvs_flush"`
+	LVSFlushOnStop                 string        `json:"lvs_flush_on_stop,omitempty" kw:"lvs_flush_on_stop"`     // "" (off), "VS" or "RS"
+	ReloadCheckConfig              string        `json:"reload_check_config,omitempty" kw:"reload_check_config"` // log file; "": not set
+	IncludeCheck                   []string      `json:"include_check,omitempty" kw:"include_check"`             // as written; the lexer applies it
+	VRRPPriority                   int           `json:"vrrp_priority,omitempty" kw:"vrrp_priority"`
+	VRRPNoSwap                     bool          `json:"vrrp_no_swap,omitempty" kw:"vrrp_no_swap"`
+	VRRPRTPriority                 int           `json:"vrrp_rt_priority,omitempty" kw:"vrrp_rt_priority"`
+	VRRPCPUAffinity                []int         `json:"vrrp_cpu_affinity,omitempty" kw:"vrrp_cpu_affinity"`
+	VRRPRlimitRTTime               int           `json:"vrrp_rlimit_rttime" kw:"vrrp_rlimit_rttime"` // [10000] µs
+	VRRPNetlinkCmdRcvBufs          int           `json:"vrrp_netlink_cmd_rcv_bufs,omitempty" kw:"vrrp_netlink_cmd_rcv_bufs"`
+	VRRPNetlinkCmdRcvBufsForce     bool          `json:"vrrp_netlink_cmd_rcv_bufs_force,omitempty" kw:"vrrp_netlink_cmd_rcv_bufs_force"`
+	VRRPNetlinkMonitorRcvBufs      int           `json:"vrrp_netlink_monitor_rcv_bufs,omitempty" kw:"vrrp_netlink_monitor_rcv_bufs"`
+	VRRPNetlinkMonitorRcvBufsForce bool          `json:"vrrp_netlink_monitor_rcv_bufs_force,omitempty" kw:"vrrp_netlink_monitor_rcv_bufs_force"`
+	ProcessMonitorRcvBufs          int           `json:"process_monitor_rcv_bufs,omitempty" kw:"process_monitor_rcv_bufs"`
+	ProcessMonitorRcvBufsForce     bool          `json:"process_monitor_rcv_bufs_force,omitempty" kw:"process_monitor_rcv_bufs_force"`
+	LVSNetlinkMonitorRcvBufs       int           `json:"lvs_netlink_monitor_rcv_bufs,omitempty" kw:"lvs_netlink_monitor_rcv_bufs"`
+	LVSNetlinkMonitorRcvBufsForce  bool          `json:"lvs_netlink_monitor_rcv_bufs_force,omitempty" kw:"lvs_netlink_monitor_rcv_bufs_force"`
+	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`
+	MaxAutoPriority                int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off
+	MinAutoPriorityDelay           int           `json:"min_auto_priority_delay" kw:"min_auto_priority_delay"` // [1000000] µs
+	CheckerNoSwap                  bool          `json:"checker_no_swap,omitempty" kw:"checker_no_swap"`
+	BFDPriority                    int           `json:"bfd_priority,omitempty" kw:"bfd_priority"`
+	BFDNoSwap                      bool          `json:"bfd_no_swap,omitempty" kw:"bfd_no_swap"`
+	BFDRTPriority                  int           `json:"bfd_rt_priority,omitempty" kw:"bfd_rt_priority"`
+	BFDCPUAffinity                 []int         `json:"bfd_cpu_affinity,omitempty" kw:"bfd_cpu_affinity"`
+	BFDRlimitRTTime                int           `json:"bfd_rlimit_rttime" kw:"bfd_rlimit_rttime"` // [10000] µs
+	RandomSeed                     *uint32       `json:"random_seed,omitempty" kw:"random_seed"`
+	Umask                          *FileMask     `json:"umask,omitempty" kw:"umask"`                           // nil: unchanged (govs run starts with DefaultFileMask or -u)
+	StartupScript                  *Script       `json:"startup_script,omitempty" kw:"startup_script"`         // run before anything starts
+	StartupScriptTimeout           int           `json:"startup_script_timeout" kw:"startup_script_timeout"`   // [10] seconds
+	ShutdownScript                 *Script       `json:"shutdown_script,omitempty" kw:"shutdown_script"`       // run after everything stopped
+	ShutdownScriptTimeout          int           `json:"shutdown_script_timeout" kw:"shutdown_script_timeout"` // [10] seconds
 
 	// Mail alerts. Mail is sent only when MailEnabled; the per-object SMTPAlert fields
 	// (Instance, SyncGroup, VirtualServer, RealServer) are already resolved against

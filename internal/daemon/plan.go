@@ -41,8 +41,12 @@ type Plan struct {
 	VRRPErr error
 	// IPVS are the global_defs keywords about the kernel's IPVS table itself.
 	IPVS IPVSSettings
-	// HASuspend are the address services of virtual servers with ha_suspend.
-	HASuspend check.HASuspend
+	// HASuspend are the address services of virtual servers with ha_suspend;
+	// AddrMonitorRcvBuf sizes the receive buffer of the socket that follows the
+	// addresses for it (lvs_netlink_monitor_rcv_bufs and _force).
+	HASuspend              check.HASuspend
+	AddrMonitorRcvBuf      int
+	AddrMonitorRcvBufForce bool
 	// Process is what applies to the whole process (*_no_swap, *_rlimit_rttime);
 	// BFDThreads the scheduling of the BFD threads (bfd_priority, …), the VRRP ones
 	// being in VRRP.
@@ -73,15 +77,17 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			DefaultUser:  cfg.Global.ScriptUser.User,
 			DefaultGroup: cfg.Global.ScriptUser.Group,
 		},
-		Mail:           mailConfig(cfg.Global),
-		NoEmailFaults:  cfg.Global.NoEmailFaults,
-		Umask:          cfg.Global.Umask,
-		ReloadCheckLog: cfg.Global.ReloadCheckConfig,
-		Process:        processPlan(cfg.Global),
-		BFDThreads:     threadSettings(cfg.Global, cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
-		StartupScript:  startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
-		ShutdownScript: startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
-		HASuspend:      check.HASuspend{},
+		Mail:                   mailConfig(cfg.Global),
+		NoEmailFaults:          cfg.Global.NoEmailFaults,
+		Umask:                  cfg.Global.Umask,
+		ReloadCheckLog:         cfg.Global.ReloadCheckConfig,
+		Process:                processPlan(cfg.Global),
+		BFDThreads:             threadSettings(cfg.Global, cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
+		StartupScript:          startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),
+		ShutdownScript:         startStopScript(cfg.Global.ShutdownScript, cfg.Global.ShutdownScriptTimeout),
+		HASuspend:              check.HASuspend{},
+		AddrMonitorRcvBuf:      cfg.Global.LVSNetlinkMonitorRcvBufs,
+		AddrMonitorRcvBufForce: cfg.Global.LVSNetlinkMonitorRcvBufsForce,
 		Spec: engine.Spec{Timeouts: table.Timeouts{
 			TCP:    cfg.Global.LVSTimeouts.TCP,
 			TCPFin: cfg.Global.LVSTimeouts.TCPFin,

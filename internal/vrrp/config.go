@@ -3,6 +3,7 @@ package vrrp
 import (
 	"cmp"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"maps"
 	"net/netip"
 	"slices"
@@ -49,6 +50,14 @@ type Config struct {
 	// ScriptUser and ScriptGroup run scripts and notifies unless they name their own
 	// (script_user); empty runs them as the daemon's user.
 	ScriptUser, ScriptGroup string
+	// NetlinkCmdRcvBuf, NetlinkMonitorRcvBuf and ProcessMonitorRcvBuf size the receive
+	// buffers of the netlink socket that changes addresses and links, of the one that
+	// follows the links, and of the proc connector's (vrrp_netlink_cmd_rcv_bufs,
+	// vrrp_netlink_monitor_rcv_bufs, process_monitor_rcv_bufs and their _force).
+	NetlinkCmdRcvBuf, NetlinkMonitorRcvBuf, ProcessMonitorRcvBuf RcvBuf
+	// DisableLocalIGMP turns the kernel's IGMP reports for 224.0.0.0/24 off while the
+	// node runs (disable_local_igmp); a reload cannot change it, as in keepalived.
+	DisableLocalIGMP bool
 	// StartupDelay is vrrp_startup_delay: after the node starts, no instance becomes
 	// master before it has passed (the address owner included) [0].
 	StartupDelay time.Duration
@@ -732,4 +741,20 @@ func (in *InstanceConfig) normalize() error {
 		}
 	}
 	return nil
+}
+
+// RcvBuf is a socket's receive buffer size: the zero value leaves the kernel's default.
+type RcvBuf struct {
+	Bytes int
+	// Force sets it with SO_RCVBUFFORCE, beyond net.core.rmem_max (CAP_NET_ADMIN).
+	Force bool
+}
+
+// set applies b to socket fd.
+func (b RcvBuf) set(fd int) error {
+	opt := unix.SO_RCVBUF
+	if b.Force {
+		opt = unix.SO_RCVBUFFORCE
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, b.Bytes)
 }

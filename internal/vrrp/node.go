@@ -201,6 +201,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
 	cfg := n.cfg
 	n.mu.Unlock()
+	n.setCmdRcvBuf(h, RcvBuf{}, cfg.NetlinkCmdRcvBuf)
 	nctx, stopNotifier := context.WithCancel(context.Background())
 	notif := newNotifier(cfg, n.alerter, n.logger)
 	notifDone := make(chan struct{})
@@ -219,6 +220,9 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}()
 	n.noteFirewall(cfg)
+	if cfg.DisableLocalIGMP {
+		defer disableLocalIGMP(n.ns, n.logger)()
+	}
 	next, err := n.prepare(ctx, h, cfg)
 	if err != nil {
 		n.removeVMACs(h, nil)
@@ -243,6 +247,10 @@ func (n *Node) Run(ctx context.Context) error {
 		running := n.cfg
 		n.mu.Unlock()
 		n.reconfigureFirewall(cfg.Firewall)
+		n.setCmdRcvBuf(h, running.NetlinkCmdRcvBuf, cfg.NetlinkCmdRcvBuf)
+		if cfg.DisableLocalIGMP != running.DisableLocalIGMP {
+			n.logger.Warn("Cannot change disable_local_igmp at a reload - please restart govs")
+		}
 		next, err := n.prepare(ctx, h, cfg)
 		if err != nil {
 			n.reconfigureFirewall(running.Firewall)
@@ -387,7 +395,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	// Subscribe before reading the current link states, so no change falls between.
 	p.wctx, p.cancel = context.WithCancel(ctx)
 	p.linkUpdates = make(chan netlink.LinkUpdate, 64)
-	if err := n.subscribeLinks(p.wctx, p.linkUpdates); err != nil {
+	if err := n.subscribeLinks(p.wctx, p.linkUpdates, cfg.NetlinkMonitorRcvBuf); err != nil {
 		p.cancel()
 		return nil, err
 	}
@@ -453,7 +461,7 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	}
 	if len(cfg.TrackProcesses) > 0 {
 		gen.watchers.Add(1)
-		go func() { defer gen.watchers.Done(); p.procs.run(wctx, n.openProcEvents()) }()
+		go func() { defer gen.watchers.Done(); p.procs.run(wctx, n.openProcEvents(p.cfg.ProcessMonitorRcvBuf)) }()
 	}
 
 	// One runner per sync group, one per instance outside a group: a group's members
@@ -515,13 +523,30 @@ const procRoot = "/proc"
 // openProcEvents subscribes to the kernel's process events, or returns nil (the
 // watcher then polls /proc) where that cannot be done: without CAP_NET_ADMIN or
 // CONFIG_PROC_EVENTS.
-func (n *Node) openProcEvents() procSource {
+func (n *Node) openProcEvents(buf RcvBuf) procSource {
 	c, err := openProcConn()
 	if err != nil {
 		n.logger.Info("track_process: no process events, polling /proc", "every", procPollInterval, "err", err)
 		return nil
 	}
+	c.force = buf.Force
+	if buf.Bytes > 0 {
+		if err := buf.set(c.fd); err != nil {
+			n.logger.Warn("setting process_monitor_rcv_bufs", "bytes", buf.Bytes, "err", err)
+		}
+	}
 	return c
+}
+
+// setCmdRcvBuf gives the command socket h the size the configuration asks for, when it
+// asks for another than before; a size no longer asked for stays until a restart.
+func (n *Node) setCmdRcvBuf(h *netlink.Handle, old, buf RcvBuf) {
+	if buf == old || buf.Bytes == 0 {
+		return
+	}
+	if err := h.SetSocketReceiveBufferSize(buf.Bytes, buf.Force); err != nil {
+		n.logger.Warn("setting vrrp_netlink_cmd_rcv_bufs", "bytes", buf.Bytes, "err", err)
+	}
 }
 
 // watchLinks seeds the tracker with the current state of every link, and returns it.
@@ -548,13 +573,13 @@ func linkUp(l netlink.Link) bool {
 }
 
 // subscribeLinks asks netlink for link changes in the node's namespace until ctx ends.
-func (n *Node) subscribeLinks(ctx context.Context, updates chan netlink.LinkUpdate) error {
+func (n *Node) subscribeLinks(ctx context.Context, updates chan netlink.LinkUpdate, buf RcvBuf) error {
 	done := make(chan struct{})
 	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
 		if ctx.Err() == nil { // closing the subscription reports an error too
 			n.logger.Warn("link notifications", "err", err)
 		}
-	}}
+	}, ReceiveBufferSize: buf.Bytes, ReceiveBufferForceSize: buf.Force}
 	if n.ns.IsOpen() {
 		ns := n.ns
 		opts.Namespace = &ns

@@ -18,6 +18,8 @@ type procConn struct {
 	// timeout is the SO_RCVTIMEO in force, so that a busy host's stream of events
 	// costs one system call per datagram, not two.
 	timeout time.Duration
+	// force grows the receive buffer with SO_RCVBUFFORCE (process_monitor_rcv_bufs_force).
+	force bool
 }
 
 var _ procSource = (*procConn)(nil)
@@ -65,7 +67,7 @@ func (c *procConn) read(timeout time.Duration) ([]procEvent, error) {
 	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 		return nil, nil
 	case errors.Is(err, unix.ENOBUFS):
-		return nil, errMissedEvents
+		return nil, c.grow()
 	case err != nil:
 		return nil, err
 	}
@@ -78,6 +80,19 @@ func (c *procConn) read(timeout time.Duration) ([]procEvent, error) {
 		return evs, fmt.Errorf("%w: %v", errMissedEvents, err)
 	}
 	return evs, nil
+}
+
+// grow doubles the receive buffer after it overflowed, as keepalived does, and says so
+// in the error it returns.
+func (c *procConn) grow() error {
+	size, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err == nil {
+		err = RcvBuf{Bytes: size * 2, Force: c.force}.set(c.fd)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; doubling process_monitor_rcv_bufs: %v", errMissedEvents, err)
+	}
+	return fmt.Errorf("%w; process_monitor_rcv_bufs set to %d, recommend updating the configuration", errMissedEvents, size*2)
 }
 
 // close ends the subscription (older kernels count listeners by these messages and

@@ -382,7 +382,7 @@ func (w *procWatch) run(ctx context.Context, src procSource) {
 		now = time.Now()
 		switch {
 		case errors.Is(err, errMissedEvents):
-			w.logger.Warn("track_process: process events lost; rescanning")
+			w.logger.Warn("track_process: rescanning", "err", err)
 			w.scan(now, false)
 		case err != nil:
 			w.logger.Warn("track_process: process events failed; polling instead", "err", err)

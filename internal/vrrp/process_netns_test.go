@@ -1,15 +1,18 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/govs/govs/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // trackedSleep is a copy of /bin/sleep under a name no other process on the machine
@@ -94,6 +97,27 @@ func TestProcConnEvents(t *testing.T) {
 	waitEvent(procEventExec)
 	stopCmd(cmd)
 	waitEvent(procEventExit)
+}
+
+// TestProcConnGrow: after an overflow the proc connector socket's buffer is doubled,
+// as keepalived doubles process_monitor_rcv_bufs, and the error says to what.
+func TestProcConnGrow(t *testing.T) {
+	testutil.Integration(t)
+	testutil.NeedRoot(t)
+	c, err := openProcConn()
+	if err != nil {
+		t.Fatalf("proc connector: %v", err)
+	}
+	defer c.close()
+	c.force = true
+	if err := (RcvBuf{Bytes: 100000, Force: true}).set(c.fd); err != nil {
+		t.Fatal(err)
+	}
+	err = c.grow()
+	got, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if !errors.Is(err, errMissedEvents) || !strings.Contains(fmt.Sprint(err), "set to 400000") || got != 800000 {
+		t.Fatalf("after grow: %v, SO_RCVBUF %d; want set to 400000 (read back doubled)", err, got)
+	}
 }
 
 // TestTrackProcessFailover: the master tracks a process the test runs. Killing it

@@ -37,6 +37,11 @@ type linkFollower struct {
 
 	// resume are changes taken over from the previous generation's follower.
 	resume []resumed
+
+	// resubscribe follows the links anew once the notifications stopped (their
+	// socket overflowed): a new subscription, the links as they are now, and what
+	// ends that subscription.
+	resubscribe func(ctx context.Context) (chan netlink.LinkUpdate, []netlink.Link, context.CancelFunc, error)
 }
 
 // pendingLink is a delayed change: the state it will set, when, and which timer it is.
@@ -103,11 +108,14 @@ func (f *linkFollower) watchRebuilds(insts []*instance, ours map[string]bool, re
 }
 
 func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate) {
+	stopSub := func() {}
 	defer func() {
+		stopSub()
 		for _, p := range f.pending {
 			p.timer.Stop()
 		}
 	}()
+	var retry <-chan time.Time
 	for _, r := range f.resume {
 		if r.left < 0 {
 			f.update(ctx, r.name, r.up, false)
@@ -121,7 +129,15 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 			return
 		case u, ok := <-updates:
 			if !ok {
-				return
+				if ctx.Err() != nil {
+					return
+				}
+				// A subscription that fails to receive (its buffer overflowed) ends:
+				// keepalived would go on missing what overflowed; govs starts again
+				// and takes every link's state as it is now.
+				f.logger.Warn("link notifications stopped; following the links anew (raise vrrp_netlink_monitor_rcv_bufs if this repeats)")
+				updates, retry = f.resync(ctx, &stopSub)
+				continue
 			}
 			if u.Link == nil {
 				continue
@@ -129,6 +145,8 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 			gone := u.Header.Type == unix.RTM_DELLINK
 			f.checkRebuild(u.Link.Attrs(), gone)
 			f.update(ctx, u.Link.Attrs().Name, !gone && linkUp(u.Link), gone)
+		case <-retry:
+			updates, retry = f.resync(ctx, &stopSub)
 		case p := <-f.fired:
 			if cur := f.pending[p.name]; cur != nil && cur.gen == p.gen {
 				delete(f.pending, p.name)
@@ -136,6 +154,33 @@ func (f *linkFollower) run(ctx context.Context, updates chan netlink.LinkUpdate)
 			}
 		}
 	}
+}
+
+// resync subscribes again and applies every link's present state, as notifications
+// would have; it returns the new notifications, or when that failed when to try again.
+func (f *linkFollower) resync(ctx context.Context, stopSub *func()) (chan netlink.LinkUpdate, <-chan time.Time) {
+	(*stopSub)()
+	updates, links, stop, err := f.resubscribe(ctx)
+	if err != nil {
+		*stopSub = func() {}
+		f.logger.Warn("following the links again; retrying in a second", "err", err)
+		return nil, time.After(time.Second)
+	}
+	*stopSub = stop
+	present := map[string]bool{}
+	for _, l := range links {
+		a := l.Attrs()
+		present[a.Name] = true
+		f.checkRebuild(a, false)
+		f.update(ctx, a.Name, linkUp(l), false)
+	}
+	for name := range f.state {
+		if !present[name] {
+			f.checkRebuild(&netlink.LinkAttrs{Name: name}, true)
+			f.update(ctx, name, false, true)
+		}
+	}
+	return updates, nil
 }
 
 func (f *linkFollower) checkRebuild(l *netlink.LinkAttrs, gone bool) {

@@ -1,6 +1,11 @@
 package vrrp
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +65,59 @@ func TestLinkDelays(t *testing.T) {
 	}
 	if !testutil.Eventually(5*time.Second, func() bool { return stateOf(n.Node, "VI_1") == StateMaster }) {
 		t.Fatalf("not MASTER again after the link came back: %v", stateOf(n.Node, "VI_1"))
+	}
+}
+
+// TestLinkNotificationsOverflow: a burst of link changes overflows a tiny monitor
+// buffer (vrrp_netlink_monitor_rcv_bufs), which ends the subscription; the node
+// follows the links anew, so the link of the instance going down afterwards still puts
+// it in FAULT, and coming back takes it out.
+func TestLinkNotificationsOverflow(t *testing.T) {
+	_, hosts := lanHosts(t, "a")
+	a := hosts["a"]
+	cfg := single(instanceCfg("VI_1", 76, 150, 3, 100*time.Millisecond, testVIP))
+	cfg.NetlinkMonitorRcvBuf = RcvBuf{Bytes: 1, Force: true} // the kernel's minimum
+	log := &testutil.SyncBuffer{}
+	n, err := New(cfg, slog.New(slog.NewTextHandler(log, nil)), WithNetNS(a.NS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("node log:\n%s", log)
+		}
+	})
+	waitState(t, n, "VI_1", StateMaster, "a")
+	overflowed := func() bool { return strings.Contains(log.String(), "link notifications stopped") }
+	for burst := 0; burst < 3 && !overflowed(); burst++ {
+		var batch strings.Builder
+		for i := range 150 {
+			fmt.Fprintf(&batch, "link add o%d.%da type veth peer name o%d.%db\n", burst, i, burst, i)
+		}
+		cmd := exec.Command("ip", "-n", a.Name, "-batch", "-")
+		cmd.Stdin = strings.NewReader(batch.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ip -batch: %v %s", err, out)
+		}
+		testutil.Eventually(time.Second, overflowed)
+	}
+	if !overflowed() {
+		t.Fatal("three bursts of 300 links did not overflow the monitor socket: nothing tested")
+	}
+	for _, step := range []struct {
+		link string
+		want State
+	}{{"down", StateFault}, {"up", StateMaster}} {
+		if out, err := a.Exec("ip", "link", "set", "eth0", step.link); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if !testutil.Eventually(3*time.Second, func() bool { return stateOf(n, "VI_1") == step.want }) {
+			t.Fatalf("eth0 %s after the overflow: VI_1 is %v, want %v", step.link, stateOf(n, "VI_1"), step.want)
+		}
 	}
 }

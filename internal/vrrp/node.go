@@ -450,6 +450,20 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 		default: // one is already asked for
 		}
 	})
+	links.resubscribe = func(ctx context.Context) (chan netlink.LinkUpdate, []netlink.Link, context.CancelFunc, error) {
+		sctx, stop := context.WithCancel(ctx)
+		updates := make(chan netlink.LinkUpdate, 64)
+		if err := n.subscribeLinks(sctx, updates, cfg.NetlinkMonitorRcvBuf); err != nil {
+			stop()
+			return nil, nil, nil, err
+		}
+		ls, err := h.LinkList()
+		if err != nil {
+			stop()
+			return nil, nil, nil, fmt.Errorf("vrrp: listing links: %w", err)
+		}
+		return updates, ls, stop, nil
+	}
 	go func() { defer gen.watchers.Done(); links.run(wctx, p.linkUpdates) }()
 	for _, s := range cfg.Scripts {
 		gen.watchers.Add(1)

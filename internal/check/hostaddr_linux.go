@@ -14,7 +14,8 @@ import (
 // RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR, after a dump of the present ones), as
 // keepalived's netlink reflector does for ha_suspend.
 type NetlinkAddrs struct {
-	// NS is the network namespace to watch; the zero value watches the caller's.
+	// NS is the network namespace to watch; the zero value watches the caller's (a
+	// handle is never 0: descriptor 0 is standard input).
 	NS netns.NsHandle
 	// RcvBuf sizes the socket's receive buffer, with SO_RCVBUFFORCE when RcvBufForce
 	// (lvs_netlink_monitor_rcv_bufs and _force); 0: the kernel's default.
@@ -24,6 +25,24 @@ type NetlinkAddrs struct {
 
 var _ AddrWatcher = NetlinkAddrs{}
 
+// subscribeOptions asks for the present addresses first, in w's namespace when it
+// names one.
+func (w NetlinkAddrs) subscribeOptions(onError func(error)) netlink.AddrSubscribeOptions {
+	opts := netlink.AddrSubscribeOptions{
+		ListExisting:           true,
+		ErrorCallback:          onError,
+		ReceiveBufferSize:      w.RcvBuf,
+		ReceiveBufferForceSize: w.RcvBufForce,
+	}
+	// IsOpen is true of the zero value too, which would ask netlink to enter
+	// "namespace 0" and fail: the daemon's watch never ran.
+	if w.NS.IsOpen() && w.NS != 0 {
+		ns := w.NS
+		opts.Namespace = &ns
+	}
+	return opts
+}
+
 // Watch implements AddrWatcher.
 func (w NetlinkAddrs) Watch(ctx context.Context, changes chan<- AddrChange) error {
 	updates := make(chan netlink.AddrUpdate, 64)
@@ -32,16 +51,7 @@ func (w NetlinkAddrs) Watch(ctx context.Context, changes chan<- AddrChange) erro
 	// it closes updates) and what it skips (a message from another sender); the last
 	// one explains a closed subscription.
 	var lastErr atomic.Pointer[error]
-	opts := netlink.AddrSubscribeOptions{
-		ListExisting:           true,
-		ErrorCallback:          func(err error) { lastErr.Store(&err) },
-		ReceiveBufferSize:      w.RcvBuf,
-		ReceiveBufferForceSize: w.RcvBufForce,
-	}
-	if w.NS.IsOpen() {
-		ns := w.NS
-		opts.Namespace = &ns
-	}
+	opts := w.subscribeOptions(func(err error) { lastErr.Store(&err) })
 	if err := netlink.AddrSubscribeWithOptions(updates, done, opts); err != nil {
 		close(done)
 		return fmt.Errorf("ha_suspend: watching addresses: %w", err)

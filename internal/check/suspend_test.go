@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,53 @@ func TestHASuspendNetlink(t *testing.T) {
 	waitSuspended(t, m2, false)
 	stop2()
 	stop()
+}
+
+// TestNetlinkAddrsZeroValue: the zero NetlinkAddrs, what the daemon uses, watches the
+// calling thread's namespace (it used to ask netlink for "namespace 0" and fail, so
+// ha_suspend never left suspension under govs run). The watch starts on a thread put
+// in the test's namespace, never the host's.
+func TestNetlinkAddrsZeroValue(t *testing.T) {
+	testutil.Integration(t)
+	leakCheck(t)
+	ns := checktest.NewNetns(t, "zero")
+	handle, err := netns.GetFromName(ns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { handle.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	changes := make(chan AddrChange, 64)
+	errc := make(chan error, 1)
+	go func() {
+		// The thread stays locked: it ends with the goroutine, never back in the pool
+		// in another namespace.
+		runtime.LockOSThread()
+		if err := netns.Set(handle); err != nil {
+			errc <- err
+			return
+		}
+		errc <- NetlinkAddrs{}.Watch(ctx, changes)
+	}()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	checktest.Run(t, "ip", "-n", ns.Name, "addr", "add", "10.0.0.77/32", "dev", "lo")
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case ch := <-changes:
+			if ch.Added && ch.Addr == netip.MustParseAddr("10.0.0.77") {
+				return
+			}
+		case err := <-errc:
+			errc <- err
+			t.Fatalf("the watch ended: %v", err)
+		case <-deadline:
+			t.Fatal("the added address was not reported")
+		}
+	}
 }

@@ -300,6 +300,26 @@ func (f *finisher) nftables() {
 		f.d.warnf(g.Line("nftables_priority"), "nftables_priority is reset to -1 by the table keyword at %s, as keepalived does; put it after that line", reset)
 		g.NFTablesPriority = -1
 	}
+	if !g.IsSet("nftables_ipvs") {
+		return
+	}
+	at := g.Line("nftables_ipvs")
+	if g.NFTablesIPVS == "" {
+		g.NFTablesIPVS = "keepalived_ipvs"
+	}
+	if len(g.NFTablesIPVS) >= nftTableMaxNameLen {
+		f.d.errorf(at, "nftables_ipvs table name too long (%d bytes, at most %d)", len(g.NFTablesIPVS), nftTableMaxNameLen-1)
+	}
+	for _, k := range []struct {
+		name  string
+		value *int
+		dflt  int
+	}{{"nftables_ipvs_priority", &g.NFTablesIPVSPriority, -1}, {"nftables_ipvs_start_fwmark", &g.NFTablesIPVSStartFwmark, 1000}} {
+		if g.IsSet(k.name) && g.Line(k.name).before(at) {
+			f.d.warnf(g.Line(k.name), "%s is reset to %d by nftables_ipvs at %s, as keepalived does; put it after that line", k.name, k.dflt, at)
+			*k.value = k.dflt
+		}
+	}
 }
 
 // nftTableMaxNameLen is the kernel's NFT_TABLE_MAXNAMELEN, with the terminating NUL.

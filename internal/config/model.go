@@ -78,11 +78,14 @@ type GlobalDefs struct {
 	CheckUnicastSrc                bool          `json:"check_unicast_src" kw:"vrrp_check_unicast_src"`
 	SkipCheckAdvAddr               bool          `json:"skip_check_adv_addr" kw:"vrrp_skip_check_adv_addr"`
 	Strict                         bool          `json:"vrrp_strict" kw:"vrrp_strict"`
-	VRRPIptables                   []string      `json:"vrrp_iptables,omitempty" kw:"vrrp_iptables"`         // the chains named; iptables is not supported, so it means nftables
-	NFTables                       string        `json:"nftables,omitempty" kw:"nftables"`                   // table of the no_accept drop and VMAC rules; "" when not set (keepalived then uses "keepalived" where one is needed)
-	NFTablesPriority               int           `json:"nftables_priority" kw:"nftables_priority"`           // [-1] priority of the table's base chains
-	NFTablesCounters               bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"` // a counter in every rule
-	NFTablesIfIndex                bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`   // link-local addresses matched by interface index, never name
+	VRRPIptables                   []string      `json:"vrrp_iptables,omitempty" kw:"vrrp_iptables"`                 // the chains named; iptables is not supported, so it means nftables
+	NFTables                       string        `json:"nftables,omitempty" kw:"nftables"`                           // table of the no_accept drop and VMAC rules; "" when not set (keepalived then uses "keepalived" where one is needed)
+	NFTablesPriority               int           `json:"nftables_priority" kw:"nftables_priority"`                   // [-1] priority of the table's base chains
+	NFTablesCounters               bool          `json:"nftables_counters,omitempty" kw:"nftables_counters"`         // a counter in every rule
+	NFTablesIPVS                   string        `json:"nftables_ipvs,omitempty" kw:"nftables_ipvs"`                 // table of the group marks; "" when not set
+	NFTablesIPVSPriority           int           `json:"nftables_ipvs_priority" kw:"nftables_ipvs_priority"`         // [-1]
+	NFTablesIPVSStartFwmark        int           `json:"nftables_ipvs_start_fwmark" kw:"nftables_ipvs_start_fwmark"` // [1000]
+	NFTablesIfIndex                bool          `json:"nftables_ifindex,omitempty" kw:"nftables_ifindex"`           // link-local addresses matched by interface index, never name
 	StartupDelay                   time.Duration `json:"startup_delay" kw:"vrrp_startup_delay"`
 	DynamicInterfaces              bool          `json:"dynamic_interfaces,omitempty" kw:"dynamic_interfaces"` // missing instance interfaces mean FAULT, not an error
 	ScriptUser                     UserGroup     `json:"script_user" kw:"script_user"`

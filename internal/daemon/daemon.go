@@ -21,6 +21,7 @@ import (
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/nftipvs"
 	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp"
@@ -98,6 +99,8 @@ type Daemon struct {
 	check *check.Manager
 	node  *vrrp.Node
 	bfd   *bfd.Runner
+	// marks are nftables_ipvs's tables (ipvs data plane only); nil until needed.
+	marks *nftipvs.Marks
 	mail  *notify.Mailer
 
 	// runCtx is the daemon's life, for what a reload starts.
@@ -218,6 +221,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		}
 		if err := d.eng.Load(ctx, d.plan.Spec); err != nil {
 			return fmt.Errorf("data plane: %w", err)
+		}
+		if err := d.applyMarks(); err != nil {
+			return fmt.Errorf("nftables_ipvs: %w", err)
 		}
 		d.check = check.NewManager(check.Options{Logger: d.log, Security: d.plan.Security, Mailer: d.mail, BFDUp: d.bfdUp, BFDChanged: d.bfdNextChange})
 		d.check.SetFIFOs(d.plan.Spec.FIFOs)
@@ -389,7 +395,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.plan = plan
 	if d.dp != nil {
-		errs = append(errs, d.configureIPVS(false))
+		errs = append(errs, d.configureIPVS(false), d.applyMarks())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -426,6 +432,7 @@ func (d *Daemon) Stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
 		err = d.dp.Close(ctx)
 		cancel()
+		d.closeMarks()
 	}
 	d.shutdownOnce.Do(func() {
 		d.mu.Lock()
@@ -540,7 +547,7 @@ func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
 		}
 		return Plan{}, nil, err
 	}
-	plan, err := NewPlan(cfg)
+	plan, err := newPlan(cfg, ipvsMarks(cfg, opts))
 	return plan, cfg, err
 }
 

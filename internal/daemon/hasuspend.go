@@ -12,8 +12,9 @@ import (
 // haSuspendAddrs adds a virtual_server with ha_suspend to h: each of its address
 // services is suspended while none of the virtual server's addresses (its own, or
 // every address of its group) is on this host. fwmark services have no address;
-// config has already dropped ha_suspend from a fwmark virtual server.
-func haSuspendAddrs(h check.HASuspend, vs *config.VirtualServer, keys []table.ServiceKey) {
+// config has already dropped ha_suspend from a fwmark virtual server. A group's
+// nftables_ipvs fwmark services (marked) go by its addresses.
+func haSuspendAddrs(h check.HASuspend, vs *config.VirtualServer, keys []table.ServiceKey, marked bool) {
 	if !vs.HASuspend {
 		return
 	}
@@ -26,7 +27,7 @@ func haSuspendAddrs(h check.HASuspend, vs *config.VirtualServer, keys []table.Se
 		addrs = append(addrs, vs.Addr)
 	}
 	for _, key := range keys {
-		if key.FWMark == 0 && len(addrs) > 0 {
+		if (key.FWMark == 0 || marked) && len(addrs) > 0 {
 			h[key] = addrs
 		}
 	}

@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"github.com/google/nftables"
 	"github.com/govs/govs/internal/adm"
 	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/dataplane"
 	"github.com/govs/govs/internal/dataplane/ipvs"
+	"github.com/govs/govs/internal/nftipvs"
 	"github.com/govs/govs/internal/vrrp"
 )
 
@@ -33,6 +36,47 @@ func ipvsOptions(s IPVSSettings, keep bool) ipvs.Options {
 		o.OnStop = ipvs.FlushAll
 	}
 	return o
+}
+
+// applyMarks makes the nftables_ipvs tables mark what the plan's groups need, and
+// deletes them when it needs none.
+func (d *Daemon) applyMarks() error {
+	if d.plan.NFTMarks == nil {
+		if d.marks == nil {
+			return nil
+		}
+		return d.marks.Close()
+	}
+	if d.marks == nil {
+		d.marks = nftipvs.New(func() (*nftables.Conn, error) { return nftables.New() })
+	}
+	return d.marks.Set(d.plan.NFTMarks.Options, d.plan.NFTMarks.Entries)
+}
+
+// closeMarks deletes the nftables_ipvs tables at stop, unless the IPVS table stays
+// (-I), whose fwmark services still need them, as keepalived keeps both.
+func (d *Daemon) closeMarks() {
+	if d.marks == nil || d.opts.KeepIPVS {
+		return
+	}
+	if err := d.marks.Close(); err != nil {
+		d.log.Error("nftables_ipvs: deleting the tables", "err", err)
+	}
+}
+
+// ipvsMarks says whether nftables_ipvs applies: with the ipvs data plane only, where
+// the groups' fwmark services are what keepalived makes; the other planes serve the
+// groups' addresses as they are.
+func ipvsMarks(cfg *config.Config, opts Options) bool {
+	if cfg.Global.NFTablesIPVS == "" || opts.VRRPOnly {
+		return false
+	}
+	chosen, _, err := dataplane.Choose(opts.Dataplane)
+	if err == nil && chosen == "ipvs" {
+		return true
+	}
+	opts.Logger.Warn("nftables_ipvs applies to the ipvs data plane only; the groups are served by address", "plane", chosen)
+	return false
 }
 
 func syncDaemon(sd *config.SyncDaemon) *adm.Daemon {

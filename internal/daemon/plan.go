@@ -13,6 +13,7 @@ import (
 	"github.com/govs/govs/internal/check"
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/nftipvs"
 	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
@@ -57,6 +58,9 @@ type Plan struct {
 	ReloadCheckLog string
 	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
 	Umask *config.FileMask
+	// NFTMarks, with nftables_ipvs and the ipvs data plane, are the tables that mark
+	// the packets of the virtual_server_groups served as fwmark services; nil: none.
+	NFTMarks *nftMarks
 	// StartupScript runs before anything starts, ShutdownScript after everything has
 	// stopped (startup_script, shutdown_script with their timeouts); nil: none.
 	StartupScript, ShutdownScript *script.Spec
@@ -69,8 +73,23 @@ type IPVSSettings struct {
 	Sync        *config.SyncDaemon
 }
 
-// NewPlan maps a validated configuration.
-func NewPlan(cfg *config.Config) (Plan, error) {
+// nftMarks are nftables_ipvs's tables: their settings and what they mark.
+type nftMarks struct {
+	Options nftipvs.Options
+	Entries []nftipvs.Entry
+}
+
+// NewPlan maps a validated configuration for any data plane.
+func NewPlan(cfg *config.Config) (Plan, error) { return newPlan(cfg, false) }
+
+// newPlan maps a validated configuration; with ipvsMarks (the ipvs data plane runs)
+// nftables_ipvs makes each virtual_server_group one fwmark service per protocol, as
+// keepalived does.
+func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
+	var marks *groupMarks
+	if ipvsMarks && cfg.Global.NFTablesIPVS != "" {
+		marks = &groupMarks{next: uint32(cfg.Global.NFTablesIPVSStartFwmark), byGroup: map[groupProto]uint32{}}
+	}
 	p := Plan{
 		Security: script.Security{
 			Enabled:      cfg.Global.EnableScriptSecurity,
@@ -103,9 +122,14 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 	}
 	p.Spec.Services = make([]engine.VirtualService, 0, len(cfg.VirtualServers))
 	for _, vs := range cfg.VirtualServers {
-		keys, err := serviceKeys(vs)
+		keys, marked, err := marks.keys(vs)
 		if err != nil {
 			return Plan{}, err
+		}
+		if !marked {
+			if keys, err = serviceKeys(vs); err != nil {
+				return Plan{}, err
+			}
 		}
 		for i, key := range keys {
 			evs, checks, err := virtualService(vs, key, cfg.SSL)
@@ -125,7 +149,13 @@ func NewPlan(cfg *config.Config) (Plan, error) {
 			}
 			p.Checks = append(p.Checks, checks...)
 		}
-		haSuspendAddrs(p.HASuspend, vs, keys)
+		haSuspendAddrs(p.HASuspend, vs, keys, marked)
+	}
+	if marks != nil {
+		p.NFTMarks = &nftMarks{
+			Options: nftipvs.Options{Table: cfg.Global.NFTablesIPVS, Priority: int32(cfg.Global.NFTablesIPVSPriority), Counters: cfg.Global.NFTablesCounters},
+			Entries: marks.entries,
+		}
 	}
 	p.VRRP, p.VRRPErr = vrrpConfig(cfg)
 	p.BFD = bfdConfigs(cfg)
@@ -160,6 +190,56 @@ func serviceKeys(vs *config.VirtualServer) ([]table.ServiceKey, error) {
 	default:
 		return []table.ServiceKey{{Protocol: proto, Addr: netip.AddrPortFrom(vs.Addr, vs.Port)}}, nil
 	}
+}
+
+// groupMarks gives virtual_server_groups their nftables_ipvs marks, as keepalived
+// does: one per group and protocol, in the order of the virtual servers, from
+// nftables_ipvs_start_fwmark on.
+type groupMarks struct {
+	next    uint32
+	byGroup map[groupProto]uint32
+	entries []nftipvs.Entry
+}
+
+type groupProto struct {
+	group string
+	proto table.Protocol
+}
+
+// keys returns the fwmark services a virtual server of a group stands for (one per
+// address family of the group), and whether it is one: a nil g, a virtual server
+// without a group, or a group with fwmark entries (keepalived marks only groups of
+// addresses) is served by address.
+func (g *groupMarks) keys(vs *config.VirtualServer) ([]table.ServiceKey, bool, error) {
+	if g == nil || vs.Group == nil || len(vs.Group.FwMarks) > 0 || len(vs.Group.Addresses) == 0 {
+		return nil, false, nil
+	}
+	proto, err := protocol(vs.Protocol)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", where(vs.Source), err)
+	}
+	k := groupProto{vs.Group.Name, proto}
+	mark, ok := g.byGroup[k]
+	if !ok {
+		mark = g.next
+		g.next++
+		g.byGroup[k] = mark
+		for _, e := range vs.Group.Entries {
+			g.entries = append(g.entries, nftipvs.Entry{First: e.First, Last: e.Last, Port: e.Port, Protocol: uint8(proto), Mark: mark})
+		}
+	}
+	var v4, v6 bool
+	for _, a := range vs.Group.Addresses {
+		v4, v6 = v4 || a.Addr().Is4(), v6 || a.Addr().Is6()
+	}
+	var keys []table.ServiceKey
+	if v4 {
+		keys = append(keys, table.ServiceKey{FWMark: mark})
+	}
+	if v6 {
+		keys = append(keys, table.ServiceKey{FWMark: mark, IPv6: true})
+	}
+	return keys, true, nil
 }
 
 func rsFamilyIs6(vs *config.VirtualServer) bool {

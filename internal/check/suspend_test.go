@@ -125,14 +125,7 @@ func TestHASuspend(t *testing.T) {
 // network namespace of the test's own suspends and resumes the checkers through
 // rtnetlink notifications, as a VRRP transition would.
 func TestHASuspendNetlink(t *testing.T) {
-	testutil.Integration(t)
-	leakCheck(t)
-	ns := checktest.NewNetns(t, "sus")
-	handle, err := netns.GetFromName(ns.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { handle.Close() })
+	ns, handle := testNetns(t, "sus")
 	// A veth pair with both ends in the namespace: kernels without the dummy module
 	// have veth.
 	checktest.Run(t, "ip", "-n", ns.Name, "link", "add", "vip0", "type", "veth", "peer", "name", "vip1")
@@ -184,19 +177,27 @@ func TestHASuspendNetlink(t *testing.T) {
 	stop()
 }
 
-// TestNetlinkAddrsZeroValue: the zero NetlinkAddrs, what the daemon uses, watches the
-// calling thread's namespace (it used to ask netlink for "namespace 0" and fail, so
-// ha_suspend never left suspension under govs run). The watch starts on a thread put
-// in the test's namespace, never the host's.
-func TestNetlinkAddrsZeroValue(t *testing.T) {
+// testNetns makes a network namespace for the test, with a handle to it, after the
+// integration and goroutine-leak checks.
+func testNetns(t *testing.T, name string) (checktest.Netns, netns.NsHandle) {
+	t.Helper()
 	testutil.Integration(t)
 	leakCheck(t)
-	ns := checktest.NewNetns(t, "zero")
+	ns := checktest.NewNetns(t, name)
 	handle, err := netns.GetFromName(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { handle.Close() })
+	return ns, handle
+}
+
+// TestNetlinkAddrsZeroValue: the zero NetlinkAddrs, what the daemon uses, watches the
+// calling thread's namespace (it used to ask netlink for "namespace 0" and fail, so
+// ha_suspend never left suspension under govs run). The watch starts on a thread put
+// in the test's namespace, never the host's.
+func TestNetlinkAddrsZeroValue(t *testing.T) {
+	ns, handle := testNetns(t, "zero")
 	ctx, cancel := context.WithCancel(context.Background())
 	changes := make(chan AddrChange, 64)
 	errc := make(chan error, 1)

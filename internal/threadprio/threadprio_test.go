@@ -43,6 +43,20 @@ func needRoot(t *testing.T) {
 	}
 }
 
+// joinedThread starts a goroutine that joins g and waits for stop; it returns its
+// thread and stopped, closed once the goroutine (and so the thread) ended.
+func joinedThread(g *Group) (tid int, stop, stopped chan struct{}) {
+	tids := make(chan int)
+	stop, stopped = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer g.Join()()
+		tids <- unix.Gettid()
+		<-stop
+	}()
+	return <-tids, stop, stopped
+}
+
 // TestGroup: a thread that joins gets the group's settings, Set moves it (and back to
 // the process's defaults), and the thread ends with its goroutine.
 func TestGroup(t *testing.T) {
@@ -52,14 +66,7 @@ func TestGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := NewGroup("test", Settings{RealTime: 7, CPUs: []int{0}}, slog.New(slog.DiscardHandler))
-	tids, stop, stopped := make(chan int), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		defer g.Join()()
-		tids <- unix.Gettid()
-		<-stop
-	}()
-	tid := <-tids
+	tid, stop, stopped := joinedThread(g)
 	for _, step := range []struct {
 		set  *Settings
 		want threadState
@@ -93,14 +100,7 @@ func TestAutoRealTime(t *testing.T) {
 	needRoot(t)
 	log := &testutil.SyncBuffer{}
 	g := NewGroup("test", Settings{Nice: 3, AutoRealTime: 2, AutoDelay: 10 * time.Millisecond}, slog.New(slog.NewTextHandler(log, nil)))
-	tids, stop, stopped := make(chan int), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		defer g.Join()()
-		tids <- unix.Gettid()
-		<-stop
-	}()
-	tid := <-tids
+	tid, stop, stopped := joinedThread(g)
 	defer func() { close(stop); <-stopped }()
 	rr := func(prio int) threadState {
 		return threadState{policy: unix.SCHED_RR, rtPrio: prio, cpus: stateOf(t, tid).cpus}

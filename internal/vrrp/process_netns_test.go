@@ -65,16 +65,23 @@ func stopCmd(cmd *exec.Cmd) {
 	_ = cmd.Wait()
 }
 
-// TestProcConnEvents: the kernel's proc connector reports the exec and the exit of a
-// process the test starts.
-func TestProcConnEvents(t *testing.T) {
+// testProcConn opens a proc connector socket for the rest of the test.
+func testProcConn(t *testing.T) *procConn {
+	t.Helper()
 	testutil.Integration(t)
 	testutil.NeedRoot(t)
 	c, err := openProcConn()
 	if err != nil {
 		t.Fatalf("proc connector: %v", err)
 	}
-	defer c.close()
+	t.Cleanup(c.close)
+	return c
+}
+
+// TestProcConnEvents: the kernel's proc connector reports the exec and the exit of a
+// process the test starts.
+func TestProcConnEvents(t *testing.T) {
+	c := testProcConn(t)
 	s := newTrackedSleep(t)
 	cmd := s.start()
 	pid := cmd.Process.Pid
@@ -102,18 +109,12 @@ func TestProcConnEvents(t *testing.T) {
 // TestProcConnGrow: after an overflow the proc connector socket's buffer is doubled,
 // as keepalived doubles process_monitor_rcv_bufs, and the error says to what.
 func TestProcConnGrow(t *testing.T) {
-	testutil.Integration(t)
-	testutil.NeedRoot(t)
-	c, err := openProcConn()
-	if err != nil {
-		t.Fatalf("proc connector: %v", err)
-	}
-	defer c.close()
+	c := testProcConn(t)
 	c.force = true
 	if err := (RcvBuf{Bytes: 100000, Force: true}).set(c.fd); err != nil {
 		t.Fatal(err)
 	}
-	err = c.grow()
+	err := c.grow()
 	got, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
 	if !errors.Is(err, errMissedEvents) || !strings.Contains(fmt.Sprint(err), "set to 400000") || got != 800000 {
 		t.Fatalf("after grow: %v, SO_RCVBUF %d; want set to 400000 (read back doubled)", err, got)

@@ -2,10 +2,13 @@ package check
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/netip"
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,5 +234,84 @@ func TestNetlinkAddrsZeroValue(t *testing.T) {
 		case <-deadline:
 			t.Fatal("the added address was not reported")
 		}
+	}
+}
+
+// TestNetlinkAddrsOverflow: a burst of address changes overflows a tiny receive buffer
+// (lvs_netlink_monitor_rcv_bufs), which ends the subscription; the watch subscribes
+// again and reports what it missed from a fresh list, so the addresses it reports
+// match the namespace's, later changes included.
+func TestNetlinkAddrsOverflow(t *testing.T) {
+	ns, handle := testNetns(t, "ovf")
+	log := &testutil.SyncBuffer{}
+	w := NetlinkAddrs{NS: handle, RcvBuf: 1, RcvBufForce: true, Logger: slog.New(slog.NewTextHandler(log, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	changes := make(chan AddrChange, 64)
+	errc := make(chan error, 1)
+	go func() { errc <- w.Watch(ctx, changes) }()
+	var mu sync.Mutex
+	seen := map[netip.Addr]int{} // reported addresses, by how many links hold them
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ch := <-changes:
+				mu.Lock()
+				if ch.Added {
+					seen[ch.Addr]++
+				} else if seen[ch.Addr]--; seen[ch.Addr] <= 0 {
+					delete(seen, ch.Addr)
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+		<-collected
+	}()
+	overflowed := func() bool { return strings.Contains(log.String(), "address notifications stopped") }
+	added := 0
+	for burst := 0; burst < 3 && !overflowed(); burst++ {
+		var batch strings.Builder
+		for i := range 250 {
+			fmt.Fprintf(&batch, "addr add 10.9.%d.%d/32 dev lo\n", burst, i+1)
+			added++
+		}
+		cmd := exec.Command("ip", "-n", ns.Name, "-batch", "-")
+		cmd.Stdin = strings.NewReader(batch.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ip -batch: %v %s", err, out)
+		}
+		testutil.Eventually(time.Second, overflowed)
+	}
+	if !overflowed() {
+		t.Fatal("three bursts of 250 addresses did not overflow the socket: nothing tested")
+	}
+	checktest.Run(t, "ip", "-n", ns.Name, "addr", "del", "10.9.0.5/32", "dev", "lo")
+	checktest.Run(t, "ip", "-n", ns.Name, "addr", "add", "10.0.0.88/32", "dev", "lo")
+	inBurst := func() (n int) {
+		for a := range seen {
+			if a.Is4() && a.As4()[0] == 10 && a.As4()[1] == 9 {
+				n++
+			}
+		}
+		return n
+	}
+	if !testutil.Eventually(5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return inBurst() == added-1 && seen[netip.MustParseAddr("10.9.0.5")] == 0 && seen[netip.MustParseAddr("10.0.0.88")] == 1
+	}) {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("reported %d of the %d burst addresses left, 10.9.0.5 %d times, 10.0.0.88 %d times", inBurst(), added-1,
+			seen[netip.MustParseAddr("10.9.0.5")], seen[netip.MustParseAddr("10.0.0.88")])
 	}
 }

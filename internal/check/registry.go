@@ -3,9 +3,8 @@ package check
 import (
 	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 
+	"github.com/govs/govs/internal/registry"
 	"github.com/govs/govs/internal/script"
 )
 
@@ -23,9 +22,10 @@ type Env struct {
 // the keyword at fault.
 type Factory func(spec Spec, env Env) (Checker, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{
+var checkers = registry.New[Factory]("checker")
+
+func init() {
+	for name, f := range map[string]Factory{
 		"TCP_CHECK":  newTCP,
 		"HTTP_GET":   newHTTP,
 		"SSL_GET":    newSSL,
@@ -36,36 +36,23 @@ var (
 		"UDP_CHECK":  newUDP,
 		"FILE_CHECK": newFile,
 		"BFD_CHECK":  newBFD,
+	} {
+		Register(name, f)
 	}
-)
-
-// Register adds (or replaces) a checker type.
-func Register(name string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registry[name] = f
 }
+
+// Register makes a checker type available by its block name. A duplicate name panics.
+func Register(name string, f Factory) { checkers.Register(name, f) }
 
 // Types lists the registered block names, sorted.
-func Types() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for name := range registry {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
-}
+func Types() []string { return checkers.Names() }
 
 // New builds the checker spec describes.
 func New(spec Spec, env Env) (Checker, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
-	registryMu.RLock()
-	f, ok := registry[spec.Type]
-	registryMu.RUnlock()
+	f, ok := checkers.Lookup(spec.Type)
 	if !ok {
 		return nil, fmt.Errorf("%q: %w (want one of %v)", spec.Type, ErrUnknownType, Types())
 	}

@@ -23,9 +23,7 @@ func Choose(name string) (chosen, reason string, err error) {
 }
 
 func registered(name string) bool {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	_, ok := registry[name]
+	_, ok := planes.Lookup(name)
 	return ok
 }
 

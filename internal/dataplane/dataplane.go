@@ -8,9 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 
+	"github.com/govs/govs/internal/registry"
 	"github.com/govs/govs/internal/table"
 )
 
@@ -40,26 +39,14 @@ type Options struct {
 // Factory builds a data plane.
 type Factory func(opts Options) (Dataplane, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var planes = registry.New[Factory]("data plane")
 
 // Register makes a data plane available by name. A duplicate name panics.
-func Register(name string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("dataplane: duplicate data plane " + name)
-	}
-	registry[name] = f
-}
+func Register(name string, f Factory) { planes.Register(name, f) }
 
 // New builds the named data plane.
 func New(name string, opts Options) (Dataplane, error) {
-	registryMu.RLock()
-	f, ok := registry[name]
-	registryMu.RUnlock()
+	f, ok := planes.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("dataplane: unknown data plane %q (known: %v)", name, Names())
 	}
@@ -70,13 +57,4 @@ func New(name string, opts Options) (Dataplane, error) {
 }
 
 // Names lists the registered data planes, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return planes.Names() }

@@ -16,9 +16,9 @@ package sched
 import (
 	"fmt"
 	"net/netip"
-	"sort"
-	"sync"
 	"time"
+
+	"github.com/govs/govs/internal/registry"
 )
 
 // Flags are the scheduler flags (ipvsadm -b flag-1..3).
@@ -87,27 +87,15 @@ type releaser interface {
 // Factory builds a scheduler with the given flags.
 type Factory func(flags Flags) Scheduler
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var schedulers = registry.New[Factory]("scheduler")
 
 // Register makes a scheduler available by its ipvsadm name. It panics on a duplicate name,
 // which is a programming error.
-func Register(name string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("sched: duplicate scheduler " + name)
-	}
-	registry[name] = f
-}
+func Register(name string, f Factory) { schedulers.Register(name, f) }
 
 // New returns a new scheduler by ipvsadm name (rr, wrr, wlc, ...).
 func New(name string, flags Flags) (Scheduler, error) {
-	registryMu.RLock()
-	f, ok := registry[name]
-	registryMu.RUnlock()
+	f, ok := schedulers.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("sched: unknown scheduler %q (known: %v)", name, Names())
 	}
@@ -115,23 +103,12 @@ func New(name string, flags Flags) (Scheduler, error) {
 }
 
 func registered(name string) bool {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	_, ok := registry[name]
+	_, ok := schedulers.Lookup(name)
 	return ok
 }
 
 // Names lists the registered schedulers, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return schedulers.Names() }
 
 // sameList reports whether a and b hold the same destinations in the same order.
 func sameList(a, b []*Dest) bool {

@@ -34,6 +34,7 @@ type Config struct {
 	Source
 	Global              GlobalDefs            `json:"global" kw:"global_defs"`
 	NetNamespace        string                `json:"net_namespace,omitempty" kw:"net_namespace"`
+	Instance            string                `json:"instance,omitempty" kw:"instance"` // names the dump files with data_use_instance
 	StaticAddresses     []IPAddress           `json:"static_addresses,omitempty" kw:"static_ipaddress"`
 	StaticRoutes        []Route               `json:"static_routes,omitempty" kw:"static_routes"`
 	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`
@@ -109,6 +110,7 @@ type GlobalDefs struct {
 	ProcessMonitorRcvBufsForce     bool          `json:"process_monitor_rcv_bufs_force,omitempty" kw:"process_monitor_rcv_bufs_force"`
 	LVSNetlinkMonitorRcvBufs       int           `json:"lvs_netlink_monitor_rcv_bufs,omitempty" kw:"lvs_netlink_monitor_rcv_bufs"`
 	LVSNetlinkMonitorRcvBufsForce  bool          `json:"lvs_netlink_monitor_rcv_bufs_force,omitempty" kw:"lvs_netlink_monitor_rcv_bufs_force"`
+	DataUseInstance                bool          `json:"data_use_instance,omitempty" kw:"data_use_instance"`
 	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`
 	MaxAutoPriority                int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off
 	MinAutoPriorityDelay           int           `json:"min_auto_priority_delay" kw:"min_auto_priority_delay"` // [1000000] µs

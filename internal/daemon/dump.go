@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/govs/govs/internal/api/web/status"
 )
@@ -28,6 +29,9 @@ func (d *Daemon) DumpStats(ctx context.Context) (string, error) {
 }
 
 func (d *Daemon) dump(ctx context.Context, path string, format func(io.Writer, status.Snapshot) error) (string, error) {
+	d.mu.Lock()
+	path = withSuffix(path, d.plan.DumpSuffix)
+	d.mu.Unlock()
 	snap, err := d.Snapshot(ctx)
 	if err != nil {
 		return path, fmt.Errorf("dump %s: %w", path, err)
@@ -36,6 +40,19 @@ func (d *Daemon) dump(ctx context.Context, path string, format func(io.Writer, s
 		return path, fmt.Errorf("dump %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// withSuffix puts suffix before path's extension: /tmp/govs.data, "blue" →
+// /tmp/govs.blue.data.
+func withSuffix(path, suffix string) string {
+	if suffix == "" {
+		return path
+	}
+	dir, file := filepath.Split(path)
+	if dot := strings.LastIndexByte(file, '.'); dot >= 0 {
+		return dir + file[:dot] + "." + suffix + file[dot:]
+	}
+	return path + "." + suffix
 }
 
 // writeFileAtomic writes a new file under a random name in path's directory and renames

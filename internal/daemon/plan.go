@@ -58,6 +58,9 @@ type Plan struct {
 	ReloadCheckLog string
 	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
 	Umask *config.FileMask
+	// DumpSuffix goes before the extension of the SIGUSR1/SIGUSR2 dump files
+	// (data_use_instance): "NS", "INSTANCE" or "NS_INSTANCE"; "": none.
+	DumpSuffix string
 	// NFTMarks, with nftables_ipvs and the ipvs data plane, are the tables that mark
 	// the packets of the virtual_server_groups served as fwmark services; nil: none.
 	NFTMarks *nftMarks
@@ -71,6 +74,18 @@ type IPVSSettings struct {
 	Flush       bool
 	FlushOnStop string // "", "VS" or "RS" (bare keyword)
 	Sync        *config.SyncDaemon
+}
+
+// dumpSuffix is keepalived's open_dump_file naming: with data_use_instance, the
+// namespace and the instance name, joined by '_' when both are set.
+func dumpSuffix(cfg *config.Config) string {
+	if !cfg.Global.DataUseInstance {
+		return ""
+	}
+	if cfg.NetNamespace != "" && cfg.Instance != "" {
+		return cfg.NetNamespace + "_" + cfg.Instance
+	}
+	return cfg.NetNamespace + cfg.Instance
 }
 
 // nftMarks are nftables_ipvs's tables: their settings and what they mark.
@@ -100,6 +115,7 @@ func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
 		NoEmailFaults:          cfg.Global.NoEmailFaults,
 		Umask:                  cfg.Global.Umask,
 		ReloadCheckLog:         cfg.Global.ReloadCheckConfig,
+		DumpSuffix:             dumpSuffix(cfg),
 		Process:                processPlan(cfg.Global),
 		BFDThreads:             threadSettings(cfg.Global, cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
 		StartupScript:          startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),

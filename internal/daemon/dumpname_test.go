@@ -1,0 +1,29 @@
+package daemon
+
+import "testing"
+
+// TestDumpNames: data_use_instance names the dump files as keepalived's open_dump_file
+// does: the namespace, then the instance, before the extension.
+func TestDumpNames(t *testing.T) {
+	for _, tt := range []struct {
+		conf, want string
+	}{
+		{"global_defs {\n}\n", "/tmp/govs.data"},
+		{"instance blue\n", "/tmp/govs.data"}, // without data_use_instance
+		{"instance blue\nglobal_defs {\n data_use_instance\n}\n", "/tmp/govs.blue.data"},
+		{"net_namespace ns1\nglobal_defs {\n data_use_instance\n}\n", "/tmp/govs.ns1.data"},
+		{"net_namespace ns1\ninstance blue\nglobal_defs {\n data_use_instance true\n}\n", "/tmp/govs.ns1_blue.data"},
+		{"instance blue\nglobal_defs {\n data_use_instance false\n}\n", "/tmp/govs.data"},
+	} {
+		p, err := NewPlan(parse(t, tt.conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := withSuffix(DefaultDataFile, p.DumpSuffix); got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.conf, got, tt.want)
+		}
+	}
+	if got := withSuffix("/var/lib/govs/dump", "x"); got != "/var/lib/govs/dump.x" {
+		t.Errorf("a file without an extension: %s", got)
+	}
+}

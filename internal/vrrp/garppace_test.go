@@ -111,3 +111,40 @@ func TestGARPPacing(t *testing.T) {
 		})
 	}
 }
+
+// TestGARPExtraIfPaced: garp_extra_if's refreshes wait for their interfaces'
+// schedules like any GARP (keepalived queues them): a refresh due while a burst holds
+// the interface goes out a pause after the burst's last packet, and the refreshes of
+// two interfaces of one garp_group go out a pause apart.
+func TestGARPExtraIfPaced(t *testing.T) {
+	ms := time.Millisecond
+	pacing := GARPPacing{Groups: []GARPGroup{{ARPInterval: 100 * ms, Interfaces: []string{"eth1", "eth2"}}}}
+	eth1, eth2 := pacing.pace("eth1", false), pacing.pace("eth2", false)
+	t0 := time.Unix(1_000_000, 0)
+	now := t0
+	var sent []string
+	r := &runner{n: &Node{}}
+	i := &instance{logger: slog.New(slog.DiscardHandler), extra: []int{0, 1},
+		announce: &fakeGARP{name: "x", paces: []garpPace{eth1, eth2}, now: &now, t0: t0, sent: &sent}}
+	r.startBurst(i, 1, now)
+	r.sendGARPs(i, now) // x0 now, x1 waits
+	now = t0.Add(10 * ms)
+	r.sendExtra(i, now) // both wait for the burst's x1 first
+	for step := 0; step < 20 && (i.garpLeft > 0 || len(i.extraQueue) > 0); step++ {
+		next := i.extraNext
+		if i.garpLeft > 0 && (next.IsZero() || i.garpNext.Before(next)) {
+			next = i.garpNext
+		}
+		now = next
+		r.sendGARPs(i, now)
+		if len(i.extraQueue) > 0 && !now.Before(i.extraNext) {
+			r.drainExtra(i, now)
+		}
+	}
+	if got, want := strings.Join(sent, " "), "x0@0s x1@100ms x0@200ms x1@300ms"; got != want {
+		t.Errorf("sent %q, want %q", got, want)
+	}
+	if len(i.extraQueue) != 0 || !i.extraNext.IsZero() {
+		t.Errorf("left queued: %v until %v", i.extraQueue, i.extraNext)
+	}
+}

@@ -58,9 +58,12 @@ type instance struct {
 	// its addresses' devices), by name, with the index each had then.
 	devices map[string]int
 	// extra are the GARP targets garp_extra_if refreshes, one per interface; extraAt
-	// is the next refresh while master.
-	extra   []int
-	extraAt time.Time
+	// is the next refresh while master; extraQueue are those of a refresh that wait
+	// for their interface's schedule, the first until extraNext.
+	extra      []int
+	extraAt    time.Time
+	extraQueue []int
+	extraNext  time.Time
 
 	// knownVRIDs, on one instance per receiving interface, family and protocol
 	// (log_unknown_vrids), are the VRIDs the node's instances there run; an advert for

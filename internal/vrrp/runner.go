@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -236,6 +237,7 @@ func (r *runner) nextDeadline() time.Time {
 		consider(i.lowerAt)
 		consider(i.refresh)
 		consider(i.extraAt)
+		consider(i.extraNext)
 	}
 	return next
 }
@@ -268,8 +270,10 @@ func (r *runner) fire(now time.Time) {
 			r.startBurst(i, g.MasterRefreshRepeat, now)
 		}
 		if !i.extraAt.IsZero() && !now.Before(i.extraAt) {
-			r.sendExtra(i)
+			r.sendExtra(i, now)
 			r.scheduleExtra(i, now)
+		} else if len(i.extraQueue) > 0 && !now.Before(i.extraNext) {
+			r.drainExtra(i, now)
 		}
 		r.sendGARPs(i, now)
 	}
@@ -320,13 +324,33 @@ func (r *runner) scheduleExtra(i *instance, now time.Time) {
 	}
 }
 
-// sendExtra sends garp_extra_if's GARP / NA on each of its interfaces.
-func (r *runner) sendExtra(i *instance) {
+// sendExtra queues garp_extra_if's GARP / NA for each of its interfaces; they leave
+// as their interfaces' schedules allow (vrrp_garp_interval, garp_group), as keepalived
+// queues them.
+func (r *runner) sendExtra(i *instance, now time.Time) {
 	for _, k := range i.extra {
+		if !slices.Contains(i.extraQueue, k) {
+			i.extraQueue = append(i.extraQueue, k)
+		}
+	}
+	r.drainExtra(i, now)
+}
+
+// drainExtra sends the queued garp_extra_if packets that their schedules allow now,
+// and notes when the next one may go.
+func (r *runner) drainExtra(i *instance, now time.Time) {
+	for len(i.extraQueue) > 0 {
+		k := i.extraQueue[0]
+		if at, ok := r.n.garp.take(i.announce.pacing(k), now); !ok {
+			i.extraNext = at
+			return
+		}
 		if err := i.announce.announceTarget(k); err != nil {
 			i.logger.Warn("gratuitous ARP / NA (garp_extra_if)", "err", err)
 		}
+		i.extraQueue = i.extraQueue[1:]
 	}
+	i.extraNext = time.Time{}
 }
 
 // startBurst adds n rounds to the current burst, or starts one.
@@ -461,6 +485,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.stats.transitions.Add(1)
 	if from == StateMaster {
 		i.garpLeft, i.burstAt, i.lowerAt, i.refresh, i.extraAt = 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		i.extraQueue, i.extraNext = nil, time.Time{}
 		if !i.retained {
 			if err := i.plan.remove(r.h); err != nil {
 				i.logger.Error("removing virtual addresses", "err", err)

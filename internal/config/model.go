@@ -59,6 +59,7 @@ type GlobalDefs struct {
 	McastGroup4                    netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
 	LogUnknownVRIDs                bool          `json:"log_unknown_vrids,omitempty" kw:"log_unknown_vrids"`
 	VMACPrefix                     string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
+	VMACAddrPrefix                 string        `json:"vmac_addr_prefix,omitempty" kw:"vmac_addr_prefix"` // [vmac_prefix]
 	McastGroup6                    netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
 	RxBufsPolicy                   *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`
 	RxBufsMultiplier               int           `json:"vrrp_rx_bufs_multiplier" kw:"vrrp_rx_bufs_multiplier"` // [3]
@@ -378,6 +379,7 @@ type Instance struct {
 	UnicastFaultNoPeer   bool            `json:"unicast_fault_no_peer" kw:"unicast_fault_no_peer"`
 	UseVMAC              *VMAC           `json:"use_vmac,omitempty" kw:"use_vmac"` // nil: no VMAC
 	VMACXmitBase         bool            `json:"vmac_xmit_base,omitempty" kw:"vmac_xmit_base"`
+	VMACAddr             bool            `json:"use_vmac_addr,omitempty" kw:"use_vmac_addr"`
 	CheckUnicastSrc      bool            `json:"check_unicast_src" kw:"check_unicast_src"`                 // [global]
 	OldUnicastChecksum   string          `json:"old_unicast_checksum,omitempty" kw:"old_unicast_checksum"` // "on", "never"; "": detect
 	Accept               bool            `json:"accept" kw:"accept,no_accept"`                             // [true, false with strict and priority < 255]

@@ -17,6 +17,7 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	out := vrrp.Config{
 		MulticastGroup4:      g.McastGroup4,
 		VMACPrefix:           g.VMACPrefix,
+		VMACAddrPrefix:       g.VMACAddrPrefix,
 		LogUnknownVRIDs:      g.LogUnknownVRIDs,
 		Threads:              threadSettings(g, g.VRRPPriority, g.VRRPRTPriority, g.VRRPCPUAffinity),
 		RxBufs:               rxBufs(g),
@@ -181,6 +182,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	if in.UseVMAC != nil {
 		ic.UseVMAC, ic.VMACName, ic.VMACXmitBase = true, in.UseVMAC.Name, in.VMACXmitBase
 	}
+	ic.VMACAddr = in.VMACAddr
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
 	}
@@ -216,7 +218,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 func vips(addrs []config.IPAddress) []vrrp.VIP {
 	var out []vrrp.VIP
 	for _, a := range addrs {
-		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label, NoTrack: a.NoTrack}
+		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label, NoTrack: a.NoTrack, UseVMAC: a.UseVMAC}
 		if b, err := netip.ParseAddr(a.Broadcast); err == nil {
 			v.Broadcast = b
 		}

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -67,7 +68,11 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*a
 		return l, nil
 	}
 	for i, v := range append(append([]VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
-		l, err := link(v.Dev)
+		dev := cmp.Or(v.vmac, v.Dev)
+		if in.UseVMAC && v.vmac == "" && v.Dev == in.Interface && v.Prefix.Addr().Is6() == in.IPv6() {
+			dev = "" // named with the instance's interface, it goes on the VMAC all the same (keepalived)
+		}
+		l, err := link(dev)
 		if err != nil {
 			return nil, fmt.Errorf("address %d (%v): %w", i+1, v.Prefix, err)
 		}

@@ -42,8 +42,9 @@ type Config struct {
 	// interface it arrives on (log_unknown_vrids).
 	LogUnknownVRIDs bool
 	// VMACPrefix begins the names of VMACs without one of their own (vmac_prefix)
-	// [vrrp].
-	VMACPrefix string
+	// [vrrp]; VMACAddrPrefix those of the addresses' VMACs (vmac_addr_prefix)
+	// [VMACPrefix].
+	VMACPrefix, VMACAddrPrefix string
 	// MulticastGroup4 and MulticastGroup6 replace 224.0.0.18 and ff02::12
 	// (vrrp_mcast_group4/6).
 	MulticastGroup4, MulticastGroup6 netip.Addr
@@ -206,6 +207,11 @@ type InstanceConfig struct {
 	// stay right. The node creates it at start (or adopts one left by an earlier run)
 	// and removes it when it stops.
 	UseVMAC bool
+	// VMACAddr is use_vmac_addr: each address on another interface than the
+	// instance's, or of the other family, goes on a VMAC of its own on that interface.
+	VMACAddr bool
+	// addrVMACs are the VMACs of the instance's addresses (set by normalize).
+	addrVMACs []addrVMAC
 	// VMACName is the VMAC's name [vrrp.VRID; vrrp6.VRID for an IPv6 instance whose
 	// VRID's name another instance already uses].
 	VMACName string
@@ -265,6 +271,12 @@ type VIP struct {
 	// NoTrack is no_track: the address's device is not tracked; for the firewall, a
 	// link-local address so marked is matched by its device's name.
 	NoTrack bool
+	// UseVMAC (use_vmac on the address's line) puts the address on a VMAC of its own
+	// on Dev, as use_vmac_addr does, where the instance's VMAC would not carry it.
+	UseVMAC bool
+
+	// vmac is the address VMAC the address goes on (set by normalize); "": Dev.
+	vmac string
 }
 
 // Route is one line of virtual_routes.
@@ -556,6 +568,7 @@ func (c Config) normalize() (Config, error) {
 			}
 			vmacs[in.VMACName] = in.Name
 		}
+
 		in.oldChecksumGroup = out.MulticastGroup4
 		if in.RxBufSize == 0 {
 			switch p := c.RxBufs; {
@@ -572,6 +585,14 @@ func (c Config) normalize() (Config, error) {
 			if in.IPv6() {
 				in.MulticastGroup = out.MulticastGroup6
 			}
+		}
+	}
+	// The addresses' VMACs are named after every instance's own, as keepalived names
+	// them when it completes the instances, after reading the file.
+	for i := range out.Instances {
+		in := &out.Instances[i]
+		if err := in.placeAddrVMACs(cmp.Or(c.VMACAddrPrefix, vmacPrefix), named, vmacs); err != nil {
+			return c, fmt.Errorf("vrrp_instance %s: %w", in.Name, err)
 		}
 	}
 	member := map[string]string{}
@@ -757,4 +778,51 @@ func (b RcvBuf) set(fd int) error {
 		opt = unix.SO_RCVBUFFORCE
 	}
 	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, b.Bytes)
+}
+
+// addrVMAC is a VMAC that carries addresses of an instance (use_vmac_addr, or use_vmac
+// on an address) on base: keepalived's address VMACs.
+type addrVMAC struct {
+	name, base string
+	v6         bool
+}
+
+// placeAddrVMACs decides which addresses go on a VMAC of their own, as keepalived's
+// vrrp_complete_instance does: one on the instance's interface only when the
+// instance's VMAC cannot carry it (other family) and use_vmac_addr or its use_vmac
+// asks; one elsewhere when either asks. Their VMACs (one per interface and family)
+// get keepalived's generated names (create_vmac_name with prefix), avoiding every
+// name in named and vmacs, where they are added.
+func (in *InstanceConfig) placeAddrVMACs(prefix string, named map[string]bool, vmacs map[string]string) error {
+	in.addrVMACs = nil
+	in.VIPs, in.ExcludedVIPs = slices.Clone(in.VIPs), slices.Clone(in.ExcludedVIPs)
+	for _, list := range [][]VIP{in.VIPs, in.ExcludedVIPs} {
+		for k := range list {
+			v := &list[k]
+			v.vmac = ""
+			v6 := v.Prefix.Addr().Is6()
+			own := v.Dev == "" || v.Dev == in.Interface
+			if own && (in.UseVMAC && v6 == in.IPv6() || !v.UseVMAC && !(in.VMACAddr && v6 != in.IPv6())) ||
+				!own && !v.UseVMAC && !in.VMACAddr {
+				continue
+			}
+			base := cmp.Or(v.Dev, in.Interface)
+			i := slices.IndexFunc(in.addrVMACs, func(a addrVMAC) bool { return a.base == base && a.v6 == v6 })
+			if i < 0 {
+				taken := maps.Clone(named)
+				for name := range vmacs {
+					taken[name] = true
+				}
+				name := defaultVMACName(prefix, in.VRID, v6, taken)
+				if !validDevName(name) {
+					return fmt.Errorf("vmac_addr_prefix %q makes %q, which is not a valid interface name", prefix, name)
+				}
+				vmacs[name] = in.Name
+				in.addrVMACs = append(in.addrVMACs, addrVMAC{name: name, base: base, v6: v6})
+				i = len(in.addrVMACs) - 1
+			}
+			v.vmac = in.addrVMACs[i].name
+		}
+	}
+	return nil
 }

@@ -65,21 +65,25 @@ func dropAddrs(in *InstanceConfig, plan *addressPlan, dev netlink.Link) []nftfw.
 	return out
 }
 
+// vmacFamilies are the families whose reports the firewall moves off a VMAC.
+type vmacFamilies struct{ IPv4, IPv6 bool }
+
 // vmacRules is what the firewall does for an instance's VMAC: its own family, and the
-// other one too when it has excluded addresses of that family (keepalived's
-// VRRP_FLAG_EVIP_OTHER_FAMILY).
-func vmacRules(in *InstanceConfig, vmac, base netlink.Link) nftfw.VMAC {
-	v := nftfw.VMAC{Index: uint32(vmac.Attrs().Index), BaseIndex: uint32(base.Attrs().Index)}
-	v.IPv6 = in.IPv6()
-	v.IPv4 = !v.IPv6
+// other one too when it has excluded addresses of that family that no address VMAC
+// takes (keepalived's VRRP_FLAG_EVIP_OTHER_FAMILY).
+func vmacRules(in *InstanceConfig) vmacFamilies {
+	f := vmacFamilies{IPv6: in.IPv6(), IPv4: !in.IPv6()}
 	for _, e := range in.ExcludedVIPs {
+		if e.vmac != "" {
+			continue
+		}
 		if e.Prefix.Addr().Is6() {
-			v.IPv6 = true
+			f.IPv6 = true
 		} else {
-			v.IPv4 = true
+			f.IPv4 = true
 		}
 	}
-	return v
+	return f
 }
 
 // heldDrops is what an instance holds in a firewall while master.

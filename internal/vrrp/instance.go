@@ -47,12 +47,12 @@ type instance struct {
 	plan             *addressPlan
 
 	// fw is the node's nftables tables; drops the addresses the instance's drop rules
-	// cover (none with accept mode), held what it holds there while master; vmac what
-	// the tables do for its VMAC, nil without one.
+	// cover (none with accept mode), held what it holds there while master; vmacs what
+	// the tables do for its VMACs (its own, its addresses').
 	fw    *nftfw.Firewall
 	drops []nftfw.Addr
 	held  *heldDrops
-	vmac  *nftfw.VMAC
+	vmacs []nftfw.VMAC
 
 	// devices are the interfaces the instance was built on (its interface, its VMAC,
 	// its addresses' devices), by name, with the index each had then.
@@ -177,23 +177,14 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	// vmac_xmit_base) sent. With use_vmac it is the VMAC, whose virtual MAC then moves
 	// with the master instead of every neighbour relearning the VIP's MAC.
 	dev, txIndex := link, link.Attrs().Index
-	if in.UseVMAC {
-		defer func() {
-			if err != nil {
-				i.releaseVMAC()
-			}
-		}()
-		// The firewall's VMAC rules go in before the VMAC is up and has addresses, so
-		// even its first reports leave by the base (keepalived's order too).
-		holdRules := func(vmac netlink.Link) {
-			v := vmacRules(&in, vmac, link)
-			if err := n.fw.AddVMAC(v); err != nil {
-				// keepalived runs on without them too: only switches' learning suffers.
-				i.logger.Error("moving the VMAC's IGMP/MLD reports to "+in.Interface, "err", err)
-			}
-			i.vmac = &v
+	defer func() {
+		if err != nil {
+			i.releaseVMAC()
 		}
-		if dev, err = n.setupVMAC(h, link, &in, i.src, holdRules); err != nil {
+	}()
+	if in.UseVMAC {
+		configure := func(vmac netlink.Link) error { return n.configureVMAC(h, vmac, link, &in, i.src) }
+		if dev, err = n.setupVMAC(h, link, in.VMACName, VMACAddr(in.VRID, in.IPv6()), i.holdVMACRules(vmacRules(&in), link), configure); err != nil {
 			return nil, err
 		}
 		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
@@ -204,6 +195,25 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		i.ifindex = dev.Attrs().Index
 		if !in.VMACXmitBase {
 			txIndex = i.ifindex
+		}
+	}
+	for _, a := range in.addrVMACs {
+		base, err := linkByName(h, a.base)
+		if err != nil {
+			return nil, err
+		}
+		configure := func(vmac netlink.Link) error {
+			if err := n.setVMACSysctls(vmac, base); err != nil {
+				return err
+			}
+			if err := vmacIPv6(h, vmac, a.v6); err != nil || !a.v6 {
+				return err
+			}
+			return addBaseLinkLocal(h, vmac, base)
+		}
+		families := vmacFamilies{IPv4: !a.v6, IPv6: a.v6}
+		if _, err := n.setupVMAC(h, base, a.name, VMACAddr(in.VRID, a.v6), i.holdVMACRules(families, base), configure); err != nil {
+			return nil, err
 		}
 	}
 	group := in.MulticastGroup
@@ -333,13 +343,27 @@ func (i *instance) close() {
 
 // releaseVMAC gives back the instance's hold on its VMAC's firewall rules.
 func (i *instance) releaseVMAC() {
-	if i.vmac == nil {
-		return
+	for _, v := range i.vmacs {
+		if err := i.fw.RemoveVMAC(v); err != nil {
+			i.logger.Error("removing the VMAC's firewall rules", "err", err)
+		}
 	}
-	if err := i.fw.RemoveVMAC(*i.vmac); err != nil {
-		i.logger.Error("removing the VMAC's firewall rules", "err", err)
+	i.vmacs = nil
+}
+
+// holdVMACRules returns what puts the firewall's rules of a VMAC on base in place, for
+// setupVMAC to call once the VMAC exists: they go in before it is up and has
+// addresses, so even its first IGMP/MLD reports leave by the base (keepalived's order
+// too).
+func (i *instance) holdVMACRules(f vmacFamilies, base netlink.Link) func(netlink.Link) {
+	return func(vmac netlink.Link) {
+		v := nftfw.VMAC{Index: uint32(vmac.Attrs().Index), BaseIndex: uint32(base.Attrs().Index), IPv4: f.IPv4, IPv6: f.IPv6}
+		if err := i.fw.AddVMAC(v); err != nil {
+			// keepalived runs on without them too: only switches' learning suffers.
+			i.logger.Error("moving the VMAC's IGMP/MLD reports to "+base.Attrs().Name, "err", err)
+		}
+		i.vmacs = append(i.vmacs, v)
 	}
-	i.vmac = nil
 }
 
 // sendAdvert encodes and sends one advert per destination, without allocating.

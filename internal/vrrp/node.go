@@ -432,6 +432,19 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 		p.cancel()
 		return nil, err
 	}
+	for _, in := range cfg.Instances {
+		if len(in.addrVMACs) > 0 {
+			// The addresses' VMACs exist now: the tracker starts from their states too.
+			if p.links, err = n.watchLinks(h, p.tr); err != nil {
+				for _, o := range p.insts {
+					o.close()
+				}
+				p.cancel()
+				return nil, err
+			}
+			break
+		}
+	}
 	return p, nil
 }
 

@@ -1,10 +1,12 @@
 package vrrp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,6 +306,18 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 	var items []trackItem
 	if !in.DontTrackPrimary {
 		items = append(items, trackItem{kind: trackInterface, name: in.Interface})
+	}
+	// The devices of its addresses, as keepalived tracks them (an address cannot go
+	// back on a device that is down), unless no_track; those on its own interface or
+	// VMAC go with the interface.
+	tracked := map[string]bool{}
+	for _, v := range slices.Concat(in.VIPs, in.ExcludedVIPs) {
+		dev := cmp.Or(v.vmac, v.Dev, in.Interface)
+		if v.NoTrack || dev == in.Interface || in.UseVMAC && dev == in.VMACName || tracked[dev] {
+			continue
+		}
+		tracked[dev] = true
+		items = append(items, trackItem{kind: trackInterface, name: dev})
 	}
 	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef, bfds []TrackInterface) {
 		for _, ti := range ifs {

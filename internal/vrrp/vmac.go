@@ -88,10 +88,7 @@ type baseSaved map[string]string
 // not; a device of that name that is not a macvlan is never touched. created is called
 // once the device exists, before it is configured and up. It runs in the node's
 // namespace (sysctls are per namespace).
-func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfig, src netip.Addr, created func(netlink.Link)) (netlink.Link, error) {
-	v6 := in.IPv6()
-	mac := VMACAddr(in.VRID, v6)
-	name := in.VMACName
+func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, name string, mac net.HardwareAddr, created func(netlink.Link), configure func(link netlink.Link) error) (netlink.Link, error) {
 	existing, err := h.LinkByName(name)
 	var notFound netlink.LinkNotFoundError
 	switch {
@@ -118,7 +115,7 @@ func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfi
 		mv := &netlink.Macvlan{LinkAttrs: netlink.NewLinkAttrs(), Mode: netlink.MACVLAN_MODE_PRIVATE}
 		mv.Name, mv.ParentIndex, mv.HardwareAddr = name, base.Attrs().Index, mac
 		if err := h.LinkAdd(mv); err != nil {
-			return nil, fmt.Errorf("use_vmac %s: creating a macvlan on %s: %w", name, in.Interface, err)
+			return nil, fmt.Errorf("use_vmac %s: creating a macvlan on %s: %w", name, base.Attrs().Name, err)
 		}
 	}
 	link, err := h.LinkByName(name)
@@ -127,10 +124,10 @@ func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfi
 	}
 	created(link)
 	n.mu.Lock()
-	n.vmacs[name] = vmacState{base: in.Interface}
+	n.vmacs[name] = vmacState{base: base.Attrs().Name}
 	n.mu.Unlock()
 
-	if err := n.configureVMAC(h, link, base, in, src); err != nil {
+	if err := configure(link); err != nil {
 		return nil, fmt.Errorf("use_vmac %s: %w", name, err)
 	}
 	if err := h.LinkSetUp(link); err != nil {
@@ -139,8 +136,75 @@ func (n *Node) setupVMAC(h *netlink.Handle, base netlink.Link, in *InstanceConfi
 	return h.LinkByName(name) // with its state now up
 }
 
-// configureVMAC sets the VMAC's and its base's sysctls and its IPv6 addressing.
+// configureVMAC sets the instance's VMAC's and its base's sysctls and its IPv6
+// addressing: IPv6 for an IPv6 instance, or one with IPv6 excluded addresses on it.
 func (n *Node) configureVMAC(h *netlink.Handle, link, base netlink.Link, in *InstanceConfig, src netip.Addr) error {
+	if err := n.setVMACSysctls(link, base); err != nil {
+		return err
+	}
+	name := link.Attrs().Name
+	v6 := in.IPv6()
+	wantIPv6 := v6
+	for _, v := range in.ExcludedVIPs {
+		wantIPv6 = wantIPv6 || v.Prefix.Addr().Is6() && v.vmac == "" && (v.Dev == "" || v.Dev == name)
+	}
+	if err := vmacIPv6(h, link, wantIPv6); err != nil || !wantIPv6 {
+		return err
+	}
+	if v6 && !in.VMACXmitBase {
+		// Adverts leave from the VMAC with the base's link-local source, which must
+		// therefore be an address of the VMAC too (keepalived does the same).
+		a := &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(src, 64)), Flags: unix.IFA_F_NODAD}
+		if err := h.AddrAdd(link, a); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("adding the source address %v: %w", src, err)
+		}
+	}
+	return nil
+}
+
+// addBaseLinkLocal gives an IPv6 VMAC its base's link-local address, as keepalived
+// gives its addresses' VMACs: the VMAC makes none of its own (vmacIPv6), and its
+// neighbour advertisements need one.
+func addBaseLinkLocal(h *netlink.Handle, vmac, base netlink.Link) error {
+	addrs, err := h.AddrList(base, netlink.FAMILY_V6)
+	if err != nil {
+		return fmt.Errorf("addresses of %s: %w", base.Attrs().Name, err)
+	}
+	for _, a := range addrs {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok || !ip.IsLinkLocalUnicast() {
+			continue
+		}
+		la := &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, 64)), Flags: unix.IFA_F_NODAD}
+		if err := h.AddrAdd(vmac, la); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("adding %s's link-local address %v: %w", base.Attrs().Name, ip, err)
+		}
+		return nil
+	}
+	return nil // none yet: keepalived goes on without it too
+}
+
+// vmacIPv6 turns IPv6 on for a VMAC that carries IPv6 addresses, without a link-local
+// address derived from the virtual MAC (RFC 5798 §7.4), and off for one that does not:
+// it would otherwise send router solicitations and MLD reports with the virtual MAC
+// while backup, teaching switches the wrong port.
+func vmacIPv6(h *netlink.Handle, link netlink.Link, on bool) error {
+	name := link.Attrs().Name
+	if !on {
+		return writeSysctl("ipv6", name, "disable_ipv6", "1")
+	}
+	if err := writeSysctl("ipv6", name, "disable_ipv6", "0"); err != nil {
+		return err
+	}
+	if err := h.LinkSetIP6AddrGenMode(link, in6AddrGenModeNone); err != nil {
+		return fmt.Errorf("IPv6 address generation mode: %w", err)
+	}
+	return nil
+}
+
+// setVMACSysctls sets a VMAC's sysctls, and its base's ARP ones (saved, for when the last
+// VMAC on it goes).
+func (n *Node) setVMACSysctls(link, base netlink.Link) error {
 	name, baseName := link.Attrs().Name, base.Attrs().Name
 	for _, s := range vmacSysctls {
 		if err := writeSysctl("ipv4", name, s.name, s.value); err != nil {
@@ -167,32 +231,6 @@ func (n *Node) configureVMAC(h *netlink.Handle, link, base netlink.Link, in *Ins
 		n.mu.Lock()
 		n.vmacBases[baseName] = old
 		n.mu.Unlock()
-	}
-
-	v6 := in.IPv6()
-	wantIPv6 := v6
-	for _, v := range in.ExcludedVIPs {
-		wantIPv6 = wantIPv6 || v.Prefix.Addr().Is6() && (v.Dev == "" || v.Dev == name)
-	}
-	if !wantIPv6 {
-		// No IPv6 here: otherwise the VMAC would send router solicitations and MLD
-		// reports with the virtual MAC while backup, teaching switches the wrong port.
-		return writeSysctl("ipv6", name, "disable_ipv6", "1")
-	}
-	if err := writeSysctl("ipv6", name, "disable_ipv6", "0"); err != nil {
-		return err
-	}
-	// RFC 5798 §7.4: no link-local address derived from the virtual MAC.
-	if err := h.LinkSetIP6AddrGenMode(link, in6AddrGenModeNone); err != nil {
-		return fmt.Errorf("IPv6 address generation mode: %w", err)
-	}
-	if v6 && !in.VMACXmitBase {
-		// Adverts leave from the VMAC with the base's link-local source, which must
-		// therefore be an address of the VMAC too (keepalived does the same).
-		a := &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(src, 64)), Flags: unix.IFA_F_NODAD}
-		if err := h.AddrAdd(link, a); err != nil && !errors.Is(err, syscall.EEXIST) {
-			return fmt.Errorf("adding the source address %v: %w", src, err)
-		}
 	}
 	return nil
 }
@@ -249,6 +287,9 @@ func vmacNames(cfg Config) map[string]bool {
 	for _, in := range cfg.Instances {
 		if in.UseVMAC {
 			out[in.VMACName] = true
+		}
+		for _, a := range in.addrVMACs {
+			out[a.name] = true
 		}
 	}
 	return out

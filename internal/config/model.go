@@ -58,9 +58,9 @@ type GlobalDefs struct {
 	DefaultInterface               string        `json:"default_interface" kw:"default_interface"` // [eth0] for static addresses and routes without dev
 	McastGroup4                    netip.Addr    `json:"vrrp_mcast_group4" kw:"vrrp_mcast_group4"` // [224.0.0.18]
 	LogUnknownVRIDs                bool          `json:"log_unknown_vrids,omitempty" kw:"log_unknown_vrids"`
-	VMACPrefix                     string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`   // [vrrp]
+	VMACPrefix                     string        `json:"vmac_prefix,omitempty" kw:"vmac_prefix"`           // [vrrp]
 	VMACAddrPrefix                 string        `json:"vmac_addr_prefix,omitempty" kw:"vmac_addr_prefix"` // [vmac_prefix]
-	McastGroup6                    netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"` // [ff02::12]
+	McastGroup6                    netip.Addr    `json:"vrrp_mcast_group6" kw:"vrrp_mcast_group6"`         // [ff02::12]
 	RxBufsPolicy                   *RxBufsPolicy `json:"vrrp_rx_bufs_policy,omitempty" kw:"vrrp_rx_bufs_policy"`
 	RxBufsMultiplier               int           `json:"vrrp_rx_bufs_multiplier" kw:"vrrp_rx_bufs_multiplier"` // [3]
 	VRRPVersion                    int           `json:"vrrp_version" kw:"vrrp_version"`                       // [2]

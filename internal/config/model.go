@@ -111,6 +111,9 @@ type GlobalDefs struct {
 	ProcessMonitorRcvBufsForce     bool          `json:"process_monitor_rcv_bufs_force,omitempty" kw:"process_monitor_rcv_bufs_force"`
 	LVSNetlinkMonitorRcvBufs       int           `json:"lvs_netlink_monitor_rcv_bufs,omitempty" kw:"lvs_netlink_monitor_rcv_bufs"`
 	LVSNetlinkMonitorRcvBufsForce  bool          `json:"lvs_netlink_monitor_rcv_bufs_force,omitempty" kw:"lvs_netlink_monitor_rcv_bufs_force"`
+	ReloadTimeFile                 string        `json:"reload_time_file,omitempty" kw:"reload_time_file"`
+	ReloadRepeat                   bool          `json:"reload_repeat,omitempty" kw:"reload_repeat"`
+	ReloadFile                     string        `json:"reload_file,omitempty" kw:"reload_file"` // "" with the keyword: the default file
 	DataUseInstance                bool          `json:"data_use_instance,omitempty" kw:"data_use_instance"`
 	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`
 	MaxAutoPriority                int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off

@@ -437,9 +437,9 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 		}
 		return a[0].Text, nil
 	}}, doc("each reload writes the new configuration's diagnostics to LOGFILE [/dev/null], emptied first, and logs \"new configuration failed validation, see LOGFILE\" when it is refused; govs checks a new configuration before every reload either way")),
-	unsup("reload_time_file", kString),
-	unsup("reload_repeat", kFlag),
-	unsup("reload_file", kOptStr),
+	kw("reload_time_file", kAbsPath, doc("a file whose first line (HH:MM:SS, YY-MM-DD HH:MM:SS or YYYY-MM-DD HH:MM:SS, Z for UTC) schedules a reload at that time, so that a pair can switch to an incompatible configuration at once; read every half second: a change moves the time, removing the file cancels it; the file is removed when the reload comes unless reload_repeat")),
+	kw("reload_repeat", kFlag, doc("keep reload_time_file after its reload: a time without a date then reloads every day")),
+	kw("reload_file", kOptStr, doc("[/run/govs/govs.reload] exists, empty, while a reload reads the configuration, so a configuration updater can wait for it to go")),
 	kw("include_check", kind{doc: "[read|match|wildcard_match|brace_match] [+TYPE|-TYPE …]", maxArgs: -1, parse: func(a []Token, _ string) (any, error) { return texts(a), nil }},
 		doc("makes the include lines after it (in this file and the files it includes) fail as includea/includem/includew/includeb would: match = a file named must exist, wildcard_match = a pattern must match, brace_match = every {a,b} alternative must; alone: all of them (as govs run -e from the start). read is what govs always does (an unreadable file is an error)")),
 	unsup("config_save_dir", kString),

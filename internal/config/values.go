@@ -93,6 +93,12 @@ var (
 		return cpus, nil
 	}}
 	// kFlag is a keyword with no value that turns something on.
+	kAbsPath = kind{doc: "/PATH", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if !strings.HasPrefix(a[0].Text, "/") {
+			return nil, fmt.Errorf("%q: want an absolute path", a[0].Text)
+		}
+		return a[0].Text, nil
+	}}
 	kFlag = kind{doc: "(flag)", maxArgs: 0, parse: func([]Token, string) (any, error) { return true, nil }}
 	// kFlagOff is a keyword with no value that turns something off (no_accept, preempt).
 	kFlagOff = kind{doc: "(flag, turns off)", maxArgs: 0, parse: func([]Token, string) (any, error) { return false, nil }}

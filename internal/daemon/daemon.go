@@ -99,6 +99,8 @@ type Daemon struct {
 	check *check.Manager
 	node  *vrrp.Node
 	bfd   *bfd.Runner
+	// stopReloadTime ends the follower of reload_time_file (d.mu); nil: none.
+	stopReloadTime context.CancelFunc
 	// marks are nftables_ipvs's tables (ipvs data plane only); nil until needed.
 	marks *nftipvs.Marks
 	mail  *notify.Mailer
@@ -287,6 +289,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startBFD(ctx); err != nil {
 		return fmt.Errorf("bfd: %w", err)
 	}
+	d.restartReloadTime()
 	if d.http.addr != "" {
 		return d.startHTTP(ctx)
 	}
@@ -359,6 +362,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	restoreGC := relaxGC()
 	defer restoreGC()
 	opts := d.opts
+	defer d.markReload()()            // the running configuration's file, as keepalived's
 	checkLog := d.plan.ReloadCheckLog // the running configuration's, as keepalived
 	var diags bytes.Buffer
 	if checkLog != "" {
@@ -394,6 +398,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
 	}
 	d.plan = plan
+	d.restartReloadTime()
 	if d.dp != nil {
 		errs = append(errs, d.configureIPVS(false), d.applyMarks())
 	}

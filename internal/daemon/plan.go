@@ -4,6 +4,7 @@
 package daemon
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -58,6 +59,13 @@ type Plan struct {
 	ReloadCheckLog string
 	// Umask is global_defs umask, set when the configuration is loaded; nil: unchanged.
 	Umask *config.FileMask
+	// ReloadTimeFile schedules reloads (reload_time_file); ReloadRepeat keeps a file
+	// without a date to reload at the same time every day (reload_repeat).
+	ReloadTimeFile string
+	ReloadRepeat   bool
+	// ReloadFile exists while a reload reads the configuration (reload_file); "":
+	// none.
+	ReloadFile string
 	// DumpSuffix goes before the extension of the SIGUSR1/SIGUSR2 dump files
 	// (data_use_instance): "NS", "INSTANCE" or "NS_INSTANCE"; "": none.
 	DumpSuffix string
@@ -74,6 +82,14 @@ type IPVSSettings struct {
 	Flush       bool
 	FlushOnStop string // "", "VS" or "RS" (bare keyword)
 	Sync        *config.SyncDaemon
+}
+
+// reloadFile is reload_file's path: the one named, else DefaultReloadFile.
+func reloadFile(g config.GlobalDefs) string {
+	if !g.IsSet("reload_file") {
+		return ""
+	}
+	return cmp.Or(g.ReloadFile, DefaultReloadFile)
 }
 
 // dumpSuffix is keepalived's open_dump_file naming: with data_use_instance, the
@@ -116,6 +132,9 @@ func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
 		Umask:                  cfg.Global.Umask,
 		ReloadCheckLog:         cfg.Global.ReloadCheckConfig,
 		DumpSuffix:             dumpSuffix(cfg),
+		ReloadTimeFile:         cfg.Global.ReloadTimeFile,
+		ReloadRepeat:           cfg.Global.ReloadRepeat,
+		ReloadFile:             reloadFile(cfg.Global),
 		Process:                processPlan(cfg.Global),
 		BFDThreads:             threadSettings(cfg.Global, cfg.Global.BFDPriority, cfg.Global.BFDRTPriority, cfg.Global.BFDCPUAffinity),
 		StartupScript:          startStopScript(cfg.Global.StartupScript, cfg.Global.StartupScriptTimeout),

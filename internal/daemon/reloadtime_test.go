@@ -34,7 +34,7 @@ func TestParseReloadTime(t *testing.T) {
 		err   string
 	}{
 		{line: "12:00:00", want: at(2026, 11, 24, 12, 0, 0, london)},
-		{line: "09:00:00", want: at(2026, 11, 25, 9, 0, 0, london)}, // passed today: tomorrow
+		{line: "09:00:00", want: at(2026, 11, 25, 9, 0, 0, london)},  // passed today: tomorrow
 		{line: "10:00:00", want: at(2026, 11, 25, 10, 0, 0, london)}, // now is not ahead
 		{line: "26-11-24 12:00:00", want: at(2026, 11, 24, 12, 0, 0, london), dated: true},
 		{line: "2026-12-31 23:59:59", want: at(2026, 12, 31, 23, 59, 59, london), dated: true},
@@ -119,7 +119,9 @@ func TestReloadTimeFile(t *testing.T) {
 	if err := os.WriteFile(timeFile, []byte(when.Format("2006-01-02 15:04:05")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !testutil.Eventually(2*time.Second, func() bool { return strings.Contains(log.String(), "Scheduling reload for "+when.Format("2006-01-02 15:04:05")) }) {
+	if !testutil.Eventually(2*time.Second, func() bool {
+		return strings.Contains(log.String(), "Scheduling reload for "+when.Format("2006-01-02 15:04:05"))
+	}) {
 		t.Fatalf("no reload scheduled:\n%s", log)
 	}
 	write(2)

@@ -278,22 +278,10 @@ func TestNetlinkAddrsOverflow(t *testing.T) {
 	}()
 	overflowed := func() bool { return strings.Contains(log.String(), "address notifications stopped") }
 	added := 0
-	for burst := 0; burst < 3 && !overflowed(); burst++ {
-		var batch strings.Builder
-		for i := range 250 {
-			fmt.Fprintf(&batch, "addr add 10.9.%d.%d/32 dev lo\n", burst, i+1)
-			added++
-		}
-		cmd := exec.Command("ip", "-n", ns.Name, "-batch", "-")
-		cmd.Stdin = strings.NewReader(batch.String())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ip -batch: %v %s", err, out)
-		}
-		testutil.Eventually(time.Second, overflowed)
-	}
-	if !overflowed() {
-		t.Fatal("three bursts of 250 addresses did not overflow the socket: nothing tested")
-	}
+	testutil.Overflow(t, ns.Name, 250, func(burst, i int) string {
+		added++
+		return fmt.Sprintf("addr add 10.9.%d.%d/32 dev lo", burst, i+1)
+	}, overflowed)
 	checktest.Run(t, "ip", "-n", ns.Name, "addr", "del", "10.9.0.5/32", "dev", "lo")
 	checktest.Run(t, "ip", "-n", ns.Name, "addr", "add", "10.0.0.88/32", "dev", "lo")
 	inBurst := func() (n int) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -94,21 +93,9 @@ func TestLinkNotificationsOverflow(t *testing.T) {
 	})
 	waitState(t, n, "VI_1", StateMaster, "a")
 	overflowed := func() bool { return strings.Contains(log.String(), "link notifications stopped") }
-	for burst := 0; burst < 3 && !overflowed(); burst++ {
-		var batch strings.Builder
-		for i := range 150 {
-			fmt.Fprintf(&batch, "link add o%d.%da type veth peer name o%d.%db\n", burst, i, burst, i)
-		}
-		cmd := exec.Command("ip", "-n", a.Name, "-batch", "-")
-		cmd.Stdin = strings.NewReader(batch.String())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ip -batch: %v %s", err, out)
-		}
-		testutil.Eventually(time.Second, overflowed)
-	}
-	if !overflowed() {
-		t.Fatal("three bursts of 300 links did not overflow the monitor socket: nothing tested")
-	}
+	testutil.Overflow(t, a.Name, 150, func(burst, i int) string {
+		return fmt.Sprintf("link add o%d.%da type veth peer name o%d.%db", burst, i, burst, i)
+	}, overflowed)
 	for _, step := range []struct {
 		link string
 		want State

@@ -510,8 +510,6 @@ type VirtualServerGroup struct {
 	FwMarks   []uint32         `json:"fwmarks,omitempty"`
 }
 
-// VSGroupEntry is one virtual_server_group line as written: an address range with a
-// port, or a firewall mark.
 // LinkDelay is one line of interface_up_down_delays: how long a change of the
 // interface's state (up and running, or not) waits before VRRP takes it into account;
 // one undone within the delay is never seen.
@@ -522,6 +520,8 @@ type LinkDelay struct {
 	Up        time.Duration `json:"up_delay"` // [0]
 }
 
+// VSGroupEntry is one virtual_server_group line as written: an address range with a
+// port, or a firewall mark.
 type VSGroupEntry struct {
 	Pos    Pos        `json:"pos"`
 	First  netip.Addr `json:"first,omitzero"`

@@ -362,7 +362,6 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	restoreGC := relaxGC()
 	defer restoreGC()
 	opts := d.opts
-	defer d.markReload()()            // the running configuration's file, as keepalived's
 	checkLog := d.plan.ReloadCheckLog // the running configuration's, as keepalived
 	var diags bytes.Buffer
 	if checkLog != "" {
@@ -371,7 +370,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 			opts.ConfigErrors = io.MultiWriter(d.opts.ConfigErrors, &diags)
 		}
 	}
+	reading := d.markReload() // the running configuration's file, as keepalived's
 	plan, cfg, err := loadConfigPlan(opts)
+	reading()
 	if err == nil && plan.VRRPErr != nil && d.node != nil {
 		err = plan.VRRPErr
 	}

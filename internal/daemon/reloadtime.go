@@ -173,8 +173,8 @@ func (d *Daemon) restartReloadTime() {
 // control socket (keepalived: /run/keepalived.reload).
 const DefaultReloadFile = "/run/govs/govs.reload"
 
-// markReload creates reload_file (empty, 0644, whatever the umask) while a reload reads
-// the configuration; the returned func removes it. A configuration updater touches it
+// markReload creates reload_file (empty, 0644, whatever the umask) before a reload
+// reads the configuration; the returned func removes it once it has been read. A configuration updater touches it
 // before it signals, and waits for it to go before it writes again.
 func (d *Daemon) markReload() (done func()) {
 	path := d.plan.ReloadFile

@@ -85,10 +85,11 @@ func (m *Marks) Set(opts Options, entries []Entry) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
-	rebuild := opts != m.opts
-	if rebuild {
+	if opts != m.opts {
+		// Made again whole with the new options; under a new name, over any leftover
+		// of that name.
 		m.deleteTables(conn)
-		m.opts = opts
+		m.opts, m.cleaned = opts, false
 	}
 	if !m.cleaned {
 		m.deleteLeftovers(conn)

@@ -86,13 +86,17 @@ func TestKeepalivedTables(t *testing.T) {
 		t.Errorf("the removed address is still marked:\n%s", got)
 	}
 
-	// Other options: the tables are made again under the new name.
+	// Other options: the tables are made again under the new name, over a leftover
+	// table of that name (an earlier run's).
+	if out, err := h.Exec("nft", "add table ip other; add chain ip other leftover"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
 	opts = Options{Table: "other", Priority: 5, Counters: true}
 	if err := m.Set(opts, entries); err != nil {
 		t.Fatal(err)
 	}
 	got = h.Ruleset(t)
-	if strings.Contains(got, "keepalived_ipvs") || !strings.Contains(got, "table ip other") || !strings.Contains(got, "priority filter + 5") ||
+	if strings.Contains(got, "keepalived_ipvs") || strings.Contains(got, "leftover") || !strings.Contains(got, "table ip other") || !strings.Contains(got, "priority filter + 5") ||
 		!strings.Contains(got, "counter packets 0 bytes 0 return") {
 		t.Errorf("after new options:\n%s", got)
 	}

@@ -85,7 +85,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	f.configTest.dflt = "-"
 	for _, n := range []string{"t", "config-test"} {
-		fs.Var(&f.configTest, n, "check the configuration and exit (-t or --config-test=`LOG_FILE`, which is appended to): 0 when nothing is reported, 6 when the file cannot be read, 5 for anything else, warnings included, except those keepalived -t passes (keywords govs does not act on, includes that find nothing)")
+		fs.Var(&f.configTest, n, "check the configuration and exit (-t or --config-test=`LOG_FILE`, which is appended to): 0 when nothing is reported, 6 when it or an include it needs cannot be read, 5 for anything else, warnings included, except those keepalived -t passes (keywords govs does not act on, includes that find nothing)")
 	}
 	f.logFile.dflt = defaultLogFile
 	for _, n := range []string{"g", "log-file"} {
@@ -394,9 +394,8 @@ func (o *optionalPath) Set(v string) error {
 	return nil
 }
 
-// Exit statuses of keepalived -t: the configuration could not be read (keepalived's
-// KEEPALIVED_EXIT_NO_CONFIG, also what it gives for a failed include), and anything
-// else reported.
+// Exit statuses of keepalived -t: the configuration, or a file it includes, could not
+// be read (keepalived's KEEPALIVED_EXIT_NO_CONFIG), and anything else reported.
 const (
 	configTestUnreadable = 6
 	configTestReported   = 5
@@ -431,6 +430,9 @@ func configTest(f *runFlags, stderr io.Writer) int {
 		fmt.Fprintln(out, err)
 	}
 	for _, d := range diags {
+		if d.Include && d.Severity == config.Error {
+			return configTestUnreadable
+		}
 		failed = failed || !d.KeepalivedPasses
 	}
 	if failed {

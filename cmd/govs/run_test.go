@@ -306,7 +306,8 @@ func TestRunKeepalivedFlags(t *testing.T) {
 
 // TestRunConfigTest: -t and --config-test=LOG_FILE check the file as keepalived -t
 // does: exit 0 when nothing is reported, 5 for any problem (warnings included) but
-// those keepalived passes, 6 when the file cannot be read; LOG_FILE is appended to.
+// those keepalived passes, 6 when the file or an include it needs cannot be read;
+// LOG_FILE is appended to.
 func TestRunConfigTest(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -328,8 +329,8 @@ func TestRunConfigTest(t *testing.T) {
 		{"missing interface", "vrrp_instance A {\n interface govsnosuchif0\n virtual_router_id 1\n}\n", nil, 5, `interface "govsnosuchif0" does not exist`},
 		{"keyword govs does not act on", "global_defs {\n enable_snmp_vrrp\n}\n", nil, 0, "enable_snmp_vrrp is not supported by govs yet"},
 		{"empty include pattern", "include " + dir + "/none.d/*.conf\n", nil, 0, "matches no files"},
-		{"empty include pattern with -e", "include " + dir + "/none.d/*.conf\n", []string{"-e"}, 5, "matches no files"},
-		{"include_check", "global_defs {\n include_check\n}\ninclude " + dir + "/missing.conf\n", nil, 5, "cannot read " + dir + "/missing.conf"},
+		{"empty include pattern with -e", "include " + dir + "/none.d/*.conf\n", []string{"-e"}, 6, "matches no files"},
+		{"include_check", "global_defs {\n include_check\n}\ninclude " + dir + "/missing.conf\n", nil, 6, "cannot read " + dir + "/missing.conf"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

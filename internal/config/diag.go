@@ -71,6 +71,9 @@ type Diagnostic struct {
 	// govs reads but does not act on (about govs, not the file), an include that
 	// finds nothing where nothing is required.
 	KeepalivedPasses bool `json:"keepalived_passes,omitempty"`
+	// Include marks an error about a file an include names: missing, unreadable, or a
+	// pattern that must match and does not (keepalived -t then exits 6).
+	Include bool `json:"include,omitempty"`
 }
 
 // String formats the diagnostic like a compiler: "file:line:col: error: message".
@@ -152,6 +155,11 @@ func (s *diagSink) addDiagnostic(dg Diagnostic) {
 func (s *diagSink) errorf(p Pos, format string, args ...any) { s.add(Error, p, format, args...) }
 
 func (s *diagSink) warnf(p Pos, format string, args ...any) { s.add(Warning, p, format, args...) }
+
+// includeErrorf is an error about an included file (Diagnostic.Include).
+func (s *diagSink) includeErrorf(p Pos, format string, args ...any) {
+	s.addDiagnostic(Diagnostic{Severity: Error, Pos: p, Message: fmt.Sprintf(format, args...), Include: true})
+}
 
 // notice is a warning keepalived -t passes (Diagnostic.KeepalivedPasses).
 func (s *diagSink) notice(p Pos, format string, args ...any) {

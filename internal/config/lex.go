@@ -123,7 +123,7 @@ func (lx *lexer) readFile(name string, at Pos, mustExist bool) {
 		}
 		switch {
 		case mustExist || !errorsIsNotExist(err):
-			lx.d.errorf(at, "cannot read %s: %v", name, unwrapPathError(err))
+			lx.d.includeErrorf(at, "cannot read %s: %v", name, unwrapPathError(err))
 		default:
 			lx.d.notice(at, "include: %s does not exist", name)
 		}

@@ -275,7 +275,7 @@ func (lx *lexer) include(text string, pos Pos) bool {
 		}
 		m, err := lx.src.glob(alt)
 		if err != nil {
-			lx.d.errorf(pos, "include %q: bad pattern: %v", alt, err)
+			lx.d.includeErrorf(pos, "include %q: bad pattern: %v", alt, err)
 			continue
 		}
 		if len(m) == 0 {
@@ -284,9 +284,9 @@ func (lx *lexer) include(text string, pos Pos) bool {
 			dir := alt[:strings.LastIndexByte(alt[:strings.IndexAny(alt, "*?[")], '/')+1]
 			switch {
 			case wildMustMatch:
-				lx.d.errorf(pos, "include %q matches no files", alt)
+				lx.d.includeErrorf(pos, "include %q matches no files", alt)
 			case mustMatch && dir != "/" && !lx.exists(strings.TrimSuffix(dir, "/")):
-				lx.d.errorf(pos, "include %q: directory %s does not exist", alt, dir)
+				lx.d.includeErrorf(pos, "include %q: directory %s does not exist", alt, dir)
 			default:
 				lx.d.notice(pos, "include %q matches no files", alt)
 			}

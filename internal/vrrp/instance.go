@@ -202,15 +202,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		if err != nil {
 			return nil, err
 		}
-		configure := func(vmac netlink.Link) error {
-			if err := n.setVMACSysctls(vmac, base); err != nil {
-				return err
-			}
-			if err := vmacIPv6(h, vmac, a.v6); err != nil || !a.v6 {
-				return err
-			}
-			return addBaseLinkLocal(h, vmac, base)
-		}
+		configure := func(vmac netlink.Link) error { return n.configureAddrVMAC(h, vmac, base, a.v6) }
 		families := vmacFamilies{IPv4: !a.v6, IPv6: a.v6}
 		if _, err := n.setupVMAC(h, base, a.name, VMACAddr(in.VRID, a.v6), i.holdVMACRules(families, base), configure); err != nil {
 			return nil, err

@@ -162,6 +162,18 @@ func (n *Node) configureVMAC(h *netlink.Handle, link, base netlink.Link, in *Ins
 	return nil
 }
 
+// configureAddrVMAC sets an address VMAC's and its base's sysctls and, for an IPv6
+// one, its IPv6 addressing: no address of its own, its base's link-local one.
+func (n *Node) configureAddrVMAC(h *netlink.Handle, link, base netlink.Link, v6 bool) error {
+	if err := n.setVMACSysctls(link, base); err != nil {
+		return err
+	}
+	if err := vmacIPv6(h, link, v6); err != nil || !v6 {
+		return err
+	}
+	return addBaseLinkLocal(h, link, base)
+}
+
 // addBaseLinkLocal gives an IPv6 VMAC its base's link-local address, as keepalived
 // gives its addresses' VMACs: the VMAC makes none of its own (vmacIPv6), and its
 // neighbour advertisements need one.

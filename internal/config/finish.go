@@ -32,9 +32,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 			f.iface(a.Dev, a.Pos)
 		}
 	}
-	for _, r := range cfg.StaticRoutes {
-		f.iface(r.Dev, r.Pos)
-	}
+	f.routesAndRules()
 	f.groups()
 	f.virtualServers()
 	if ns := cfg.NetNamespace; ns == "." || ns == ".." || strings.Contains(ns, "/") {
@@ -617,14 +615,6 @@ func (f *finisher) instances() {
 				} else {
 					f.iface(list[i].Dev, list[i].Pos)
 				}
-			}
-		}
-		for _, r := range vi.VirtualRoutes {
-			f.iface(r.Dev, r.Pos)
-		}
-		for _, r := range vi.VirtualRules {
-			if r.Preference == 0 {
-				f.d.warnf(r.Pos, "%s: rule has no preference; keepalived assigns one (16384, 16383, …)", who)
 			}
 		}
 		for _, t := range vi.TrackInterfaces {

@@ -61,6 +61,8 @@ func FuzzValueKinds(f *testing.F) {
 		"ops@example.com", "mail.example.com 587", "2001:db8::1 25", "/run/k.fifo root wheel",
 		"[::1]:9100", "0.0.0.0:80", "abc+/=", "50ms", "0.3", "10%", "1.5 s", "2 reverse",
 		"NAT", "TUN type gue port 6080 csum", "200-299 404", "eth0 inst VI_1 id 3", "\"/bin/sh -c 'x'\" nobody", "IWGRP|IWOTH", "IRUSR | IXOTH", "0x1ff",
+		"10.1.0.0/16 via 10.0.0.1 dev eth0 mtu lock 1400 rtt 2s nexthop via 10.0.0.2 weight 3 onlink",
+		"from 10.0.0.0/8 fwmark 0x5/0xff not goto 200 preference 100 sport 1-2 uidrange 1-5",
 	} {
 		f.Add(s)
 	}

@@ -40,6 +40,7 @@ type Config struct {
 	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`
 	Scripts             []*VRRPScript         `json:"vrrp_scripts,omitempty" kw:"vrrp_script"`
 	TrackFiles          []*TrackFile          `json:"track_files,omitempty" kw:"track_file"`
+	TrackGroups         []*TrackGroup         `json:"track_groups,omitempty" kw:"track_group"`
 	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty" kw:"vrrp_track_process"`
 	BFDInstances        []*BFDInstance        `json:"bfd_instances,omitempty" kw:"bfd_instance"`
 	SyncGroups          []*SyncGroup          `json:"sync_groups,omitempty" kw:"vrrp_sync_group"`
@@ -285,6 +286,14 @@ type TrackFile struct {
 	InitFile *InitFile `json:"init_file,omitempty" kw:"init_file"`
 }
 
+// TrackGroup is a track_group block: the VRRP instances that track the devices of the
+// static addresses, routes and rules naming it.
+type TrackGroup struct {
+	Source
+	Name    string   `json:"name"`
+	Members []string `json:"group" kw:"group"`
+}
+
 // TrackProcess is a vrrp_track_process block: it is up while the number of running
 // processes that match lies in Quorum..QuorumMax.
 // BFDInstance is a bfd_instance: a BFD session with a neighbour, which VRRP instances
@@ -468,36 +477,83 @@ type IPAddress struct {
 type Nexthop struct {
 	Via    netip.Addr `json:"via,omitzero"`
 	Dev    string     `json:"dev,omitempty"`
-	Weight int        `json:"weight,omitempty"`
+	Weight int        `json:"weight,omitempty"` // 1..256; 0: not given (1)
+	OnLink bool       `json:"onlink,omitempty"`
+	Realms string     `json:"realms,omitempty"` // [FROM/]TO, names or numbers
 }
 
-// Route is one virtual_routes or static_routes line, iproute2 style.
+// Route is one virtual_routes or static_routes line, iproute2 style, with the words
+// keepalived takes. Names (table, protocol, tos, realms) are kept as written; the
+// VRRP plan resolves them from /etc/iproute2 as keepalived does.
 type Route struct {
-	Pos      Pos               `json:"pos"`
-	Type     string            `json:"type"` // unicast, blackhole, unreachable, prohibit, throw, …
-	Dest     netip.Prefix      `json:"dest"`
-	Src      netip.Addr        `json:"src,omitzero"`
-	Via      netip.Addr        `json:"via,omitzero"`
-	Dev      string            `json:"dev,omitempty"`
-	Scope    string            `json:"scope,omitempty"`
-	Table    string            `json:"table,omitempty"`
-	Metric   int               `json:"metric,omitempty"`
-	Nexthops []Nexthop         `json:"nexthops,omitempty"`
-	NoTrack  bool              `json:"no_track,omitempty"`
-	Options  map[string]string `json:"options,omitempty"` // other attributes (mtu, proto, …) as written
+	Pos      Pos          `json:"pos"`
+	Type     string       `json:"type"` // unicast, blackhole, unreachable, prohibit, throw, …
+	Dest     netip.Prefix `json:"dest"`
+	Src      netip.Addr   `json:"src,omitzero"`
+	Via      netip.Addr   `json:"via,omitzero"`
+	Dev      string       `json:"dev,omitempty"`
+	Scope    string       `json:"scope,omitempty"`
+	Table    string       `json:"table,omitempty"`
+	Metric   int          `json:"metric,omitempty"`
+	Protocol string       `json:"protocol,omitempty"` // "": keepalived (18)
+	Tos      string       `json:"tos,omitempty"`
+	Realms   string       `json:"realms,omitempty"`
+	OnLink   bool         `json:"onlink,omitempty"`
+	// Mode is how the route goes in: "add" (fails if it exists), "append", or ""
+	// for keepalived's default, prepend.
+	Mode     string       `json:"mode,omitempty"`
+	Nexthops []Nexthop    `json:"nexthops,omitempty"`
+	Metrics  RouteMetrics `json:"metrics,omitzero"`
+	NoTrack  bool         `json:"no_track,omitempty"`
+	// TrackGroup is a static route's track_group: its instances track Dev.
+	TrackGroup string `json:"track_group,omitempty"`
+	// Ignored are the words read but not installed (encap, pref, expires, from, …),
+	// each with why; the configuration warns of them.
+	Ignored []string `json:"ignored,omitempty"`
 }
 
-// Rule is one virtual_rules or static_rules line, iproute2 style.
+// RouteMetrics are a route's RTAX attributes, in the kernel's units (rtt in 1/8 ms,
+// rttvar in 1/4 ms, rto_min in ms), clamped as keepalived clamps them. 0: not set.
+type RouteMetrics struct {
+	MTU, AdvMSS, Reordering, Window, Cwnd, Ssthresh, InitCwnd, InitRwnd uint32
+	RTT, RTTVar, RtoMin                                                 uint32
+	Hoplimit                                                            uint8
+	ECN, QuickACK, FastOpenNoCookie                                     bool
+	Congctl                                                             string
+	// Locked are the metrics given with "lock".
+	Locked []string `json:",omitempty"`
+}
+
+// Rule is one virtual_rules or static_rules line, iproute2 style, with the words
+// keepalived takes.
 type Rule struct {
-	Pos        Pos               `json:"pos"`
-	From       netip.Prefix      `json:"from,omitzero"`
-	To         netip.Prefix      `json:"to,omitzero"`
-	Table      string            `json:"table,omitempty"`
-	Preference int               `json:"preference,omitempty"` // 0: assigned by the runtime (warning)
-	Action     string            `json:"action,omitempty"`     // blackhole, prohibit, unreachable, goto, nop
-	Family     string            `json:"family"`
-	NoTrack    bool              `json:"no_track,omitempty"`
-	Options    map[string]string `json:"options,omitempty"`
+	Pos        Pos          `json:"pos"`
+	From       netip.Prefix `json:"from,omitzero"`
+	To         netip.Prefix `json:"to,omitzero"`
+	Not        bool         `json:"not,omitempty"`
+	Table      string       `json:"table,omitempty"`
+	Preference int          `json:"preference,omitempty"` // 0: keepalived assigns one (warning)
+	// Action is "table" (Table), goto (Goto), nop, blackhole, prohibit or unreachable.
+	Action      string     `json:"action,omitempty"`
+	Goto        int        `json:"goto,omitempty"`
+	Family      string     `json:"family"`
+	Tos         string     `json:"tos,omitempty"`
+	FwMark      uint32     `json:"fwmark,omitempty"`
+	FwMask      uint32     `json:"fwmask,omitempty"` // 0: not given
+	Realms      string     `json:"realms,omitempty"`
+	SuppressLen *int       `json:"suppress_prefixlength,omitempty"`
+	SuppressGrp string     `json:"suppress_ifgroup,omitempty"`
+	IIF         string     `json:"iif,omitempty"`
+	OIF         string     `json:"oif,omitempty"`
+	TunnelID    uint64     `json:"tunnel_id,omitempty"`
+	UIDRange    *[2]uint32 `json:"uidrange,omitempty"`
+	Protocol    *uint8     `json:"protocol,omitempty"` // nil: keepalived (18)
+	IPProto     string     `json:"ipproto,omitempty"`
+	SPort       *[2]uint16 `json:"sport,omitempty"`
+	DPort       *[2]uint16 `json:"dport,omitempty"`
+	NoTrack     bool       `json:"no_track,omitempty"`
+	TrackGroup  string     `json:"track_group,omitempty"`
+	Ignored     []string   `json:"ignored,omitempty"`
 }
 
 // VirtualServerGroup is a virtual_server_group: addresses and marks that share one

@@ -113,7 +113,6 @@ func deprecated(a ...string) kwOpt {
 func repeat() kwOpt      { return func(s *keywordSpec) { s.repeat = true } }
 func required() kwOpt    { return func(s *keywordSpec) { s.required = true } }
 func doc(d string) kwOpt { return func(s *keywordSpec) { s.doc = d } }
-func unsupported() kwOpt { return func(s *keywordSpec) { s.status = Unsupported } }
 
 // notApplied marks a keyword read into the model that nothing acts on yet.
 func notApplied() kwOpt { return func(s *keywordSpec) { s.status = NotApplied } }

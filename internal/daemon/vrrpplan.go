@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
-	"strconv"
+	"slices"
+	"strings"
 
 	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/rtnames"
 	"github.com/govs/govs/internal/vrrp"
 	"github.com/govs/govs/internal/vrrp/nftfw"
 )
@@ -91,11 +94,13 @@ func vrrpConfig(cfg *config.Config) (vrrp.Config, error) {
 	for _, t := range cfg.TrackProcesses {
 		out.TrackProcesses = append(out.TrackProcesses, trackProcess(t))
 	}
+	tracked := staticTracking(cfg)
 	for _, in := range cfg.Instances {
 		ic, err := instanceConfig(in)
 		if err != nil {
 			return vrrp.Config{}, err
 		}
+		ic.TrackInterfaces = append(ic.TrackInterfaces, tracked[in.Name]...)
 		out.Instances = append(out.Instances, ic)
 	}
 	for _, sg := range cfg.SyncGroups {
@@ -227,49 +232,127 @@ func vips(addrs []config.IPAddress) []vrrp.VIP {
 	return out
 }
 
+// staticTracking is what track_group adds to each instance: the device of every
+// static address, route (dev) and rule (iif) naming a group it is in, with weight 0
+// (FAULT while down), as keepalived's static_track_group_init.
+func staticTracking(cfg *config.Config) map[string][]vrrp.TrackInterface {
+	members := map[string][]string{}
+	for _, g := range cfg.TrackGroups {
+		members[g.Name] = g.Members
+	}
+	out := map[string][]vrrp.TrackInterface{}
+	add := func(group, dev string) {
+		for _, m := range members[group] {
+			if group != "" && !slices.ContainsFunc(out[m], func(t vrrp.TrackInterface) bool { return t.Name == dev }) {
+				out[m] = append(out[m], vrrp.TrackInterface{Name: dev})
+			}
+		}
+	}
+	for _, a := range cfg.StaticAddresses {
+		add(a.TrackGroup, a.Dev)
+	}
+	for _, r := range cfg.StaticRoutes {
+		add(r.TrackGroup, r.Dev)
+	}
+	for _, r := range cfg.StaticRules {
+		add(r.TrackGroup, r.IIF)
+	}
+	return out
+}
+
+// rtprotKeepalived marks the routes and rules govs installs, as keepalived marks its own.
+const rtprotKeepalived = 18
+
 func vrrpRoute(r config.Route) (vrrp.Route, error) {
-	out := vrrp.Route{Dst: r.Dest, Src: r.Src, Gateway: r.Via, Dev: r.Dev, Metric: r.Metric, Scope: r.Scope}
-	if r.Type != "unicast" && r.Type != "" {
+	out := vrrp.Route{Dst: r.Dest, Src: r.Src, Gateway: r.Via, Dev: r.Dev, Metric: r.Metric, Scope: r.Scope,
+		OnLink: r.OnLink, NoTrack: r.NoTrack, Protocol: rtprotKeepalived}
+	if r.Type != "unicast" {
 		out.Type = r.Type
 	}
-	t, err := tableID(r.Table)
-	if err != nil {
-		return out, fmt.Errorf("%s: route table %q: %w", r.Pos, r.Table, err)
+	switch r.Mode {
+	case "add":
+		out.Mode = vrrp.RouteAdd
+	case "append":
+		out.Mode = vrrp.RouteAppend
 	}
-	out.Table = t
-	return out, nil
+	names := nameResolver{pos: r.Pos}
+	out.Table = int(names.lookup(rtnames.Table, "table", cmp.Or(r.Table, "main")))
+	if r.Protocol != "" {
+		out.Protocol = uint8(names.lookup(rtnames.Protocol, "protocol", r.Protocol))
+	}
+	if r.Tos != "" {
+		out.Tos = uint8(names.lookup(rtnames.DSField, "tos", r.Tos))
+	}
+	out.Realms = names.realms(r.Realms)
+	for _, nh := range r.Nexthops {
+		out.Nexthops = append(out.Nexthops, vrrp.Nexthop{Gateway: nh.Via, Dev: nh.Dev, Weight: nh.Weight, OnLink: nh.OnLink})
+	}
+	m := r.Metrics
+	out.Metrics = vrrp.RouteMetrics{MTU: m.MTU, AdvMSS: m.AdvMSS, Reordering: m.Reordering, Window: m.Window,
+		Cwnd: m.Cwnd, Ssthresh: m.Ssthresh, InitCwnd: m.InitCwnd, InitRwnd: m.InitRwnd, RTT: m.RTT, RTTVar: m.RTTVar,
+		RtoMin: m.RtoMin, Hoplimit: m.Hoplimit, ECN: m.ECN, QuickACK: m.QuickACK, FastOpenNoCookie: m.FastOpenNoCookie,
+		Congctl: m.Congctl, MTULock: slices.Contains(m.Locked, "mtu"), RtoMinLock: slices.Contains(m.Locked, "rto_min")}
+	return out, names.err
 }
 
 func vrrpRule(r config.Rule) (vrrp.Rule, error) {
-	out := vrrp.Rule{From: r.From, To: r.To, Priority: r.Preference, IIF: r.Options["iif"], OIF: r.Options["oif"]}
+	out := vrrp.Rule{From: r.From, To: r.To, Not: r.Not, Priority: r.Preference, IIF: r.IIF, OIF: r.OIF,
+		FwMark: r.FwMark, FwMask: r.FwMask, Goto: r.Goto, TunnelID: r.TunnelID, UIDRange: r.UIDRange,
+		SPort: r.SPort, DPort: r.DPort, NoTrack: r.NoTrack, Protocol: rtprotKeepalived,
+		SuppressPrefixLen: -1, SuppressIfGroup: -1}
+	if r.Action != "table" {
+		out.Action = r.Action
+	}
 	if r.Family == "inet6" {
 		out.Family = 6
 	}
-	t, err := tableID(r.Table)
-	if err != nil {
-		return out, fmt.Errorf("%s: rule table %q: %w", r.Pos, r.Table, err)
+	if r.Protocol != nil {
+		out.Protocol = *r.Protocol
 	}
-	out.Table = t
-	return out, nil
+	if r.SuppressLen != nil {
+		out.SuppressPrefixLen = *r.SuppressLen
+	}
+	names := nameResolver{pos: r.Pos}
+	if r.Table != "" {
+		out.Table = int(names.lookup(rtnames.Table, "table", r.Table))
+	}
+	if r.Tos != "" {
+		out.Tos = uint8(names.lookup(rtnames.DSField, "tos", r.Tos))
+	}
+	if r.SuppressGrp != "" {
+		out.SuppressIfGroup = int(names.lookup(rtnames.Group, "suppress_ifgroup", r.SuppressGrp))
+	}
+	if r.IPProto != "" {
+		out.IPProto = int(names.lookup(rtnames.IPProto, "ipproto", r.IPProto))
+	}
+	out.Realms = names.realms(r.Realms)
+	return out, names.err
 }
 
-// tableID maps iproute2's table names; numbers pass through.
-func tableID(name string) (int, error) {
-	switch name {
-	case "":
-		return 0, nil
-	case "main":
-		return 254, nil
-	case "local":
-		return 255, nil
-	case "default":
-		return 253, nil
+// nameResolver resolves a route's or rule's iproute2 names, keeping the first error.
+type nameResolver struct {
+	pos config.Pos
+	err error
+}
+
+func (n *nameResolver) lookup(k rtnames.Kind, what, name string) uint32 {
+	v, err := rtnames.Lookup(rtnames.Dir, k, name)
+	if err != nil && n.err == nil {
+		n.err = fmt.Errorf("%s: %s: %w", n.pos, what, err)
 	}
-	n, err := strconv.Atoi(name)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("want a table number or main/local/default")
+	return v
+}
+
+// realms reads [FROM/]TO as FROM<<16 | TO.
+func (n *nameResolver) realms(s string) uint32 {
+	if s == "" {
+		return 0
 	}
-	return n, nil
+	from, to, both := strings.Cut(s, "/")
+	if !both {
+		return n.lookup(rtnames.Realm, "realms", s)
+	}
+	return n.lookup(rtnames.Realm, "realms", from)<<16 | n.lookup(rtnames.Realm, "realms", to)
 }
 
 // trackProcess maps a vrrp_track_process block; the config package has already

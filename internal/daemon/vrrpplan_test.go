@@ -170,3 +170,71 @@ func TestProcessKeywords(t *testing.T) {
 		})
 	}
 }
+
+// TestVRRPConfigTrackGroup: a track_group's instances track, with weight 0, the device
+// of each static address, route and rule naming it (keepalived's track_group); a
+// route or rule that cannot be tracked adds nothing.
+func TestVRRPConfigTrackGroup(t *testing.T) {
+	cfg := parse(t, `
+track_group TG {
+  group {
+    VI_1
+    VI_2
+  }
+}
+static_ipaddress {
+  10.0.0.5/24 dev eth1 track_group TG
+  10.0.0.6/24 dev eth1 track_group TG
+}
+static_routes {
+  10.1.0.0/16 via 10.0.0.1 dev eth2 track_group TG
+  10.2.0.0/16 via 10.0.0.1 dev eth5 no_track
+}
+static_rules {
+  from 10.3.0.0/16 table 1 iif eth3 track_group TG preference 9
+  from 10.4.0.0/16 table 1 iif eth4 no_track track_group TG preference 10
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  priority 100
+  virtual_ipaddress {
+    10.0.0.101/24
+  }
+  track_interface {
+    eth9 weight 10
+  }
+}
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 3
+  priority 100
+  virtual_ipaddress {
+    10.0.0.102/24
+  }
+}
+`)
+	vc, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracked := []vrrp.TrackInterface{{Name: "eth1"}, {Name: "eth2"}, {Name: "eth3"}}
+	want := map[string][]vrrp.TrackInterface{
+		"VI_1": tracked,
+		"VI_2": append([]vrrp.TrackInterface{{Name: "eth9", Weight: 10}}, tracked...),
+		"VI_3": nil,
+	}
+	for _, in := range vc.Instances {
+		if !reflect.DeepEqual(in.TrackInterfaces, want[in.Name]) {
+			t.Errorf("%s tracks %+v, want %+v", in.Name, in.TrackInterfaces, want[in.Name])
+		}
+	}
+}

@@ -28,6 +28,12 @@ var routeTypes = map[string]int{
 	"blackhole":   unix.RTN_BLACKHOLE,
 	"unreachable": unix.RTN_UNREACHABLE,
 	"prohibit":    unix.RTN_PROHIBIT,
+	"throw":       unix.RTN_THROW,
+	"local":       unix.RTN_LOCAL,
+	"broadcast":   unix.RTN_BROADCAST,
+	"multicast":   unix.RTN_MULTICAST,
+	"anycast":     unix.RTN_ANYCAST,
+	"nat":         unix.RTN_NAT,
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {
@@ -37,8 +43,19 @@ func ipNet(p netip.Prefix) *net.IPNet {
 // addressPlan is the netlink objects an instance installs as master, resolved once.
 type addressPlan struct {
 	addrs  []plannedAddr
-	routes []*netlink.Route
-	rules  []*netlink.Rule
+	routes []plannedRoute
+	rules  []plannedRule
+}
+
+type plannedRoute struct {
+	route   *netlink.Route
+	mode    RouteMode
+	noTrack bool
+}
+
+type plannedRule struct {
+	rule    *netlink.Rule
+	noTrack bool
 }
 
 type plannedAddr struct {
@@ -92,63 +109,14 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*a
 		p.addrs = append(p.addrs, plannedAddr{link: l, addr: a, noTrack: v.NoTrack})
 	}
 	for i, r := range in.Routes {
-		rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric}
-		if r.Dev != "" || !r.Gateway.IsValid() && r.Type == "" {
-			l, err := link(r.Dev)
-			if err != nil {
-				return nil, fmt.Errorf("route %d (%v): %w", i+1, r.Dst, err)
-			}
-			rt.LinkIndex = l.Attrs().Index
+		rt, err := netlinkRoute(r, link)
+		if err != nil {
+			return nil, fmt.Errorf("route %d (%v): %w", i+1, r.Dst, err)
 		}
-		if r.Src.IsValid() {
-			rt.Src = r.Src.AsSlice()
-		}
-		if r.Gateway.IsValid() {
-			rt.Gw = r.Gateway.AsSlice()
-		}
-		scope, ok := scopes[r.Scope]
-		if !ok {
-			return nil, fmt.Errorf("route %v: unknown scope %q", r.Dst, r.Scope)
-		}
-		if r.Scope != "" {
-			rt.Scope = scope
-		}
-		typ, ok := routeTypes[r.Type]
-		if !ok {
-			return nil, fmt.Errorf("route %v: unknown type %q", r.Dst, r.Type)
-		}
-		rt.Type = typ
-		if typ != unix.RTN_UNICAST {
-			rt.LinkIndex = 0
-		}
-		p.routes = append(p.routes, rt)
+		p.routes = append(p.routes, plannedRoute{route: rt, mode: r.Mode, noTrack: r.NoTrack})
 	}
 	for _, r := range in.Rules {
-		rule := netlink.NewRule()
-		rule.Table = r.Table
-		if r.Priority > 0 {
-			rule.Priority = r.Priority
-		}
-		family := unix.AF_INET
-		if r.Family == 6 || r.From.Addr().Is6() || r.To.Addr().Is6() {
-			family = unix.AF_INET6
-		}
-		rule.Family = family
-		if r.From.IsValid() {
-			rule.Src = ipNet(r.From)
-		}
-		if r.To.IsValid() {
-			rule.Dst = ipNet(r.To)
-		}
-		rule.IifName, rule.OifName = r.IIF, r.OIF
-		if r.FwMark != 0 {
-			rule.Mark = r.FwMark
-			if r.FwMask != 0 {
-				m := r.FwMask
-				rule.Mask = &m
-			}
-		}
-		p.rules = append(p.rules, rule)
+		p.rules = append(p.rules, plannedRule{rule: netlinkRule(r), noTrack: r.NoTrack})
 	}
 	return p, nil
 }
@@ -183,13 +151,13 @@ func (p *addressPlan) add(h *netlink.Handle) error {
 		}
 	}
 	for _, r := range p.routes {
-		if err := h.RouteAdd(r); err != nil && !errors.Is(err, syscall.EEXIST) {
-			errs = append(errs, fmt.Errorf("adding route %v: %w", r.Dst, err))
+		if err := addRoute(h, r); err != nil {
+			errs = append(errs, fmt.Errorf("adding route %v: %w", r.route.Dst, err))
 		}
 	}
 	for _, r := range p.rules {
-		if err := h.RuleAdd(r); err != nil && !errors.Is(err, syscall.EEXIST) {
-			errs = append(errs, fmt.Errorf("adding rule %v: %w", r, err))
+		if err := h.RuleAdd(r.rule); err != nil && !errors.Is(err, syscall.EEXIST) {
+			errs = append(errs, fmt.Errorf("adding rule %v: %w", r.rule, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -203,13 +171,13 @@ func (p *addressPlan) remove(h *netlink.Handle) error {
 	}
 	var errs []error
 	for _, r := range p.rules {
-		if err := h.RuleDel(r); !gone(err) {
-			errs = append(errs, fmt.Errorf("removing rule %v: %w", r, err))
+		if err := h.RuleDel(r.rule); !gone(err) {
+			errs = append(errs, fmt.Errorf("removing rule %v: %w", r.rule, err))
 		}
 	}
 	for _, r := range p.routes {
-		if err := h.RouteDel(r); !gone(err) {
-			errs = append(errs, fmt.Errorf("removing route %v: %w", r.Dst, err))
+		if err := h.RouteDel(r.route); !gone(err) {
+			errs = append(errs, fmt.Errorf("removing route %v: %w", r.route.Dst, err))
 		}
 	}
 	for _, a := range p.addrs {
@@ -238,7 +206,7 @@ func (p *addressPlan) without(other *addressPlan) *addressPlan {
 	for _, r := range p.routes {
 		keep := true
 		for _, o := range other.routes {
-			if r.Dst.String() == o.Dst.String() && r.Table == o.Table {
+			if r.route.Dst.String() == o.route.Dst.String() && r.route.Table == o.route.Table {
 				keep = false
 			}
 		}
@@ -249,7 +217,7 @@ func (p *addressPlan) without(other *addressPlan) *addressPlan {
 	for _, r := range p.rules {
 		keep := true
 		for _, o := range other.rules {
-			if r.String() == o.String() {
+			if r.rule.String() == o.rule.String() {
 				keep = false
 			}
 		}
@@ -258,4 +226,149 @@ func (p *addressPlan) without(other *addressPlan) *addressPlan {
 		}
 	}
 	return out
+}
+
+// netlinkRoute builds r; link resolves a device name ("" is the instance's default).
+func netlinkRoute(r Route, link func(string) (netlink.Link, error)) (*netlink.Route, error) {
+	rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric, Protocol: netlink.RouteProtocol(r.Protocol),
+		Tos: int(r.Tos), Realm: int(r.Realms)}
+	if r.Dev != "" || !r.Gateway.IsValid() && r.Type == "" && len(r.Nexthops) == 0 {
+		l, err := link(r.Dev)
+		if err != nil {
+			return nil, err
+		}
+		rt.LinkIndex = l.Attrs().Index
+	}
+	if r.Src.IsValid() {
+		rt.Src = r.Src.AsSlice()
+	}
+	if r.Gateway.IsValid() {
+		rt.Gw = r.Gateway.AsSlice()
+	}
+	if r.OnLink {
+		rt.Flags |= int(netlink.FLAG_ONLINK)
+	}
+	for _, nh := range r.Nexthops {
+		info := &netlink.NexthopInfo{Hops: max(nh.Weight, 1) - 1}
+		if nh.Gateway.IsValid() {
+			info.Gw = nh.Gateway.AsSlice()
+		}
+		if nh.Dev != "" {
+			l, err := link(nh.Dev)
+			if err != nil {
+				return nil, err
+			}
+			info.LinkIndex = l.Attrs().Index
+		}
+		if nh.OnLink {
+			info.Flags |= int(netlink.FLAG_ONLINK)
+		}
+		rt.MultiPath = append(rt.MultiPath, info)
+	}
+	scope, ok := scopes[r.Scope]
+	if !ok {
+		return nil, fmt.Errorf("unknown scope %q", r.Scope)
+	}
+	if r.Scope != "" {
+		rt.Scope = scope
+	}
+	typ, ok := routeTypes[r.Type]
+	if !ok {
+		return nil, fmt.Errorf("unknown type %q", r.Type)
+	}
+	rt.Type = typ
+	if typ != unix.RTN_UNICAST && r.Dev == "" {
+		rt.LinkIndex = 0
+	}
+	m := r.Metrics
+	rt.MTU, rt.MTULock, rt.AdvMSS, rt.Reordering, rt.Window = int(m.MTU), m.MTULock, int(m.AdvMSS), int(m.Reordering), int(m.Window)
+	rt.Cwnd, rt.Ssthresh, rt.InitCwnd, rt.InitRwnd = int(m.Cwnd), int(m.Ssthresh), int(m.InitCwnd), int(m.InitRwnd)
+	rt.Rtt, rt.RttVar, rt.RtoMin, rt.RtoMinLock, rt.Hoplimit = int(m.RTT), int(m.RTTVar), int(m.RtoMin), m.RtoMinLock, int(m.Hoplimit)
+	rt.Congctl = m.Congctl
+	if m.ECN {
+		rt.Features = unix.RTAX_FEATURE_ECN
+	}
+	if m.QuickACK {
+		rt.QuickACK = 1
+	}
+	if m.FastOpenNoCookie {
+		rt.FastOpenNoCookie = 1
+	}
+	return rt, nil
+}
+
+// addRoute adds r as its mode says; one already there is fine (a reload, or one an
+// operator added by hand).
+func addRoute(h *netlink.Handle, r plannedRoute) error {
+	var err error
+	switch r.mode {
+	case RouteAdd:
+		err = h.RouteAdd(r.route)
+	case RouteAppend:
+		err = h.RouteAppend(r.route)
+	default:
+		// NLM_F_CREATE alone: the kernel puts it before a route of the same key,
+		// as keepalived's default (ip route prepend).
+		err = h.RouteAddEcmp(r.route)
+	}
+	if errors.Is(err, syscall.EEXIST) {
+		return nil
+	}
+	return err
+}
+
+// netlinkRule builds r.
+func netlinkRule(r Rule) *netlink.Rule {
+	rule := netlink.NewRule()
+	rule.Table = r.Table
+	if r.Priority > 0 {
+		rule.Priority = r.Priority
+	}
+	family := unix.AF_INET
+	if r.Family == 6 || r.From.Addr().Is6() || r.To.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	rule.Family = family
+	if r.From.IsValid() {
+		rule.Src = ipNet(r.From)
+	}
+	if r.To.IsValid() {
+		rule.Dst = ipNet(r.To)
+	}
+	rule.IifName, rule.OifName, rule.Invert = r.IIF, r.OIF, r.Not
+	if r.FwMark != 0 || r.FwMask != 0 {
+		rule.Mark = r.FwMark
+		if r.FwMask != 0 {
+			m := r.FwMask
+			rule.Mask = &m
+		}
+	}
+	rule.Tos, rule.TunID = uint(r.Tos), uint(r.TunnelID)
+	if r.Realms != 0 {
+		rule.Flow = int(r.Realms)
+	}
+	rule.SuppressPrefixlen, rule.SuppressIfgroup = r.SuppressPrefixLen, r.SuppressIfGroup
+	rule.IPProto, rule.Protocol = r.IPProto, r.Protocol
+	if r.UIDRange != nil {
+		rule.UIDRange = netlink.NewRuleUIDRange(r.UIDRange[0], r.UIDRange[1])
+	}
+	if r.SPort != nil {
+		rule.Sport = netlink.NewRulePortRange(r.SPort[0], r.SPort[1])
+	}
+	if r.DPort != nil {
+		rule.Dport = netlink.NewRulePortRange(r.DPort[0], r.DPort[1])
+	}
+	switch r.Action {
+	case "goto":
+		rule.Goto = r.Goto
+	case "nop":
+		rule.Type = unix.FR_ACT_NOP
+	case "blackhole":
+		rule.Type = unix.FR_ACT_BLACKHOLE
+	case "prohibit":
+		rule.Type = unix.FR_ACT_PROHIBIT
+	case "unreachable":
+		rule.Type = unix.FR_ACT_UNREACHABLE
+	}
+	return rule
 }

@@ -279,7 +279,7 @@ type VIP struct {
 	vmac string
 }
 
-// Route is one line of virtual_routes.
+// Route is one line of virtual_routes or static_routes.
 type Route struct {
 	Dst     netip.Prefix
 	Src     netip.Addr // preferred source
@@ -288,20 +288,77 @@ type Route struct {
 	Table   int
 	Metric  int
 	Scope   string // as for VIP
-	// Type is "" (unicast), "blackhole", "unreachable" or "prohibit".
+	// Type is "" (unicast), "blackhole", "unreachable", "prohibit", "throw", "local",
+	// "broadcast", "multicast", "anycast" or "nat".
 	Type string
+	// Protocol marks the route [18, keepalived's]; a route is found again by it.
+	Protocol uint8
+	Tos      uint8
+	Realms   uint32 // FROM<<16 | TO
+	OnLink   bool
+	// Mode is how the route goes in: prepend (keepalived's default, before any route
+	// of the same key), add (fails on one) or append.
+	Mode     RouteMode
+	Nexthops []Nexthop
+	Metrics  RouteMetrics
+	// NoTrack: a deleted route is neither restored (static) nor a reason to leave
+	// MASTER (virtual).
+	NoTrack bool
 }
 
-// Rule is one line of virtual_rules.
+// RouteMode is how a route is added.
+type RouteMode uint8
+
+const (
+	RoutePrepend RouteMode = iota
+	RouteAdd
+	RouteAppend
+)
+
+// Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Gateway netip.Addr
+	Dev     string
+	Weight  int // 1..256 [1]
+	OnLink  bool
+}
+
+// RouteMetrics are a route's RTAX attributes in the kernel's units; 0 is unset.
+type RouteMetrics struct {
+	MTU, AdvMSS, Reordering, Window, Cwnd, Ssthresh, InitCwnd, InitRwnd uint32
+	RTT, RTTVar, RtoMin                                                 uint32
+	Hoplimit                                                            uint8
+	ECN, QuickACK, FastOpenNoCookie                                     bool
+	Congctl                                                             string
+	MTULock, RtoMinLock                                                 bool
+}
+
+// Rule is one line of virtual_rules or static_rules.
 type Rule struct {
 	From, To netip.Prefix
+	Not      bool
+	// Action is "" (look up Table), "goto" (Goto), "nop", "blackhole", "prohibit" or
+	// "unreachable".
+	Action   string
 	Table    int
+	Goto     int
 	Priority int // preference; 0 lets the kernel choose
 	IIF, OIF string
 	FwMark   uint32
 	FwMask   uint32
+	Tos      uint8
+	Realms   uint32
+	// SuppressPrefixLen and SuppressIfGroup are -1 when unset.
+	SuppressPrefixLen, SuppressIfGroup int
+	TunnelID                           uint64
+	UIDRange                           *[2]uint32
+	IPProto                            int // 0: any
+	SPort, DPort                       *[2]uint16
+	// Protocol marks the rule [18, keepalived's].
+	Protocol uint8
 	// Family is 4 or 6 when From and To are both unset (keepalived's `inet6`) [4].
-	Family int
+	Family  int
+	NoTrack bool
 }
 
 // GARPConfig is the gratuitous ARP / unsolicited NA schedule on becoming master.

@@ -1,0 +1,160 @@
+package config
+
+import (
+	"cmp"
+	"slices"
+)
+
+// rtprotKeepalived is the route and rule protocol keepalived marks its own with.
+const rtprotKeepalived = 18
+
+// routesAndRules checks the static and virtual routes and rules as keepalived does
+// after reading each: what it cannot track, track groups, and the preferences it
+// gives rules that have none.
+func (f *finisher) routesAndRules() {
+	groups := map[string]*TrackGroup{}
+	instances := map[string]bool{}
+	for _, vi := range f.cfg.Instances {
+		instances[vi.Name] = true
+	}
+	for _, g := range f.cfg.TrackGroups {
+		if _, dup := groups[g.Name]; dup {
+			f.d.errorf(g.Pos, "track_group %s is already defined", g.Name)
+		}
+		groups[g.Name] = g
+		if len(g.Members) == 0 {
+			f.d.warnf(g.Pos, "track_group %s has no vrrp_instance; it tracks nothing", g.Name)
+		}
+		for _, m := range g.Members {
+			if !instances[m] {
+				f.d.warnf(g.Pos, "vrrp instance %s specified in track group %s doesn't exist - ignoring", m, g.Name)
+			}
+		}
+	}
+	// group resolves a static entry's track_group: keepalived reads the file once, so
+	// a group defined below its first use is not found there.
+	group := func(name string, at Pos, noTrack bool, what string) string {
+		g := groups[name]
+		switch {
+		case name == "":
+		case g == nil || g.Pos.File == at.File && g.Pos.Line > at.Line:
+			f.d.warnf(at, "track_group %s not found", name)
+		case noTrack:
+			f.d.warnf(at, "%s has both track_group and no_track set - not tracking", what)
+		default:
+			return name
+		}
+		return ""
+	}
+	for i := range f.cfg.StaticAddresses {
+		a := &f.cfg.StaticAddresses[i]
+		a.TrackGroup = group(a.TrackGroup, a.Pos, a.NoTrack, "Static address")
+	}
+	var rules []*Rule
+	routes := func(list []Route, static bool) {
+		for i := range list {
+			r := &list[i]
+			f.iface(r.Dev, r.Pos)
+			for _, nh := range r.Nexthops {
+				f.iface(nh.Dev, r.Pos)
+			}
+			f.route(r)
+			if !static && r.TrackGroup != "" {
+				f.d.errorf(r.Pos, "track_group is for static_routes only")
+			}
+			if r.TrackGroup != "" && r.Dev == "" {
+				f.d.warnf(r.Pos, "Static route cannot have track group if no oif specified")
+				r.TrackGroup = ""
+			}
+			r.TrackGroup = group(r.TrackGroup, r.Pos, r.NoTrack, "Static route")
+		}
+	}
+	ruleList := func(list []Rule, static bool) {
+		for i := range list {
+			r := &list[i]
+			f.iface(r.IIF, r.Pos)
+			f.iface(r.OIF, r.Pos)
+			for _, why := range r.Ignored {
+				f.d.warnf(r.Pos, "rule: %s; ignored", why)
+			}
+			if !r.NoTrack && r.Protocol != nil && *r.Protocol != rtprotKeepalived {
+				f.d.warnf(r.Pos, "Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol")
+				r.Protocol = nil
+			}
+			if !static && r.TrackGroup != "" {
+				f.d.errorf(r.Pos, "track_group is for static_rules only")
+			}
+			if r.TrackGroup != "" && r.IIF == "" {
+				f.d.warnf(r.Pos, "Static rule cannot have track_group if dev/iif not specified")
+				r.TrackGroup = ""
+			}
+			r.TrackGroup = group(r.TrackGroup, r.Pos, r.NoTrack, "Static rule")
+			rules = append(rules, r)
+		}
+	}
+	routes(f.cfg.StaticRoutes, true)
+	ruleList(f.cfg.StaticRules, true)
+	for _, vi := range f.cfg.Instances {
+		for _, list := range [][]IPAddress{vi.VirtualIPs, vi.ExcludedIPs} {
+			for _, a := range list {
+				if a.TrackGroup != "" {
+					f.d.errorf(a.Pos, "track_group is for static_ipaddress only")
+				}
+			}
+		}
+		routes(vi.VirtualRoutes, false)
+		ruleList(vi.VirtualRules, false)
+	}
+	f.rulePreferences(rules)
+}
+
+// route applies keepalived's checks to one route.
+func (f *finisher) route(r *Route) {
+	for _, why := range r.Ignored {
+		f.d.warnf(r.Pos, "route %s: %s; ignored", r.Dest, why)
+	}
+	for _, m := range r.Metrics.Locked {
+		if m != "mtu" && m != "rto_min" {
+			f.d.warnf(r.Pos, "route %s: lock is supported on mtu and rto_min only; %s is set unlocked", r.Dest, m)
+		}
+	}
+	for _, nh := range r.Nexthops {
+		if nh.Realms != "" {
+			f.d.warnf(r.Pos, "route %s: realms on a nexthop is not supported; ignored", r.Dest)
+		}
+	}
+	if r.NoTrack {
+		return
+	}
+	if r.Protocol != "" && r.Protocol != "keepalived" && r.Protocol != "18" {
+		f.d.warnf(r.Pos, "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol")
+		r.Protocol = ""
+	}
+	if r.Dev == "" {
+		f.d.warnf(r.Pos, "Warning - cannot track route %s with no interface specified, not tracking", r.Dest)
+		r.NoTrack = true
+	}
+}
+
+// rulePreferences gives each rule without a preference keepalived's: 16384 for the
+// first of its family, one less for each next, in the order of the file.
+func (f *finisher) rulePreferences(rules []*Rule) {
+	fileOrder := map[string]int{}
+	for _, r := range rules {
+		if _, ok := fileOrder[r.Pos.File]; !ok {
+			fileOrder[r.Pos.File] = len(fileOrder)
+		}
+	}
+	slices.SortStableFunc(rules, func(a, b *Rule) int {
+		return cmp.Or(cmp.Compare(fileOrder[a.Pos.File], fileOrder[b.Pos.File]), cmp.Compare(a.Pos.Line, b.Pos.Line))
+	})
+	next := map[string]int{"inet": 16384, "inet6": 16384}
+	for _, r := range rules {
+		if r.Preference != 0 {
+			continue
+		}
+		r.Preference = next[r.Family]
+		next[r.Family]--
+		f.d.warnf(r.Pos, "Rule has no preference specified - setting to %d. This is probably not what you want.", r.Preference)
+	}
+}

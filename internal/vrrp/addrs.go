@@ -230,7 +230,7 @@ func (p *addressPlan) without(other *addressPlan) *addressPlan {
 
 // netlinkRoute builds r; link resolves a device name ("" is the instance's default).
 func netlinkRoute(r Route, link func(string) (netlink.Link, error)) (*netlink.Route, error) {
-	rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric, Protocol: netlink.RouteProtocol(r.Protocol),
+	rt := &netlink.Route{Dst: ipNet(r.Dst), Table: r.Table, Priority: r.Metric, Protocol: netlink.RouteProtocol(cmp.Or(r.Protocol, rtprotKeepalived)),
 		Tos: int(r.Tos), Realm: int(r.Realms)}
 	if r.Dev != "" || !r.Gateway.IsValid() && r.Type == "" && len(r.Nexthops) == 0 {
 		l, err := link(r.Dev)
@@ -348,7 +348,7 @@ func netlinkRule(r Rule) *netlink.Rule {
 		rule.Flow = int(r.Realms)
 	}
 	rule.SuppressPrefixlen, rule.SuppressIfgroup = r.SuppressPrefixLen, r.SuppressIfGroup
-	rule.IPProto, rule.Protocol = r.IPProto, r.Protocol
+	rule.IPProto, rule.Protocol = r.IPProto, cmp.Or(r.Protocol, rtprotKeepalived)
 	if r.UIDRange != nil {
 		rule.UIDRange = netlink.NewRuleUIDRange(r.UIDRange[0], r.UIDRange[1])
 	}

@@ -291,7 +291,7 @@ type Route struct {
 	// Type is "" (unicast), "blackhole", "unreachable", "prohibit", "throw", "local",
 	// "broadcast", "multicast", "anycast" or "nat".
 	Type string
-	// Protocol marks the route [18, keepalived's]; a route is found again by it.
+	// Protocol marks the route [0: 18, keepalived's]; a route is found again by it.
 	Protocol uint8
 	Tos      uint8
 	Realms   uint32 // FROM<<16 | TO
@@ -354,7 +354,7 @@ type Rule struct {
 	UIDRange                           *[2]uint32
 	IPProto                            int // 0: any
 	SPort, DPort                       *[2]uint16
-	// Protocol marks the rule [18, keepalived's].
+	// Protocol marks the rule [0: 18, keepalived's].
 	Protocol uint8
 	// Family is 4 or 6 when From and To are both unset (keepalived's `inet6`) [4].
 	Family  int

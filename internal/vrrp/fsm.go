@@ -95,9 +95,14 @@ const (
 	EventGroupMaster
 	// EventGroupBackup: another member of the sync group left MASTER for BACKUP.
 	EventGroupBackup
+	// EventResign: something else deleted one of the master's addresses, routes or
+	// rules. It resigns (a priority-0 advert) and goes back to MASTER after Skew_Time
+	// unless another router takes over first, which puts everything back, as
+	// keepalived does.
+	EventResign
 )
 
-var eventNames = [...]string{"start", "advert", "timer", "fault", "fault_cleared", "shutdown", "group_master", "group_backup"}
+var eventNames = [...]string{"start", "advert", "timer", "fault", "fault_cleared", "shutdown", "group_master", "group_backup", "resign"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -262,6 +267,13 @@ func Step(m Machine, p Params, ev Event) (Machine, Actions) {
 	case EventGroupBackup:
 		if m.State == StateMaster {
 			m = becomeBackup(m, p, &act)
+		}
+	case EventResign:
+		if m.State == StateMaster {
+			m = becomeBackup(m, p, &act)
+			m.Master, m.MasterPriority = netip.Addr{}, 0
+			act.Send, act.SendPriority = true, 0
+			act.Timer = SkewTime(p.Version, p.Priority, m.MasterAdverInterval)
 		}
 	case EventAdvert:
 		switch m.State {

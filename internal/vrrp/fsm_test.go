@@ -113,6 +113,13 @@ func TestStep(t *testing.T) {
 			{ev: advert(addrHigh, 200, 200*time.Millisecond), state: StateBackup, timer: 3*200*time.Millisecond + SkewTime(3, 100, 200*time.Millisecond)},
 			{ev: advert(addrHigh, 0, 200*time.Millisecond), state: StateBackup, timer: SkewTime(3, 100, 200*time.Millisecond)},
 		}},
+		{"a master whose address was deleted resigns, and is back after skew time", v2, []step{
+			{ev: Event{Kind: EventStart}, state: StateBackup, timer: down2},
+			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 100, timer: time.Second},
+			{ev: Event{Kind: EventResign}, state: StateBackup, send: true, sendPrio: 0, timer: skew2},
+			{ev: Event{Kind: EventResign}, state: StateBackup},
+			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 100, timer: time.Second},
+		}},
 		{"master yields to higher priority without a priority-0 advert", v2, []step{
 			{ev: Event{Kind: EventStart}, state: StateBackup, timer: down2},
 			{ev: Event{Kind: EventTimer}, state: StateMaster, send: true, sendPrio: 100, timer: time.Second},

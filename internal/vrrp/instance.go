@@ -45,6 +45,9 @@ type instance struct {
 	sock             *advertSocket
 	announce         garpSender
 	plan             *addressPlan
+	// unplaced are the objects of plan that could not be added on becoming master
+	// (by description): missing, but not deleted.
+	unplaced map[string]bool
 
 	// fw is the node's nftables tables; drops the addresses the instance's drop rules
 	// cover (none with accept mode), held what it holds there while master; vmacs what
@@ -565,4 +568,12 @@ func (i *instance) countBad(err error, src netip.Addr) {
 		i.stats.bad[pe.Reason].Add(1)
 	}
 	i.logger.Debug("dropped advert", "from", src, "err", err)
+}
+
+// install adds the instance's addresses, routes and rules on becoming master.
+func (i *instance) install(h *netlink.Handle) {
+	var err error
+	if i.unplaced, err = i.plan.addEach(h); err != nil {
+		i.logger.Error("adding virtual addresses", "err", err)
+	}
 }

@@ -238,6 +238,23 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}()
 	gen := n.launch(next, h, notif, nil, nil)
+	// Deletions of what the node put in are looked for a little after the
+	// notifications that may mean one, so that a burst costs one look.
+	ownCtx, stopOwn := context.WithCancel(ctx)
+	ownChanged := make(chan struct{}, 1)
+	ownDone := make(chan struct{})
+	go func() {
+		defer close(ownDone)
+		n.watchOwn(ownCtx, cfg.NetlinkMonitorRcvBuf, func() {
+			select {
+			case ownChanged <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	defer func() { stopOwn(); <-ownDone }()
+	var ownCheck <-chan time.Time
+	restoreFailed := map[string]string{}
 	// reload replaces the running generation with one of cfg. Everything that can fail
 	// (interfaces, addresses, sockets) is done before the running generation is
 	// touched: a reload that cannot run leaves it as it was, as keepalived keeps its old
@@ -325,9 +342,23 @@ func (n *Node) Run(ctx context.Context) error {
 			rebuild()
 		case <-retry:
 			rebuild()
+		case <-ownChanged:
+			if ownCheck == nil {
+				ownCheck = time.After(ownCheckDelay)
+			}
+		case <-ownCheck:
+			ownCheck = nil
+			n.restoreStatic(h, static, restoreFailed)
+			for _, r := range gen.runners {
+				r.ownChanged()
+			}
 		}
 	}
 }
+
+// ownCheckDelay is how long after a notification that may mean a deletion the node
+// looks for what it put in: a burst of notifications costs one look.
+const ownCheckDelay = 20 * time.Millisecond
 
 // generation is one configuration running: its tracker watchers and runners.
 type generation struct {

@@ -30,6 +30,10 @@ type runner struct {
 	// scheduling settings (vrrp_priority, vrrp_rt_priority, vrrp_cpu_affinity).
 	ownThreads bool
 
+	// own asks the runner to look for its masters' addresses, routes and rules
+	// (something may have deleted them).
+	own chan struct{}
+
 	cancel  context.CancelFunc   // ends the readers
 	stopc   chan map[string]bool // end's request: which members to hand over
 	carried map[string]carry
@@ -41,7 +45,7 @@ func newRunner(n *Node, g *SyncGroupConfig, members []*instance, tr *tracker, no
 	return &runner{
 		n: n, group: g, members: members, tr: tr, notif: notif, h: h,
 		rx: make(chan rxAdvert, 64), done: make(chan struct{}), epoch: time.Now(),
-		stopc: make(chan map[string]bool, 1),
+		stopc: make(chan map[string]bool, 1), own: make(chan struct{}, 1),
 	}
 }
 
@@ -127,6 +131,8 @@ func (r *runner) loop(carried map[string]carry) {
 			r.receive(a)
 		case <-r.wake:
 			r.retrack(false)
+		case <-r.own:
+			r.checkOwn()
 		case <-timer.C:
 			next := r.nextDeadline()
 			now := waitPrecisely(next)
@@ -183,9 +189,7 @@ func (r *runner) resume(i *instance, c carry) {
 	switch i.m.State {
 	case StateMaster:
 		i.holdDrops()
-		if err := i.plan.add(r.h); err != nil {
-			i.logger.Error("adding virtual addresses", "err", err)
-		}
+		i.install(r.h)
 		if c.plan != nil {
 			if err := c.plan.without(i.plan).remove(r.h); err != nil {
 				i.logger.Error("removing addresses no longer configured", "err", err)
@@ -471,9 +475,15 @@ func (r *runner) step(i *instance, ev Event) {
 		}
 	}
 	if act.Changed && act.From == StateMaster && act.To == StateBackup {
+		// A member that resigned takes the others along the same way (keepalived's
+		// set_vrrp_backup), so the group comes back together after Skew_Time.
+		kind := EventGroupBackup
+		if ev.Kind == EventResign {
+			kind = EventResign
+		}
 		for _, o := range r.members {
 			if o != i && o.m.State == StateMaster {
-				r.step(o, Event{Kind: EventGroupBackup})
+				r.step(o, Event{Kind: kind})
 			}
 		}
 	}
@@ -496,9 +506,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	if to == StateMaster {
 		i.stats.becameMaster.Add(1)
 		i.holdDrops()
-		if err := i.plan.add(r.h); err != nil {
-			i.logger.Error("adding virtual addresses", "err", err)
-		}
+		i.install(r.h)
 		g := i.cfg.GARP
 		r.startBurst(i, g.MasterRepeat, now)
 		r.sendGARPs(i, now) // the first burst goes out at once
@@ -541,5 +549,43 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	if r.groupState != to {
 		r.groupState = to
 		r.notif.enqueue(notifyJob{group: true, name: r.group.Name, state: to, cmds: r.group.Notify, smtp: r.group.SMTPAlert})
+	}
+}
+
+// ownChanged asks the runner to check its masters' objects; it does not block.
+func (r *runner) ownChanged() {
+	select {
+	case r.own <- struct{}{}:
+	default: // a check is already asked for
+	}
+}
+
+// checkOwn makes a master resign when something else deleted one of its tracked
+// addresses, routes or rules, as keepalived does: a priority-0 advert, BACKUP, and
+// MASTER again after Skew_Time (everything put back) unless another router takes
+// over first. In a sync group the other masters resign with it.
+func (r *runner) checkOwn() {
+	if !slices.ContainsFunc(r.members, func(i *instance) bool { return i.m.State == StateMaster && !i.retained }) {
+		return
+	}
+	ks, err := readKernelState(r.h)
+	if err != nil {
+		r.n.logger.Warn("checking the masters' addresses, routes and rules", "err", err)
+		return
+	}
+	for _, i := range r.members {
+		if i.m.State != StateMaster || i.retained {
+			continue
+		}
+		var deleted []string
+		for _, o := range i.plan.missing(ks) {
+			if !i.unplaced[o.what] {
+				deleted = append(deleted, o.what)
+			}
+		}
+		if len(deleted) > 0 {
+			i.logger.Warn("("+i.cfg.Name+") deleted by something else: leaving MASTER, back after Skew_Time unless another router takes over", "deleted", deleted)
+			r.step(i, Event{Kind: EventResign})
+		}
 	}
 }

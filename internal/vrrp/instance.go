@@ -45,6 +45,10 @@ type instance struct {
 	sock             *advertSocket
 	announce         garpSender
 	plan             *addressPlan
+	// srcIndex is the interface the source address was taken from (0: configured);
+	// srcGone says why the instance is in FAULT when it is no longer there.
+	srcIndex int
+	srcGone  string
 	// unplaced are the objects of plan that could not be added on becoming master
 	// (by description): missing, but not deleted.
 	unplaced map[string]bool
@@ -175,6 +179,9 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	i.ifindex = link.Attrs().Index
 	if i.src, err = sourceAddr(h, link, &in); err != nil {
 		return nil, err
+	}
+	if !in.SourceAddr.IsValid() {
+		i.srcIndex = link.Attrs().Index
 	}
 	// dev is where the instance lives: its VIPs, adverts received and (unless
 	// vmac_xmit_base) sent. With use_vmac it is the VMAC, whose virtual MAC then moves

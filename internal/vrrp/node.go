@@ -336,9 +336,10 @@ func (n *Node) Run(ctx context.Context) error {
 			n.noteFirewall(cfg)
 			retry, rebuildErr = nil, "" // built on the devices as they are now
 		case <-n.relink:
-			// An interface an instance uses was re-created (another index) or one of
-			// our VMACs deleted: the instances are built again on what exists now, as
-			// keepalived rebinds them and re-creates its VMACs.
+			// An interface an instance uses was re-created (another index), one of
+			// our VMACs deleted, or an instance's source address removed: the
+			// instances are built again on what exists now, as keepalived rebinds
+			// them, re-creates its VMACs and takes another source address.
 			rebuild()
 		case <-retry:
 			rebuild()
@@ -353,6 +354,15 @@ func (n *Node) Run(ctx context.Context) error {
 				r.ownChanged()
 			}
 		}
+	}
+}
+
+// rebuild asks Run to build the instances again on the interfaces as they are now; it
+// does not block.
+func (n *Node) rebuild() {
+	select {
+	case n.relink <- struct{}{}:
+	default: // one is already asked for
 	}
 }
 
@@ -488,12 +498,7 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 	gen.watchers.Add(1)
 	links := newLinkFollower(tr, p.links, cfg.LinkDelays, n.logger, prevLinks)
 	gen.links = links
-	links.watchRebuilds(p.insts, vmacNames(cfg), func() {
-		select {
-		case n.relink <- struct{}{}:
-		default: // one is already asked for
-		}
-	})
+	links.watchRebuilds(p.insts, vmacNames(cfg), n.rebuild)
 	links.resubscribe = func(ctx context.Context) (chan netlink.LinkUpdate, []netlink.Link, context.CancelFunc, error) {
 		sctx, stop := context.WithCancel(ctx)
 		updates := make(chan netlink.LinkUpdate, 64)

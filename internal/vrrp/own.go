@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -103,31 +104,44 @@ const rtprotKeepalived = 18
 // kernelState is what the kernel has of the objects a plan can hold.
 type kernelState struct {
 	addrs  map[string]bool // addrKey
+	ips    map[string]bool // "index address": the addresses on each interface
 	routes map[string]bool // routeKey
 	rules  []netlink.Rule
 }
 
-func readKernelState(h *netlink.Handle) (*kernelState, error) {
-	ks := &kernelState{addrs: map[string]bool{}, routes: map[string]bool{}}
+// readKernelState lists the addresses, and the routes and rules when asked (a full
+// routing table can be large).
+func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error) {
+	ks := &kernelState{addrs: map[string]bool{}, ips: map[string]bool{}, routes: map[string]bool{}}
 	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses: %w", err)
 	}
 	for _, a := range addrs {
 		ks.addrs[addrKey(a.LinkIndex, a.IPNet)] = true
+		ks.ips[fmt.Sprintf("%d %s", a.LinkIndex, a.IP)] = true
 	}
-	routes, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: rtprotKeepalived},
-		netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
-	if err != nil {
-		return nil, fmt.Errorf("listing routes: %w", err)
+	if routes {
+		list, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: rtprotKeepalived},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+		if err != nil {
+			return nil, fmt.Errorf("listing routes: %w", err)
+		}
+		for i := range list {
+			ks.routes[routeKey(&list[i])] = true
+		}
 	}
-	for i := range routes {
-		ks.routes[routeKey(&routes[i])] = true
-	}
-	if ks.rules, err = h.RuleList(netlink.FAMILY_ALL); err != nil {
-		return nil, fmt.Errorf("listing rules: %w", err)
+	if rules {
+		if ks.rules, err = h.RuleList(netlink.FAMILY_ALL); err != nil {
+			return nil, fmt.Errorf("listing rules: %w", err)
+		}
 	}
 	return ks, nil
+}
+
+// hasIP says whether interface index has address a.
+func (ks *kernelState) hasIP(index int, a netip.Addr) bool {
+	return ks.ips[fmt.Sprintf("%d %s", index, net.IP(a.AsSlice()))]
 }
 
 func addrKey(index int, ipn *net.IPNet) string {
@@ -247,7 +261,10 @@ func (p *addressPlan) addEach(h *netlink.Handle) (failed map[string]bool, err er
 // "Restoring deleted static address/route/rule"). A failure is logged once until it
 // changes: an entry on an interface that is down cannot go back before it comes up.
 func (n *Node) restoreStatic(h *netlink.Handle, static *addressPlan, failed map[string]string) {
-	ks, err := readKernelState(h)
+	if len(static.addrs)+len(static.routes)+len(static.rules) == 0 {
+		return
+	}
+	ks, err := readKernelState(h, len(static.routes) > 0, len(static.rules) > 0)
 	if err != nil {
 		n.logger.Warn("checking the static entries", "err", err)
 		return

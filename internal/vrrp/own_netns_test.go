@@ -14,7 +14,8 @@ import (
 // priority-0 advert; its sync group with it) and is master again after Skew_Time with
 // everything back, the peer staying backup; deleted static entries are put back, and
 // so are the static routes an interface lost going down, once it is up. no_track
-// entries, and those that could not be put in, are left alone.
+// entries, and those that could not be put in, are left alone. An instance whose
+// source address goes is in FAULT until it can take another.
 func TestDeletedByOthers(t *testing.T) {
 	_, hosts := lanHosts(t, "a", "b")
 	a := hosts["a"]
@@ -118,5 +119,26 @@ func TestDeletedByOthers(t *testing.T) {
 	}
 	if got := show(); strings.Contains(got, "10.77.0.240/24") || strings.Contains(got, "10.77.0.201/32") {
 		t.Errorf("a no_track address was put back:\n%s", got)
+	}
+
+	// Its source address gone, the group is in FAULT until it is built on an address
+	// the interface has: here the static 10.77.0.200, at once.
+	for len(n.Events()) > 0 {
+		<-n.Events()
+	}
+	ip("addr", "del", "10.77.0.1/24", "dev", "eth0")
+	faulted := time.After(3 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev := <-n.Events():
+			done = ev.Instance == "VI_1" && ev.To == StateFault
+		case <-faulted:
+			t.Fatal("VI_1 did not go FAULT without its source address")
+		}
+	}
+	ip("addr", "add", "10.77.0.1/24", "dev", "eth0")
+	waitVIP(t, 5*time.Second, testVIP, a, hosts)
+	if src := n.Status()[0].SourceAddr; src != netip.MustParseAddr("10.77.0.200") {
+		t.Errorf("VI_1's source address is %v, want 10.77.0.200, the one eth0 kept", src)
 	}
 }

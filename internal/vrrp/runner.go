@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -377,6 +378,9 @@ func (r *runner) retrack(initial bool) {
 		if f := i.cfg.ConfigFault; f != "" {
 			faults = append(faults, f)
 		}
+		if i.srcGone != "" {
+			faults = append(faults, i.srcGone)
+		}
 		if prio != i.params.Priority && !initial {
 			i.logger.Info("effective priority changed", "from", i.params.Priority, "to", prio)
 			r.shiftDownTimer(i, prio)
@@ -563,15 +567,36 @@ func (r *runner) ownChanged() {
 // checkOwn makes a master resign when something else deleted one of its tracked
 // addresses, routes or rules, as keepalived does: a priority-0 advert, BACKUP, and
 // MASTER again after Skew_Time (everything put back) unless another router takes
-// over first. In a sync group the other masters resign with it.
+// over first. In a sync group the other masters resign with it. An instance whose
+// source address (taken from its interface) is gone is in FAULT until the instances
+// are built again on an address the interface has (keepalived: "Deassigned address").
 func (r *runner) checkOwn() {
-	if !slices.ContainsFunc(r.members, func(i *instance) bool { return i.m.State == StateMaster && !i.retained }) {
+	var routes, rules bool
+	for _, i := range r.members {
+		if i.m.State == StateMaster {
+			routes, rules = routes || len(i.plan.routes) > 0, rules || len(i.plan.rules) > 0
+		}
+	}
+	ks, err := readKernelState(r.h, routes, rules)
+	if err != nil {
+		r.n.logger.Warn("checking the instances' addresses, routes and rules", "err", err)
 		return
 	}
-	ks, err := readKernelState(r.h)
-	if err != nil {
-		r.n.logger.Warn("checking the masters' addresses, routes and rules", "err", err)
-		return
+	sourceChanged := false
+	for _, i := range r.members {
+		if i.srcIndex == 0 || i.absent != "" || (i.srcGone != "") == !ks.hasIP(i.srcIndex, i.src) {
+			continue
+		}
+		sourceChanged = true
+		i.srcGone = ""
+		if !ks.hasIP(i.srcIndex, i.src) {
+			i.srcGone = fmt.Sprintf("source address %v is no longer on %s", i.src, i.cfg.Interface)
+			i.logger.Warn("(" + i.cfg.Name + ") " + i.srcGone + ": FAULT until the instance is built on one it has")
+			r.n.rebuild()
+		}
+	}
+	if sourceChanged {
+		r.retrack(false)
 	}
 	for _, i := range r.members {
 		if i.m.State != StateMaster || i.retained {

@@ -48,6 +48,7 @@ func (f *finisher) routesAndRules() {
 	}
 	for i := range f.cfg.StaticAddresses {
 		a := &f.cfg.StaticAddresses[i]
+		f.address(a)
 		a.TrackGroup = group(a.TrackGroup, a.Pos, a.NoTrack, "Static address")
 	}
 	var rules []*Rule
@@ -96,7 +97,9 @@ func (f *finisher) routesAndRules() {
 	ruleList(f.cfg.StaticRules, true)
 	for _, vi := range f.cfg.Instances {
 		for _, list := range [][]IPAddress{vi.VirtualIPs, vi.ExcludedIPs} {
-			for _, a := range list {
+			for i := range list {
+				a := &list[i]
+				f.address(a)
 				if a.TrackGroup != "" {
 					f.d.errorf(a.Pos, "track_group is for static_ipaddress only")
 				}
@@ -106,6 +109,36 @@ func (f *finisher) routesAndRules() {
 		ruleList(vi.VirtualRules, false)
 	}
 	f.rulePreferences(rules)
+}
+
+// address applies keepalived's checks to one address.
+func (f *finisher) address(a *IPAddress) {
+	switch {
+	case a.Prefix.Addr().Is6() && a.Broadcast != "":
+		f.d.errorf(a.Pos, "address %s: an IPv6 address has no broadcast address", a.Prefix)
+	case a.Broadcast != "" && a.Peer.IsValid():
+		f.d.warnf(a.Pos, "Cannot specify broadcast and peer addresses - ignoring broadcast address")
+		a.Broadcast = ""
+	case (a.Broadcast == "+" || a.Broadcast == "-") && a.Prefix.Bits() > 30:
+		f.d.warnf(a.Pos, "Address prefix length %d too long for broadcast", a.Prefix.Bits())
+		a.Broadcast = ""
+	}
+	if a.Prefix.Addr().Is6() {
+		if a.Scope != "" {
+			f.d.warnf(a.Pos, "Cannot specify scope for IPv6 addresses (%s) - ignoring scope", a.Prefix)
+			a.Scope = ""
+		}
+		if a.Label != "" {
+			f.d.warnf(a.Pos, "Cannot specify label for IPv6 addresses (%s) - ignoring label", a.Prefix)
+			a.Label = ""
+		}
+	} else if a.PreferredLft != "" {
+		f.d.warnf(a.Pos, "address %s: preferred_lft is for IPv6 addresses; ignored", a.Prefix)
+		a.PreferredLft = ""
+	}
+	if a.Peer.IsValid() && a.Peer.Is4() != a.Prefix.Addr().Is4() {
+		f.d.errorf(a.Pos, "address %s: peer %s is of the other family", a.Prefix, a.Peer)
+	}
 }
 
 // route applies keepalived's checks to one route.

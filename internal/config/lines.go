@@ -81,7 +81,7 @@ func parseIPAddress(t []Token) (any, error) {
 		case "label":
 			a.Label = v
 		case "peer":
-			if a.Peer, err = parsePrefix(v, i+1); err != nil {
+			if a.Peer, err = parseAddr(v, i+1); err != nil {
 				return nil, err
 			}
 		case "preferred_lft":

@@ -465,7 +465,7 @@ type IPAddress struct {
 	Dev          string       `json:"dev,omitempty"`       // [instance interface; default_interface for static]
 	Scope        string       `json:"scope,omitempty"`
 	Label        string       `json:"label,omitempty"`
-	Peer         netip.Prefix `json:"peer,omitzero"`
+	Peer         netip.Addr   `json:"peer,omitzero"`
 	PreferredLft string       `json:"preferred_lft,omitempty"`
 	TrackGroup   string       `json:"track_group,omitempty"`
 	NoTrack      bool         `json:"no_track,omitempty"`

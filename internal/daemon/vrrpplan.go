@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/rtnames"
 	"github.com/govs/govs/internal/vrrp"
 	"github.com/govs/govs/internal/vrrp/nftfw"
+	"golang.org/x/sys/unix"
 )
 
 // vrrpConfig maps the vrrp_instance, vrrp_sync_group, vrrp_script, track_file and
@@ -220,12 +222,41 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	return ic, nil
 }
 
+// addressFlags are the IFA_F flags the address words set.
+var addressFlags = map[string]int{"home": unix.IFA_F_HOMEADDRESS, "mngtmpaddr": unix.IFA_F_MANAGETEMPADDR,
+	"noprefixroute": unix.IFA_F_NOPREFIXROUTE, "autojoin": unix.IFA_F_MCAUTOJOIN}
+
 func vips(addrs []config.IPAddress) []vrrp.VIP {
 	var out []vrrp.VIP
 	for _, a := range addrs {
-		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label, NoTrack: a.NoTrack, UseVMAC: a.UseVMAC}
-		if b, err := netip.ParseAddr(a.Broadcast); err == nil {
-			v.Broadcast = b
+		v := vrrp.VIP{Prefix: a.Prefix, Dev: a.Dev, Scope: a.Scope, Label: a.Label, NoTrack: a.NoTrack, UseVMAC: a.UseVMAC, Peer: a.Peer}
+		switch a.Broadcast {
+		case "+", "-":
+			// The host bits set or cleared, of the peer's address when there is one.
+			base := cmp.Or(a.Peer, a.Prefix.Addr()).As4()
+			host := ^uint32(0) >> a.Prefix.Bits()
+			n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+			if a.Broadcast == "+" {
+				n |= host
+			} else {
+				n &^= host
+			}
+			v.Broadcast = netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+		default:
+			v.Broadcast, _ = netip.ParseAddr(a.Broadcast)
+		}
+		for _, f := range a.Flags {
+			v.Flags |= addressFlags[f]
+			v.DAD = v.DAD || f == "-nodad" // keepalived: do not force nodad; "nodad" is the default
+		}
+		switch a.PreferredLft {
+		case "":
+		case "forever":
+			forever := int64(-1)
+			v.PreferredLft = &forever
+		default:
+			n, _ := strconv.ParseInt(a.PreferredLft, 0, 64)
+			v.PreferredLft = &n
 		}
 		out = append(out, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"syscall"
@@ -64,6 +65,14 @@ type plannedAddr struct {
 	noTrack bool
 }
 
+// fresh is a copy of the address to hand to the library, which rewrites what it is
+// given (an IPv4 broadcast of 0.0.0.0, meaning none, becomes nil, and nil would next
+// time mean "compute one").
+func (a plannedAddr) fresh() *netlink.Addr {
+	c := *a.addr
+	return &c
+}
+
 // planAddresses resolves devices and builds the netlink objects of an instance.
 // Addresses and routes without a dev go on defaultDev: the instance's interface, or its
 // VMAC.
@@ -97,16 +106,7 @@ func planAddresses(h *netlink.Handle, in *InstanceConfig, defaultDev string) (*a
 		if !ok {
 			return nil, fmt.Errorf("address %v: unknown scope %q", v.Prefix, v.Scope)
 		}
-		a := &netlink.Addr{IPNet: ipNet(v.Prefix), Label: v.Label, Scope: int(scope)}
-		if v.Broadcast.IsValid() {
-			a.Broadcast = v.Broadcast.AsSlice()
-		}
-		if v.Prefix.Addr().Is6() {
-			// A VIP must answer at once: duplicate address detection would keep it
-			// tentative (unusable) for a second or more after a takeover.
-			a.Flags = unix.IFA_F_NODAD
-		}
-		p.addrs = append(p.addrs, plannedAddr{link: l, addr: a, noTrack: v.NoTrack})
+		p.addrs = append(p.addrs, plannedAddr{link: l, addr: netlinkAddr(v, scope), noTrack: v.NoTrack})
 	}
 	for i, r := range in.Routes {
 		rt, err := netlinkRoute(r, link)
@@ -146,7 +146,7 @@ func (p *addressPlan) garpTargets() []garpTarget {
 func (p *addressPlan) add(h *netlink.Handle) error {
 	var errs []error
 	for _, a := range p.addrs {
-		if err := h.AddrAdd(a.link, a.addr); err != nil && !errors.Is(err, syscall.EEXIST) {
+		if err := h.AddrAdd(a.link, a.fresh()); err != nil && !errors.Is(err, syscall.EEXIST) {
 			errs = append(errs, fmt.Errorf("adding %v to %s: %w", a.addr.IPNet, a.link.Attrs().Name, err))
 		}
 	}
@@ -181,7 +181,7 @@ func (p *addressPlan) remove(h *netlink.Handle) error {
 		}
 	}
 	for _, a := range p.addrs {
-		if err := h.AddrDel(a.link, a.addr); !gone(err) {
+		if err := h.AddrDel(a.link, a.fresh()); !gone(err) {
 			errs = append(errs, fmt.Errorf("removing %v from %s: %w", a.addr.IPNet, a.link.Attrs().Name, err))
 		}
 	}
@@ -226,6 +226,38 @@ func (p *addressPlan) without(other *addressPlan) *addressPlan {
 		}
 	}
 	return out
+}
+
+// netlinkAddr builds v as keepalived adds it.
+func netlinkAddr(v VIP, scope netlink.Scope) *netlink.Addr {
+	a := &netlink.Addr{IPNet: ipNet(v.Prefix), Label: v.Label, Scope: int(scope), Flags: v.Flags}
+	if v.Peer.IsValid() {
+		a.Peer = &net.IPNet{IP: v.Peer.AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())}
+	}
+	if !v.Prefix.Addr().Is6() {
+		// Only the broadcast address asked for: the library would compute one.
+		a.Broadcast = net.IPv4zero
+		if v.Broadcast.IsValid() {
+			a.Broadcast = v.Broadcast.AsSlice()
+		}
+		return a
+	}
+	if !v.DAD {
+		// A VIP must answer at once: duplicate address detection would keep it
+		// tentative (unusable) for a second or more after a takeover.
+		a.Flags |= unix.IFA_F_NODAD
+	}
+	lft := int64(-1)
+	switch {
+	case v.PreferredLft != nil:
+		lft = *v.PreferredLft
+	case v.Prefix.Bits() == 128:
+		lft = 0 // keepalived's default: not to be chosen as a source address
+	}
+	if lft >= 0 {
+		a.PreferedLft, a.ValidLft = int(lft), math.MaxUint32
+	}
+	return a
 }
 
 // netlinkRoute builds r; link resolves a device name ("" is the instance's default).

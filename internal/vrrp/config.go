@@ -262,6 +262,18 @@ type VIP struct {
 	Prefix netip.Prefix
 	// Broadcast is brd; invalid means none.
 	Broadcast netip.Addr
+	// Peer is the other end of a point-to-point address; invalid means none.
+	Peer netip.Addr
+	// Flags are IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_NOPREFIXROUTE and
+	// IFA_F_MCAUTOJOIN as given (home, mngtmpaddr, noprefixroute, autojoin).
+	Flags int
+	// DAD (keepalived's -nodad) lets an IPv6 address go through duplicate address
+	// detection; without it it is usable at once (IFA_F_NODAD).
+	DAD bool
+	// PreferredLft is an IPv6 address's preferred lifetime in seconds: 0 makes it
+	// deprecated (not chosen as a source), -1 is forever. Unset (nil): 0 for a /128,
+	// forever otherwise, as keepalived.
+	PreferredLft *int64
 	// Dev is the device [the instance's interface].
 	Dev string
 	// Scope is the address scope: "global" (default), "site", "link", "host", "nowhere".

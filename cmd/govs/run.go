@@ -34,7 +34,7 @@ type runFlags struct {
 	vrrpOnly, checksOnly, logJSON, keepIPVS     bool
 	stopTimeout                                 time.Duration
 	http, httpToken, httpTokenFile              string
-	dataFile, statsFile                         string
+	dataFile, statsFile, jsonFile               string
 	umask                                       string
 	namespace                                   string
 	pidFiles                                    map[string]*string
@@ -107,6 +107,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.httpTokenFile, "http-token-file", "", "read the HTTP token from `FILE` (keeps it out of ps)")
 	fs.StringVar(&f.dataFile, "data-file", daemon.DefaultDataFile, "where SIGUSR1 writes the state dump")
 	fs.StringVar(&f.statsFile, "stats-file", daemon.DefaultStatsFile, "where SIGUSR2 writes the statistics dump")
+	fs.StringVar(&f.jsonFile, "json-file", daemon.DefaultJSONFile, "where the JSON signal (keepalived's, 36) writes keepalived's JSON dump of the VRRP instances")
 	// Accepted for keepalived compatibility: govs always runs in the foreground and
 	// logs to stderr (the console; journald when run by systemd), so -l asks for what
 	// govs does anyway.
@@ -178,7 +179,8 @@ Runs the director from a keepalived.conf: VRRP instances, real-server health
 checks and the data plane. SIGHUP reloads the configuration (one with errors is
 refused and the running one kept); SIGTERM or SIGINT stops: VRRP masters hand
 over at once (priority 0), then established connections get --stop-timeout.
-SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
+SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file,
+signal 36 (keepalived's JSON) the VRRP instances as keepalived's JSON to --json-file.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -260,7 +262,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	dumps := make(chan os.Signal, 2)
-	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON)
 	defer signal.Stop(dumps)
 
 	var pids pidFiles
@@ -299,6 +301,7 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 		Version:              version,
 		DataFile:             f.dataFile,
 		StatsFile:            f.statsFile,
+		JSONFile:             f.jsonFile,
 		UmaskFromCommandLine: f.umask != "",
 		NetNamespace:         netns,
 		NetNamespaceFromFlag: f.namespace != "",
@@ -318,8 +321,11 @@ SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file.`)
 			}
 		case sig := <-dumps:
 			dump, what := d.DumpData, "state"
-			if sig == syscall.SIGUSR2 {
+			switch sig {
+			case syscall.SIGUSR2:
 				dump, what = d.DumpStats, "statistics"
+			case sigJSON:
+				dump, what = func(context.Context) (string, error) { return d.DumpJSON() }, "JSON"
 			}
 			if path, err := dump(ctx); err != nil {
 				log.Error("writing the "+what+" dump", "err", err)
@@ -441,15 +447,16 @@ func configTest(f *runFlags, stderr io.Writer) int {
 	return 0
 }
 
+// sigJSON is keepalived's SIGJSON (SIGRTMIN+2 with glibc): write the JSON dump.
+const sigJSON = syscall.Signal(36)
+
 // printSignum is keepalived's --signum: the signal govs handles for SIGFUNC.
 func printSignum(fn string, stdout, stderr io.Writer) int {
-	sig, ok := map[string]syscall.Signal{"STOP": syscall.SIGTERM, "RELOAD": syscall.SIGHUP, "DATA": syscall.SIGUSR1, "STATS": syscall.SIGUSR2}[fn]
+	sig, ok := map[string]syscall.Signal{"STOP": syscall.SIGTERM, "RELOAD": syscall.SIGHUP, "DATA": syscall.SIGUSR1, "STATS": syscall.SIGUSR2, "JSON": sigJSON}[fn]
 	switch {
 	case ok:
 		fmt.Fprintln(stdout, int(sig))
 		return 0
-	case fn == "JSON":
-		fmt.Fprintln(stderr, "govs has no JSON signal: use govs status --json, or GET /api/v1/status")
 	case fn == "STATS_CLEAR":
 		fmt.Fprintln(stderr, "govs has no STATS_CLEAR signal: SIGUSR2 writes the statistics; govs adm -Z zeroes the virtual services' counters")
 	default:

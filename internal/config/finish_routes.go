@@ -165,7 +165,8 @@ func (f *finisher) route(r *Route) {
 	}
 	if r.Dev == "" {
 		f.d.warnf(r.Pos, "Warning - cannot track route %s with no interface specified, not tracking", r.Dest)
-		r.NoTrack = true
+		// Marked as one that could be tracked all the same, as keepalived does.
+		r.NoTrack, r.Protocol = true, "keepalived"
 	}
 }
 

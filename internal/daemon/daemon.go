@@ -79,8 +79,9 @@ type Options struct {
 	// Version is reported by the status API and govs_build_info.
 	Version string
 	// DataFile and StatsFile are where DumpData (SIGUSR1) and DumpStats (SIGUSR2)
-	// write [DefaultDataFile, DefaultStatsFile].
-	DataFile, StatsFile string
+	// write [DefaultDataFile, DefaultStatsFile]; JSONFile where DumpJSON writes
+	// [DefaultJSONFile].
+	DataFile, StatsFile, JSONFile string
 	// UmaskFromCommandLine says the process umask was given on the command line
 	// (keepalived's -u), so global_defs umask is ignored, as keepalived ignores it.
 	UmaskFromCommandLine bool
@@ -154,6 +155,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	if opts.DataFile == "" {
 		opts.DataFile = DefaultDataFile
+	}
+	if opts.JSONFile == "" {
+		opts.JSONFile = DefaultJSONFile
 	}
 	if opts.StatsFile == "" {
 		opts.StatsFile = DefaultStatsFile

@@ -16,6 +16,8 @@ import (
 const (
 	DefaultDataFile  = "/tmp/govs.data"
 	DefaultStatsFile = "/tmp/govs.stats"
+	// DefaultJSONFile is where the JSON signal writes keepalived's JSON dump.
+	DefaultJSONFile = "/tmp/govs.json"
 )
 
 // DumpData writes the full state (SIGUSR1) to Options.DataFile and returns its path.
@@ -26,6 +28,22 @@ func (d *Daemon) DumpData(ctx context.Context) (string, error) {
 // DumpStats writes the counters (SIGUSR2) to Options.StatsFile and returns its path.
 func (d *Daemon) DumpStats(ctx context.Context) (string, error) {
 	return d.dump(ctx, d.opts.StatsFile, status.Stats)
+}
+
+// DumpJSON writes the VRRP instances as keepalived's JSON dump (its SIGJSON) to
+// Options.JSONFile and returns its path. Without VRRP instances it writes nothing, as
+// keepalived.
+func (d *Daemon) DumpJSON() (string, error) {
+	d.mu.Lock()
+	path := withSuffix(d.opts.JSONFile, d.plan.DumpSuffix)
+	d.mu.Unlock()
+	if d.node == nil {
+		return "", nil
+	}
+	if err := writeFileAtomic(path, d.node.WriteKeepalivedJSON); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	return path, nil
 }
 
 func (d *Daemon) dump(ctx context.Context, path string, format func(io.Writer, status.Snapshot) error) (string, error) {

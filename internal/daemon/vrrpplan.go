@@ -142,6 +142,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 		SourceAddr:            in.SourceIP,
 		MulticastGroup:        in.McastDstIP,
 		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
+		Strict:                in.Strict,
 		CheckUnicastSrc:       in.CheckUnicastSrc,
 		UnicastTTL:            uint8(in.UnicastTTL),
 		DontTrackPrimary:      in.DontTrackPrimary,
@@ -291,12 +292,9 @@ func staticTracking(cfg *config.Config) map[string][]vrrp.TrackInterface {
 	return out
 }
 
-// rtprotKeepalived marks the routes and rules govs installs, as keepalived marks its own.
-const rtprotKeepalived = 18
-
 func vrrpRoute(r config.Route) (vrrp.Route, error) {
 	out := vrrp.Route{Dst: r.Dest, Src: r.Src, Gateway: r.Via, Dev: r.Dev, Metric: r.Metric, Scope: r.Scope,
-		OnLink: r.OnLink, NoTrack: r.NoTrack, Protocol: rtprotKeepalived}
+		OnLink: r.OnLink, NoTrack: r.NoTrack}
 	if r.Type != "unicast" {
 		out.Type = r.Type
 	}
@@ -329,7 +327,7 @@ func vrrpRoute(r config.Route) (vrrp.Route, error) {
 func vrrpRule(r config.Rule) (vrrp.Rule, error) {
 	out := vrrp.Rule{From: r.From, To: r.To, Not: r.Not, Priority: r.Preference, IIF: r.IIF, OIF: r.OIF,
 		FwMark: r.FwMark, FwMask: r.FwMask, Goto: r.Goto, TunnelID: r.TunnelID, UIDRange: r.UIDRange,
-		SPort: r.SPort, DPort: r.DPort, NoTrack: r.NoTrack, Protocol: rtprotKeepalived,
+		SPort: r.SPort, DPort: r.DPort, NoTrack: r.NoTrack,
 		SuppressPrefixLen: -1, SuppressIfGroup: -1}
 	if r.Action != "table" {
 		out.Action = r.Action

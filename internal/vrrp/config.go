@@ -198,6 +198,8 @@ type InstanceConfig struct {
 	MulticastGroup netip.Addr
 	// SkipCheckAdvAddr does not compare the advertised addresses with ours.
 	SkipCheckAdvAddr bool
+	// Strict is strict_mode, for the JSON dump (its effects are in the other fields).
+	Strict bool
 	// GARP sets the gratuitous ARP / unsolicited NA schedule.
 	GARP GARPConfig
 	// UseVMAC puts the instance on a VMAC, as keepalived's use_vmac: a private-mode

@@ -20,6 +20,7 @@ type counters struct {
 	advertsSent, advertsReceived     atomic.Uint64
 	priority0Sent, priority0Received atomic.Uint64
 	transitions, becameMaster        atomic.Uint64
+	releasedMaster                   atomic.Uint64
 	bad                              [numReasons]atomic.Uint64
 }
 

@@ -498,6 +498,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.logger.Info("(" + i.cfg.Name + ") Entering " + to.String() + " STATE")
 	i.stats.transitions.Add(1)
 	if from == StateMaster {
+		i.stats.releasedMaster.Add(1)
 		i.garpLeft, i.burstAt, i.lowerAt, i.refresh, i.extraAt = 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		i.extraQueue, i.extraNext = nil, time.Time{}
 		if !i.retained {

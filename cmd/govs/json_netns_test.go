@@ -68,9 +68,16 @@ vrrp_instance VI_2 {
 }
 `
 
+// kaInstance is one instance of keepalived's JSON dump.
+type kaInstance struct {
+	Data  map[string]any    `json:"data"`
+	Stats map[string]uint64 `json:"stats"`
+}
+
 // TestKeepalivedJSON: the JSON signal (36) makes govs write the file keepalived's
 // SIGJSON writes, with the same objects, keys in the same order and the same values
-// for the same configuration (but the time of the last transition and the counters).
+// for the same configuration (but the time of the last transition and the counters);
+// STATS_CLEAR (63) zeroes the counters in both.
 func TestKeepalivedJSON(t *testing.T) {
 	h := keepalivedHost(t)
 	dir := t.TempDir()
@@ -105,6 +112,24 @@ func TestKeepalivedJSON(t *testing.T) {
 		if !testutil.Eventually(5*time.Second, func() bool { got, err = os.ReadFile(file); return err == nil && len(got) > 0 }) {
 			t.Fatalf("%s wrote no %s:\n%s", name, file, logs.String())
 		}
+		// STATS_CLEAR zeroes the counters: the next dump counts from there.
+		os.Remove(file)
+		if err := syscall.Kill(pid, 63); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err := syscall.Kill(pid, 36); err != nil {
+			t.Fatal(err)
+		}
+		var again []kaInstance
+		if !testutil.Eventually(5*time.Second, func() bool { b, err := os.ReadFile(file); return err == nil && json.Unmarshal(b, &again) == nil }) {
+			t.Fatalf("%s wrote no second %s:\n%s", name, file, logs.String())
+		}
+		for _, in := range again {
+			if in.Stats["become_master"] != 0 || in.Stats["advert_sent"] > 5 {
+				t.Errorf("%s: %v after STATS_CLEAR: %v", name, in.Data["iname"], in.Stats)
+			}
+		}
 		return got
 	}
 	ka := dump("keepalived", filepath.Join(dir, "v.pid"), filepath.Join(dir, "keepalived.json"), "env", "TMPDIR="+dir, "keepalived", "-n", "-l", "-D", "-P", "-f", conf,
@@ -116,11 +141,7 @@ func TestKeepalivedJSON(t *testing.T) {
 	if k, g := keys.FindAllString(string(ka), -1), keys.FindAllString(string(gv), -1); !reflect.DeepEqual(k, g) {
 		t.Errorf("keys differ:\ngovs       %q\nkeepalived %q", g, k)
 	}
-	type instance struct {
-		Data  map[string]any    `json:"data"`
-		Stats map[string]uint64 `json:"stats"`
-	}
-	var kaInst, gvInst []instance
+	var kaInst, gvInst []kaInstance
 	if err := json.Unmarshal(ka, &kaInst); err != nil {
 		t.Fatalf("keepalived's JSON: %v\n%s", err, ka)
 	}

@@ -180,7 +180,8 @@ checks and the data plane. SIGHUP reloads the configuration (one with errors is
 refused and the running one kept); SIGTERM or SIGINT stops: VRRP masters hand
 over at once (priority 0), then established connections get --stop-timeout.
 SIGUSR1 writes the state to --data-file, SIGUSR2 the counters to --stats-file,
-signal 36 (keepalived's JSON) the VRRP instances as keepalived's JSON to --json-file.`)
+signal 36 (keepalived's JSON) the VRRP instances as keepalived's JSON to --json-file,
+signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -262,7 +263,7 @@ signal 36 (keepalived's JSON) the VRRP instances as keepalived's JSON to --json-
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	dumps := make(chan os.Signal, 2)
-	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON)
+	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
 	defer signal.Stop(dumps)
 
 	var pids pidFiles
@@ -324,6 +325,8 @@ signal 36 (keepalived's JSON) the VRRP instances as keepalived's JSON to --json-
 			switch sig {
 			case syscall.SIGUSR2:
 				dump, what = d.DumpStats, "statistics"
+			case sigStatsClear:
+				dump, what = d.DumpStatsAndClear, "statistics (then cleared)"
 			case sigJSON:
 				dump, what = func(context.Context) (string, error) { return d.DumpJSON() }, "JSON"
 			}
@@ -447,18 +450,21 @@ func configTest(f *runFlags, stderr io.Writer) int {
 	return 0
 }
 
-// sigJSON is keepalived's SIGJSON (SIGRTMIN+2 with glibc): write the JSON dump.
-const sigJSON = syscall.Signal(36)
+// sigJSON and sigStatsClear are keepalived's SIGJSON (SIGRTMIN+2 with glibc: write
+// the JSON dump) and SIGSTATS_CLEAR (SIGRTMAX-1: write the statistics, then zero the
+// VRRP ones).
+const (
+	sigJSON       = syscall.Signal(36)
+	sigStatsClear = syscall.Signal(63)
+)
 
 // printSignum is keepalived's --signum: the signal govs handles for SIGFUNC.
 func printSignum(fn string, stdout, stderr io.Writer) int {
-	sig, ok := map[string]syscall.Signal{"STOP": syscall.SIGTERM, "RELOAD": syscall.SIGHUP, "DATA": syscall.SIGUSR1, "STATS": syscall.SIGUSR2, "JSON": sigJSON}[fn]
+	sig, ok := map[string]syscall.Signal{"STOP": syscall.SIGTERM, "RELOAD": syscall.SIGHUP, "DATA": syscall.SIGUSR1, "STATS": syscall.SIGUSR2, "JSON": sigJSON, "STATS_CLEAR": sigStatsClear}[fn]
 	switch {
 	case ok:
 		fmt.Fprintln(stdout, int(sig))
 		return 0
-	case fn == "STATS_CLEAR":
-		fmt.Fprintln(stderr, "govs has no STATS_CLEAR signal: SIGUSR2 writes the statistics; govs adm -Z zeroes the virtual services' counters")
 	default:
 		fmt.Fprintf(stderr, "Unknown sigfunc %s\n", fn)
 	}

@@ -30,6 +30,16 @@ func (d *Daemon) DumpStats(ctx context.Context) (string, error) {
 	return d.dump(ctx, d.opts.StatsFile, status.Stats)
 }
 
+// DumpStatsAndClear writes the counters (keepalived's STATS_CLEAR signal) and then
+// zeroes the VRRP instances' statistics, as keepalived.
+func (d *Daemon) DumpStatsAndClear(ctx context.Context) (string, error) {
+	path, err := d.DumpStats(ctx)
+	if err == nil && d.node != nil {
+		d.node.ClearStats()
+	}
+	return path, err
+}
+
 // DumpJSON writes the VRRP instances as keepalived's JSON dump (its SIGJSON) to
 // Options.JSONFile and returns its path. Without VRRP instances it writes nothing, as
 // keepalived.

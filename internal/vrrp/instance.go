@@ -585,3 +585,14 @@ func (i *instance) install(h *netlink.Handle) {
 		i.logger.Error("adding virtual addresses", "err", err)
 	}
 }
+
+// clear zeroes every counter.
+func (c *counters) clear() {
+	for _, a := range []*atomic.Uint64{&c.advertsSent, &c.advertsReceived, &c.priority0Sent, &c.priority0Received,
+		&c.transitions, &c.becameMaster, &c.releasedMaster} {
+		a.Store(0)
+	}
+	for r := range c.bad {
+		c.bad[r].Store(0)
+	}
+}

@@ -136,6 +136,16 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 	return n, nil
 }
 
+// ClearStats zeroes every instance's statistics, as keepalived's STATS_CLEAR signal
+// does once it has written them.
+func (n *Node) ClearStats() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.counters {
+		c.clear()
+	}
+}
+
 // SetBFD records whether bfd_instance name's session is Up, for the instances that
 // track it (track_bfd). A session not yet reported is down. It does not block.
 func (n *Node) SetBFD(name string, up bool) {

@@ -46,12 +46,21 @@ func (f *finisher) routesAndRules() {
 		}
 		return ""
 	}
-	for i := range f.cfg.StaticAddresses {
-		a := &f.cfg.StaticAddresses[i]
-		f.address(a)
-		a.TrackGroup = group(a.TrackGroup, a.Pos, a.NoTrack, "Static address")
-	}
 	var rules []*Rule
+	// entryGroup resolves an entry's track_group: static entries only, and only those
+	// with a device to track (noDev says why not, keepalived's words).
+	entryGroup := func(name string, at Pos, static, noTrack bool, dev, what, noDev string) string {
+		switch {
+		case name == "":
+		case !static:
+			f.d.errorf(at, "track_group is for static_ipaddress, static_routes and static_rules only")
+		case dev == "":
+			f.d.warnf(at, "%s", noDev)
+		default:
+			return group(name, at, noTrack, what)
+		}
+		return ""
+	}
 	routes := func(list []Route, static bool) {
 		for i := range list {
 			r := &list[i]
@@ -60,14 +69,8 @@ func (f *finisher) routesAndRules() {
 				f.iface(nh.Dev, r.Pos)
 			}
 			f.route(r)
-			if !static && r.TrackGroup != "" {
-				f.d.errorf(r.Pos, "track_group is for static_routes only")
-			}
-			if r.TrackGroup != "" && r.Dev == "" {
-				f.d.warnf(r.Pos, "Static route cannot have track group if no oif specified")
-				r.TrackGroup = ""
-			}
-			r.TrackGroup = group(r.TrackGroup, r.Pos, r.NoTrack, "Static route")
+			r.TrackGroup = entryGroup(r.TrackGroup, r.Pos, static, r.NoTrack, r.Dev, "Static route",
+				"Static route cannot have track group if no oif specified")
 		}
 	}
 	ruleList := func(list []Rule, static bool) {
@@ -82,29 +85,24 @@ func (f *finisher) routesAndRules() {
 				f.d.warnf(r.Pos, "Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol")
 				r.Protocol = nil
 			}
-			if !static && r.TrackGroup != "" {
-				f.d.errorf(r.Pos, "track_group is for static_rules only")
-			}
-			if r.TrackGroup != "" && r.IIF == "" {
-				f.d.warnf(r.Pos, "Static rule cannot have track_group if dev/iif not specified")
-				r.TrackGroup = ""
-			}
-			r.TrackGroup = group(r.TrackGroup, r.Pos, r.NoTrack, "Static rule")
+			r.TrackGroup = entryGroup(r.TrackGroup, r.Pos, static, r.NoTrack, r.IIF, "Static rule",
+				"Static rule cannot have track_group if dev/iif not specified")
 			rules = append(rules, r)
 		}
 	}
+	addresses := func(list []IPAddress, static bool) {
+		for i := range list {
+			a := &list[i]
+			f.address(a)
+			a.TrackGroup = entryGroup(a.TrackGroup, a.Pos, static, a.NoTrack, a.Dev, "Static address", "")
+		}
+	}
+	addresses(f.cfg.StaticAddresses, true)
 	routes(f.cfg.StaticRoutes, true)
 	ruleList(f.cfg.StaticRules, true)
 	for _, vi := range f.cfg.Instances {
-		for _, list := range [][]IPAddress{vi.VirtualIPs, vi.ExcludedIPs} {
-			for i := range list {
-				a := &list[i]
-				f.address(a)
-				if a.TrackGroup != "" {
-					f.d.errorf(a.Pos, "track_group is for static_ipaddress only")
-				}
-			}
-		}
+		addresses(vi.VirtualIPs, false)
+		addresses(vi.ExcludedIPs, false)
 		routes(vi.VirtualRoutes, false)
 		ruleList(vi.VirtualRules, false)
 	}

@@ -158,7 +158,7 @@ func (i *instance) keepalivedJSON(scripts map[string]ScriptConfig) kaJSONInstanc
 	if c.UseVMAC {
 		d.VMACIfname, d.IfpIfname = c.VMACName, c.VMACName
 	}
-	installed := st.State == StateMaster && !i.retained
+	installed := st.State == StateMaster
 	for _, v := range c.VIPs {
 		d.VIPs = append(d.VIPs, kaAddress(v, c, installed))
 	}

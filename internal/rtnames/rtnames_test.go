@@ -58,3 +58,24 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLookup: any file and any name give a value within the kind's range or an error,
+// never a panic.
+func FuzzLookup(f *testing.F) {
+	f.Add("100 isp1\n# c\n0x10\tx y\n", "isp1")
+	f.Add("tcp 6 TCP\n", "TCP")
+	f.Add("", "0x20")
+	f.Fuzz(func(t *testing.T, file, name string) {
+		dir := t.TempDir()
+		for _, k := range []Kind{Table, Protocol, DSField, Realm, Group, IPProto} {
+			k.file = "names"
+			if err := os.WriteFile(filepath.Join(dir, "names"), []byte(file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v, err := Lookup(dir, k, name)
+			if err == nil && uint64(v) > k.max {
+				t.Fatalf("%s %q: %d above %d", k.what, name, v, k.max)
+			}
+		}
+	})
+}

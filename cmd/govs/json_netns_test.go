@@ -40,10 +40,19 @@ vrrp_instance VI_1 {
   }
   virtual_routes {
     10.80.0.0/16 via 10.61.0.254 dev eth0 mtu 1300 table 100 metric 5
+    10.83.0.0/24 via 10.61.0.254 dev eth0 table 100 metric 7 mtu lock 1400 advmss 1360 rtt 100ms rttvar 50ms initcwnd 10 window 65535 features ecn congctl cubic rto_min 300ms
+    10.84.0.0/24 dev eth0 scope link tos 0x10 realms 3/4 onlink
+    blackhole 10.85.0.0/24
+    10.86.0.0/24 nexthop via 10.61.0.250 dev eth0 weight 2 nexthop via 10.62.0.250 dev eth1
+    2001:db8:70::/64 via 2001:db8:61::254 dev eth0 metric 5 append
   }
   virtual_rules {
     from 10.81.0.0/16 table 100 priority 200
     not from 10.82.0.0/16 fwmark 5 table 101 priority 201
+    from 10.87.0.0/16 fwmark 0x5/0xff iif eth0 goto 210 priority 202
+    uidrange 1000-2000 ipproto tcp dport 80-90 blackhole priority 203
+    from 2001:db8:71::/48 table 100 priority 204 no_track
+    to 10.88.0.0/16 nop
   }
   track_interface {
     eth1

@@ -160,16 +160,16 @@ func (i *instance) keepalivedJSON(scripts map[string]ScriptConfig) kaJSONInstanc
 	}
 	installed := st.State == StateMaster
 	for _, v := range c.VIPs {
-		d.VIPs = append(d.VIPs, kaAddress(v, c, installed))
+		d.VIPs = append(d.VIPs, kaBuffer(kaAddress(v, c, installed)))
 	}
 	for _, v := range c.ExcludedVIPs {
-		d.EVIPs = append(d.EVIPs, kaAddress(v, c, installed))
+		d.EVIPs = append(d.EVIPs, kaBuffer(kaAddress(v, c, installed)))
 	}
 	for _, r := range c.Routes {
-		d.VRoutes = append(d.VRoutes, kaRoute(r))
+		d.VRoutes = append(d.VRoutes, kaBuffer(kaRoute(r)))
 	}
 	for _, r := range c.Rules {
-		d.VRules = append(d.VRules, kaRule(r))
+		d.VRules = append(d.VRules, kaBuffer(kaRule(r)))
 	}
 	for _, t := range c.TrackInterfaces {
 		d.TrackIfp = append(d.TrackIfp, t.Name)
@@ -198,6 +198,14 @@ func (i *instance) keepalivedJSON(scripts map[string]ScriptConfig) kaJSONInstanc
 		AddrListErr: bad(ReasonAddrCount, ReasonAddrs), AuthFailure: bad(ReasonAuth),
 		PriZeroRcvd: st.Priority0Received, PriZeroSent: st.Priority0Sent,
 	}}
+}
+
+// kaBuffer cuts s as keepalived's 256-byte formatting buffer does.
+func kaBuffer(s string) string {
+	if len(s) > 255 {
+		return s[:255]
+	}
+	return s
 }
 
 // kaCommand writes a script as keepalived's cmd_str: each word quoted, the program by
@@ -293,7 +301,11 @@ func kaPreferredLft(v VIP) int64 {
 // kaRoute writes a route as keepalived's format_iproute, for the attributes govs keeps.
 func kaRoute(r Route) string {
 	var b strings.Builder
-	b.WriteString([...]string{RoutePrepend: "prepend", RouteAdd: "add", RouteAppend: "append"}[r.Mode] + " ")
+	mode := [...]string{RoutePrepend: "prepend", RouteAdd: "add", RouteAppend: "append"}[r.Mode]
+	if r.Mode == RoutePrepend && r.Type != "" && r.Type != "unicast" {
+		mode = "add" // as keepalived 2.2.7 shows a typed route
+	}
+	b.WriteString(mode + " ")
 	if r.Type != "" && r.Type != "unicast" {
 		b.WriteString(r.Type + " ")
 	}

@@ -168,6 +168,9 @@ func (f *runFlags) token() (string, error) {
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "-T" || args[0] == "--genhash") {
+		return runGenhash(args[1:], stdout, stderr) // keepalived -T: genhash
+	}
 	fs := flag.NewFlagSet("govs run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags

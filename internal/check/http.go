@@ -2,6 +2,7 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,6 +196,42 @@ func (c *httpChecker) Check(ctx context.Context, t Target) Result {
 		return Result{Err: err}
 	}
 	defer conn.Close()
+	resp, err := c.exchange(ctx, conn, t, u, u.Digest != "" || c.regexes[i] != nil, false)
+	if err != nil {
+		return Down("url %d %s: %w", i+1, u.Path, err)
+	}
+	if !statusOK(resp.status, u.StatusCodes) {
+		return Down("url %d %s: HTTP status %d not in %s", i+1, u.Path, resp.status, formatRanges(u.StatusCodes))
+	}
+	if u.Digest != "" {
+		sum := md5.Sum(resp.body)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, u.Digest) {
+			return Down("url %d %s: digest %s, want %s", i+1, u.Path, got, strings.ToLower(u.Digest))
+		}
+	}
+	if re := c.regexes[i]; re != nil {
+		if matched := re.match(resp.body, u.RegexMinOffset, u.RegexMaxOffset); matched == u.RegexNoMatch {
+			if u.RegexNoMatch {
+				return Down("url %d %s: body matches regex %q", i+1, u.Path, u.Regex)
+			}
+			return Down("url %d %s: body does not match regex %q", i+1, u.Path, u.Regex)
+		}
+	}
+	return Up()
+}
+
+// httpResponse is a response as keepalived reads it: the status, and when asked for
+// the header as received (through the blank line) and the body.
+type httpResponse struct {
+	status       int
+	header, body []byte
+}
+
+// exchange sends u's request on conn (after the TLS handshake for SSL_GET) and reads
+// the response. The body is what keepalived digests and matches: the bytes after the
+// header, up to Content-Length, or to the end of the connection — chunk framing
+// included, as keepalived does not decode it, so that digests genhash computed hold.
+func (c *httpChecker) exchange(ctx context.Context, conn net.Conn, t Target, u URL, withBody, withHeader bool) (httpResponse, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -218,49 +256,88 @@ func (c *httpChecker) Check(ctx context.Context, t Target) Result {
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return Down("url %d %s: TLS: %w", i+1, u.Path, err)
+			return httpResponse{}, fmt.Errorf("TLS: %w", err)
 		}
 		conn = tc
 	}
 	if _, err := io.WriteString(conn, c.request(u.Path, host, t)); err != nil {
-		return Down("url %d %s: sending request: %w", i+1, u.Path, err)
+		return httpResponse{}, fmt.Errorf("sending request: %w", err)
+	}
+	var from io.Reader = conn
+	var rec *headerRecorder
+	if withHeader {
+		rec = &headerRecorder{r: conn}
+		from = rec
 	}
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
+	br.Reset(from)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
-		return Down("url %d %s: reading response: %w", i+1, u.Path, err)
+		return httpResponse{}, fmt.Errorf("reading response: %w", err)
 	}
 	defer resp.Body.Close()
-	if !statusOK(resp.StatusCode, u.StatusCodes) {
-		return Down("url %d %s: HTTP status %d not in %s", i+1, u.Path, resp.StatusCode, formatRanges(u.StatusCodes))
+	out := httpResponse{status: resp.StatusCode}
+	if rec != nil {
+		out.header = rec.header()
 	}
-	if u.Digest == "" && c.regexes[i] == nil {
-		return Up()
+	if !withBody {
+		return out, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	var body io.Reader = resp.Body
+	if slices.Contains(resp.TransferEncoding, "chunked") {
+		body = br
+	}
+	if out.body, err = io.ReadAll(io.LimitReader(body, MaxBody+1)); err != nil {
+		return out, fmt.Errorf("reading body: %w", err)
+	}
+	if len(out.body) > MaxBody {
+		return out, fmt.Errorf("body larger than %d bytes", MaxBody)
+	}
+	return out, nil
+}
+
+// headerRecorder keeps what is read through it until the end of the header (a blank
+// line), for genhash's verbose dump.
+type headerRecorder struct {
+	r    io.Reader
+	buf  []byte
+	done bool
+}
+
+func (h *headerRecorder) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if !h.done {
+		h.buf = append(h.buf, p[:n]...)
+		h.done = bytes.Contains(h.buf, []byte("\r\n\r\n")) || len(h.buf) > 64<<10
+	}
+	return n, err
+}
+
+// header is the recorded header, through its blank line.
+func (h *headerRecorder) header() []byte {
+	if i := bytes.Index(h.buf, []byte("\r\n\r\n")); i >= 0 {
+		return h.buf[:i+4]
+	}
+	return h.buf
+}
+
+// Fetch makes the request an HTTP_GET (SSL_GET with useTLS) checker makes for path at
+// t, and returns the response header as received and the body it would digest: what
+// keepalived's genhash shows and hashes.
+func Fetch(ctx context.Context, t Target, opts HTTPOptions, useTLS bool, path string) (header, body []byte, err error) {
+	opts.URLs = []URL{{Path: path}}
+	ck, err := buildHTTP(Spec{Type: "HTTP_GET", Options: &opts}, useTLS)
 	if err != nil {
-		return Down("url %d %s: reading body: %w", i+1, u.Path, err)
+		return nil, nil, err
 	}
-	if len(body) > MaxBody {
-		return Down("url %d %s: body larger than %d bytes", i+1, u.Path, MaxBody)
+	conn, err := dial(ctx, t, "tcp")
+	if err != nil {
+		return nil, nil, err
 	}
-	if u.Digest != "" {
-		sum := md5.Sum(body)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, u.Digest) {
-			return Down("url %d %s: digest %s, want %s", i+1, u.Path, got, strings.ToLower(u.Digest))
-		}
-	}
-	if re := c.regexes[i]; re != nil {
-		if matched := re.match(body, u.RegexMinOffset, u.RegexMaxOffset); matched == u.RegexNoMatch {
-			if u.RegexNoMatch {
-				return Down("url %d %s: body matches regex %q", i+1, u.Path, u.Regex)
-			}
-			return Down("url %d %s: body does not match regex %q", i+1, u.Path, u.Regex)
-		}
-	}
-	return Up()
+	defer conn.Close()
+	resp, err := ck.(*httpChecker).exchange(ctx, conn, t, opts.URLs[0], true, true)
+	return resp.header, resp.body, err
 }
 
 // request renders keepalived's GET: its request line, User-Agent and Host, plus

@@ -22,6 +22,10 @@ type bfdChecker struct {
 	changed func(string) <-chan struct{}
 }
 
+// Nor does BFD_CHECK: it follows its session's changes (a Follower), with BFDPoll as
+// a safety net.
+func init() { Register("BFD_CHECK", Kind{New: newBFD, Follows: BFDPoll, Portless: true}) }
+
 func newBFD(spec Spec, env Env) (Checker, error) {
 	o, ok := spec.Options.(*BFDOptions)
 	if !ok || o == nil || o.Name == "" {

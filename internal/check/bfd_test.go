@@ -70,6 +70,17 @@ func TestBFDCheck(t *testing.T) {
 	if _, err := New(Spec{Type: "BFD_CHECK", Options: &BFDOptions{Name: "x"}}, Env{}); err == nil {
 		t.Error("BFD_CHECK built without BFD sessions")
 	}
+	// Nor does it connect anywhere: a real server without a port (a fwmark service's)
+	// can have one, as in keepalived; a TCP_CHECK there needs connect_port.
+	portless := rs
+	portless.Addr = netip.MustParseAddrPort("192.0.2.8:0")
+	if err := NewManager(sess.options(Options{})).Update([]RealServer{portless}); err != nil {
+		t.Errorf("BFD_CHECK on a real server without a port: %v", err)
+	}
+	portless.Checkers = []Spec{{Type: "TCP_CHECK"}}
+	if err := NewManager(sess.options(Options{})).Update([]RealServer{portless}); err == nil || !strings.Contains(err.Error(), "no port to connect to") {
+		t.Errorf("TCP_CHECK on a real server without a port: %v, want no port to connect to", err)
+	}
 }
 
 // TestRealServerFIFOLines: each real server transition writes keepalived's line to the

@@ -148,20 +148,16 @@ type Timers struct {
 	Alpha                                               bool
 }
 
-// Resolve applies the checker type's defaults (reference b: retry 1, MISC 0, DNS 3;
-// delay_before_retry 1 s, HTTP/SSL 3 s, DNS = delay_loop; warmup = delay_loop).
+// Resolve applies keepalived's defaults (reference b: retry 1, delay_before_retry 1 s,
+// warmup = delay_loop), as the checker type changes them (its Kind), then t's values.
 func (t Timing) Resolve(checkerType string) Timers {
+	kind := kindOf(checkerType)
 	r := Timers{DelayLoop: 60 * time.Second, ConnectTimeout: 5 * time.Second, Retry: 1, DelayBeforeRetry: time.Second}
 	if t.DelayLoop != nil {
 		r.DelayLoop = *t.DelayLoop
 	}
-	switch checkerType {
-	case "MISC_CHECK":
-		r.Retry = 0
-	case "DNS_CHECK":
-		r.Retry, r.DelayBeforeRetry = 3, r.DelayLoop
-	case "HTTP_GET", "SSL_GET":
-		r.DelayBeforeRetry = 3 * time.Second
+	if kind.Defaults != nil {
+		kind.Defaults(&r)
 	}
 	r.Warmup = r.DelayLoop
 	if t.ConnectTimeout != nil {
@@ -179,14 +175,8 @@ func (t Timing) Resolve(checkerType string) Timers {
 	if t.Alpha != nil {
 		r.Alpha = *t.Alpha
 	}
-	switch checkerType {
-	case "FILE_CHECK":
-		// FILE_CHECK takes no timing keywords: it follows its file (see FilePoll).
-		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = FilePoll, 0, 0, 0
-	case "BFD_CHECK":
-		// Nor does BFD_CHECK: it follows its session's changes (a Follower), with
-		// BFDPoll as a safety net.
-		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = BFDPoll, 0, 0, 0
+	if kind.Follows > 0 {
+		r.DelayLoop, r.Retry, r.DelayBeforeRetry, r.Warmup = kind.Follows, 0, 0, 0
 	}
 	return r
 }

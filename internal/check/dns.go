@@ -28,6 +28,10 @@ type dnsChecker struct {
 	name  string
 }
 
+func init() {
+	Register("DNS_CHECK", Kind{New: newDNS, Defaults: func(t *Timers) { t.Retry, t.DelayBeforeRetry = 3, t.DelayLoop }})
+}
+
 func newDNS(spec Spec, _ Env) (Checker, error) {
 	o, _ := spec.Options.(*DNSOptions)
 	if o == nil {

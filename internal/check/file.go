@@ -32,6 +32,9 @@ const maxFileValue = 1 << 20
 // reverse) is the real server's weight offset.
 type fileChecker struct{ opts FileOptions }
 
+// FILE_CHECK takes no timing keywords: it follows its file (see FilePoll).
+func init() { Register("FILE_CHECK", Kind{New: newFile, Follows: FilePoll, Portless: true}) }
+
 func newFile(spec Spec, _ Env) (Checker, error) {
 	o, ok := spec.Options.(*FileOptions)
 	if !ok || o == nil || o.Path == "" {

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // HTTPOptions are HTTP_GET's and SSL_GET's keywords.
@@ -109,6 +110,13 @@ type httpChecker struct {
 	opts    HTTPOptions
 	tls     *tls.Config // nil for HTTP_GET
 	regexes []*bodyRegex
+}
+
+func init() {
+	// keepalived waits 3 s before an HTTP or SSL retry.
+	retryIn3s := func(t *Timers) { t.DelayBeforeRetry = 3 * time.Second }
+	Register("HTTP_GET", Kind{New: newHTTP, Defaults: retryIn3s})
+	Register("SSL_GET", Kind{New: newSSL, Defaults: retryIn3s})
 }
 
 func newHTTP(spec Spec, _ Env) (Checker, error) { return buildHTTP(spec, false) }

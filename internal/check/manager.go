@@ -325,8 +325,7 @@ func (m *Manager) build(rs RealServer, env Env) (*built, error) {
 		if spec.ConnectPort != 0 {
 			target.Addr = netip.AddrPortFrom(target.Addr.Addr(), spec.ConnectPort)
 		}
-		needsPort := spec.Type != "PING_CHECK" && spec.Type != "MISC_CHECK" && spec.Type != "FILE_CHECK"
-		if needsPort && target.Addr.Port() == 0 {
+		if !kindOf(spec.Type).Portless && target.Addr.Port() == 0 {
 			errs = append(errs, fmt.Errorf("%s: no port to connect to (set connect_port)", where))
 			continue
 		}

@@ -33,6 +33,10 @@ type miscChecker struct {
 	logger  *slog.Logger
 }
 
+func init() {
+	Register("MISC_CHECK", Kind{New: newMisc, Defaults: func(t *Timers) { t.Retry = 0 }, Portless: true})
+}
+
 func newMisc(spec Spec, e Env) (Checker, error) {
 	o, ok := spec.Options.(*MiscOptions)
 	if !ok || o == nil || len(o.Argv) == 0 {

@@ -22,6 +22,8 @@ import (
 // datagram socket when net.ipv4.ping_group_range allows one, a raw socket otherwise.
 type pingChecker struct{}
 
+func init() { Register("PING_CHECK", Kind{New: newPing, Portless: true}) }
+
 func newPing(Spec, Env) (Checker, error) { return pingChecker{}, nil }
 
 func (pingChecker) Check(ctx context.Context, t Target) Result {

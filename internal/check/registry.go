@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/govs/govs/internal/registry"
 	"github.com/govs/govs/internal/script"
@@ -22,27 +23,30 @@ type Env struct {
 // the keyword at fault.
 type Factory func(spec Spec, env Env) (Checker, error)
 
-var checkers = registry.New[Factory]("checker")
-
-func init() {
-	for name, f := range map[string]Factory{
-		"TCP_CHECK":  newTCP,
-		"HTTP_GET":   newHTTP,
-		"SSL_GET":    newSSL,
-		"SMTP_CHECK": newSMTP,
-		"DNS_CHECK":  newDNS,
-		"MISC_CHECK": newMisc,
-		"PING_CHECK": newPing,
-		"UDP_CHECK":  newUDP,
-		"FILE_CHECK": newFile,
-		"BFD_CHECK":  newBFD,
-	} {
-		Register(name, f)
-	}
+// Kind is one checker type: how to build it, and how its timing differs from
+// keepalived's general defaults (retry 1, delay_before_retry 1 s, warmup = delay_loop).
+type Kind struct {
+	New Factory
+	// Defaults changes the general defaults before the block's own values apply.
+	Defaults func(*Timers)
+	// Follows, when set, replaces the timing altogether: the type takes no timing
+	// keywords and looks every Follows (it follows a file or a session).
+	Follows time.Duration
+	// Portless types connect to no port (so a real server without one is fine).
+	Portless bool
 }
 
-// Register makes a checker type available by its block name. A duplicate name panics.
-func Register(name string, f Factory) { checkers.Register(name, f) }
+// kindOf is the registered type name's Kind; the zero Kind for an unknown one.
+func kindOf(name string) Kind {
+	k, _ := checkers.Lookup(name)
+	return k
+}
+
+var checkers = registry.New[Kind]("checker")
+
+// Register makes a checker type available by its block name: each type's file
+// registers its own. A duplicate name panics.
+func Register(name string, k Kind) { checkers.Register(name, k) }
 
 // Types lists the registered block names, sorted.
 func Types() []string { return checkers.Names() }
@@ -52,9 +56,9 @@ func New(spec Spec, env Env) (Checker, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
-	f, ok := checkers.Lookup(spec.Type)
+	k, ok := checkers.Lookup(spec.Type)
 	if !ok {
 		return nil, fmt.Errorf("%q: %w (want one of %v)", spec.Type, ErrUnknownType, Types())
 	}
-	return f(spec, env)
+	return k.New(spec, env)
 }

@@ -19,6 +19,8 @@ const DefaultSMTPHelo = "smtpchecker.keepalived.org"
 // with 250; the conversation ends with QUIT.
 type smtpChecker struct{ helo string }
 
+func init() { Register("SMTP_CHECK", Kind{New: newSMTP}) }
+
 func newSMTP(spec Spec, _ Env) (Checker, error) {
 	c := &smtpChecker{helo: DefaultSMTPHelo}
 	if o, ok := spec.Options.(*SMTPOptions); ok && o != nil && o.HeloName != "" {

@@ -7,6 +7,8 @@ import "context"
 // probeTCPConnect).
 type tcpChecker struct{}
 
+func init() { Register("TCP_CHECK", Kind{New: newTCP}) }
+
 func newTCP(Spec, Env) (Checker, error) { return tcpChecker{}, nil }
 
 func (tcpChecker) Check(ctx context.Context, t Target) Result {

@@ -85,6 +85,8 @@ func (p Pattern) Match(b []byte) bool {
 // a reply of the right size and prefix must come back.
 type udpChecker struct{ opts UDPOptions }
 
+func init() { Register("UDP_CHECK", Kind{New: newUDP}) }
+
 func newUDP(spec Spec, _ Env) (Checker, error) {
 	o, _ := spec.Options.(*UDPOptions)
 	c := &udpChecker{opts: UDPOptions{MaxReplyLength: 255}}

@@ -124,6 +124,9 @@ type Daemon struct {
 	bfdThreads *threadprio.Group
 
 	plan Plan
+	// stopping is set by Stop (mu): a reload asked for after it (reload_time_file's
+	// runs apart from the signals) does nothing.
+	stopping bool
 	// shutdownOnce runs shutdown_script on the first Stop only.
 	shutdownOnce sync.Once
 
@@ -141,6 +144,9 @@ type Daemon struct {
 
 // ErrConfig is wrapped by Start and Reload when the configuration has errors.
 var ErrConfig = errors.New("configuration has errors")
+
+// ErrStopping is Reload's answer once Stop has begun.
+var ErrStopping = errors.New("govs is stopping")
 
 // Start loads the configuration and starts every component it needs.
 func Start(ctx context.Context, opts Options) (*Daemon, error) {
@@ -363,6 +369,9 @@ func (d *Daemon) Failed() <-chan error { return d.errs }
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stopping {
+		return ErrStopping
+	}
 	restoreGC := relaxGC()
 	defer restoreGC()
 	opts := d.opts
@@ -434,6 +443,10 @@ func (d *Daemon) writeReloadCheck(path string, diags []byte, refused error) {
 // The shutdown_script of the configuration last loaded runs once all of that has
 // stopped, as keepalived's parent runs it after its children have exited.
 func (d *Daemon) Stop() error {
+	// Taken after a reload in progress ends: what it started is then waited for below.
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
 	d.fifos.stop() // after the last lines (STOP states) are written

@@ -133,7 +133,7 @@ func (d *Daemon) followReloadTime(ctx context.Context, path string, repeat bool)
 			go func() {
 				// Reload ends this follower (and starts the new configuration's), so it
 				// runs apart; it logs a refused configuration itself.
-				if err := d.Reload(context.Background()); err != nil && !errors.Is(err, ErrConfig) {
+				if err := d.Reload(context.Background()); err != nil && !errors.Is(err, ErrConfig) && !errors.Is(err, ErrStopping) {
 					d.log.Error("scheduled reload failed", "err", err)
 				}
 			}()

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -139,5 +140,24 @@ func TestReloadTimeFile(t *testing.T) {
 	}
 	if _, err := os.Stat(reloadFile); !os.IsNotExist(err) {
 		t.Errorf("the reload file is still there after the reload: %v", err)
+	}
+}
+
+// TestReloadAfterStop: a reload asked for once Stop has begun (reload_time_file's runs
+// apart from the signals) does nothing: no component is reconfigured after it stopped,
+// and nothing is started that Stop would not wait for.
+func TestReloadAfterStop(t *testing.T) {
+	b := startBackend(t)
+	conf := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(twoServerConfig(freePort(t), b.addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Start(context.Background(), Options{ConfigPath: conf, Dataplane: "proxy", StopTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Stop()
+	if err := d.Reload(context.Background()); !errors.Is(err, ErrStopping) {
+		t.Errorf("reload after Stop: %v, want ErrStopping", err)
 	}
 }

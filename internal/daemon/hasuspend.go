@@ -37,7 +37,9 @@ func haSuspendAddrs(h check.HASuspend, vs *config.VirtualServer, keys []table.Se
 // watch that cannot run is logged, not fatal: only virtual servers with ha_suspend
 // depend on it, and they stay suspended.
 func (d *Daemon) followAddresses(ctx context.Context) error {
+	d.mu.Lock() // a reload may be replacing the plan
 	w := check.NetlinkAddrs{RcvBuf: d.plan.AddrMonitorRcvBuf, RcvBufForce: d.plan.AddrMonitorRcvBufForce, Logger: d.log}
+	d.mu.Unlock()
 	if err := d.check.FollowAddresses(ctx, w); err != nil && ctx.Err() == nil {
 		d.log.Error("ha_suspend: virtual servers with it stay suspended", "err", err)
 	}

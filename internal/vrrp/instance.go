@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -595,4 +596,14 @@ func (c *counters) clear() {
 	for r := range c.bad {
 		c.bad[r].Store(0)
 	}
+}
+
+// couldSendFrom says whether a, an address of the instance's interface, would do as its
+// source address (as sourceAddr chooses one): of its family, link-local for IPv6, not
+// one of its virtual addresses.
+func (i *instance) couldSendFrom(a netip.Addr) bool {
+	if a.Is4() == i.cfg.IPv6() || a.Is6() && !a.IsLinkLocalUnicast() {
+		return false
+	}
+	return !slices.ContainsFunc(i.cfg.VIPs, func(v VIP) bool { return v.Prefix.Addr() == a })
 }

@@ -22,8 +22,9 @@ import (
 // are left alone.
 
 // watchOwn calls changed after every notification that may mean one of the node's
-// addresses, routes or rules is gone, or an interface came up: address and rule
-// deletions, deletions of routes marked as ours, link changes. After an overflow of
+// addresses, routes or rules is gone, an interface came up, or an instance's source
+// address came (back): address changes, rule deletions, deletions of routes marked as
+// ours, link changes. After an overflow of
 // its socket it calls changed too (what was lost is found by looking). It returns when
 // ctx ends.
 func (n *Node) watchOwn(ctx context.Context, buf RcvBuf, changed func()) {
@@ -88,7 +89,7 @@ func (n *Node) readOwn(ctx context.Context, s *nl.NetlinkSocket, changed func())
 // or that an interface came up.
 func mayConcernOwn(typ uint16, data []byte) bool {
 	switch typ {
-	case unix.RTM_DELADDR, unix.RTM_DELRULE, unix.RTM_NEWLINK:
+	case unix.RTM_DELADDR, unix.RTM_NEWADDR, unix.RTM_DELRULE, unix.RTM_NEWLINK:
 		return true
 	case unix.RTM_DELROUTE:
 		// rtmsg: family, dst_len, src_len, tos, table, protocol, …
@@ -103,23 +104,25 @@ const rtprotKeepalived = 18
 
 // kernelState is what the kernel has of the objects a plan can hold.
 type kernelState struct {
-	addrs  map[string]bool // addrKey
-	ips    map[string]bool // "index address": the addresses on each interface
-	routes map[string]bool // routeKey
+	addrs  map[string]bool      // addrKey
+	ips    map[int][]netip.Addr // the addresses on each interface, by index
+	routes map[string]bool      // routeKey
 	rules  []netlink.Rule
 }
 
 // readKernelState lists the addresses, and the routes and rules when asked (a full
 // routing table can be large).
 func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error) {
-	ks := &kernelState{addrs: map[string]bool{}, ips: map[string]bool{}, routes: map[string]bool{}}
+	ks := &kernelState{addrs: map[string]bool{}, ips: map[int][]netip.Addr{}, routes: map[string]bool{}}
 	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("listing addresses: %w", err)
 	}
 	for _, a := range addrs {
 		ks.addrs[addrKey(a.LinkIndex, a.IPNet)] = true
-		ks.ips[fmt.Sprintf("%d %s", a.LinkIndex, a.IP)] = true
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			ks.ips[a.LinkIndex] = append(ks.ips[a.LinkIndex], ip.Unmap())
+		}
 	}
 	if routes {
 		list, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: rtprotKeepalived},
@@ -141,7 +144,7 @@ func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error
 
 // hasIP says whether interface index has address a.
 func (ks *kernelState) hasIP(index int, a netip.Addr) bool {
-	return ks.ips[fmt.Sprintf("%d %s", index, net.IP(a.AsSlice()))]
+	return slices.Contains(ks.ips[index], a)
 }
 
 func addrKey(index int, ipn *net.IPNet) string {

@@ -585,15 +585,23 @@ func (r *runner) checkOwn() {
 	}
 	sourceChanged := false
 	for _, i := range r.members {
-		if i.srcIndex == 0 || i.absent != "" || (i.srcGone != "") == !ks.hasIP(i.srcIndex, i.src) {
+		if i.srcIndex == 0 || i.absent != "" {
 			continue
 		}
-		sourceChanged = true
-		i.srcGone = ""
-		if !ks.hasIP(i.srcIndex, i.src) {
-			i.srcGone = fmt.Sprintf("source address %v is no longer on %s", i.src, i.cfg.Interface)
-			i.logger.Warn("(" + i.cfg.Name + ") " + i.srcGone + ": FAULT until the instance is built on one it has")
-			r.n.rebuild()
+		switch has := ks.hasIP(i.srcIndex, i.src); {
+		case has && i.srcGone != "":
+			i.srcGone, sourceChanged = "", true
+			i.logger.Info("(" + i.cfg.Name + ") source address " + i.src.String() + " is back")
+		case !has:
+			if i.srcGone == "" {
+				i.srcGone, sourceChanged = fmt.Sprintf("source address %v is no longer on %s", i.src, i.cfg.Interface), true
+				i.logger.Warn("(" + i.cfg.Name + ") " + i.srcGone + ": FAULT until it is back or the interface has another")
+			}
+			// Another address to send from: the instances are built again on it. (A
+			// link-local address that a link flap takes away comes back the same.)
+			if slices.ContainsFunc(ks.ips[i.srcIndex], i.couldSendFrom) {
+				r.n.rebuild()
+			}
 		}
 	}
 	if sourceChanged {

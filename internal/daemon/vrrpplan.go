@@ -193,6 +193,12 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	ic.VMACAddr = in.VMACAddr
 	for _, p := range in.UnicastPeers {
 		ic.UnicastPeers = append(ic.UnicastPeers, p.Addr)
+		if p.MinTTL > 0 || p.MaxTTL > 0 {
+			if ic.PeerTTLs == nil {
+				ic.PeerTTLs = map[netip.Addr]vrrp.TTLRange{}
+			}
+			ic.PeerTTLs[p.Addr] = vrrp.TTLRange{Min: uint8(p.MinTTL), Max: uint8(cmp.Or(p.MaxTTL, 255))}
+		}
 	}
 	ic.RxBufSize = in.KernelRxBufSize
 	switch in.OldUnicastChecksum {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"cmp"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
@@ -236,5 +237,34 @@ vrrp_instance VI_3 {
 		if !reflect.DeepEqual(in.TrackInterfaces, want[in.Name]) {
 			t.Errorf("%s tracks %+v, want %+v", in.Name, in.TrackInterfaces, want[in.Name])
 		}
+	}
+}
+
+// TestVRRPConfigPeerTTLs: unicast_peer's min_ttl and max_ttl reach the instance (max
+// 255 when only min_ttl is given); a peer without them is not limited.
+func TestVRRPConfigPeerTTLs(t *testing.T) {
+	cfg := parse(t, `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  check_unicast_src
+  unicast_peer {
+    10.0.0.2 min_ttl 60 max_ttl 64
+    10.0.0.3 min_ttl 10
+    10.0.0.4
+  }
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+`)
+	vc, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[netip.Addr]vrrp.TTLRange{netip.MustParseAddr("10.0.0.2"): {Min: 60, Max: 64}, netip.MustParseAddr("10.0.0.3"): {Min: 10, Max: 255}}
+	if got := vc.Instances[0].PeerTTLs; !reflect.DeepEqual(got, want) {
+		t.Errorf("peer TTLs %v, want %v", got, want)
 	}
 }

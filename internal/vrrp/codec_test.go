@@ -187,30 +187,39 @@ func TestRxPolicy(t *testing.T) {
 }
 
 // TestUnicastSourceCheck: without check_unicast_src a unicast instance accepts adverts
-// from any source, as keepalived does; with it only from its unicast peers.
+// from any source, as keepalived does; with it only from its unicast peers, and from a
+// peer given min_ttl/max_ttl only with a TTL in that range.
 func TestUnicastSourceCheck(t *testing.T) {
 	peer, stranger, me := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.66"), netip.MustParseAddr("10.0.0.1")
+	ranged := netip.MustParseAddr("10.0.0.3")
 	a := Advert{Version: 3, VRID: 7, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.254")}}
 	for _, tc := range []struct {
 		name  string
 		check bool
 		src   netip.Addr
+		ttl   uint8
 		want  Reason
 	}{
-		{"peer, unchecked", false, peer, ReasonNone},
-		{"stranger, unchecked", false, stranger, ReasonNone},
-		{"peer, checked", true, peer, ReasonNone},
-		{"stranger, checked", true, stranger, ReasonPeer},
+		{"peer, unchecked", false, peer, 64, ReasonNone},
+		{"stranger, unchecked", false, stranger, 64, ReasonNone},
+		{"peer, checked", true, peer, 64, ReasonNone},
+		{"stranger, checked", true, stranger, 64, ReasonPeer},
+		{"peer within its min_ttl/max_ttl", true, ranged, 60, ReasonNone},
+		{"peer below its min_ttl", true, ranged, 59, ReasonTTL},
+		{"peer above its max_ttl", true, ranged, 65, ReasonTTL},
+		{"peer outside its range, unchecked", false, ranged, 1, ReasonNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := InstanceConfig{Name: "VI", Interface: "eth0", VRID: 7, Version: 3, UnicastPeers: []netip.Addr{peer},
+			in := InstanceConfig{Name: "VI", Interface: "eth0", VRID: 7, Version: 3, UnicastPeers: []netip.Addr{peer, ranged},
+				PeerTTLs:        map[netip.Addr]TTLRange{ranged: {Min: 60, Max: 64}},
 				CheckUnicastSrc: tc.check, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.254/24")}}}
 			if err := in.normalize(); err != nil {
 				t.Fatal(err)
 			}
 			pol := newRxPolicy(&in)
-			// Unicast adverts may arrive with any TTL (keepalived's min/max_ttl aside).
-			err := pol.check(rxMeta{src: tc.src, dst: me, ttl: 64}, &a)
+			// Unicast adverts may arrive with any TTL, but from a peer given min_ttl
+			// and max_ttl, when sources are checked (keepalived's).
+			err := pol.check(rxMeta{src: tc.src, dst: me, ttl: tc.ttl}, &a)
 			got := ReasonNone
 			if err != nil {
 				got = err.Reason

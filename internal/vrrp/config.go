@@ -173,6 +173,10 @@ type InstanceConfig struct {
 	SourceAddr netip.Addr
 	// UnicastPeers switch the instance from multicast to unicast adverts, one per peer.
 	UnicastPeers []netip.Addr
+	// PeerTTLs are the TTL / hop limit ranges unicast_peer's min_ttl and max_ttl allow
+	// a peer's adverts, by peer, checked with CheckUnicastSrc (keepalived's); a peer
+	// not listed may send any.
+	PeerTTLs map[netip.Addr]TTLRange
 	// ConfigFault, when set, holds the instance in FAULT for good with this reason
 	// (keepalived's configuration faults, e.g. unicast_fault_no_peer without peers).
 	ConfigFault string
@@ -834,6 +838,9 @@ func (in *InstanceConfig) normalize() error {
 	}
 	return nil
 }
+
+// TTLRange is the TTLs allowed, Min to Max included.
+type TTLRange struct{ Min, Max uint8 }
 
 // RcvBuf is a socket's receive buffer size: the zero value leaves the kernel's default.
 type RcvBuf struct {

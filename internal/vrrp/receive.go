@@ -16,8 +16,9 @@ type rxPolicy struct {
 	vips     []netip.Addr
 	unicast  bool
 	peers    []netip.Addr
-	// checkPeer is check_unicast_src.
+	// checkPeer is check_unicast_src; ttls are the peers' allowed TTLs.
 	checkPeer bool
+	ttls      map[netip.Addr]TTLRange
 	// skipAddrs is skip_check_adv_addr.
 	skipAddrs bool
 }
@@ -26,7 +27,7 @@ func newRxPolicy(in *InstanceConfig) rxPolicy {
 	p := rxPolicy{
 		version: in.Version, vrid: in.VRID, auth: in.AuthType, interval: in.AdvertInterval,
 		unicast: len(in.UnicastPeers) > 0, peers: in.UnicastPeers, skipAddrs: in.SkipCheckAdvAddr,
-		checkPeer: in.CheckUnicastSrc,
+		checkPeer: in.CheckUnicastSrc, ttls: in.PeerTTLs,
 	}
 	if p.auth == AuthPass {
 		copy(p.authData[:], in.AuthPass)
@@ -70,8 +71,13 @@ func (p *rxPolicy) check(meta rxMeta, a *Advert) *PacketError {
 			}
 		}
 	}
-	if p.unicast && p.checkPeer && !contains(p.peers, meta.src) {
-		return packetErr(ReasonPeer, "source", -1, "%v is not a unicast_peer", meta.src)
+	if p.unicast && p.checkPeer {
+		if !contains(p.peers, meta.src) {
+			return packetErr(ReasonPeer, "source", -1, "%v is not a unicast_peer", meta.src)
+		}
+		if r, ok := p.ttls[meta.src]; ok && (meta.ttl < r.Min || meta.ttl > r.Max) {
+			return packetErr(ReasonTTL, "TTL", -1, "%d not in range %d - %d", meta.ttl, r.Min, r.Max)
+		}
 	}
 	return nil
 }

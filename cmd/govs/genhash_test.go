@@ -18,37 +18,19 @@ import (
 func TestGenhashAsKeepalived(t *testing.T) {
 	testutil.Integration(t)
 	genhash := testutil.NeedCommand(t, "genhash")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	// Fixed responses: the same bytes for both tools (no Date header).
 	responses := map[string]string{
 		"/page":    "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 23\r\n\r\n<html>hello govs</html>",
 		"/chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
 		"/long":    "HTTP/1.0 404 Not Found\r\nContent-Length: 5\r\n\r\nnope!and more than the length",
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, err := bufio.NewReader(c).ReadString('\n')
-				if err != nil {
-					return
-				}
-				fields := strings.Fields(line)
-				if len(fields) > 1 {
-					fmt.Fprint(c, responses[fields[1]])
-				}
-			}()
+	server := testutil.ServeTCP(t, func(c net.Conn) {
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if fields := strings.Fields(line); err == nil && len(fields) > 1 {
+			fmt.Fprint(c, responses[fields[1]])
 		}
-	}()
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	})
+	port := fmt.Sprint(server.Port())
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

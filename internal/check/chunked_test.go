@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/govs/govs/internal/testutil"
 )
 
 // TestHTTPDigestOfChunkedBody: keepalived does not decode a chunked body, so the digest
@@ -15,26 +16,11 @@ import (
 // govs's, or a digest computed with genhash would never match. The same for Fetch.
 func TestHTTPDigestOfChunkedBody(t *testing.T) {
 	const framed = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
-					c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + framed))
-				}
-			}()
+	addr := testutil.ServeTCP(t, func(c net.Conn) {
+		if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + framed))
 		}
-	}()
-	addr := netip.MustParseAddrPort(ln.Addr().String())
+	})
 	for _, tc := range []struct {
 		digest, wantErr string
 	}{

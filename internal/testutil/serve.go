@@ -1,0 +1,32 @@
+package testutil
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+)
+
+// ServeTCP listens on a free loopback port and runs handle on each connection it
+// accepts, in a goroutine of its own, closing the connection after; it stops when the
+// test ends. It returns the listening address.
+func ServeTCP(t testing.TB, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}

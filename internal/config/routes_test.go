@@ -15,6 +15,23 @@ func lineTokens(s string) []Token {
 	return toks
 }
 
+// checkEntry parses line with parse and compares the result with want, or the error
+// with wantErr when it is set.
+func checkEntry(t *testing.T, parse func([]Token) (any, error), line string, want any, wantErr string) {
+	t.Helper()
+	got, err := parse(lineTokens(line))
+	switch {
+	case wantErr != "":
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%q: error %v, want %q", line, err, wantErr)
+		}
+	case err != nil:
+		t.Errorf("%q: %v", line, err)
+	case !reflect.DeepEqual(got, want):
+		t.Errorf("%q:\n got %+v\nwant %+v", line, got, want)
+	}
+}
+
 func TestParseRoute(t *testing.T) {
 	p := netip.MustParsePrefix
 	a := netip.MustParseAddr
@@ -49,20 +66,7 @@ func TestParseRoute(t *testing.T) {
 		{line: "dev eth0", wantErr: "no destination"},
 		{line: "10.1.0.0/16 mtu lock", wantErr: "needs a value"},
 	} {
-		got, err := parseRoute(lineTokens(tc.line))
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%q: error %v, want %q", tc.line, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", tc.line, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%q:\n got %+v\nwant %+v", tc.line, got, tc.want)
-		}
+		checkEntry(t, parseRoute, tc.line, tc.want, tc.wantErr)
 	}
 }
 
@@ -93,20 +97,7 @@ func TestParseRule(t *testing.T) {
 		{line: "l3mdev", wantErr: "not supported"},
 		{line: "frm 10.0.0.0/8", wantErr: `did you mean "from"`},
 	} {
-		got, err := parseRule(lineTokens(tc.line))
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%q: error %v, want %q", tc.line, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", tc.line, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%q:\n got %+v\nwant %+v", tc.line, got, tc.want)
-		}
+		checkEntry(t, parseRule, tc.line, tc.want, tc.wantErr)
 	}
 }
 

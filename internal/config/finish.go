@@ -20,6 +20,7 @@ func finish(cfg *Config, opts *Options, d *diagSink) {
 	f.scripts()
 	f.bfdInstances()
 	f.instances()
+	f.syncDaemon()
 	f.linkDelays()
 	f.syncGroups()
 	f.garpGroups()
@@ -263,10 +264,46 @@ func (f *finisher) global() {
 			f.d.warnf(g.Line(k), "%s 0: keepalived 2.2.7 rejects 0 (range 0.000001..4294.967295); govs treats it as no delay", k)
 		}
 	}
-	if g.LVSSyncDaemon != nil {
-		f.iface(g.LVSSyncDaemon.Interface, g.Line("lvs_sync_daemon"))
-	}
 	f.nftables()
+}
+
+// syncDaemon settles lvs_sync_daemon as keepalived: an instance's deprecated
+// lvs_sync_daemon_interface stands for it unless it is set, and its id defaults to the
+// virtual_router_id of the instance it names.
+func (f *finisher) syncDaemon() {
+	g := &f.cfg.Global
+	for _, vi := range f.cfg.Instances {
+		if vi.LVSSyncDaemonInterface == "" {
+			continue
+		}
+		at := vi.Line("lvs_sync_daemon_interface")
+		f.d.warnf(at, "(%s) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", vi.Name)
+		if g.LVSSyncDaemon != nil {
+			f.d.warnf(at, "(%s) lvs_sync_daemon_interface has already been specified as %s - ignoring", vi.Name, g.LVSSyncDaemon.Interface)
+			continue
+		}
+		g.LVSSyncDaemon = &SyncDaemon{Interface: vi.LVSSyncDaemonInterface, Instance: vi.Name, Port: 8848, TTL: 1, Group: netip.MustParseAddr("224.0.0.81")}
+		g.mark("lvs_sync_daemon", at)
+	}
+	sd := g.LVSSyncDaemon
+	if sd == nil {
+		return
+	}
+	f.iface(sd.Interface, g.Line("lvs_sync_daemon"))
+	if sd.Instance == "" {
+		return
+	}
+	for _, vi := range f.cfg.Instances {
+		if vi.Name == sd.Instance {
+			if !sd.SyncIDSet {
+				sd.SyncID = vi.VRID
+			}
+			return
+		}
+	}
+	// keepalived's VRRP process drops lvs_sync_daemon then; govs runs it as under -C,
+	// in the backup role.
+	f.d.warnf(g.Line("lvs_sync_daemon"), "Unable to find vrrp instance %s for lvs_syncd", sd.Instance)
 }
 
 // nftables settles the firewall table the way keepalived 2.2.7 built with nftables

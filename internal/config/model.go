@@ -220,9 +220,11 @@ type UserGroup struct {
 
 // SyncDaemon is global lvs_sync_daemon: the IPVS connection sync daemon.
 type SyncDaemon struct {
-	Interface string     `json:"interface"`
-	Instance  string     `json:"instance,omitempty"` // the vrrp_instance whose state drives master/backup
-	SyncID    int        `json:"id"`
+	Interface string `json:"interface"`
+	Instance  string `json:"instance,omitempty"` // the vrrp_instance whose state drives master/backup
+	SyncID    int    `json:"id"`                 // [the instance's virtual_router_id, else 0]
+	// SyncIDSet says id was given.
+	SyncIDSet bool       `json:"-"`
 	MaxLen    int        `json:"maxlen,omitempty"`
 	Port      uint16     `json:"port"`  // [8848]
 	TTL       int        `json:"ttl"`   // [1]
@@ -421,6 +423,8 @@ type Instance struct {
 	// priority [its sync group's, else global vrrp_notify_priority_changes, else off].
 	NotifyPriorityChanges bool       `json:"notify_priority_changes,omitempty" kw:"notify_priority_changes"`
 	SyncGroup             *SyncGroup `json:"-"` // the group this instance belongs to, if any
+	// LVSSyncDaemonInterface is the deprecated lvs_sync_daemon_interface.
+	LVSSyncDaemonInterface string `json:"lvs_sync_daemon_interface,omitempty" kw:"lvs_sync_daemon_interface"`
 }
 
 // State is a configured VRRP start state.

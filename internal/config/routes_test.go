@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -180,5 +181,58 @@ vrrp_instance VI_1 {
 	}
 	if got := []int{cfg.StaticRules[0].Preference, cfg.StaticRules[1].Preference, cfg.StaticRules[2].Preference, cfg.Instances[0].VirtualRules[0].Preference}; !reflect.DeepEqual(got, []int{16384, 16383, 16384, 16382}) {
 		t.Errorf("rule preferences %v, want keepalived's 16384 16383 16384(IPv6) 16382", got)
+	}
+}
+
+// TestSyncDaemonAsKeepalived: lvs_sync_daemon's id defaults to its instance's
+// virtual_router_id, an unknown instance is warned of, and an instance's deprecated
+// lvs_sync_daemon_interface stands for it unless it is set (keepalived 2.2.7's rules).
+func TestSyncDaemonAsKeepalived(t *testing.T) {
+	instance := `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 42
+  priority 100
+  %s
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+`
+	for _, tc := range []struct {
+		name, global, inInstance string
+		want                     *SyncDaemon
+		wantWarn                 string
+	}{
+		{name: "id from the instance", global: "lvs_sync_daemon eth1 VI_1", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 42}},
+		{name: "id given", global: "lvs_sync_daemon eth1 VI_1 id 7", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 7}},
+		{name: "no instance", global: "lvs_sync_daemon eth1", want: &SyncDaemon{Interface: "eth1"}},
+		{name: "unknown instance", global: "lvs_sync_daemon eth1 VI_9", want: &SyncDaemon{Interface: "eth1", Instance: "VI_9"},
+			wantWarn: "Unable to find vrrp instance VI_9 for lvs_syncd"},
+		{name: "deprecated keyword", inInstance: "lvs_sync_daemon_interface eth2", want: &SyncDaemon{Interface: "eth2", Instance: "VI_1", SyncID: 42},
+			wantWarn: "Specifying lvs_sync_daemon_interface against a vrrp is deprecated"},
+		{name: "both", global: "lvs_sync_daemon eth1 VI_1", inInstance: "lvs_sync_daemon_interface eth2", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 42},
+			wantWarn: "lvs_sync_daemon_interface has already been specified as eth1 - ignoring"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "global_defs {\n  " + tc.global + "\n}\n" + fmt.Sprintf(instance, tc.inInstance)
+			cfg, diags := Parse("k.conf", []byte(src), Options{})
+			var msgs []string
+			for _, d := range diags {
+				if d.Severity == Error {
+					t.Fatalf("error: %v", d)
+				}
+				msgs = append(msgs, d.String())
+			}
+			got := cfg.Global.LVSSyncDaemon
+			if got != nil {
+				got = &SyncDaemon{Interface: got.Interface, Instance: got.Instance, SyncID: got.SyncID}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("lvs_sync_daemon %+v, want %+v", got, tc.want)
+			}
+			if tc.wantWarn != "" && !strings.Contains(strings.Join(msgs, "\n"), tc.wantWarn) {
+				t.Errorf("no warning %q in %q", tc.wantWarn, msgs)
+			}
+		})
 	}
 }

@@ -646,6 +646,7 @@ func parseSyncDaemon(a []Token, _ string) (any, error) {
 			switch key {
 			case "id":
 				s.SyncID, err = parseIntRange(v, i+1, 0, 255)
+				s.SyncIDSet = true
 			case "maxlen":
 				s.MaxLen, err = parseIntRange(v, i+1, 1, 65507)
 			case "port":

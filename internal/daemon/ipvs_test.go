@@ -35,6 +35,14 @@ global_defs {
     lvs_flush_onstop
     lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82
 }
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.1/24
+    }
+}
 virtual_server 192.0.2.1 80 {
     protocol TCP
     lb_kind TUN

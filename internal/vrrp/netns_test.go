@@ -486,3 +486,36 @@ func TestUnicastTTL(t *testing.T) {
 		})
 	}
 }
+
+// ipShow runs each ip command in h and joins their outputs.
+func ipShow(h *testutil.Host, cmds ...[]string) string {
+	var b strings.Builder
+	for _, args := range cmds {
+		out, _ := h.Exec("ip", args...)
+		b.WriteString(out)
+	}
+	return b.String()
+}
+
+// waitShown waits up to 3 s for show to contain every want and no not, and fails the
+// test with what it showed last otherwise.
+func waitShown(t *testing.T, what string, show func() string, want, not []string) {
+	t.Helper()
+	var got string
+	if !testutil.Eventually(3*time.Second, func() bool {
+		got = show()
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				return false
+			}
+		}
+		for _, w := range not {
+			if strings.Contains(got, w) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("%s: want %q, not %q in\n%s", what, want, not, got)
+	}
+}

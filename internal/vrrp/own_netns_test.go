@@ -51,12 +51,7 @@ func TestDeletedByOthers(t *testing.T) {
 		}
 	}
 	show := func() string {
-		var b strings.Builder
-		for _, args := range [][]string{{"-o", "addr", "show", "dev", "eth0"}, {"route", "show", "table", "all"}, {"rule"}} {
-			out, _ := a.Exec("ip", args...)
-			b.WriteString(out)
-		}
-		return b.String()
+		return ipShow(a, []string{"-o", "addr", "show", "dev", "eth0"}, []string{"route", "show", "table", "all"}, []string{"rule"})
 	}
 	// stats are VI_1's and VI_2's times become master and priority-0 adverts sent.
 	stats := func() (became, prio0 [2]uint64) {
@@ -67,18 +62,7 @@ func TestDeletedByOthers(t *testing.T) {
 	}
 	present := func(what string, want ...string) {
 		t.Helper()
-		var got string
-		if !testutil.Eventually(3*time.Second, func() bool {
-			got = show()
-			for _, w := range want {
-				if !strings.Contains(got, w) {
-					return false
-				}
-			}
-			return true
-		}) {
-			t.Fatalf("%s: want %q in\n%s", what, want, got)
-		}
+		waitShown(t, what, show, want, nil)
 	}
 	resigns := func(what string, del []string, back string) {
 		t.Helper()

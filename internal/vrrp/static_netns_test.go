@@ -2,11 +2,7 @@ package vrrp
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/govs/govs/internal/testutil"
 )
 
 // TestStatic: static_ipaddress, static_routes and static_rules are installed when the
@@ -25,32 +21,11 @@ func TestStatic(t *testing.T) {
 	}
 	n := startNode(t, a, cfg)
 	show := func() string {
-		var b strings.Builder
-		for _, args := range [][]string{{"-o", "addr", "show", "dev", "eth0"}, {"route", "show"}, {"rule", "show"}} {
-			out, _ := a.Exec("ip", args...)
-			b.WriteString(out)
-		}
-		return b.String()
+		return ipShow(a, []string{"-o", "addr", "show", "dev", "eth0"}, []string{"route", "show"}, []string{"rule", "show"})
 	}
 	expect := func(what string, want, not []string) {
 		t.Helper()
-		var got string
-		if !testutil.Eventually(3*time.Second, func() bool {
-			got = show()
-			for _, w := range want {
-				if !strings.Contains(got, w) {
-					return false
-				}
-			}
-			for _, w := range not {
-				if strings.Contains(got, w) {
-					return false
-				}
-			}
-			return true
-		}) {
-			t.Fatalf("%s: want %q, not %q in\n%s", what, want, not, got)
-		}
+		waitShown(t, what, show, want, not)
 	}
 	expect("started", []string{"10.77.0.200/32", "10.77.0.201/32", "10.90.0.0/24 via 10.77.0.254", "3091:\tfrom 10.91.0.0/24 lookup 91"}, nil)
 

@@ -3,46 +3,34 @@ package proxy
 import (
 	"io"
 	"net"
+	"net/netip"
 	"testing"
+
+	"github.com/govs/govs/internal/testutil"
 )
 
 // pingBackend answers every 64-byte message with 64 bytes, until EOF; with once, it
 // closes after the first answer (as an HTTP server with Connection: close, so TIME_WAIT
 // stays on the server side and the benchmark does not run out of ephemeral ports).
-func pingBackend(b *testing.B, once bool) net.Addr {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
+func pingBackend(b *testing.B, once bool) netip.AddrPort {
+	return testutil.ServeTCP(b, func(c net.Conn) {
+		buf := make([]byte, 64)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := io.ReadFull(c, buf); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64)
-				for {
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-					if _, err := c.Write(buf); err != nil || once {
-						return
-					}
-				}
-			}()
+			if _, err := c.Write(buf); err != nil || once {
+				return
+			}
 		}
-	}()
-	return ln.Addr()
+	})
 }
 
 // BenchmarkRelayRoundTrip: one 64-byte request/response through the proxy on a kept
 // connection (the keep-alive workload's unit of work).
 func BenchmarkRelayRoundTrip(b *testing.B) {
 	p := newPlane(b)
-	be := pingBackend(b, false).(*net.TCPAddr).AddrPort()
+	be := pingBackend(b, false)
 	vip := freeAddr(b, "tcp", "127.0.0.1")
 	apply(b, p, tcpService(vip, "rr", be))
 	c, err := net.Dial("tcp", vip.String())
@@ -66,7 +54,7 @@ func BenchmarkRelayRoundTrip(b *testing.B) {
 // the EOF and closes (the close workload's unit).
 func BenchmarkNewConnection(b *testing.B) {
 	p := newPlane(b)
-	be := pingBackend(b, true).(*net.TCPAddr).AddrPort()
+	be := pingBackend(b, true)
 	vip := freeAddr(b, "tcp", "127.0.0.1")
 	apply(b, p, tcpService(vip, "rr", be))
 	buf := make([]byte, 64)

@@ -247,14 +247,7 @@ func netlinkAddr(v VIP, scope netlink.Scope) *netlink.Addr {
 		// tentative (unusable) for a second or more after a takeover.
 		a.Flags |= unix.IFA_F_NODAD
 	}
-	lft := int64(-1)
-	switch {
-	case v.PreferredLft != nil:
-		lft = *v.PreferredLft
-	case v.Prefix.Bits() == 128:
-		lft = 0 // keepalived's default: not to be chosen as a source address
-	}
-	if lft >= 0 {
+	if lft := preferredLft(v); lft >= 0 {
 		a.PreferedLft, a.ValidLft = int(lft), math.MaxUint32
 	}
 	return a
@@ -403,4 +396,17 @@ func netlinkRule(r Rule) *netlink.Rule {
 		rule.Type = unix.FR_ACT_UNREACHABLE
 	}
 	return rule
+}
+
+// preferredLft is the preferred lifetime an IPv6 address gets, in seconds (-1:
+// forever): its preferred_lft, else 0 for a /128 — keepalived's default, so that it is
+// not chosen as a source address — and forever otherwise.
+func preferredLft(v VIP) int64 {
+	switch {
+	case v.PreferredLft != nil:
+		return *v.PreferredLft
+	case v.Prefix.Bits() == 128:
+		return 0
+	}
+	return -1
 }

@@ -263,7 +263,7 @@ func kaAddress(v VIP, c *InstanceConfig, installed bool) string {
 		b.WriteString(" no_track")
 	}
 	if v.Prefix.Addr().Is6() {
-		switch lft := kaPreferredLft(v); {
+		switch lft := preferredLft(v); {
 		case lft == 0:
 			b.WriteString(" deprecated")
 		case lft < 0:
@@ -285,17 +285,6 @@ func kaPrefix(p netip.Prefix) string {
 		return p.Addr().String()
 	}
 	return p.String()
-}
-
-// kaPreferredLft is the preferred lifetime an IPv6 address gets (-1: forever).
-func kaPreferredLft(v VIP) int64 {
-	switch {
-	case v.PreferredLft != nil:
-		return *v.PreferredLft
-	case v.Prefix.Bits() == 128:
-		return 0
-	}
-	return -1
 }
 
 // kaRoute writes a route as keepalived's format_iproute, for the attributes govs keeps.

@@ -4,9 +4,10 @@
 // FULLNAT: real servers see the director's address (or the client's, through the
 // optional PROXY protocol header), whatever lb_kind the configuration names.
 //
-// Design: one epoll event loop per two CPUs of GOMAXPROCS (see New), each with its own
-// SO_REUSEPORT listener per service, so the kernel spreads connections over the loops
-// and a connection is only ever touched by the goroutine of its loop. A connection costs no
+// Design: one epoll event loop per two CPUs of GOMAXPROCS (see New). The loops share each
+// TCP service's listening socket (one accept queue, see listen) and have a SO_REUSEPORT
+// socket each per UDP service; a connection is only ever touched by the goroutine of the
+// loop that accepted it. A connection costs no
 // goroutine and, while idle, no buffer: reads land in the loop's shared buffer and are
 // written straight on; only data the other side cannot take yet is kept. A transfer
 // that fills the buffer goes on by splice(2) through a pooled pipe (splice.go).
@@ -227,7 +228,7 @@ func (p *Plane) applyService(ts table.Service) (*service, error) {
 	}
 	svc, exists := p.services[ts.ServiceKey]
 	if !exists {
-		svc = &service{key: ts.ServiceKey, proto: uint8(ts.Protocol), trash: map[netip.AddrPort]*destState{}}
+		svc = &service{key: ts.ServiceKey, proto: uint8(ts.Protocol), listenFD: -1, trash: map[netip.AddrPort]*destState{}}
 	}
 	var old *svcConfig
 	if exists {
@@ -326,15 +327,34 @@ func (p *Plane) mergeDests(svc *service, old *svcConfig, ts table.Service) *svcC
 	return cfg
 }
 
-// listen opens one listening socket per loop and hands each to its loop.
+// listen opens the service's sockets and hands them to the loops.
+//
+// A TCP service has one listening socket that every loop watches, so the loops share one
+// accept queue and a new connection goes to whichever loop gets to it first: a busy loop
+// comes back to accept less often and takes fewer. Per-loop SO_REUSEPORT sockets, which
+// the kernel fills by a hash of the client's address and port whatever each loop's load,
+// give every loop its own queue instead; with four loops, 400 clients opening a
+// connection per request kept some loops' queues long for good, and the p99 was 2.2×
+// HAProxy's (whose threads share one queue) at the same median (docs/performance.md).
+// A UDP service keeps one SO_REUSEPORT socket per loop: the hash sends a client's
+// datagrams to the same socket every time, so its flow stays on one loop.
 func (p *Plane) listen(svc *service) error {
-	sotype := unix.SOCK_STREAM
 	if svc.key.Protocol == table.UDP {
-		sotype = unix.SOCK_DGRAM
+		return p.listenUDP(svc)
 	}
+	fd, err := listenSocket(svc.key.Addr, unix.SOCK_STREAM)
+	if err != nil {
+		return err
+	}
+	svc.listenFD = fd
+	shared := len(p.loops) > 1
+	return p.onEveryLoop(svc, func(l *loop) error { return l.addTCPListener(svc, fd, shared) })
+}
+
+func (p *Plane) listenUDP(svc *service) error {
 	fds := make([]int, 0, len(p.loops))
 	for range p.loops {
-		fd, err := listenSocket(svc.key.Addr, sotype)
+		fd, err := listenSocket(svc.key.Addr, unix.SOCK_DGRAM)
 		if err != nil {
 			for _, fd := range fds {
 				unix.Close(fd)
@@ -343,21 +363,31 @@ func (p *Plane) listen(svc *service) error {
 		}
 		fds = append(fds, fd)
 	}
+	next := 0
+	err := p.onEveryLoop(svc, func(l *loop) error {
+		fd := fds[next]
+		next++
+		return l.addUDPListener(svc, fd)
+	})
+	// A loop that had stopped took none; the sockets it did not take are still ours.
+	for _, fd := range fds[next:] {
+		unix.Close(fd)
+	}
+	return err
+}
+
+// onEveryLoop runs add on each loop in turn (never two at once); if any fails, the
+// service's listeners are all removed again.
+func (p *Plane) onEveryLoop(svc *service, add func(*loop) error) error {
 	var errs []error
-	for i, l := range p.loops {
-		fd := fds[i]
+	for _, l := range p.loops {
 		var err error
 		ran := false
 		l.runWait(func() {
 			ran = true
-			if svc.key.Protocol == table.UDP {
-				err = l.addUDPListener(svc, fd)
-			} else {
-				err = l.addTCPListener(svc, fd)
-			}
+			err = add(l)
 		})
 		if !ran {
-			unix.Close(fd)
 			err = errors.New("event loop stopped")
 		}
 		if err != nil {
@@ -371,10 +401,15 @@ func (p *Plane) listen(svc *service) error {
 	return nil
 }
 
-// unlisten closes the service's listeners on every loop.
+// unlisten closes the service's listeners on every loop, then the TCP listening socket
+// they shared.
 func (p *Plane) unlisten(svc *service) {
 	for _, l := range p.loops {
 		l.runWait(func() { l.removeListeners(svc) })
+	}
+	if svc.listenFD >= 0 {
+		unix.Close(svc.listenFD)
+		svc.listenFD = -1
 	}
 }
 

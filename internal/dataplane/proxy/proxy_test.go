@@ -23,7 +23,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // newPlane starts a plane with two loops and closes it at the end of the test.
 func newPlane(t testing.TB) *Plane {
 	t.Helper()
-	p, err := New(slog.New(slog.DiscardHandler), 2)
+	return newPlaneLoops(t, 2)
+}
+
+func newPlaneLoops(t testing.TB, loops int) *Plane {
+	t.Helper()
+	p, err := New(slog.New(slog.DiscardHandler), loops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +282,33 @@ func TestRelayAndRoundRobin(t *testing.T) {
 				t.Fatalf("counters %+v: want 11 connections, ≥1 MB out, ≥24 bytes in", c)
 			}
 		})
+	}
+}
+
+// TestConnectionsSpreadOverLoops: connections opened one at a time, each established
+// before the next, would all be accepted by the one loop that waits first on the shared
+// listening socket; the loops that accept pass them on, so that no loop holds more than
+// the hand-off slack over the least loaded one.
+func TestConnectionsSpreadOverLoops(t *testing.T) {
+	p := newPlaneLoops(t, 4)
+	a := startBackend(t, "a", "127.0.0.1", false)
+	vip := freeAddr(t, "tcp", "127.0.0.1")
+	apply(t, p, tcpService(vip, "rr", a.addr()))
+	const conns = 120
+	for i := 0; i < conns; i++ {
+		dial(t, vip).line()
+	}
+	var held []int
+	for _, l := range p.loops {
+		l.runWait(func() { held = append(held, l.conns.len()) })
+	}
+	fewest, most, total := held[0], held[0], 0
+	for _, n := range held {
+		fewest, most, total = min(fewest, n), max(most, n), total+n
+	}
+	if total != conns || fewest == 0 || most-fewest > handOffSlack+fewest/8+1 {
+		t.Fatalf("connections per loop %v: want %d in all, every loop some, at most %d+%d+1 apart",
+			held, conns, handOffSlack, fewest/8)
 	}
 }
 

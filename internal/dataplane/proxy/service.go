@@ -56,6 +56,9 @@ type service struct {
 	cfg   atomic.Pointer[svcConfig]
 	counters
 	est *estimator.Estimator // guarded by Plane.statsMu
+	// listenFD is a TCP service's listening socket, which all loops watch; -1 for UDP
+	// (each loop has its own) and once closed. Guarded by Plane.mu.
+	listenFD int
 	// trash keeps removed destinations that still have connections, so re-adding the
 	// same address revives them with their counters, as IPVS does. Guarded by Plane.mu.
 	trash map[netip.AddrPort]*destState

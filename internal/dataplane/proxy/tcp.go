@@ -3,24 +3,42 @@ package proxy
 import (
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// tcpListener is one loop's listening socket of a TCP service.
+// tcpListener is one loop's watch on a TCP service's listening socket. The socket is
+// the service's (Plane.listen): the loop neither opens nor closes it.
 type tcpListener struct {
-	svc *service
-	fd  int
-	idx int32
+	svc   *service
+	fd    int
+	idx   int32
+	batch int // accepts per wake-up
 }
 
-func (l *loop) addTCPListener(svc *service, fd int) error {
-	t := &tcpListener{svc: svc, fd: fd}
-	// Level-triggered: a burst larger than one batch is picked up on the next wait.
-	idx, err := l.add(fd, unix.EPOLLIN, t, 0)
+// Accepts per wake-up. Alone, a loop takes up to acceptBatch, bounded so that one busy
+// service cannot starve the rest. Where loops share the socket, each takes a few at a
+// time, as HAProxy's threads do (its tune.maxaccept, 4): a burst of new connections
+// then spreads over the loops that are awake instead of landing on the first one.
+const (
+	acceptBatch       = 64
+	acceptBatchShared = 4
+)
+
+func (l *loop) addTCPListener(svc *service, fd int, shared bool) error {
+	t := &tcpListener{svc: svc, fd: fd, batch: acceptBatch}
+	// Level-triggered: connections left over after a batch are found on the next wait.
+	events := uint32(unix.EPOLLIN)
+	if shared {
+		// A new connection wakes one waiting loop, not all of them; a loop that is
+		// busy meanwhile still finds the socket ready when it next waits.
+		events |= unix.EPOLLEXCLUSIVE
+		t.batch = acceptBatchShared
+	}
+	idx, err := l.add(fd, events, t, 0)
 	if err != nil {
-		unix.Close(fd)
 		return err
 	}
 	t.idx = idx
@@ -39,17 +57,22 @@ func (l *loop) removeListeners(svc *service) {
 	}
 }
 
-func (t *tcpListener) close(l *loop) { l.closeFD(t.fd, t.idx) }
-
-// acceptBatch bounds the accepts per wake-up so one busy service cannot starve the rest.
-const acceptBatch = 64
+// close stops watching the socket; the plane closes it once no loop watches it.
+func (t *tcpListener) close(l *loop) {
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
+	l.release(t.idx)
+}
 
 func (t *tcpListener) onEvent(l *loop, _ uint32, _ uint8) {
 	var from rawAddr
-	for i := 0; i < acceptBatch; i++ {
+	for i := 0; i < t.batch; i++ {
 		fd, err := sysAccept(t.fd, &from)
 		switch {
 		case err == nil:
+			if to := l.plane.loopFor(l); to != l {
+				handOff(to, t.svc, fd, from.addrPort())
+				continue
+			}
 			newTCPConn(l, t.svc, fd, from.addrPort())
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 			continue
@@ -61,6 +84,42 @@ func (t *tcpListener) onEvent(l *loop, _ uint32, _ uint8) {
 			l.plane.logAcceptError(t.svc, err)
 			return
 		}
+	}
+}
+
+// handOffSlack is how many more connections than the least loaded loop a loop may hold
+// before it passes newly accepted ones on, plus an eighth of that loop's count.
+const handOffSlack = 16
+
+// loopFor returns the loop a connection that l accepted should live on: l, unless l holds
+// clearly more connections than another loop; then the one with the fewest. A shared
+// accept queue balances new work, not connections: a loop that is waiting is woken
+// first, so connections opened one at a time on a quiet service would all stay on it
+// and be served by one CPU once they get busy. (HAProxy passes each accepted connection
+// to its least loaded thread.)
+func (p *Plane) loopFor(l *loop) *loop {
+	mine := l.conns.open.Load()
+	if mine <= handOffSlack || len(p.loops) == 1 {
+		return l
+	}
+	to, fewest := l, mine
+	for _, o := range p.loops {
+		if n := o.conns.open.Load(); n < fewest {
+			to, fewest = o, n
+		}
+	}
+	if mine-fewest <= handOffSlack+fewest/8 {
+		return l
+	}
+	return to
+}
+
+// handOff makes the accepted connection fd to's. If to has stopped, the connection is
+// reset.
+func handOff(to *loop, svc *service, fd int, client netip.AddrPort) {
+	if !to.run(func() { newTCPConn(to, svc, fd, client) }) {
+		resetClose(fd)
+		sysClose(fd)
 	}
 }
 
@@ -573,13 +632,18 @@ func (l *loop) expireConns() {
 }
 
 // connList is a loop's set of open connections with O(1) removal.
-type connList struct{ items []*tcpConn }
+type connList struct {
+	items []*tcpConn
+	// open is len(items), for other loops to read (loopFor).
+	open atomic.Int32
+}
 
 func (s *connList) len() int { return len(s.items) }
 
 func (s *connList) add(c *tcpConn) {
 	c.pos = len(s.items)
 	s.items = append(s.items, c)
+	s.open.Store(int32(len(s.items)))
 }
 
 func (s *connList) remove(c *tcpConn) {
@@ -591,4 +655,5 @@ func (s *connList) remove(c *tcpConn) {
 	s.items[c.pos].pos = c.pos
 	s.items[last] = nil
 	s.items = s.items[:last]
+	s.open.Store(int32(last))
 }

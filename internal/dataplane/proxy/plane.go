@@ -6,11 +6,12 @@
 //
 // Design: one epoll event loop per two CPUs of GOMAXPROCS (see New). The loops share each
 // TCP service's listening socket (one accept queue, see listen) and have a SO_REUSEPORT
-// socket each per UDP service; a connection is only ever touched by the goroutine of the
-// loop that accepted it. A connection costs no
-// goroutine and, while idle, no buffer: reads land in the loop's shared buffer and are
-// written straight on; only data the other side cannot take yet is kept. A transfer
-// that fills the buffer goes on by splice(2) through a pooled pipe (splice.go).
+// socket each per UDP service; a connection lives on one loop (the one that accepted it,
+// or the least loaded one, see loopFor) and is only ever touched by its goroutine. A
+// connection costs no goroutine and, while idle, no buffer: reads land in the loop's
+// shared buffer and are written straight on; only data the other side cannot take yet
+// is kept. A transfer that fills the buffer goes on by splice(2) through a pooled pipe
+// (splice.go).
 //
 // Accounting follows what `ipvsadm -L` shows on a real director:
 //   - A TCP connection is bound (InActConn) when it is scheduled, becomes ActiveConn when

@@ -88,7 +88,8 @@ func (t *tcpListener) onEvent(l *loop, _ uint32, _ uint8) {
 }
 
 // handOffSlack is how many more connections than the least loaded loop a loop may hold
-// before it passes newly accepted ones on, plus an eighth of that loop's count.
+// before it passes newly accepted ones on; an eighth of the least loaded loop's count
+// is added to it, so that large counts do not hand off on small differences.
 const handOffSlack = 16
 
 // loopFor returns the loop a connection that l accepted should live on: l, unless l holds

@@ -301,9 +301,8 @@ func (f *finisher) syncDaemon() {
 			return
 		}
 	}
-	// keepalived's VRRP process drops lvs_sync_daemon then; govs runs it as under -C,
-	// in the backup role.
-	f.d.warnf(g.Line("lvs_sync_daemon"), "Unable to find vrrp instance %s for lvs_syncd", sd.Instance)
+	f.d.warnf(g.Line("lvs_sync_daemon"), "Unable to find vrrp instance %s for lvs_syncd - clearing lvs_syncd config", sd.Instance)
+	g.LVSSyncDaemon = nil
 }
 
 // nftables settles the firewall table the way keepalived 2.2.7 built with nftables

@@ -185,7 +185,7 @@ vrrp_instance VI_1 {
 }
 
 // TestSyncDaemonAsKeepalived: lvs_sync_daemon's id defaults to its instance's
-// virtual_router_id, an unknown instance is warned of, and an instance's deprecated
+// virtual_router_id, an unknown instance clears it with a warning, and an instance's deprecated
 // lvs_sync_daemon_interface stands for it unless it is set (keepalived 2.2.7's rules).
 func TestSyncDaemonAsKeepalived(t *testing.T) {
 	instance := `vrrp_instance VI_1 {
@@ -206,8 +206,8 @@ func TestSyncDaemonAsKeepalived(t *testing.T) {
 		{name: "id from the instance", global: "lvs_sync_daemon eth1 VI_1", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 42}},
 		{name: "id given", global: "lvs_sync_daemon eth1 VI_1 id 7", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 7}},
 		{name: "no instance", global: "lvs_sync_daemon eth1", want: &SyncDaemon{Interface: "eth1"}},
-		{name: "unknown instance", global: "lvs_sync_daemon eth1 VI_9", want: &SyncDaemon{Interface: "eth1", Instance: "VI_9"},
-			wantWarn: "Unable to find vrrp instance VI_9 for lvs_syncd"},
+		{name: "unknown instance", global: "lvs_sync_daemon eth1 VI_9", want: nil,
+			wantWarn: "Unable to find vrrp instance VI_9 for lvs_syncd - clearing lvs_syncd config"},
 		{name: "deprecated keyword", inInstance: "lvs_sync_daemon_interface eth2", want: &SyncDaemon{Interface: "eth2", Instance: "VI_1", SyncID: 42},
 			wantWarn: "Specifying lvs_sync_daemon_interface against a vrrp is deprecated"},
 		{name: "both", global: "lvs_sync_daemon eth1 VI_1", inInstance: "lvs_sync_daemon_interface eth2", want: &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: 42},

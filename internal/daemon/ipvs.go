@@ -11,7 +11,9 @@ import (
 )
 
 // configureIPVS applies lvs_flush, lvs_flush_onstop (or -I) and lvs_sync_daemon to the
-// kernel plane, before the first table goes in. Other planes ignore them.
+// kernel plane, before the first table goes in. Other planes ignore them. A sync daemon
+// that names an instance follows its VRRP state (followSyncRole); one that names none
+// runs as master and backup together, as keepalived's checker process runs it.
 func (d *Daemon) configureIPVS(first bool) error {
 	p, ok := d.dp.(*ipvs.Plane)
 	if !ok {
@@ -20,8 +22,28 @@ func (d *Daemon) configureIPVS(first bool) error {
 	if first {
 		p.Configure(ipvsOptions(d.plan.IPVS, d.opts.KeepIPVS))
 	}
-	d.syncCfg.Store(d.plan.IPVS.Sync)
-	return p.SetSync(syncDaemon(d.plan.IPVS.Sync))
+	sd, followsVRRP := syncRun(d.plan.IPVS.Sync, d.opts.ChecksOnly)
+	if sd == nil && d.plan.IPVS.Sync != nil && first {
+		d.log.Warn("lvs_sync_daemon names VRRP instance "+d.plan.IPVS.Sync.Instance+", and -C runs no VRRP: no sync daemon, as keepalived",
+			"interface", d.plan.IPVS.Sync.Interface)
+	}
+	d.syncCfg.Store(sd)
+	return p.SetSync(syncDaemon(sd), followsVRRP)
+}
+
+// syncRun says which sync daemon runs and whether VRRP decides its role: keepalived's
+// checker process runs one that names no instance itself (master and backup), and
+// leaves one that names an instance to its VRRP process, which -C does not run.
+func syncRun(sd *config.SyncDaemon, checksOnly bool) (run *config.SyncDaemon, followsVRRP bool) {
+	switch {
+	case sd == nil:
+		return nil, false
+	case sd.Instance == "":
+		return sd, false
+	case checksOnly:
+		return nil, false
+	}
+	return sd, true
 }
 
 // ipvsOptions maps the keywords as keepalived reads them: lvs_flush_onstop with no

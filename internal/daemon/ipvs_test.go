@@ -28,6 +28,31 @@ func TestIPVSOptions(t *testing.T) {
 	}
 }
 
+// TestSyncRun: which sync daemon runs, as keepalived's processes share the work.
+func TestSyncRun(t *testing.T) {
+	named := &config.SyncDaemon{Interface: "eth1", Instance: "VI_1"}
+	unnamed := &config.SyncDaemon{Interface: "eth1"}
+	tests := []struct {
+		name       string
+		sd         *config.SyncDaemon
+		checksOnly bool
+		run        *config.SyncDaemon
+		follows    bool
+	}{
+		{"none", nil, false, nil, false},
+		{"instance named: VRRP decides", named, false, named, true},
+		{"instance named under -C: no VRRP, no daemon", named, true, nil, false},
+		{"no instance: master and backup", unnamed, false, unnamed, false},
+		{"no instance under -C: the checker runs both", unnamed, true, unnamed, false},
+	}
+	for _, tt := range tests {
+		run, follows := syncRun(tt.sd, tt.checksOnly)
+		if run != tt.run || follows != tt.follows {
+			t.Errorf("%s: syncRun = %v, %v; want %v, %v", tt.name, run, follows, tt.run, tt.follows)
+		}
+	}
+}
+
 func TestPlanIPVSSettingsAndSyncDaemon(t *testing.T) {
 	cfg := parse(t, `
 global_defs {

@@ -60,18 +60,19 @@ type Plane struct {
 	k        kernel
 	connPath string // the kernel's connection table, /proc/net/ip_vs_conn
 
-	mu       sync.Mutex
-	opts     Options
-	started  bool                      // the kernel has been read once
-	known    []table.Service           // what the kernel holds of the services below, in the kernel's order
-	owned    map[table.ServiceKey]bool // created or adopted: ours to change and remove
-	timeouts table.Timeouts            // the kernel's timeouts as last read or set
-	sync     *adm.Daemon               // lvs_sync_daemon; nil: none
-	syncRole adm.DaemonState           // the role its daemon runs in now; 0: stopped
-	stale    bool                      // a request failed: read the kernel again
-	byKey    map[table.ServiceKey]int  // index into known
-	applied  atomic.Uint64             // change requests sent
-	reads    atomic.Uint64             // read requests sent (dumps count once)
+	mu          sync.Mutex
+	opts        Options
+	started     bool                      // the kernel has been read once
+	known       []table.Service           // what the kernel holds of the services below, in the kernel's order
+	owned       map[table.ServiceKey]bool // created or adopted: ours to change and remove
+	timeouts    table.Timeouts            // the kernel's timeouts as last read or set
+	sync        *adm.Daemon               // lvs_sync_daemon; nil: none
+	syncFollows bool                      // a VRRP instance decides the role (SetSync)
+	syncRoles   adm.DaemonState           // the roles of the daemons running now (master|backup); 0: none
+	stale       bool                      // a request failed: read the kernel again
+	byKey       map[table.ServiceKey]int  // index into known
+	applied     atomic.Uint64             // change requests sent
+	reads       atomic.Uint64             // read requests sent (dumps count once)
 }
 
 var _ dataplane.Dataplane = (*Plane)(nil)
@@ -337,10 +338,7 @@ func (p *Plane) Close(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
-	if p.syncRole != 0 {
-		errs = append(errs, p.k.DelDaemon(p.syncRole))
-		p.syncRole = 0
-	}
+	errs = append(errs, p.stopDaemons())
 	switch p.opts.OnStop {
 	case FlushAll:
 		p.applied.Add(1)

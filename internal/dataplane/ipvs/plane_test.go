@@ -267,11 +267,11 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 		want []string
 	}{
 		{func() error { return p.SetSyncRole(true) }, nil}, // no lvs_sync_daemon: nothing
-		{func() error { return p.SetSync(&cfg) }, []string{"start backup daemon eth1 syncid 7"}},
-		{func() error { return p.SetSync(&cfg) }, nil},
+		{func() error { return p.SetSync(&cfg, true) }, []string{"start backup daemon eth1 syncid 7"}},
+		{func() error { return p.SetSync(&cfg, true) }, nil},
 		{func() error { return p.SetSyncRole(true) }, []string{"stop backup daemon", "start master daemon eth1 syncid 7"}},
 		{func() error { return p.SetSyncRole(true) }, nil},
-		{func() error { c := cfg; c.SyncID = 8; return p.SetSync(&c) }, []string{"stop master daemon", "start master daemon eth1 syncid 8"}},
+		{func() error { c := cfg; c.SyncID = 8; return p.SetSync(&c, true) }, []string{"stop master daemon", "start master daemon eth1 syncid 8"}},
 		{func() error { return p.SetSyncRole(false) }, []string{"stop master daemon", "start backup daemon eth1 syncid 8"}},
 		{func() error { return p.Close(context.Background()) }, []string{"stop backup daemon"}},
 	}
@@ -284,8 +284,40 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 			t.Fatalf("step %d: %q, want %q", i, k.calls, s.want)
 		}
 	}
-	if err := p.SetSync(&adm.Daemon{Interface: "eth1", SyncID: 300}); err == nil || !strings.Contains(err.Error(), "id 300: want 0..255") {
+	if err := p.SetSync(&adm.Daemon{Interface: "eth1", SyncID: 300}, true); err == nil || !strings.Contains(err.Error(), "id 300: want 0..255") {
 		t.Fatalf("bad syncid: %v", err)
+	}
+}
+
+// TestSyncDaemonWithoutInstance: lvs_sync_daemon naming no instance runs the master and
+// the backup daemon together, whatever VRRP does, as keepalived's checker process.
+func TestSyncDaemonWithoutInstance(t *testing.T) {
+	k := newFake()
+	p := newPlane(k, quiet())
+	cfg := adm.Daemon{Interface: "eth1", SyncID: 0}
+	both := []string{"start master daemon eth1 syncid 0", "start backup daemon eth1 syncid 0"}
+	steps := []struct {
+		do   func() error
+		want []string
+	}{
+		{func() error { return p.SetSync(&cfg, false) }, both},
+		{func() error { return p.SetSync(&cfg, false) }, nil},
+		{func() error { return p.SetSyncRole(true) }, nil},
+		{func() error { return p.SetSyncRole(false) }, nil},
+		// An instance named on reload: the backup role until VRRP says otherwise.
+		{func() error { return p.SetSync(&cfg, true) }, []string{"stop master daemon", "stop backup daemon", "start backup daemon eth1 syncid 0"}},
+		{func() error { return p.SetSyncRole(true) }, []string{"stop backup daemon", "start master daemon eth1 syncid 0"}},
+		{func() error { return p.SetSync(&cfg, false) }, append([]string{"stop master daemon"}, both...)},
+		{func() error { return p.Close(context.Background()) }, []string{"stop master daemon", "stop backup daemon"}},
+	}
+	for i, s := range steps {
+		k.calls = nil
+		if err := s.do(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if !slices.Equal(k.calls, s.want) {
+			t.Fatalf("step %d: %q, want %q", i, k.calls, s.want)
+		}
 	}
 }
 

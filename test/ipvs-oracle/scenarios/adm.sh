@@ -4,10 +4,11 @@
 . /lib/oracle.sh
 . /extra/lib.sh
 topo 3
-# lvs_sync_daemon without VRRP (-C): the kernel's backup sync daemon, for -L --daemon
+# lvs_sync_daemon naming no instance: the kernel's master and backup sync daemons
+# together, as keepalived's checker runs them, for -L --daemon
 cat > /tmp/adm.conf <<CONF
 global_defs {
-    lvs_sync_daemon vc VI_1 id 9 port 8849
+    lvs_sync_daemon vc id 9 port 8849
 }
 virtual_server $VIP 80 {
     lb_algo rr
@@ -97,6 +98,10 @@ compare -L --nosort
 compare -L -n --nosort
 compare -L -n --nosort --stats
 compare -L --daemon
+ipvsadm -L --daemon > /tmp/daemons
+grep -q '^master sync daemon (mcast=vc, syncid=9' /tmp/daemons && grep -q '^backup sync daemon (mcast=vc, syncid=9' /tmp/daemons \
+	&& ok "lvs_sync_daemon naming no instance runs the master and the backup daemon" \
+	|| { fail "lvs_sync_daemon naming no instance runs the master and the backup daemon"; cat /tmp/daemons; }
 compare -L -n --stats
 compare -L -n --stats --exact
 compare -L -n --rate

@@ -258,23 +258,14 @@ func TestFlushOptions(t *testing.T) {
 	}
 }
 
-func TestSyncDaemonFollowsVRRP(t *testing.T) {
-	k := newFake()
-	p := newPlane(k, quiet())
-	cfg := adm.Daemon{Interface: "eth1", SyncID: 7}
-	steps := []struct {
-		do   func() error
-		want []string
-	}{
-		{func() error { return p.SetSyncRole(true) }, nil}, // no lvs_sync_daemon: nothing
-		{func() error { return p.SetSync(&cfg, true) }, []string{"start backup daemon eth1 syncid 7"}},
-		{func() error { return p.SetSync(&cfg, true) }, nil},
-		{func() error { return p.SetSyncRole(true) }, []string{"stop backup daemon", "start master daemon eth1 syncid 7"}},
-		{func() error { return p.SetSyncRole(true) }, nil},
-		{func() error { c := cfg; c.SyncID = 8; return p.SetSync(&c, true) }, []string{"stop master daemon", "start master daemon eth1 syncid 8"}},
-		{func() error { return p.SetSyncRole(false) }, []string{"stop master daemon", "start backup daemon eth1 syncid 8"}},
-		{func() error { return p.Close(context.Background()) }, []string{"stop backup daemon"}},
-	}
+// syncStep is one call on the plane and the kernel requests it must make, in order.
+type syncStep struct {
+	do   func() error
+	want []string
+}
+
+func runSyncSteps(t *testing.T, k *fakeKernel, steps []syncStep) {
+	t.Helper()
 	for i, s := range steps {
 		k.calls = nil
 		if err := s.do(); err != nil {
@@ -284,6 +275,23 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 			t.Fatalf("step %d: %q, want %q", i, k.calls, s.want)
 		}
 	}
+}
+
+func TestSyncDaemonFollowsVRRP(t *testing.T) {
+	k := newFake()
+	p := newPlane(k, quiet())
+	cfg := adm.Daemon{Interface: "eth1", SyncID: 7}
+	steps := []syncStep{
+		{func() error { return p.SetSyncRole(true) }, nil}, // no lvs_sync_daemon: nothing
+		{func() error { return p.SetSync(&cfg, true) }, []string{"start backup daemon eth1 syncid 7"}},
+		{func() error { return p.SetSync(&cfg, true) }, nil},
+		{func() error { return p.SetSyncRole(true) }, []string{"stop backup daemon", "start master daemon eth1 syncid 7"}},
+		{func() error { return p.SetSyncRole(true) }, nil},
+		{func() error { c := cfg; c.SyncID = 8; return p.SetSync(&c, true) }, []string{"stop master daemon", "start master daemon eth1 syncid 8"}},
+		{func() error { return p.SetSyncRole(false) }, []string{"stop master daemon", "start backup daemon eth1 syncid 8"}},
+		{func() error { return p.Close(context.Background()) }, []string{"stop backup daemon"}},
+	}
+	runSyncSteps(t, k, steps)
 	if err := p.SetSync(&adm.Daemon{Interface: "eth1", SyncID: 300}, true); err == nil || !strings.Contains(err.Error(), "id 300: want 0..255") {
 		t.Fatalf("bad syncid: %v", err)
 	}
@@ -296,10 +304,7 @@ func TestSyncDaemonWithoutInstance(t *testing.T) {
 	p := newPlane(k, quiet())
 	cfg := adm.Daemon{Interface: "eth1", SyncID: 0}
 	both := []string{"start master daemon eth1 syncid 0", "start backup daemon eth1 syncid 0"}
-	steps := []struct {
-		do   func() error
-		want []string
-	}{
+	steps := []syncStep{
 		{func() error { return p.SetSync(&cfg, false) }, both},
 		{func() error { return p.SetSync(&cfg, false) }, nil},
 		{func() error { return p.SetSyncRole(true) }, nil},
@@ -310,15 +315,7 @@ func TestSyncDaemonWithoutInstance(t *testing.T) {
 		{func() error { return p.SetSync(&cfg, false) }, append([]string{"stop master daemon"}, both...)},
 		{func() error { return p.Close(context.Background()) }, []string{"stop master daemon", "stop backup daemon"}},
 	}
-	for i, s := range steps {
-		k.calls = nil
-		if err := s.do(); err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
-		if !slices.Equal(k.calls, s.want) {
-			t.Fatalf("step %d: %q, want %q", i, k.calls, s.want)
-		}
-	}
+	runSyncSteps(t, k, steps)
 }
 
 func TestNormalize(t *testing.T) {

@@ -348,7 +348,7 @@ var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 		}
 		return a[0].Text, nil
 	}}, alias("lvs_flush_onstop"), deprecated("lvs_flush_onstop")),
-	kw("lvs_sync_daemon", kSyncDaemon, doc("with the ipvs data plane, as keepalived: naming an instance, the daemon is backup and becomes master with it (id defaults to its virtual_router_id; an instance that does not exist clears lvs_sync_daemon; under -C no daemon runs); naming none, master and backup run together (id 0)")),
+	kw("lvs_sync_daemon", kSyncDaemon, doc("with the ipvs data plane, as keepalived: naming an instance, the daemon is backup and becomes master with it (id defaults to its virtual_router_id; an instance that does not exist clears lvs_sync_daemon), run by the VRRP side (also under -P, not under -C); naming none, master and backup run together (id 0), run by the checker side (not under -P)")),
 	kw("vrrp_mcast_group4", kMcast4, dflt("224.0.0.18")),
 	kw("vrrp_mcast_group6", kMcast6, dflt("ff02::12")),
 	kw("vrrp_garp_master_delay", kTimer0, dflt("5")),

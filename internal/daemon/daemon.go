@@ -26,10 +26,10 @@ import (
 	"github.com/govs/govs/internal/threadprio"
 	"github.com/govs/govs/internal/vrrp"
 
+	"github.com/govs/govs/internal/dataplane/ipvs"
 	"github.com/govs/govs/internal/dataplane/mixed"
 
 	// The data planes register themselves.
-	_ "github.com/govs/govs/internal/dataplane/ipvs"
 	_ "github.com/govs/govs/internal/dataplane/proxy"
 	_ "github.com/govs/govs/internal/dataplane/xdp"
 )
@@ -132,9 +132,13 @@ type Daemon struct {
 
 	// planeChoice says which data plane runs and why, for the log and status.
 	planeChoice string
-	// syncCfg is lvs_sync_daemon, read by the VRRP events goroutine without d.mu,
-	// which a reload holds while the VRRP node may be delivering events.
-	syncCfg atomic.Pointer[config.SyncDaemon]
+	// syncCfg is the lvs_sync_daemon this process runs and syncPlane the plane it runs
+	// on, read by the VRRP events goroutine without d.mu, which a reload holds while
+	// the VRRP node may be delivering events.
+	syncCfg   atomic.Pointer[config.SyncDaemon]
+	syncPlane atomic.Pointer[ipvs.Plane]
+	// syncOnly is the IPVS plane opened under -P for the sync daemon alone.
+	syncOnly *ipvs.Plane
 
 	started  time.Time
 	journal  *status.Journal // events no component keeps: VRRP transitions, admin changes
@@ -191,6 +195,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 			cctx, ccancel := context.WithTimeout(context.Background(), opts.StopTimeout)
 			d.dp.Close(cctx)
 			ccancel()
+		}
+		if d.syncOnly != nil {
+			d.syncOnly.Close(context.Background())
 		}
 		return nil, err
 	}
@@ -261,6 +268,12 @@ func (d *Daemon) start(ctx context.Context) error {
 			}
 			srv := &ctl.Server{Handler: &admBackend{eng: d.eng, dp: d.dp}, Logger: d.log, Status: d.statusJSON}
 			d.goRun("control socket", func() error { return srv.Serve(ctx, ln) })
+		}
+	}
+	if d.opts.VRRPOnly {
+		// Before the VRRP node, whose first transitions move the daemon.
+		if err := d.configureVRRPSync(true); err != nil {
+			d.log.Error("lvs_sync_daemon: no sync daemon", "err", err)
 		}
 	}
 	if !d.opts.ChecksOnly && d.plan.VRRP.Runs() {
@@ -416,6 +429,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if d.dp != nil {
 		errs = append(errs, d.configureIPVS(false), d.applyMarks())
 	}
+	if d.opts.VRRPOnly {
+		errs = append(errs, d.configureVRRPSync(false))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -456,6 +472,9 @@ func (d *Daemon) Stop() error {
 		err = d.dp.Close(ctx)
 		cancel()
 		d.closeMarks()
+	}
+	if d.syncOnly != nil {
+		err = errors.Join(err, d.syncOnly.Close(context.Background()))
 	}
 	d.shutdownOnce.Do(func() {
 		d.mu.Lock()

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"fmt"
+
 	"github.com/google/nftables"
 	"github.com/govs/govs/internal/adm"
 	"github.com/govs/govs/internal/config"
@@ -11,9 +13,7 @@ import (
 )
 
 // configureIPVS applies lvs_flush, lvs_flush_onstop (or -I) and lvs_sync_daemon to the
-// kernel plane, before the first table goes in. Other planes ignore them. A sync daemon
-// that names an instance follows its VRRP state (followSyncRole); one that names none
-// runs as master and backup together, as keepalived's checker process runs it.
+// kernel plane, before the first table goes in. Other planes ignore them.
 func (d *Daemon) configureIPVS(first bool) error {
 	p, ok := d.dp.(*ipvs.Plane)
 	if !ok {
@@ -22,28 +22,60 @@ func (d *Daemon) configureIPVS(first bool) error {
 	if first {
 		p.Configure(ipvsOptions(d.plan.IPVS, d.opts.KeepIPVS))
 	}
-	sd, followsVRRP := syncRun(d.plan.IPVS.Sync, d.opts.ChecksOnly)
-	if sd == nil && d.plan.IPVS.Sync != nil && first {
-		d.log.Warn("lvs_sync_daemon names VRRP instance "+d.plan.IPVS.Sync.Instance+", and -C runs no VRRP: no sync daemon, as keepalived",
-			"interface", d.plan.IPVS.Sync.Interface)
-	}
-	d.syncCfg.Store(sd)
-	return p.SetSync(syncDaemon(sd), followsVRRP)
+	return d.configureSync(p, first)
 }
 
-// syncRun says which sync daemon runs and whether VRRP decides its role: keepalived's
-// checker process runs one that names no instance itself (master and backup), and
-// leaves one that names an instance to its VRRP process, which -C does not run.
-func syncRun(sd *config.SyncDaemon, checksOnly bool) (run *config.SyncDaemon, followsVRRP bool) {
+// configureVRRPSync runs lvs_sync_daemon under -P, where there is no data plane: as
+// keepalived's VRRP process, which drives the kernel's sync daemon itself, it opens
+// IPVS for that alone (leaving the table to the -C process) once the configuration
+// has a daemon for it to run.
+func (d *Daemon) configureVRRPSync(first bool) error {
+	if d.syncOnly == nil {
+		if run, _, _ := syncRun(d.plan.IPVS.Sync, d.opts); run == nil {
+			return d.configureSync(nil, first)
+		}
+		p, err := ipvs.New(d.log)
+		if err != nil {
+			return fmt.Errorf("lvs_sync_daemon: %w", err)
+		}
+		p.Configure(ipvs.Options{OnStop: ipvs.KeepTable})
+		d.syncOnly = p
+	}
+	return d.configureSync(d.syncOnly, first)
+}
+
+// configureSync hands lvs_sync_daemon to p, the plane that runs it (nil: none). A
+// daemon that names an instance follows its VRRP state (followSyncRole); one that
+// names none runs as master and backup together.
+func (d *Daemon) configureSync(p *ipvs.Plane, first bool) error {
+	run, followsVRRP, skipped := syncRun(d.plan.IPVS.Sync, d.opts)
+	if first && skipped != "" {
+		d.log.Warn("lvs_sync_daemon: "+skipped, "interface", d.plan.IPVS.Sync.Interface)
+	}
+	d.syncCfg.Store(run)
+	d.syncPlane.Store(p)
+	if p == nil {
+		return nil
+	}
+	return p.SetSync(syncDaemon(run), followsVRRP)
+}
+
+// syncRun says which sync daemon runs in this process and whether VRRP decides its
+// role, as keepalived's processes share the work: its checker process runs one that
+// names no instance itself (master and backup together), its VRRP process one that
+// names an instance. skipped says why a configured daemon does not run here.
+func syncRun(sd *config.SyncDaemon, opts Options) (run *config.SyncDaemon, followsVRRP bool, skipped string) {
 	switch {
 	case sd == nil:
-		return nil, false
+		return nil, false, ""
+	case sd.Instance == "" && opts.VRRPOnly:
+		return nil, false, "it names no VRRP instance, and -P runs no checker: no sync daemon, as keepalived"
 	case sd.Instance == "":
-		return sd, false
-	case checksOnly:
-		return nil, false
+		return sd, false, ""
+	case opts.ChecksOnly:
+		return nil, false, "it names VRRP instance " + sd.Instance + ", and -C runs no VRRP: no sync daemon, as keepalived"
 	}
-	return sd, true
+	return sd, true, ""
 }
 
 // ipvsOptions maps the keywords as keepalived reads them: lvs_flush_onstop with no
@@ -111,9 +143,8 @@ func syncDaemon(sd *config.SyncDaemon) *adm.Daemon {
 // followSyncRole makes the kernel's sync daemon master on the director whose
 // lvs_sync_daemon instance is MASTER, and backup elsewhere, as keepalived does.
 func (d *Daemon) followSyncRole(ch vrrp.StateChange) {
-	p, ok := d.dp.(*ipvs.Plane)
-	sd := d.syncCfg.Load()
-	if !ok || sd == nil || sd.Instance != ch.Instance {
+	p, sd := d.syncPlane.Load(), d.syncCfg.Load()
+	if p == nil || sd == nil || sd.Instance != ch.Instance {
 		return
 	}
 	if err := p.SetSyncRole(ch.To == vrrp.StateMaster); err != nil {

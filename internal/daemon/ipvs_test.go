@@ -28,27 +28,32 @@ func TestIPVSOptions(t *testing.T) {
 	}
 }
 
-// TestSyncRun: which sync daemon runs, as keepalived's processes share the work.
+// TestSyncRun: which sync daemon runs in which process, as keepalived's processes
+// share the work.
 func TestSyncRun(t *testing.T) {
 	named := &config.SyncDaemon{Interface: "eth1", Instance: "VI_1"}
 	unnamed := &config.SyncDaemon{Interface: "eth1"}
+	both, checks, vrrpOnly := Options{}, Options{ChecksOnly: true}, Options{VRRPOnly: true}
 	tests := []struct {
-		name       string
-		sd         *config.SyncDaemon
-		checksOnly bool
-		run        *config.SyncDaemon
-		follows    bool
+		name    string
+		sd      *config.SyncDaemon
+		opts    Options
+		run     *config.SyncDaemon
+		follows bool
+		skipped bool
 	}{
-		{"none", nil, false, nil, false},
-		{"instance named: VRRP decides", named, false, named, true},
-		{"instance named under -C: no VRRP, no daemon", named, true, nil, false},
-		{"no instance: master and backup", unnamed, false, unnamed, false},
-		{"no instance under -C: the checker runs both", unnamed, true, unnamed, false},
+		{"none", nil, both, nil, false, false},
+		{"instance named: VRRP decides", named, both, named, true, false},
+		{"instance named under -P: VRRP decides", named, vrrpOnly, named, true, false},
+		{"instance named under -C: no VRRP, no daemon", named, checks, nil, false, true},
+		{"no instance: master and backup", unnamed, both, unnamed, false, false},
+		{"no instance under -C: the checker runs both", unnamed, checks, unnamed, false, false},
+		{"no instance under -P: no checker, no daemon", unnamed, vrrpOnly, nil, false, true},
 	}
 	for _, tt := range tests {
-		run, follows := syncRun(tt.sd, tt.checksOnly)
-		if run != tt.run || follows != tt.follows {
-			t.Errorf("%s: syncRun = %v, %v; want %v, %v", tt.name, run, follows, tt.run, tt.follows)
+		run, follows, skipped := syncRun(tt.sd, tt.opts)
+		if run != tt.run || follows != tt.follows || (skipped != "") != tt.skipped {
+			t.Errorf("%s: syncRun = %v, %v, %q; want %v, %v, skipped %v", tt.name, run, follows, skipped, tt.run, tt.follows, tt.skipped)
 		}
 	}
 }

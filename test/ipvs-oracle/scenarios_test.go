@@ -2,6 +2,7 @@ package ipvsoracle
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -47,6 +48,14 @@ func TestSyncDaemonFailover(t *testing.T) {
 	h := setup(t)
 	t.Parallel()
 	h.run(t, "sync")
+}
+
+// TestSyncDaemonFailoverSplit: the same with govs run -P and govs run -C apart on each
+// director; the -P process runs the sync daemon and moves it with VRRP.
+func TestSyncDaemonFailoverSplit(t *testing.T) {
+	h := setup(t)
+	t.Parallel()
+	h.run(t, "sync-split", filepath.Join(h.root, "test/ipvs-oracle/scenarios/sync.sh"))
 }
 
 // TestForcedIPVSOnThisHost: on a host without IPVS (the development machines),

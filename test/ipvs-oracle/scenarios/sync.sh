@@ -1,5 +1,6 @@
 # Connection sync between two directors, each a namespace running `govs run` (IPVS and
-# its sync daemon are per namespace): govs VRRP decides the master, which holds the
+# its sync daemon are per namespace; with SPLIT, sync-split.sh, `govs run -P` and
+# `govs run -C` apart): govs VRRP decides the master, which holds the
 # gateway addresses the client and the real server use (one instance per side, in a
 # sync group, as keepalived's NAT setups have it); lvs_sync_daemon names VI_1, so the master runs the kernel's master sync daemon and the other the backup
 # one. A connection made through the master shows in the backup's table; after the
@@ -76,6 +77,17 @@ CONF
 conf 150 > /tmp/d1.conf
 conf 100 > /tmp/d2.conf
 director() { # director D: govs run in namespace D, logging to /tmp/D.log
+	if [ -n "${SPLIT:-}" ]; then
+		# as keepalived -P and -C run apart: VRRP and the sync daemon in one process,
+		# the IPVS table in the other
+		/sbin/ip netns exec $1 $GOVS run -P -f /tmp/$1.conf --socket /tmp/$1.vrrp.sock \
+			--data-file /tmp/$1.vrrp.data --stats-file /tmp/$1.vrrp.stats > /tmp/$1.log 2>&1 &
+		echo $! > /tmp/$1.pid
+		/sbin/ip netns exec $1 $GOVS run -C -f /tmp/$1.conf --dataplane ipvs --socket /tmp/$1.sock \
+			--data-file /tmp/$1.data --stats-file /tmp/$1.stats > /tmp/$1.check.log 2>&1 &
+		echo $! >> /tmp/$1.pid
+		return
+	fi
 	/sbin/ip netns exec $1 $GOVS run -f /tmp/$1.conf --dataplane ipvs --socket /tmp/$1.sock \
 		--data-file /tmp/$1.data --stats-file /tmp/$1.stats > /tmp/$1.log 2>&1 &
 	echo $! > /tmp/$1.pid
@@ -123,6 +135,10 @@ grep -q "TIME_WAIT *172.16.0.2:$port *$VIP:80 *10.0.0.1:80" /tmp/d2.after && ok 
 picks tcp $VIP:80 - > /tmp/picks.after
 grep -q rs1 /tmp/picks.after && ok "new connections go through the new master" || { fail "new connections go through the new master"; cat /tmp/picks.after; }
 kill -TERM $(cat /tmp/d2.pid); wait $(cat /tmp/d2.pid) 2>/dev/null
-echo "--- d1's log:"; cat /tmp/d1.log
-echo "--- d2's log:"; cat /tmp/d2.log
+if [ -n "${SPLIT:-}" ]; then
+	ip netns exec d2 ipvsadm -L --daemon | grep -q 'sync daemon' && fail "govs run -P stopped its sync daemon" || ok "govs run -P stopped its sync daemon"
+fi
+for f in /tmp/d1.log /tmp/d2.log /tmp/d1.check.log /tmp/d2.check.log; do
+	[ -f $f ] && { echo "--- $f:"; cat $f; }
+done
 finish

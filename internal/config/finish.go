@@ -626,6 +626,14 @@ func (f *finisher) instances() {
 		if vi.UseVMAC != nil && vi.UseVMAC.Name != "" && vi.UseVMAC.Name == vi.Interface {
 			f.d.errorf(vi.Line("use_vmac"), "%s: use_vmac %s: the VMAC cannot be the interface itself", who, vi.Interface)
 		}
+		if vi.UseVMAC != nil && vi.UseVMAC.MAC != "" {
+			if vi.Strict {
+				f.d.warnf(vi.Line("use_vmac"), "%s: cannot specify MAC address with strict mode - clearing", who)
+				vi.UseVMAC.MAC, vi.UseVMAC.MACUsesVRID = "", false
+			} else if vi.UseVMAC.MACUsesVRID {
+				vi.UseVMAC.MAC = vi.UseVMAC.MAC[:len("xx:xx:xx:xx:xx:")] + fmt.Sprintf("%02x", vi.VRID)
+			}
+		}
 		if vi.VMACXmitBase && vi.UseVMAC == nil {
 			f.d.warnf(vi.Line("vmac_xmit_base"), "%s: vmac_xmit_base without use_vmac has no effect", who)
 			vi.VMACXmitBase = false

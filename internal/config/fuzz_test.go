@@ -35,6 +35,7 @@ func FuzzParse(f *testing.F) {
 		"~LST({a,b},{1,2},{3}) $a $b\n",
 		"a {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n",
 		"@^x $V=${_RANDOM 1 5}\nvrrp_instance ${V} {\n}\n",
+		"vrrp_instance A {\n interface eth0\n virtual_router_id 9\n use_vmac v9 02:aa:bb:cc:dd:\n}\n",
 	} {
 		f.Add([]byte(s))
 	}

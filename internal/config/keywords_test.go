@@ -576,3 +576,53 @@ func TestURLRegex(t *testing.T) {
 		})
 	}
 }
+
+// TestUseVMACArguments: use_vmac [NAME] [MAC] in either order, the MAC of five octets
+// taking the virtual_router_id as its sixth, and what keepalived 2.2.7 will not use
+// (bad octets, multicast, RFC 5798's own) refused with the argument named; strict mode
+// clears the MAC with keepalived's warning.
+func TestUseVMACArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args, extra string
+		want        VMAC
+		wantErr     string
+		wantWarn    string
+	}{
+		{args: "", want: VMAC{}},
+		{args: "mine", want: VMAC{Name: "mine"}},
+		{args: "mine 02:11:22:33:44:55", want: VMAC{Name: "mine", MAC: "02:11:22:33:44:55"}},
+		{args: "2:a:bb:C:d:e mine", want: VMAC{Name: "mine", MAC: "02:0a:bb:0c:0d:0e"}},
+		{args: "02:11:22:33:44", want: VMAC{MAC: "02:11:22:33:44:2a", MACUsesVRID: true}},
+		{args: "02:11:22:33:44:", want: VMAC{MAC: "02:11:22:33:44:2a", MACUsesVRID: true}},
+		{args: "02:11:22:33:44:55", extra: "strict_mode", want: VMAC{}, wantWarn: "cannot specify MAC address with strict mode - clearing"},
+		{args: "02:11:22:33", wantErr: "want six octets"},
+		{args: "02:11:22:33:44:55:66", wantErr: "want six octets"},
+		{args: "02:11:22:33:44:5g", wantErr: `octet "5g" is not one or two hexadecimal digits`},
+		{args: "02:11:22:333:44:55", wantErr: `octet "333"`},
+		{args: "01:11:22:33:44:55", wantErr: "multicast"},
+		{args: "00:00:5e:00:01:2a", wantErr: "RFC 5798"},
+		{args: "00:00:5e:00:02:", wantErr: "RFC 5798"},
+		{args: "a b", wantErr: "VMAC interface name already specified"},
+		{args: "02:11:22:33:44:55 02:11:22:33:44:56", wantErr: "VMAC interface address already specified"},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			src := fmt.Sprintf("vrrp_instance A {\n interface eth0\n virtual_router_id 42\n priority 255\n %s\n use_vmac %s\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n", tc.extra, tc.args)
+			cfg, diags := Parse("t.conf", []byte(src), Options{})
+			if tc.wantErr != "" {
+				if !diags.HasErrors() || !strings.Contains(diags.String(), tc.wantErr) || !strings.Contains(diags.String(), "t.conf:6:") {
+					t.Fatalf("want an error at t.conf:6 with %q, got:\n%s", tc.wantErr, diags)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected errors:\n%s", diags)
+			}
+			if got := *cfg.Instances[0].UseVMAC; got != tc.want {
+				t.Errorf("use_vmac %s: %+v, want %+v", tc.args, got, tc.want)
+			}
+			if tc.wantWarn != "" && !strings.Contains(diags.String(), tc.wantWarn) {
+				t.Errorf("no warning %q: %s", tc.wantWarn, diags)
+			}
+		})
+	}
+}

@@ -799,4 +799,9 @@ type RxBufsPolicy struct {
 
 type VMAC struct {
 	Name string `json:"name,omitempty"` // [vrrp.VRID, chosen by the VRRP side]
+	// MAC is the VMAC's own address (use_vmac … MAC) instead of RFC 5798's
+	// 00:00:5e:00:01:VRID, as xx:xx:xx:xx:xx:xx; given as five octets, the sixth is
+	// the virtual_router_id (MACUsesVRID), filled in once the instance is read.
+	MAC         string `json:"mac,omitempty"`
+	MACUsesVRID bool   `json:"mac_uses_vrid,omitempty"`
 }

@@ -236,7 +236,7 @@ var authenticationBlock = block("authentication", newOf[Authentication], hNone, 
 )
 
 var instanceBlock = block("vrrp_instance", newOf[Instance], hName, "NAME",
-	kw("use_vmac", kVMAC, doc("run the instance on a private macvlan with the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv6 …:02:VRID)"), dfltDoc("NAME vrrp.VRID")),
+	kw("use_vmac", kVMAC, doc("run the instance on a private macvlan with the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv6 …:02:VRID), or with MAC (its address VMACs too; given as five octets, the VRID is the sixth; cleared by strict_mode), as keepalived"), dfltDoc("NAME vrrp.VRID")),
 	kw("use_vmac_addr", kFlag, doc("each address on another interface than the instance's, or of the other family, goes on a VMAC of its own on that interface (vmac_addr_prefix names them); per address, use_vmac on its virtual_ipaddress line does the same")),
 	kw("vmac_xmit_base", kFlag, doc("with use_vmac: send adverts from the base interface with its own MAC (forced with unicast_peer)")),
 	unsup("use_ipvlan", kOptBoolList),

@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -49,15 +51,7 @@ var (
 		}
 		return a[0].Text, nil
 	}}
-	kVMAC = kind{doc: "[NAME]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
-		if len(a) == 0 {
-			return VMAC{}, nil
-		}
-		if !validDevName(a[0].Text) {
-			return nil, argErrorf(0, "%q is not an interface name (1-15 characters, no '/', ':' or white space)", a[0].Text)
-		}
-		return VMAC{Name: a[0].Text}, nil
-	}}
+	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
 	// kOldChecksum is old_unicast_checksum [never]: "on" bare, "never" with its word.
 	kOldChecksum = kind{doc: "[never]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		if len(a) == 0 {
@@ -622,6 +616,63 @@ func parseSorry(a []Token, _ string) (any, error) {
 		}
 	}
 	return netip.AddrPortFrom(addr, port), nil
+}
+
+// parseVMAC reads use_vmac's optional name and MAC address, in either order, as
+// keepalived 2.2.7 does: an argument with a ':' is the MAC.
+func parseVMAC(a []Token, _ string) (any, error) {
+	var v VMAC
+	for i, t := range a {
+		if !strings.Contains(t.Text, ":") {
+			if v.Name != "" {
+				return nil, argErrorf(i, "VMAC interface name already specified")
+			}
+			if !validDevName(t.Text) {
+				return nil, argErrorf(i, "%q is not an interface name (1-15 characters, no '/', ':' or white space)", t.Text)
+			}
+			v.Name = t.Text
+			continue
+		}
+		if v.MAC != "" {
+			return nil, argErrorf(i, "VMAC interface address already specified")
+		}
+		mac, usesVRID, err := parseVMACAddr(t.Text)
+		if err != nil {
+			return nil, argErrorf(i, "VMAC MAC address %s: %v", t.Text, err)
+		}
+		v.MAC, v.MACUsesVRID = mac, usesVRID
+	}
+	return v, nil
+}
+
+// parseVMACAddr reads a MAC address of six octets of one or two hexadecimal digits, or
+// of five (with or without a trailing ':'), whose sixth is then the VRID; it refuses
+// what keepalived ignores: a multicast address and RFC 5798's own.
+func parseVMACAddr(s string) (mac string, usesVRID bool, err error) {
+	octets := strings.Split(s, ":")
+	if len(octets) == 6 && octets[5] == "" {
+		octets = octets[:5]
+	}
+	if len(octets) == 5 {
+		usesVRID = true
+	} else if len(octets) != 6 {
+		return "", false, errors.New("want six octets (xx:xx:xx:xx:xx:xx), or five, the sixth being the virtual_router_id")
+	}
+	var b [6]byte
+	for i, o := range octets {
+		n, perr := strconv.ParseUint(o, 16, 8)
+		if perr != nil || len(o) > 2 {
+			return "", false, fmt.Errorf("octet %q is not one or two hexadecimal digits", o)
+		}
+		b[i] = byte(n)
+	}
+	switch {
+	case b[0]&1 != 0:
+		return "", false, errors.New("a multicast address cannot be an interface's")
+	case b[0] == 0 && b[1] == 0 && b[2] == 0x5e && b[3] == 0 && (b[4] == 1 || b[4] == 2):
+		return "", false, errors.New("RFC 5798's own addresses are what use_vmac takes without one")
+	}
+	return net.HardwareAddr(b[:]).String(), usesVRID, nil
 }
 
 func parseSyncDaemon(a []Token, _ string) (any, error) {

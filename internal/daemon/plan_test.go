@@ -328,7 +328,7 @@ vrrp_instance B {
     interface eth0
     virtual_router_id 8
     priority 100
-    use_vmac
+    use_vmac 02:00:00:00:01:
     virtual_ipaddress {
         192.0.2.8/24
     }
@@ -350,8 +350,11 @@ vrrp_instance B {
 	if !a.UseVMAC || a.VMACName != "vrrp-a" || !a.VMACXmitBase || a.AuthType != vrrp.AuthAH || a.AuthPass != "secret" {
 		t.Errorf("A = use_vmac %v %q xmit_base %v auth %v %q", a.UseVMAC, a.VMACName, a.VMACXmitBase, a.AuthType, a.AuthPass)
 	}
-	if !b.UseVMAC || b.VMACName != "" || b.VMACXmitBase {
-		t.Errorf("B = use_vmac %v %q xmit_base %v", b.UseVMAC, b.VMACName, b.VMACXmitBase)
+	if !b.UseVMAC || b.VMACName != "" || b.VMACXmitBase || b.VMACMAC.String() != "02:00:00:00:01:08" {
+		t.Errorf("B = use_vmac %v %q xmit_base %v mac %v", b.UseVMAC, b.VMACName, b.VMACXmitBase, b.VMACMAC)
+	}
+	if a.VMACMAC != nil {
+		t.Errorf("A's VMAC MAC %v, want the virtual router MAC (nil)", a.VMACMAC)
 	}
 }
 

@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -189,6 +190,13 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 	}
 	if in.UseVMAC != nil {
 		ic.UseVMAC, ic.VMACName, ic.VMACXmitBase = true, in.UseVMAC.Name, in.VMACXmitBase
+		if in.UseVMAC.MAC != "" {
+			mac, err := net.ParseMAC(in.UseVMAC.MAC)
+			if err != nil {
+				return ic, fmt.Errorf("%s: use_vmac: %w", in.Line("use_vmac"), err)
+			}
+			ic.VMACMAC = mac
+		}
 	}
 	ic.VMACAddr = in.VMACAddr
 	for _, p := range in.UnicastPeers {

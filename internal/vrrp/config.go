@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"golang.org/x/sys/unix"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -221,6 +222,9 @@ type InstanceConfig struct {
 	// VMACName is the VMAC's name [vrrp.VRID; vrrp6.VRID for an IPv6 instance whose
 	// VRID's name another instance already uses].
 	VMACName string
+	// VMACMAC is the MAC of the instance's VMACs, its address VMACs' too, instead of
+	// the virtual router MAC (use_vmac … MAC) [VMACAddr].
+	VMACMAC net.HardwareAddr
 	// VMACXmitBase sends adverts from Interface with its own MAC instead of from the
 	// VMAC (vmac_xmit_base); set automatically with unicast peers, as keepalived does.
 	VMACXmitBase bool

@@ -196,7 +196,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 	}()
 	if in.UseVMAC {
 		configure := func(vmac netlink.Link) error { return n.configureVMAC(h, vmac, link, &in, i.src) }
-		if dev, err = n.setupVMAC(h, link, in.VMACName, VMACAddr(in.VRID, in.IPv6()), i.holdVMACRules(vmacRules(&in), link), configure); err != nil {
+		if dev, err = n.setupVMAC(h, link, in.VMACName, in.vmacMAC(in.IPv6()), i.holdVMACRules(vmacRules(&in), link), configure); err != nil {
 			return nil, err
 		}
 		// Adverts are received on the VMAC even with vmac_xmit_base: a macvlan hands a
@@ -216,7 +216,7 @@ func (n *Node) newInstance(h *netlink.Handle, in InstanceConfig, g *SyncGroupCon
 		}
 		configure := func(vmac netlink.Link) error { return n.configureAddrVMAC(h, vmac, base, a.v6) }
 		families := vmacFamilies{IPv4: !a.v6, IPv6: a.v6}
-		if _, err := n.setupVMAC(h, base, a.name, VMACAddr(in.VRID, a.v6), i.holdVMACRules(families, base), configure); err != nil {
+		if _, err := n.setupVMAC(h, base, a.name, in.vmacMAC(a.v6), i.holdVMACRules(families, base), configure); err != nil {
 			return nil, err
 		}
 	}

@@ -26,6 +26,15 @@ func VMACAddr(vrid uint8, v6 bool) net.HardwareAddr {
 	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, family, vrid}
 }
 
+// vmacMAC is the MAC of the instance's VMAC of family v6: its own (use_vmac … MAC), as
+// keepalived gives the address VMACs too, or the virtual router MAC.
+func (in *InstanceConfig) vmacMAC(v6 bool) net.HardwareAddr {
+	if in.VMACMAC != nil {
+		return in.VMACMAC
+	}
+	return VMACAddr(in.VRID, v6)
+}
+
 // validDevName is the kernel's dev_valid_name, as keepalived checks use_vmac names.
 func validDevName(name string) bool {
 	if name == "" || len(name) >= unix.IFNAMSIZ || name == "." || name == ".." {

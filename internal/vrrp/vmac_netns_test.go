@@ -185,19 +185,27 @@ func TestVMAC(t *testing.T) {
 // master in turn. A backup must hear adverts that arrive from a MAC that is its own
 // VMAC's (the macvlan hands those to the VMAC only), stay backup, and take over the
 // VIP and the virtual MAC when the master stops; the client's entry stays the same.
+// With a MAC of their own given as five octets (use_vmac NAME 02:aa:bb:cc:dd:), both
+// make the VMAC with it and the VRID as the sixth, and that is the MAC that moves.
 func TestVMACKeepalivedInterop(t *testing.T) {
 	testutil.Integration(t)
-	for _, kaMaster := range []bool{true, false} {
-		name := "govs-master"
-		if kaMaster {
-			name = "keepalived-master"
-		}
-		t.Run(name, func(t *testing.T) {
+	const vrid = 60
+	for _, tc := range []struct {
+		name     string
+		kaMaster bool
+		useVMAC  string // keepalived's use_vmac arguments
+		mac      net.HardwareAddr
+	}{
+		{"govs-master", false, "", VMACAddr(vrid, false)},
+		{"keepalived-master", true, "", VMACAddr(vrid, false)},
+		{"own-mac-keepalived-master", true, fmt.Sprintf(" vrrp.%d 02:aa:bb:cc:dd:", vrid), net.HardwareAddr{2, 0xaa, 0xbb, 0xcc, 0xdd, vrid}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			_, hosts := lanHosts(t, "ka", "govs", "client")
 			ka, g, client := hosts["ka"], hosts["govs"], hosts["client"]
-			const vrid = 60
+			kaMaster := tc.kaMaster
 			vmac := fmt.Sprintf("vrrp.%d", vrid)
-			virtual := VMACAddr(vrid, false).String()
+			virtual := tc.mac.String()
 			kaPrio, govsPrio, master, backup := 100, uint8(150), g, ka
 			if kaMaster {
 				kaPrio, govsPrio, master, backup = 150, 100, ka, g
@@ -205,11 +213,19 @@ func TestVMACKeepalivedInterop(t *testing.T) {
 			knowClient(t, client, ka, g)
 			in := instanceCfg("VI_1", vrid, govsPrio, 3, 100*time.Millisecond, testVIP)
 			in.UseVMAC = true
+			if tc.useVMAC != "" {
+				in.VMACMAC = tc.mac
+			}
 			n := startNode(t, g, single(in))
 			conf := strings.Replace(keepalivedConf(3, vrid, kaPrio, 100*time.Millisecond, testVIP),
-				"interface eth0\n", "interface eth0\n    use_vmac\n", 1)
+				"interface eth0\n", "interface eth0\n    use_vmac"+tc.useVMAC+"\n", 1)
 			kaPid, _ := startKeepalived(t, ka, conf)
 			waitVIPOn(t, 5*time.Second, testVIP, vmac, master, ka, g)
+			for _, h := range []*testutil.Host{ka, g} {
+				if out := mustExec(t, h, "ip", "link", "show", vmac); !strings.Contains(out, "link/ether "+virtual+" ") {
+					t.Fatalf("%s's VMAC, want %s:\n%s", h.Name, virtual, out)
+				}
+			}
 			time.Sleep(time.Second) // > 2 × Master_Down_Interval: a deaf backup would have taken over
 			waitVIPOn(t, time.Second, testVIP, vmac, master, ka, g)
 			st := firstStatus(n.Node)

@@ -35,6 +35,7 @@ type runFlags struct {
 	stopTimeout                                 time.Duration
 	http, httpToken, httpTokenFile              string
 	dataFile, statsFile, jsonFile               string
+	dumpConf                                    bool
 	umask                                       string
 	namespace                                   string
 	pidFiles                                    map[string]*string
@@ -73,6 +74,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 		for _, n := range p[:2] {
 			fs.StringVar(v, n, "", "write govs's pid to `FILE`, keepalived's "+p[2]+" pid file (govs is one process; none by default)")
 		}
+	}
+	for _, n := range []string{"d", "dump-conf"} {
+		fs.BoolVar(&f.dumpConf, n, false, "log the state dump (what SIGUSR1 writes, configuration included) once started and after each reload, as keepalived -d logs its configuration")
 	}
 	for _, n := range []string{"V", "dont-release-vrrp"} {
 		fs.BoolVar(&f.dontReleaseVRRP, n, false, "on stop, leave the VRRP virtual addresses, routes, rules and VMACs in place and send no priority-0 advert")
@@ -315,13 +319,20 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 		return 1
 	}
 	log.Info("govs started", "config", f.file, "dataplane", f.dataplane, "socket", socket, "vrrp_only", f.vrrpOnly, "checks_only", f.checksOnly)
+	if f.dumpConf {
+		logDataDump(ctx, d, log)
+	}
 	code := 0
 	for running := true; running; {
 		select {
 		case <-hup:
 			// Reload logs a refused configuration itself.
-			if err := d.Reload(context.Background()); err != nil && !errors.Is(err, daemon.ErrConfig) {
+			err := d.Reload(context.Background())
+			if err != nil && !errors.Is(err, daemon.ErrConfig) {
 				log.Error("reload failed", "err", err)
+			}
+			if f.dumpConf && !errors.Is(err, daemon.ErrConfig) {
+				logDataDump(ctx, d, log)
 			}
 		case sig := <-dumps:
 			dump, what := d.DumpData, "state"
@@ -351,6 +362,19 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 		log.Warn("connections cut at the stop timeout", "err", err)
 	}
 	return code
+}
+
+// logDataDump logs the state dump, one record per line, as keepalived -d logs its
+// configuration dump line by line at start and after each reload.
+func logDataDump(ctx context.Context, d *daemon.Daemon, log *slog.Logger) {
+	var b strings.Builder
+	if err := d.WriteData(ctx, &b); err != nil {
+		log.Error("dump-conf: the state dump", "err", err)
+		return
+	}
+	for line := range strings.Lines(b.String()) {
+		log.Info(strings.TrimRight(line, "\n"))
+	}
 }
 
 // netnsEnv marks a govs run that re-executed itself in its network namespace.

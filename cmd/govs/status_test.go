@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/api/web/status"
+	"github.com/govs/govs/internal/check/checktest"
 	"github.com/govs/govs/internal/daemon"
 	"github.com/govs/govs/internal/testutil"
 )
@@ -245,4 +246,86 @@ func TestRunSignalsAndHTTP(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("govs run did not stop within 15 s of SIGTERM")
 	}
+}
+
+// TestRunDumpConf: govs run -d logs the state dump line by line once started and again
+// after a reload, with what the reload changed, as keepalived -d logs its configuration.
+func TestRunDumpConf(t *testing.T) {
+	testutil.Integration(t)
+	dir := t.TempDir()
+	confFile := filepath.Join(dir, "keepalived.conf")
+	vport, rs1, rs2 := checktest.FreePort(t), checktest.FreePort(t), checktest.FreePort(t)
+	conf := func(servers ...int) string {
+		s := fmt.Sprintf("virtual_server 127.0.0.1 %d {\n    protocol TCP\n", vport)
+		for _, p := range servers {
+			s += fmt.Sprintf("    real_server 127.0.0.1 %d {\n        weight 1\n    }\n", p)
+		}
+		return s + "}\n"
+	}
+	if err := os.WriteFile(confFile, []byte(conf(rs1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testutil.GovsBinary(t), "run", "-d", "-C", "-f", confFile, "--dataplane", "proxy",
+		"--socket", filepath.Join(dir, "govs.sock"), "--log-json", "--stop-timeout", "1s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	msgs := make(chan string, 1000)
+	go func() {
+		defer close(msgs)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var rec struct{ Msg string }
+			if json.Unmarshal(sc.Bytes(), &rec) == nil {
+				select {
+				case msgs <- rec.Msg:
+				default:
+				}
+			}
+		}
+	}()
+	// waitMsg waits (bounded) for a record containing want.
+	waitMsg := func(want string) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					t.Fatalf("govs exited before logging %q", want)
+				}
+				if strings.Contains(m, want) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no log record with %q within 15 s", want)
+			}
+		}
+	}
+	vs := fmt.Sprintf("Virtual Service = TCP 127.0.0.1:%d", vport)
+	waitMsg(vs)
+	waitMsg(fmt.Sprintf("Real Server = 127.0.0.1:%d", rs1))
+	if err := os.WriteFile(confFile, []byte(conf(rs1, rs2)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMsg("configuration reloaded")
+	waitMsg(vs)
+	waitMsg(fmt.Sprintf("Real Server = 127.0.0.1:%d", rs2))
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
 }

@@ -25,6 +25,15 @@ func (d *Daemon) DumpData(ctx context.Context) (string, error) {
 	return d.dump(ctx, d.opts.DataFile, status.Data)
 }
 
+// WriteData writes what DumpData puts in the file to w.
+func (d *Daemon) WriteData(ctx context.Context, w io.Writer) error {
+	snap, err := d.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	return status.Data(w, snap)
+}
+
 // DumpStats writes the counters (SIGUSR2) to Options.StatsFile and returns its path.
 func (d *Daemon) DumpStats(ctx context.Context) (string, error) {
 	return d.dump(ctx, d.opts.StatsFile, status.Stats)

@@ -155,54 +155,12 @@ func TestRunSignalsAndHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", confFile, "--socket", filepath.Join(dir, "govs.sock"),
+	cmd, logs := startGovsJSON(t, "run", "-f", confFile, "--socket", filepath.Join(dir, "govs.sock"),
 		"--http", "127.0.0.1:0", "--http-token-file", tokenFile, "--data-file", dataFile, "--stats-file", statsFile,
-		"--log-json", "--stop-timeout", "1s")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	logs := make(chan map[string]any, 100)
-	go func() {
-		defer close(logs)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) != nil {
-				continue
-			}
-			select { // never hold govs up on a full pipe once the test stops reading
-			case logs <- rec:
-			default:
-			}
-		}
-	}()
-	// waitLog returns the first JSON log record with this message (bounded wait).
+		"--stop-timeout", "1s")
 	waitLog := func(msg string) map[string]any {
 		t.Helper()
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case rec, ok := <-logs:
-				if !ok {
-					t.Fatalf("govs exited before logging %q", msg)
-				}
-				if rec["msg"] == msg {
-					return rec
-				}
-			case <-deadline:
-				t.Fatalf("no %q log record within 15 s", msg)
-			}
-		}
+		return logs.wait(t, msg, func(rec map[string]any) bool { return rec["msg"] == msg })
 	}
 	addr, _ := waitLog("http listener")["addr"].(string)
 	down := waitLog("real server DOWN")
@@ -265,52 +223,11 @@ func TestRunDumpConf(t *testing.T) {
 	if err := os.WriteFile(confFile, []byte(conf(rs1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(testutil.GovsBinary(t), "run", "-d", "-C", "-f", confFile, "--dataplane", "proxy",
-		"--socket", filepath.Join(dir, "govs.sock"), "--log-json", "--stop-timeout", "1s")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	msgs := make(chan string, 1000)
-	go func() {
-		defer close(msgs)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var rec struct{ Msg string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil {
-				select {
-				case msgs <- rec.Msg:
-				default:
-				}
-			}
-		}
-	}()
-	// waitMsg waits (bounded) for a record containing want.
+	cmd, logs := startGovsJSON(t, "run", "-d", "-C", "-f", confFile, "--dataplane", "proxy",
+		"--socket", filepath.Join(dir, "govs.sock"), "--stop-timeout", "1s")
 	waitMsg := func(want string) {
 		t.Helper()
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case m, ok := <-msgs:
-				if !ok {
-					t.Fatalf("govs exited before logging %q", want)
-				}
-				if strings.Contains(m, want) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("no log record with %q within 15 s", want)
-			}
-		}
+		logs.wait(t, want, func(rec map[string]any) bool { msg, _ := rec["msg"].(string); return strings.Contains(msg, want) })
 	}
 	vs := fmt.Sprintf("Virtual Service = TCP 127.0.0.1:%d", vport)
 	waitMsg(vs)
@@ -328,4 +245,61 @@ func TestRunDumpConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
+}
+
+// jsonLog is the JSON log records of a govs started by startGovsJSON, in order.
+type jsonLog chan map[string]any
+
+// startGovsJSON starts the govs binary with args and --log-json, and reads its log.
+func startGovsJSON(t *testing.T, args ...string) (*exec.Cmd, jsonLog) {
+	t.Helper()
+	cmd := exec.Command(testutil.GovsBinary(t), append(args, "--log-json")...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	logs := make(jsonLog, 1000)
+	go func() {
+		defer close(logs)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			select { // never hold govs up on a full pipe once the test stops reading
+			case logs <- rec:
+			default:
+			}
+		}
+	}()
+	return cmd, logs
+}
+
+// wait returns the next record that match accepts, within 15 s.
+func (l jsonLog) wait(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case rec, ok := <-l:
+			if !ok {
+				t.Fatalf("govs exited before logging %q", what)
+			}
+			if match(rec) {
+				return rec
+			}
+		case <-deadline:
+			t.Fatalf("no %q log record within 15 s", what)
+		}
+	}
 }

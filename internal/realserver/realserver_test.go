@@ -199,16 +199,7 @@ func listen(t *testing.T, h *testutil.Host, at netip.AddrPort) net.Listener {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	testutil.Serve(t, ln, func(net.Conn) {})
 	return ln
 }
 

@@ -27,7 +27,7 @@ func main() {
 	n := flag.Int("n", 10000, "idle connections to open")
 	serve := flag.String("serve", "", "internal: run as the real server on this address")
 	flag.Parse()
-	raiseNofile()
+	raiseNofile(*n)
 	if *serve != "" {
 		fmt.Fprintln(os.Stderr, "idleconns -serve:", runServer(*serve))
 		os.Exit(1)
@@ -38,13 +38,21 @@ func main() {
 	}
 }
 
-// raiseNofile lifts the soft descriptor limit to the hard one; children inherit it.
-func raiseNofile() {
+// raiseNofile lifts the descriptor limit, which children inherit, so that the proxy can
+// hold two descriptors for each of n connections: as root, hard and soft to what that
+// needs (a host's default hard limit is often below it); otherwise the soft one to the hard.
+func raiseNofile(n int) {
 	var r syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) == nil {
-		r.Cur = r.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
+		return
 	}
+	if need := uint64(2*n + 1024); r.Max < need {
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: need, Max: need}) == nil {
+			return
+		}
+	}
+	r.Cur = r.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
 }
 
 // runServer greets every connection and keeps it open until the peer closes it. It
@@ -123,6 +131,11 @@ func stop(cmd *exec.Cmd) {
 func run(n int, proxyCmd []string) error {
 	if len(proxyCmd) == 0 {
 		return fmt.Errorf("give the proxy command after --")
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < uint64(2*n+64) {
+		return fmt.Errorf("the descriptor limit is %d and cannot be raised here; the proxy needs two per connection: use -n %d or less",
+			lim.Cur, (lim.Cur-64)/2)
 	}
 	backend, err := freePort()
 	if err != nil {

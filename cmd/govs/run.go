@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -93,7 +94,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	f.logFile.dflt = defaultLogFile
 	for _, n := range []string{"g", "log-file"} {
-		fs.Var(&f.logFile, n, "also log to a file (-g or --log-file=`FILE`, appended to) ["+defaultLogFile+"]")
+		fs.Var(&f.logFile, n, "also log to a file (-g or --log-file=`FILE`, appended to; a relative name is under $TMPDIR, else /tmp; with a net_namespace or instance, their names go before its extension) ["+daemon.TmpFile(defaultLogFile)+"]")
 	}
 	fs.StringVar(&f.signum, "signum", "", "print the number of the signal for `SIGFUNC` (STOP, RELOAD, DATA, STATS) and exit")
 	for _, n := range []string{"v", "version"} {
@@ -109,9 +110,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.http, "http", "", "serve /metrics, the JSON API and the dashboard on `ADDR` (PORT or IP:PORT; PORT alone is on 127.0.0.1); off by default")
 	fs.StringVar(&f.httpToken, "http-token", "", "bearer `TOKEN` the HTTP listener requires; it also enables the admin API [$GOVS_HTTP_TOKEN]")
 	fs.StringVar(&f.httpTokenFile, "http-token-file", "", "read the HTTP token from `FILE` (keeps it out of ps)")
-	fs.StringVar(&f.dataFile, "data-file", daemon.DefaultDataFile, "where SIGUSR1 writes the state dump")
-	fs.StringVar(&f.statsFile, "stats-file", daemon.DefaultStatsFile, "where SIGUSR2 writes the statistics dump")
-	fs.StringVar(&f.jsonFile, "json-file", daemon.DefaultJSONFile, "where the JSON signal (keepalived's, 36) writes keepalived's JSON dump of the VRRP instances")
+	fs.StringVar(&f.dataFile, "data-file", daemon.TmpFile(daemon.DataFileName), "where SIGUSR1 writes the state dump")
+	fs.StringVar(&f.statsFile, "stats-file", daemon.TmpFile(daemon.StatsFileName), "where SIGUSR2 writes the statistics dump")
+	fs.StringVar(&f.jsonFile, "json-file", daemon.TmpFile(daemon.JSONFileName), "where the JSON signal (keepalived's, 36) writes keepalived's JSON dump of the VRRP instances")
 	// Accepted for keepalived compatibility: govs always runs in the foreground and
 	// logs to stderr (the console; journald when run by systemd), so -l asks for what
 	// govs does anyway.
@@ -231,9 +232,9 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 			return 2
 		}
 	}
-	netns := f.namespace
-	if netns == "" {
-		netns = configNamespace(f.file, f.configID, f.allIncludes)
+	netns, instance := configNames(f.file, f.configID, f.allIncludes)
+	if f.namespace != "" {
+		netns = f.namespace
 	}
 	if netns != "" && nsrun.Current() != netns {
 		if os.Getenv(netnsEnv) == netns {
@@ -255,7 +256,7 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 	defer syscall.Umask(syscall.Umask(int(mask)))
 	logOut := stderr
 	if f.logFile.set {
-		lf, err := os.OpenFile(f.logFile.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+		lf, err := os.OpenFile(logFileName(f.logFile.path, netns, instance), os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
 		if err != nil {
 			fmt.Fprintln(stderr, "govs run: --log-file:", err)
 			return 1
@@ -380,14 +381,15 @@ func logDataDump(ctx context.Context, d *daemon.Daemon, log *slog.Logger) {
 // netnsEnv marks a govs run that re-executed itself in its network namespace.
 const netnsEnv = "GOVS_NETNS_ENTERED"
 
-// configNamespace is the configuration's net_namespace, read before anything starts;
-// a file that does not parse has none here, and the daemon then reports its errors.
-func configNamespace(file, configID string, allIncludes bool) string {
+// configNames are the configuration's net_namespace and instance, read before anything
+// starts; a file that does not parse has neither here, and the daemon then reports its
+// errors.
+func configNames(file, configID string, allIncludes bool) (netns, instance string) {
 	cfg, diags := config.Load(file, config.Options{ConfigID: configID, AllIncludes: allIncludes})
 	if diags.HasErrors() {
-		return ""
+		return "", ""
 	}
-	return cfg.NetNamespace
+	return cfg.NetNamespace, cfg.Instance
 }
 
 // logFacility is keepalived's -S value: checked so that a typo is caught, otherwise
@@ -404,8 +406,27 @@ func (logFacility) Set(v string) error {
 }
 
 // defaultLogFile is where -g logs without a file name, beside keepalived's
-// /tmp/keepalived.log.
-const defaultLogFile = "/tmp/govs.log"
+// keepalived.log.
+const defaultLogFile = "govs.log"
+
+// logFileName is where -g's name logs, as keepalived names its log file: a relative name
+// is under daemon.TmpDir, and the network namespace and the instance name, each after an
+// underscore, go before the extension, so that govs processes of several namespaces or
+// instances on a host do not log into one file.
+func logFileName(name, netns, instance string) string {
+	name = daemon.TmpFile(name)
+	dir, base := filepath.Split(name)
+	ext := ""
+	if dot := strings.LastIndexByte(base, '.'); dot >= 0 {
+		base, ext = base[:dot], base[dot:]
+	}
+	for _, s := range []string{netns, instance} {
+		if s != "" {
+			base += "_" + s
+		}
+	}
+	return dir + base + ext
+}
 
 // optionalPath is a flag given alone (-t) or with a value (-t=FILE, --config-test=FILE),
 // as keepalived's options with an optional argument.

@@ -382,39 +382,81 @@ func TestRunSignumAndVersion(t *testing.T) {
 	}
 }
 
-// TestRunLogFile: -g=FILE logs to the file as well as to stderr, appending to it.
+// TestRunLogFile: -g=FILE logs to the file as well as to stderr, appending to it; -g
+// alone logs to $TMPDIR/govs.log, with the instance name before the extension as
+// keepalived names its log file, and the dumps default to $TMPDIR too.
 func TestRunLogFile(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, []byte("global_defs {\n bogus 1\n}\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name, conf, flag, logName string
+		tmpdir                    bool
+	}{
+		{name: "named", conf: "global_defs {\n bogus 1\n}\n", flag: "-g=LOG", logName: "govs.log"},
+		{name: "tmpdir", conf: "instance blue\nglobal_defs {\n bogus 1\n}\n", flag: "-g", logName: "govs_blue.log", tmpdir: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "keepalived.conf")
+			if err := os.WriteFile(conf, []byte(tt.conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			logFile := filepath.Join(dir, tt.logName)
+			if err := os.WriteFile(logFile, []byte("earlier line\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stderr := &testutil.SyncBuffer{}
+			cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock"),
+				strings.Replace(tt.flag, "LOG", logFile, 1), "--flush-log-file")
+			cmd.Stdout, cmd.Stderr = stderr, stderr
+			if tt.tmpdir {
+				cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "govs started") }) {
+				t.Fatalf("govs did not start:\n%s", stderr.String())
+			}
+			if tt.tmpdir {
+				cmd.Process.Signal(syscall.SIGUSR1)
+				if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "wrote the state dump") }) {
+					t.Fatalf("no state dump:\n%s", stderr.String())
+				}
+				if _, err := os.Stat(filepath.Join(dir, "govs.data")); err != nil {
+					t.Errorf("the state dump is not under $TMPDIR: %v", err)
+				}
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			b, err := os.ReadFile(logFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"earlier line\n", `unknown keyword "bogus"`, "govs started", "govs stopping"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("the log file lacks %q:\n%s", want, b)
+				}
+			}
+			if !strings.Contains(stderr.String(), "govs stopping") {
+				t.Errorf("stderr lacks the log:\n%s", stderr.String())
+			}
+		})
 	}
-	logFile := filepath.Join(dir, "govs.log")
-	if err := os.WriteFile(logFile, []byte("earlier line\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	stderr := &testutil.SyncBuffer{}
-	cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock"), "-g="+logFile, "--flush-log-file")
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "govs started") }) {
-		t.Fatalf("govs did not start:\n%s", stderr.String())
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	b, err := os.ReadFile(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"earlier line\n", `unknown keyword "bogus"`, "govs started", "govs stopping"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("the log file lacks %q:\n%s", want, b)
+}
+
+// TestLogFileName: keepalived's make_file_name: relative names under $TMPDIR, the
+// namespace and instance before the extension.
+func TestLogFileName(t *testing.T) {
+	t.Setenv("TMPDIR", "")
+	for _, tt := range []struct{ name, netns, instance, want string }{
+		{"govs.log", "", "", "/tmp/govs.log"},
+		{"govs.log", "", "blue", "/tmp/govs_blue.log"},
+		{"/var/log/ka.log", "ns1", "blue", "/var/log/ka_ns1_blue.log"},
+		{"/var/log/ka.log", "ns1", "", "/var/log/ka_ns1.log"},
+		{"/var/log.d/ka", "", "blue", "/var/log.d/ka_blue"},
+	} {
+		if got := logFileName(tt.name, tt.netns, tt.instance); got != tt.want {
+			t.Errorf("%q ns %q instance %q: %s, want %s", tt.name, tt.netns, tt.instance, got, tt.want)
 		}
-	}
-	if !strings.Contains(stderr.String(), "govs stopping") {
-		t.Errorf("stderr lacks the log:\n%s", stderr.String())
 	}
 }

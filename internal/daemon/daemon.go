@@ -79,8 +79,8 @@ type Options struct {
 	// Version is reported by the status API and govs_build_info.
 	Version string
 	// DataFile and StatsFile are where DumpData (SIGUSR1) and DumpStats (SIGUSR2)
-	// write [DefaultDataFile, DefaultStatsFile]; JSONFile where DumpJSON writes
-	// [DefaultJSONFile].
+	// write, JSONFile where DumpJSON writes [DataFileName, StatsFileName and
+	// JSONFileName under TmpDir].
 	DataFile, StatsFile, JSONFile string
 	// UmaskFromCommandLine says the process umask was given on the command line
 	// (keepalived's -u), so global_defs umask is ignored, as keepalived ignores it.
@@ -164,13 +164,13 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		opts.StopTimeout = 10 * time.Second
 	}
 	if opts.DataFile == "" {
-		opts.DataFile = DefaultDataFile
+		opts.DataFile = TmpFile(DataFileName)
 	}
 	if opts.JSONFile == "" {
-		opts.JSONFile = DefaultJSONFile
+		opts.JSONFile = TmpFile(JSONFileName)
 	}
 	if opts.StatsFile == "" {
-		opts.StatsFile = DefaultStatsFile
+		opts.StatsFile = TmpFile(StatsFileName)
 	}
 	restoreGC := relaxGC()
 	defer restoreGC()

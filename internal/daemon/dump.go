@@ -11,14 +11,30 @@ import (
 	"github.com/govs/govs/internal/api/web/status"
 )
 
-// Where SIGUSR1 and SIGUSR2 write unless Options say otherwise, beside keepalived's
-// /tmp/keepalived.data and /tmp/keepalived.stats.
+// The files SIGUSR1, SIGUSR2 and the JSON signal write unless Options say otherwise,
+// under TmpDir beside keepalived's keepalived.data, keepalived.stats and keepalived.json.
 const (
-	DefaultDataFile  = "/tmp/govs.data"
-	DefaultStatsFile = "/tmp/govs.stats"
-	// DefaultJSONFile is where the JSON signal writes keepalived's JSON dump.
-	DefaultJSONFile = "/tmp/govs.json"
+	DataFileName  = "govs.data"
+	StatsFileName = "govs.stats"
+	JSONFileName  = "govs.json"
 )
+
+// TmpDir is where govs puts its dump and log files unless told otherwise: $TMPDIR when it
+// is an absolute path, else /tmp, as keepalived's tmp_dir.
+func TmpDir() string {
+	if d := os.Getenv("TMPDIR"); filepath.IsAbs(d) {
+		return d
+	}
+	return "/tmp"
+}
+
+// TmpFile is name under TmpDir, or name itself when it is an absolute path.
+func TmpFile(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(TmpDir(), name)
+}
 
 // DumpData writes the full state (SIGUSR1) to Options.DataFile and returns its path.
 func (d *Daemon) DumpData(ctx context.Context) (string, error) {

@@ -19,11 +19,28 @@ func TestDumpNames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := withSuffix(DefaultDataFile, p.DumpSuffix); got != tt.want {
+		if got := withSuffix("/tmp/"+DataFileName, p.DumpSuffix); got != tt.want {
 			t.Errorf("%q: %s, want %s", tt.conf, got, tt.want)
 		}
 	}
 	if got := withSuffix("/var/lib/govs/dump", "x"); got != "/var/lib/govs/dump.x" {
 		t.Errorf("a file without an extension: %s", got)
+	}
+}
+
+// TestTmpFile: files named without a directory go under $TMPDIR when it is absolute,
+// else /tmp, as keepalived's tmp_dir.
+func TestTmpFile(t *testing.T) {
+	for _, tt := range []struct{ tmpdir, name, want string }{
+		{"", "govs.data", "/tmp/govs.data"},
+		{"/var/tmp/ka", "govs.data", "/var/tmp/ka/govs.data"},
+		{"relative/dir", "govs.data", "/tmp/govs.data"},
+		{"/var/tmp/ka", "/run/govs.data", "/run/govs.data"},
+		{"/var/tmp/ka", "sub/govs.log", "/var/tmp/ka/sub/govs.log"},
+	} {
+		t.Setenv("TMPDIR", tt.tmpdir)
+		if got := TmpFile(tt.name); got != tt.want {
+			t.Errorf("TMPDIR=%q %q: %s, want %s", tt.tmpdir, tt.name, got, tt.want)
+		}
 	}
 }

@@ -323,18 +323,23 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 	if f.dumpConf {
 		logDataDump(ctx, d, log)
 	}
+	reload := func() {
+		// Reload logs a refused configuration itself.
+		err := d.Reload(context.Background())
+		if err != nil && !errors.Is(err, daemon.ErrConfig) {
+			log.Error("reload failed", "err", err)
+		}
+		if f.dumpConf && !errors.Is(err, daemon.ErrConfig) {
+			logDataDump(ctx, d, log)
+		}
+	}
 	code := 0
 	for running := true; running; {
 		select {
 		case <-hup:
-			// Reload logs a refused configuration itself.
-			err := d.Reload(context.Background())
-			if err != nil && !errors.Is(err, daemon.ErrConfig) {
-				log.Error("reload failed", "err", err)
-			}
-			if f.dumpConf && !errors.Is(err, daemon.ErrConfig) {
-				logDataDump(ctx, d, log)
-			}
+			reload()
+		case <-d.ReloadRequested(): // D-Bus's ReloadConfig, which keepalived turns into a SIGHUP
+			reload()
 		case sig := <-dumps:
 			dump, what := d.DumpData, "state"
 			switch sig {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -624,5 +625,32 @@ func TestUseVMACArguments(t *testing.T) {
 				t.Errorf("no warning %q: %s", tc.wantWarn, diags)
 			}
 		})
+	}
+}
+
+// TestDBusServiceName: dbus_service_name must be a name the bus accepts; a bad one is an
+// error naming the line.
+func TestDBusServiceName(t *testing.T) {
+	for _, tc := range []struct{ name, wantErr string }{
+		{"org.keepalived.Vrrp1", ""},
+		{"com.example.lb-1.Vrrp_2", ""},
+		{"keepalived", "two elements or more"},
+		{"org..keepalived", "non-empty"},
+		{"org.1keepalived", "does not start with a digit"},
+		{"org.keep alived", `' ' is not allowed`},
+		{"org.kéepalived", `'é' is not allowed`},
+		{"org." + strings.Repeat("a", 260), "at most 255"},
+	} {
+		src := "global_defs {\n enable_dbus\n dbus_service_name " + strconv.Quote(tc.name) + "\n}\n"
+		cfg, diags := Parse("t.conf", []byte(src), Options{})
+		if tc.wantErr == "" {
+			if diags.HasErrors() || cfg.Global.DBusServiceName != tc.name || !cfg.Global.EnableDBus {
+				t.Errorf("%q: %+v %s", tc.name, cfg.Global.DBusServiceName, diags)
+			}
+			continue
+		}
+		if !diags.HasErrors() || !strings.Contains(diags.String(), tc.wantErr) || !strings.Contains(diags.String(), "t.conf:3:") {
+			t.Errorf("%q: want an error at t.conf:3 with %q, got:\n%s", tc.name, tc.wantErr, diags)
+		}
 	}
 }

@@ -52,6 +52,13 @@ var (
 		return a[0].Text, nil
 	}}
 	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
+	// kBusName is a well-known D-Bus name: the bus refuses any other.
+	kBusName = kind{doc: "NAME", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if err := checkBusName(a[0].Text); err != nil {
+			return nil, fmt.Errorf("%q: %w", a[0].Text, err)
+		}
+		return a[0].Text, nil
+	}}
 	// kOldChecksum is old_unicast_checksum [never]: "on" bare, "never" with its word.
 	kOldChecksum = kind{doc: "[never]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		if len(a) == 0 {
@@ -795,4 +802,26 @@ func validDevName(name string) bool {
 		return false
 	}
 	return !strings.ContainsAny(name, "/: \t\n\v\f\r")
+}
+
+// checkBusName applies the D-Bus specification's rules for a well-known bus name.
+func checkBusName(name string) error {
+	if len(name) > 255 {
+		return errors.New("a D-Bus name has at most 255 characters")
+	}
+	elems := strings.Split(name, ".")
+	if len(elems) < 2 {
+		return errors.New("a D-Bus name has two elements or more, separated by dots (org.keepalived.Vrrp1)")
+	}
+	for _, e := range elems {
+		if e == "" || e[0] >= '0' && e[0] <= '9' {
+			return errors.New("each element of a D-Bus name is non-empty and does not start with a digit")
+		}
+		for _, c := range e {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return fmt.Errorf("%q is not allowed in a D-Bus name (letters, digits, _ and -)", c)
+			}
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/api/ctl"
+	"github.com/govs/govs/internal/api/dbusapi"
 	"github.com/govs/govs/internal/api/web/status"
 	"github.com/govs/govs/internal/bfd"
 	"github.com/govs/govs/internal/check"
@@ -137,6 +138,12 @@ type Daemon struct {
 	// the VRRP node may be delivering events.
 	syncCfg   atomic.Pointer[config.SyncDaemon]
 	syncPlane atomic.Pointer[ipvs.Plane]
+	// dbus is enable_dbus's service, read by the VRRP events' goroutine, which starts
+	// it; dbusBegun (mu) says it has, so that a reload then follows the configuration.
+	dbus      atomic.Pointer[dbusapi.Service]
+	dbusBegun bool
+	// reloadReq carries reloads asked for over D-Bus.
+	reloadReq chan struct{}
 	// syncOnly is the IPVS plane opened under -P for the sync daemon alone.
 	syncOnly *ipvs.Plane
 
@@ -184,7 +191,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	// however the script ended.
 	runStartStopScript(ctx, "startup_script", plan.StartupScript, plan.Security, opts.Logger)
 	ctx, cancel := context.WithCancel(ctx)
-	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4),
+	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4), reloadReq: make(chan struct{}, 1),
 		started: time.Now(), journal: &status.Journal{}, http: httpOptions(opts, cfg)}
 	if err := d.start(ctx); err != nil {
 		cancel()
@@ -300,10 +307,18 @@ func (d *Daemon) start(ctx context.Context) error {
 			return node.Run(ctx)
 		})
 		d.goRun("vrrp events", func() error {
+			// Here, so that D-Bus's state signals follow the events in order.
+			d.mu.Lock()
+			d.dbusBegun = true
+			d.startDBus(d.plan.DBus, d.plan.VRRP)
+			d.mu.Unlock()
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
 				d.journal.RecordVRRP(ch)
 				d.followSyncRole(ch)
+				if svc := d.dbus.Load(); svc != nil {
+					svc.StateChanged(ch)
+				}
 			}
 			return nil
 		})
@@ -423,6 +438,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	if d.node != nil {
 		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
+		if d.dbusBegun {
+			d.reloadDBus(d.plan.DBus, plan.DBus, plan.VRRP)
+		}
 	}
 	d.plan = plan
 	d.restartReloadTime()
@@ -465,6 +483,7 @@ func (d *Daemon) Stop() error {
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
+	d.stopDBus()   // after the instances' STOP states; no reload starts it again (stopping)
 	d.fifos.stop() // after the last lines (STOP states) are written
 	var err error
 	if d.dp != nil {

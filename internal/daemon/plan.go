@@ -72,6 +72,8 @@ type Plan struct {
 	// NFTMarks, with nftables_ipvs and the ipvs data plane, are the tables that mark
 	// the packets of the virtual_server_groups served as fwmark services; nil: none.
 	NFTMarks *nftMarks
+	// DBus is enable_dbus's settings; nil: off.
+	DBus *dbusSettings
 	// StartupScript runs before anything starts, ShutdownScript after everything has
 	// stopped (startup_script, shutdown_script with their timeouts); nil: none.
 	StartupScript, ShutdownScript *script.Spec
@@ -132,6 +134,7 @@ func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
 		Umask:                  cfg.Global.Umask,
 		ReloadCheckLog:         cfg.Global.ReloadCheckConfig,
 		DumpSuffix:             dumpSuffix(cfg),
+		DBus:                   dbusPlan(cfg),
 		ReloadTimeFile:         cfg.Global.ReloadTimeFile,
 		ReloadRepeat:           cfg.Global.ReloadRepeat,
 		ReloadFile:             reloadFile(cfg.Global),

@@ -94,8 +94,10 @@ type Node struct {
 	dropped atomic.Uint64
 	// counters survive reloads, keyed by instance name.
 	counters map[string]*counters
-	// live are the instances of the running generation, for Status.
-	live []*instance
+	// live are the instances of the running generation, for Status, and runnerOf their
+	// runners by instance name, for SendGARP.
+	live     []*instance
+	runnerOf map[string]*runner
 	// vmacs are the VMAC devices the node created or adopted, by name, and vmacBases
 	// the base interfaces' ARP sysctls from before the first VMAC on them (mu).
 	vmacs     map[string]vmacState
@@ -156,6 +158,24 @@ func (n *Node) SetBFD(name string, up bool) {
 	if tr != nil {
 		tr.setBFD(name, up)
 	}
+}
+
+// SendGARP sends a round of gratuitous ARPs / unsolicited NAs for instance name's
+// virtual addresses if it holds them (a master), as keepalived's D-Bus SendGarp: on the
+// instance's schedule (vrrp_garp_interval, garp_group), after any round under way. It
+// fails only when no running instance has that name.
+func (n *Node) SendGARP(name string) error {
+	n.mu.Lock()
+	r := n.runnerOf[name]
+	n.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("no VRRP instance %s", name)
+	}
+	select {
+	case r.garp <- name:
+	default: // as many asked as the runner holds: one more round adds nothing
+	}
+	return nil
 }
 
 // Events delivers state changes. The channel is buffered; if the reader falls behind,
@@ -565,8 +585,14 @@ func (n *Node) launch(p *prepared, h *netlink.Handle, notif *notifier, carried m
 		r.ownThreads = !cfg.Threads.IsZero()
 		r.begin(carried)
 	}
+	runnerOf := map[string]*runner{}
+	for _, r := range gen.runners {
+		for _, i := range r.members {
+			runnerOf[i.cfg.Name] = r
+		}
+	}
 	n.mu.Lock()
-	n.live = p.insts
+	n.live, n.runnerOf = p.insts, runnerOf
 	n.tr = tr
 	// A change reported while this generation was prepared reached the old tracker.
 	for name, up := range n.bfds {

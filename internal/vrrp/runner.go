@@ -34,6 +34,8 @@ type runner struct {
 	// own asks the runner to look for its masters' addresses, routes and rules
 	// (something may have deleted them).
 	own chan struct{}
+	// garp carries SendGARP's requests: names of members to announce.
+	garp chan string
 
 	cancel  context.CancelFunc   // ends the readers
 	stopc   chan map[string]bool // end's request: which members to hand over
@@ -46,7 +48,7 @@ func newRunner(n *Node, g *SyncGroupConfig, members []*instance, tr *tracker, no
 	return &runner{
 		n: n, group: g, members: members, tr: tr, notif: notif, h: h,
 		rx: make(chan rxAdvert, 64), done: make(chan struct{}), epoch: time.Now(),
-		stopc: make(chan map[string]bool, 1), own: make(chan struct{}, 1),
+		stopc: make(chan map[string]bool, 1), own: make(chan struct{}, 1), garp: make(chan string, 4),
 	}
 }
 
@@ -134,6 +136,8 @@ func (r *runner) loop(carried map[string]carry) {
 			r.retrack(false)
 		case <-r.own:
 			r.checkOwn()
+		case name := <-r.garp:
+			r.announceOnRequest(name)
 		case <-timer.C:
 			next := r.nextDeadline()
 			now := waitPrecisely(next)
@@ -356,6 +360,16 @@ func (r *runner) drainExtra(i *instance, now time.Time) {
 		i.extraQueue = i.extraQueue[1:]
 	}
 	i.extraNext = time.Time{}
+}
+
+// announceOnRequest adds a round of GARPs / NAs for member name if it is master.
+func (r *runner) announceOnRequest(name string) {
+	for _, i := range r.members {
+		if i.cfg.Name == name && i.m.State == StateMaster {
+			i.logger.Info("sending gratuitous ARPs / NAs on request")
+			r.startBurst(i, 1, time.Now())
+		}
+	}
 }
 
 // startBurst adds n rounds to the current burst, or starts one.

@@ -125,6 +125,10 @@ func (s kaJSONSeconds) MarshalJSON() ([]byte, error) {
 // kaStateCodes are keepalived's numbers for the states (vrrp.h).
 var kaStateCodes = map[State]int{StateInit: 0, StateBackup: 1, StateMaster: 2, StateFault: 3, StateDeleted: 97, StateStop: 98}
 
+// KeepalivedCode is keepalived's number for the state (vrrp.h), as its JSON dump and
+// D-Bus interface give it.
+func (s State) KeepalivedCode() int { return kaStateCodes[s] }
+
 func (i *instance) keepalivedJSON(scripts map[string]ScriptConfig) kaJSONInstance {
 	st := i.status()
 	c := &i.cfg

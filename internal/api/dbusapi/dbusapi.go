@@ -11,6 +11,7 @@
 package dbusapi
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -155,7 +156,7 @@ func (s *Service) StateChanged(ch vrrp.StateChange) {
 	}
 	s.mu.Unlock()
 	if ok {
-		s.emit(p, instanceIface+".VrrpStatusChange", stateCode(ch.To))
+		s.emit(p, instanceIface+".VrrpStatusChange", uint32(ch.To.KeepalivedCode()))
 	}
 }
 
@@ -229,7 +230,7 @@ func (s *Service) export(objs []Object) error {
 	s.exported = map[dbus.ObjectPath][]string{}
 	s.byPath, s.pathOf = map[dbus.ObjectPath]string{}, map[string]dbus.ObjectPath{}
 	objects := map[dbus.ObjectPath]introspect.Interface{s.vrrpPath(): vrrpIntrospection}
-	if err := s.exportOn(s.vrrpPath(), vrrpObject{s}, vrrpIface); err != nil {
+	if err := s.exportOn(s.vrrpPath(), s.vrrpMethods(), vrrpIface); err != nil {
 		return err
 	}
 	if err := s.exportOn(s.vrrpPath(), propsObject{s, s.vrrpPath()}, propsIface); err != nil {
@@ -253,8 +254,13 @@ func (s *Service) export(objs []Object) error {
 	return s.exportNodes(objects)
 }
 
+// exportOn exports v's methods, or a table of methods, as iface on p.
 func (s *Service) exportOn(p dbus.ObjectPath, v any, iface string) error {
-	if err := s.conn.Export(v, p, iface); err != nil {
+	export := s.conn.Export
+	if table, ok := v.(map[string]any); ok {
+		export = func(any, dbus.ObjectPath, string) error { return s.conn.ExportMethodTable(table, p, iface) }
+	}
+	if err := export(v, p, iface); err != nil {
 		return fmt.Errorf("exporting %s on %s: %w", iface, p, err)
 	}
 	s.exported[p] = append(s.exported[p], iface)
@@ -313,31 +319,25 @@ func (s *Service) status(p dbus.ObjectPath) (vrrp.InstanceStatus, *dbus.Error) {
 	return vrrp.InstanceStatus{}, dbus.NewError(errInvalid, []any{fmt.Sprintf("Instance '%s' not found", id)})
 }
 
-// vrrpObject is the Vrrp object's methods.
-type vrrpObject struct{ s *Service }
-
-func (o vrrpObject) PrintData() *dbus.Error {
-	o.s.log.Info("printing VRRP data on D-Bus request")
-	o.s.act.PrintData()
-	return nil
-}
-
-func (o vrrpObject) PrintStats() *dbus.Error {
-	o.s.log.Info("printing VRRP stats on D-Bus request")
-	o.s.act.PrintStats()
-	return nil
-}
-
-func (o vrrpObject) PrintStatsClear() *dbus.Error {
-	o.s.log.Info("printing and clearing VRRP stats on D-Bus request")
-	o.s.act.PrintStatsClear()
-	return nil
-}
-
-func (o vrrpObject) ReloadConfig() *dbus.Error {
-	o.s.log.Info("reloading the configuration on D-Bus request")
-	o.s.act.ReloadConfig()
-	return nil
+// vrrpMethods are the Vrrp object's methods, each logged as keepalived logs it.
+func (s *Service) vrrpMethods() map[string]any {
+	methods := map[string]any{}
+	for name, m := range map[string]struct {
+		what string
+		do   func()
+	}{
+		"PrintData":       {"printing VRRP data", s.act.PrintData},
+		"PrintStats":      {"printing VRRP stats", s.act.PrintStats},
+		"PrintStatsClear": {"printing and clearing VRRP stats", s.act.PrintStatsClear},
+		"ReloadConfig":    {"reloading the configuration", s.act.ReloadConfig},
+	} {
+		methods[name] = func() *dbus.Error {
+			s.log.Info(m.what + " on D-Bus request")
+			m.do()
+			return nil
+		}
+	}
+	return methods
 }
 
 // instanceObject is an instance object's method.
@@ -396,7 +396,7 @@ func (o propsObject) GetAll(iface string) (map[string]dbus.Variant, *dbus.Error)
 	}
 	return map[string]dbus.Variant{
 		"Name":  dbus.MakeVariant(nameValue{st.Name}),
-		"State": dbus.MakeVariant(stateValue{stateCode(st.State), stateName(st.State)}),
+		"State": dbus.MakeVariant(stateValue{uint32(st.State.KeepalivedCode()), stateName(st.State)}),
 	}, nil
 }
 
@@ -407,40 +407,13 @@ func (o propsObject) Set(iface, prop string, _ dbus.Variant) *dbus.Error {
 	return dbus.NewError(errInvalid, []any{fmt.Sprintf("No such property “%s”", prop)})
 }
 
-// stateCode and stateName are keepalived's numbers (vrrp.h) and vrrp_dbus.c's names.
-func stateCode(st vrrp.State) uint32 {
-	switch st {
-	case vrrp.StateBackup:
-		return 1
-	case vrrp.StateMaster:
-		return 2
-	case vrrp.StateFault:
-		return 3
-	case vrrp.StateDeleted:
-		return 97
-	case vrrp.StateStop:
-		return 98
-	}
-	return 0
+// stateNames are vrrp_dbus.c's names of the states.
+var stateNames = map[vrrp.State]string{
+	vrrp.StateInit: "Init", vrrp.StateBackup: "Backup", vrrp.StateMaster: "Master", vrrp.StateFault: "Fault",
+	vrrp.StateStop: "Stop", vrrp.StateDeleted: "Deleted",
 }
 
-func stateName(st vrrp.State) string {
-	switch st {
-	case vrrp.StateInit:
-		return "Init"
-	case vrrp.StateBackup:
-		return "Backup"
-	case vrrp.StateMaster:
-		return "Master"
-	case vrrp.StateFault:
-		return "Fault"
-	case vrrp.StateStop:
-		return "Stop"
-	case vrrp.StateDeleted:
-		return "Deleted"
-	}
-	return "Unknown"
-}
+func stateName(st vrrp.State) string { return cmp.Or(stateNames[st], "Unknown") }
 
 var propertiesIntrospection = introspect.Interface{
 	Name: propsIface,

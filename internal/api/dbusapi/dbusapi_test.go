@@ -69,7 +69,7 @@ func TestStateCodes(t *testing.T) {
 		vrrp.StateInit: "0 Init", vrrp.StateBackup: "1 Backup", vrrp.StateMaster: "2 Master", vrrp.StateFault: "3 Fault",
 		vrrp.StateDeleted: "97 Deleted", vrrp.StateStop: "98 Stop",
 	} {
-		if got := fmt.Sprint(stateCode(st), " ", stateName(st)); got != want {
+		if got := fmt.Sprint(st.KeepalivedCode(), " ", stateName(st)); got != want {
 			t.Errorf("%v: %s, want %s", st, got, want)
 		}
 	}

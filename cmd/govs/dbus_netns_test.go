@@ -256,3 +256,72 @@ func argTypes(args []introspect.Arg) string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// TestDBusFollowsReload: a reload that drops enable_dbus leaves the bus (VrrpStopped,
+// the name released), and one that sets it again with another dbus_service_name joins
+// under that name (VrrpStarted, the instances' states), as keepalived's VRRP process
+// stops and starts its D-Bus thread.
+func TestDBusFollowsReload(t *testing.T) {
+	h := keepalivedHost(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	write := func(globals string) {
+		t.Helper()
+		c := strings.Replace(dbusConf, "  enable_dbus\n", globals, 1)
+		if err := os.WriteFile(conf, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("  enable_dbus\n")
+	addr := testutil.PrivateBus(t)
+	client, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if err := client.AddMatchSignal(dbus.WithMatchPathNamespace("/org/keepalived")); err != nil {
+		t.Fatal(err)
+	}
+	signals := make(chan *dbus.Signal, 256)
+	client.Signal(signals)
+	owned := func(name string) bool {
+		var yes bool
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return client.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&yes) == nil && yes
+	}
+	waitSignal := func(member string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-signals:
+				if strings.HasSuffix(s.Name, "."+member) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s signal", member)
+			}
+		}
+	}
+	cmd, logs := h.Start("env", "DBUS_SYSTEM_BUS_ADDRESS="+addr, testutil.GovsBinary(t), "run", "-P", "-f", conf)
+	if !testutil.Eventually(10*time.Second, func() bool { return owned("org.keepalived.Vrrp1") }) {
+		t.Fatalf("govs did not take org.keepalived.Vrrp1:\n%s", logs.String())
+	}
+	waitSignal("VrrpStarted")
+
+	write("")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitSignal("VrrpStopped")
+	if !testutil.Eventually(5*time.Second, func() bool { return !owned("org.keepalived.Vrrp1") }) {
+		t.Error("org.keepalived.Vrrp1 is still owned without enable_dbus")
+	}
+
+	write("  enable_dbus\n  dbus_service_name org.example.Lb1\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitSignal("VrrpStarted")
+	waitSignal("VrrpStatusChange")
+	if !testutil.Eventually(5*time.Second, func() bool { return owned("org.example.Lb1") }) {
+		t.Errorf("govs did not take org.example.Lb1:\n%s", logs.String())
+	}
+}

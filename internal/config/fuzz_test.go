@@ -59,7 +59,7 @@ func FuzzParse(f *testing.F) {
 // on the same words: none may panic, and an accepted value must be what was meant.
 func FuzzValueKinds(f *testing.F) {
 	for _, s := range []string{
-		"ops@example.com", "mail.example.com 587", "2001:db8::1 25", "/run/k.fifo root wheel",
+		"ops@example.com", "mail.example.com 587", "org.keepalived.Vrrp1", "2001:db8::1 25", "/run/k.fifo root wheel",
 		"[::1]:9100", "0.0.0.0:80", "abc+/=", "50ms", "0.3", "10%", "1.5 s", "2 reverse",
 		"NAT", "TUN type gue port 6080 csum", "200-299 404", "eth0 inst VI_1 id 3", "\"/bin/sh -c 'x'\" nobody", "IWGRP|IWOTH", "IRUSR | IXOTH", "0x1ff",
 		"10.1.0.0/16 via 10.0.0.1 dev eth0 mtu lock 1400 rtt 2s nexthop via 10.0.0.2 weight 3 onlink",

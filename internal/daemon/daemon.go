@@ -196,6 +196,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
+		d.stopDBus()
 		d.fifos.stop()
 		if d.dp != nil {
 			// A later component failed (a busy HTTP port): free the service ports.

@@ -654,3 +654,13 @@ func TestDBusServiceName(t *testing.T) {
 		}
 	}
 }
+
+// TestNetNamespaceIPVSName: a name that is not a file of /run/netns is an error.
+func TestNetNamespaceIPVSName(t *testing.T) {
+	for name, bad := range map[string]bool{"lvs": false, "blue-1": false, "../etc": true, "a/b": true, "..": true} {
+		_, diags := Parse("t.conf", []byte("net_namespace_ipvs "+name+"\n"), Options{})
+		if diags.HasErrors() != bad || bad && !strings.Contains(diags.String(), "t.conf:1:") {
+			t.Errorf("%q: %s", name, diags)
+		}
+	}
+}

@@ -34,7 +34,8 @@ type Config struct {
 	Source
 	Global              GlobalDefs            `json:"global" kw:"global_defs"`
 	NetNamespace        string                `json:"net_namespace,omitempty" kw:"net_namespace"`
-	Instance            string                `json:"instance,omitempty" kw:"instance"` // names the dump files with data_use_instance
+	Instance            string                `json:"instance,omitempty" kw:"instance"`                     // names the dump files with data_use_instance
+	NetNamespaceIPVS    string                `json:"net_namespace_ipvs,omitempty" kw:"net_namespace_ipvs"` // with IsSet: "" is the default namespace
 	StaticAddresses     []IPAddress           `json:"static_addresses,omitempty" kw:"static_ipaddress"`
 	StaticRoutes        []Route               `json:"static_routes,omitempty" kw:"static_routes"`
 	StaticRules         []Rule                `json:"static_rules,omitempty" kw:"static_rules"`

@@ -507,7 +507,7 @@ var rootBlock = func() *blockSpec {
 	root := block("(top level)", nil, hNone, "",
 		unsup("linkbeat_use_polling", kFlag),
 		kw("net_namespace", kString, doc("govs run enters the network namespace NAME (ip netns add NAME) before anything starts, and its default control socket becomes /run/govs/NAME/govs.sock; a reload cannot change it; govs run -s NAME overrides it")),
-		unsup("net_namespace_ipvs", kOptStr),
+		kw("net_namespace_ipvs", kOptNetns, doc("the ipvs data plane programs IPVS (its table, timeouts, sync daemon, nftables_ipvs's tables) in the network namespace NAME (ip netns add NAME), or without NAME in the default one (of PID 1), while VRRP and the checkers stay in govs's; a reload cannot change it; the other data planes serve in govs's namespace")),
 		unsup("namespace_with_ipsets", kFlag),
 		unsup("use_pid_dir", kFlag),
 		kw("instance", kString, doc("the instance's name, for data_use_instance's file names")),

@@ -51,6 +51,16 @@ var (
 		}
 		return a[0].Text, nil
 	}}
+	// kOptNetns is an optional network namespace name: a file of /run/netns.
+	kOptNetns = kind{doc: "[NAME]", maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		if len(a) == 0 {
+			return "", nil
+		}
+		if n := a[0].Text; strings.Contains(n, "/") || n == "." || n == ".." {
+			return nil, fmt.Errorf("%q is not a network namespace name (as ip netns add NAME takes: no '/', not \".\" or \"..\")", n)
+		}
+		return a[0].Text, nil
+	}}
 	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
 	// kBusName is a well-known D-Bus name: the bus refuses any other.
 	kBusName = kind{doc: "NAME", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {

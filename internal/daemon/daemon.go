@@ -105,7 +105,9 @@ type Daemon struct {
 	stopReloadTime context.CancelFunc
 	// marks are nftables_ipvs's tables (ipvs data plane only); nil until needed.
 	marks *nftipvs.Marks
-	mail  *notify.Mailer
+	// marksNS holds net_namespace_ipvs's namespace open for marks' connections.
+	marksNS *os.File
+	mail    *notify.Mailer
 
 	// runCtx is the daemon's life, for what a reload starts.
 	runCtx context.Context
@@ -343,8 +345,11 @@ func (d *Daemon) newDataplane() (dataplane.Dataplane, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := dataplane.Options{Logger: d.log, Interfaces: d.opts.Interfaces}
+	opts := dataplane.Options{Logger: d.log, Interfaces: d.opts.Interfaces, IPVSNamespace: d.plan.IPVS.Namespace}
 	d.planeChoice = chosen + " (" + reason + ")"
+	if d.plan.IPVS.Namespace != "" && chosen != "ipvs" {
+		d.log.Warn("net_namespace_ipvs is for the ipvs data plane; the "+chosen+" plane serves in govs's network namespace", "namespace", d.plan.IPVS.Namespace)
+	}
 	defer func() { d.log.Info("data plane", "plane", d.planeChoice) }()
 	if chosen != "proxy" || d.opts.Dataplane != "auto" || !hasForwarded(d.plan.Spec) {
 		return dataplane.New(chosen, opts)
@@ -417,6 +422,14 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	reading()
 	if err == nil && plan.VRRPErr != nil && d.node != nil {
 		err = plan.VRRPErr
+	}
+	if err == nil && plan.IPVS.Namespace != d.plan.IPVS.Namespace {
+		// As keepalived, which keeps running the old configuration.
+		where := cmp.Or(cfg.Line("net_namespace_ipvs").String(), opts.ConfigPath)
+		err = fmt.Errorf("%s: net_namespace_ipvs changed: IPVS's network namespace cannot change at a reload, restart govs: %w", where, ErrConfig)
+		if opts.ConfigErrors != nil {
+			fmt.Fprintln(opts.ConfigErrors, err)
+		}
 	}
 	if checkLog != "" {
 		d.writeReloadCheck(checkLog, diags.Bytes(), err)

@@ -44,3 +44,23 @@ func TestTmpFile(t *testing.T) {
 		}
 	}
 }
+
+// TestIPVSNamespace: net_namespace_ipvs NAME is /run/netns/NAME, and without NAME the
+// default namespace, PID 1's, as keepalived opens them.
+func TestIPVSNamespace(t *testing.T) {
+	for conf, want := range map[string]string{
+		"global_defs {\n}\n":          "",
+		"net_namespace_ipvs lvs\n":    "/run/netns/lvs",
+		"net_namespace_ipvs\n":        "/proc/1/ns/net",
+		"net_namespace_ipvs \"\"\n":   "/proc/1/ns/net",
+		"net_namespace_ipvs blue-1\n": "/run/netns/blue-1",
+	} {
+		p, err := NewPlan(parse(t, conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.IPVS.Namespace != want {
+			t.Errorf("%q: %q, want %q", conf, p.IPVS.Namespace, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/google/nftables"
 	"github.com/govs/govs/internal/adm"
@@ -34,7 +35,7 @@ func (d *Daemon) configureVRRPSync(first bool) error {
 		if run, _, _ := syncRun(d.plan.IPVS.Sync, d.opts); run == nil {
 			return d.configureSync(nil, first)
 		}
-		p, err := ipvs.New(d.log)
+		p, err := ipvs.NewIn(d.plan.IPVS.Namespace, d.log)
 		if err != nil {
 			return fmt.Errorf("lvs_sync_daemon: %w", err)
 		}
@@ -102,7 +103,17 @@ func (d *Daemon) applyMarks() error {
 		return d.marks.Close()
 	}
 	if d.marks == nil {
-		d.marks = nftipvs.New(func() (*nftables.Conn, error) { return nftables.New() })
+		newConn := func() (*nftables.Conn, error) { return nftables.New() }
+		if ns := d.plan.IPVS.Namespace; ns != "" {
+			// keepalived makes its nftables_ipvs tables where IPVS is.
+			f, err := os.Open(ns)
+			if err != nil {
+				return fmt.Errorf("net_namespace_ipvs: %w", err)
+			}
+			d.marksNS = f
+			newConn = func() (*nftables.Conn, error) { return nftables.New(nftables.WithNetNSFd(int(f.Fd()))) }
+		}
+		d.marks = nftipvs.New(newConn)
 	}
 	return d.marks.Set(d.plan.NFTMarks.Options, d.plan.NFTMarks.Entries)
 }
@@ -110,6 +121,11 @@ func (d *Daemon) applyMarks() error {
 // closeMarks deletes the nftables_ipvs tables at stop, unless the IPVS table stays
 // (-I), whose fwmark services still need them, as keepalived keeps both.
 func (d *Daemon) closeMarks() {
+	defer func() {
+		if d.marksNS != nil {
+			d.marksNS.Close()
+		}
+	}()
 	if d.marks == nil || d.opts.KeepIPVS {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/govs/govs/internal/engine"
 	"github.com/govs/govs/internal/nftipvs"
 	"github.com/govs/govs/internal/notify"
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/govs/govs/internal/script"
 	"github.com/govs/govs/internal/table"
 	"github.com/govs/govs/internal/threadprio"
@@ -79,11 +81,25 @@ type Plan struct {
 	StartupScript, ShutdownScript *script.Spec
 }
 
-// IPVSSettings are lvs_flush, lvs_flush_onstop and lvs_sync_daemon.
+// IPVSSettings are lvs_flush, lvs_flush_onstop, lvs_sync_daemon and net_namespace_ipvs.
 type IPVSSettings struct {
 	Flush       bool
 	FlushOnStop string // "", "VS" or "RS" (bare keyword)
 	Sync        *config.SyncDaemon
+	// Namespace is the path of net_namespace_ipvs's namespace; "": govs's own.
+	Namespace string
+}
+
+// ipvsNamespace is net_namespace_ipvs's namespace as keepalived opens it: NAME under
+// /run/netns, or without NAME the default namespace, PID 1's.
+func ipvsNamespace(cfg *config.Config) string {
+	switch {
+	case !cfg.IsSet("net_namespace_ipvs"):
+		return ""
+	case cfg.NetNamespaceIPVS == "":
+		return "/proc/1/ns/net"
+	}
+	return filepath.Join(nsrun.Dir, cfg.NetNamespaceIPVS)
 }
 
 // reloadFile is reload_file's path: the one named, else DefaultReloadFile.
@@ -199,7 +215,7 @@ func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
 	p.BFD = bfdConfigs(cfg)
 	p.TrackFileInits = trackFileInits(cfg)
 	p.FIFOReaders = fifoReaders(cfg.Global)
-	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon}
+	p.IPVS = IPVSSettings{Flush: cfg.Global.LVSFlush, FlushOnStop: cfg.Global.LVSFlushOnStop, Sync: cfg.Global.LVSSyncDaemon, Namespace: ipvsNamespace(cfg)}
 	return p, nil
 }
 

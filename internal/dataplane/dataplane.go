@@ -34,6 +34,10 @@ type Options struct {
 	// Interfaces are where clients' packets arrive, for planes that attach to
 	// interfaces (xdp); empty lets the plane find them from the real servers' routes.
 	Interfaces []string
+	// IPVSNamespace is the path of the network namespace where the ipvs plane programs
+	// IPVS (net_namespace_ipvs); "": the process's. The other planes serve in the
+	// process's namespace.
+	IPVSNamespace string
 }
 
 // Factory builds a data plane.

@@ -58,6 +58,14 @@ func TestSyncDaemonFailoverSplit(t *testing.T) {
 	h.run(t, "sync-split", filepath.Join(h.root, "test/ipvs-oracle/scenarios/sync.sh"))
 }
 
+// TestIPVSInAnotherNamespace: net_namespace_ipvs programs IPVS in the named namespace,
+// or the default one, as keepalived does, and a reload cannot move it.
+func TestIPVSInAnotherNamespace(t *testing.T) {
+	h := setup(t)
+	t.Parallel()
+	h.run(t, "netns-ipvs")
+}
+
 // TestForcedIPVSOnThisHost: on a host without IPVS (the development machines),
 // govs run --dataplane ipvs refuses to start, says why and what to use instead.
 func TestForcedIPVSOnThisHost(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -43,10 +44,19 @@ var _ kernel = (*netlinkKernel)(nil)
 // (short, NETLINK_CAP_ACK) still fit the receive buffer.
 const batchSize = 256
 
-// openKernel connects to IPVS. It fails with ErrNoIPVS (wrapped) when the kernel has no
-// IPVS generic-netlink family.
-func openKernel() (*netlinkKernel, error) {
-	nc, err := netlink.Dial(syscall.NETLINK_GENERIC, nil)
+// openKernel connects to IPVS in the network namespace at nsPath ("": the process's).
+// It fails with ErrNoIPVS (wrapped) when the kernel has no IPVS generic-netlink family.
+func openKernel(nsPath string) (*netlinkKernel, error) {
+	var cfg *netlink.Config
+	if nsPath != "" {
+		ns, err := os.Open(nsPath)
+		if err != nil {
+			return nil, fmt.Errorf("ipvs: network namespace: %w", err)
+		}
+		defer ns.Close() // the sockets keep the namespace
+		cfg = &netlink.Config{NetNS: int(ns.Fd())}
+	}
+	nc, err := netlink.Dial(syscall.NETLINK_GENERIC, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: opening generic netlink: %w", err)
 	}
@@ -60,7 +70,7 @@ func openKernel() (*netlinkKernel, error) {
 	// refusal need not quote the request back (NETLINK_CAP_ACK, since Linux 4.3).
 	_ = nc.SetReadBuffer(1 << 22)
 	_ = nc.SetOption(netlink.CapAcknowledge, true)
-	h, err := mobyipvs.New("")
+	h, err := mobyipvs.New(nsPath)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("ipvs: opening the IPVS netlink socket: %w", err)

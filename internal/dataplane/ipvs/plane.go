@@ -18,8 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vishvananda/netns"
+
 	"github.com/govs/govs/internal/adm"
 	"github.com/govs/govs/internal/dataplane"
+	"github.com/govs/govs/internal/nsrun"
 	"github.com/govs/govs/internal/table"
 )
 
@@ -28,7 +31,7 @@ const Name = "ipvs"
 
 func init() {
 	dataplane.Register(Name, func(opts dataplane.Options) (dataplane.Dataplane, error) {
-		return New(opts.Logger)
+		return NewIn(opts.IPVSNamespace, opts.Logger)
 	})
 }
 
@@ -59,6 +62,7 @@ type Plane struct {
 	log      *slog.Logger
 	k        kernel
 	connPath string // the kernel's connection table, /proc/net/ip_vs_conn
+	netns    string // the namespace's path, NewIn's; "": the process's
 
 	mu          sync.Mutex
 	opts        Options
@@ -79,15 +83,21 @@ var _ dataplane.Dataplane = (*Plane)(nil)
 
 // New connects to the kernel's IPVS in the calling process's network namespace. Without
 // IPVS it returns an error wrapping dataplane.ErrNotSupported that says what to use.
-func New(log *slog.Logger) (*Plane, error) {
-	k, err := openKernel()
+func New(log *slog.Logger) (*Plane, error) { return NewIn("", log) }
+
+// NewIn is New in the network namespace at nsPath (net_namespace_ipvs), where the plane
+// programs IPVS and reads its connection table; "" is the process's.
+func NewIn(nsPath string, log *slog.Logger) (*Plane, error) {
+	k, err := openKernel(nsPath)
 	if err != nil {
 		if errors.Is(err, ErrNoIPVS) {
 			return nil, fmt.Errorf("%w: %v (load ip_vs with modprobe, or use --dataplane proxy)", dataplane.ErrNotSupported, err)
 		}
 		return nil, err
 	}
-	return newPlane(k, log), nil
+	p := newPlane(k, log)
+	p.netns = nsPath
+	return p, nil
 }
 
 func newPlane(k kernel, log *slog.Logger) *Plane {
@@ -319,17 +329,40 @@ func (p *Plane) KernelTable() (table.Table, error) {
 
 // Conns lists the kernel's connection entries and persistence templates (-L -c).
 func (p *Plane) Conns() []table.Conn {
-	f, err := os.Open(p.connPath)
-	if err != nil {
-		p.log.Warn("ipvs: reading the connection table", "err", err)
-		return nil
+	var conns []table.Conn
+	read := func() error {
+		path := p.connPath
+		if p.netns != "" {
+			path = "/proc/thread-self/net/ip_vs_conn" // the namespace the thread is in
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		conns, err = parseConnTable(f)
+		return err
 	}
-	defer f.Close()
-	conns, err := parseConnTable(f)
+	var err error
+	if p.netns == "" {
+		err = read()
+	} else {
+		err = inNamespace(p.netns, read)
+	}
 	if err != nil {
 		p.log.Warn("ipvs: reading the connection table", "err", err)
 	}
 	return conns
+}
+
+// inNamespace runs f on a thread in the network namespace at path.
+func inNamespace(path string, f func() error) error {
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("network namespace %s: %w", path, err)
+	}
+	defer ns.Close()
+	return nsrun.Do(ns, f)
 }
 
 // Close stops the sync daemon it started and, as Options.OnStop says, removes the

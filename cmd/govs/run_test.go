@@ -460,3 +460,50 @@ func TestLogFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestRunProcessName: process_name names the process (its comm), a reload renames it, and
+// one without it gives the name back; a name over 15 characters is cut with keepalived's
+// warning.
+func TestRunProcessName(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	write := func(name string) {
+		t.Helper()
+		c := "global_defs {\n}\n"
+		if name != "" {
+			c = "global_defs {\n process_name " + name + "\n}\n"
+		}
+		if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("lb-1")
+	stderr := &testutil.SyncBuffer{}
+	cmd := exec.Command(testutil.GovsBinary(t), "run", "-f", conf, "--dataplane", "proxy", "--socket", filepath.Join(dir, "govs.sock"))
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	comm := func() string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
+		return strings.TrimSpace(string(b))
+	}
+	named := func(want string) {
+		t.Helper()
+		if !testutil.Eventually(10*time.Second, func() bool { return comm() == want }) {
+			t.Fatalf("process name %q, want %q:\n%s", comm(), want, stderr.String())
+		}
+	}
+	named("lb-1")
+	write("a-rather-long-process-name")
+	cmd.Process.Signal(syscall.SIGHUP)
+	named("a-rather-long-p")
+	if !strings.Contains(stderr.String(), "Process name a-rather-long-process-name more than 15 characters, truncating") {
+		t.Errorf("no truncation warning:\n%s", stderr.String())
+	}
+	write("")
+	cmd.Process.Signal(syscall.SIGHUP)
+	started := filepath.Base(testutil.GovsBinary(t)) // the kernel's name: its first 15 bytes
+	named(started[:min(15, len(started))])
+}

@@ -264,6 +264,11 @@ func (f *finisher) global() {
 			f.d.warnf(g.Line(k), "%s 0: keepalived 2.2.7 rejects 0 (range 0.000001..4294.967295); govs treats it as no delay", k)
 		}
 	}
+	// The kernel keeps 15 bytes of a process name (TASK_COMM_LEN 16).
+	if n := g.ProcessName; len(n) > 15 {
+		f.d.warnf(g.Line("process_name"), "Process name %s more than 15 characters, truncating", n)
+		g.ProcessName = n[:15]
+	}
 	f.nftables()
 }
 

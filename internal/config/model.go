@@ -117,6 +117,7 @@ type GlobalDefs struct {
 	ReloadRepeat                   bool          `json:"reload_repeat,omitempty" kw:"reload_repeat"`
 	ReloadFile                     string        `json:"reload_file,omitempty" kw:"reload_file"` // "" with the keyword: the default file
 	DataUseInstance                bool          `json:"data_use_instance,omitempty" kw:"data_use_instance"`
+	ProcessName                    string        `json:"process_name,omitempty" kw:"process_name"`
 	EnableDBus                     bool          `json:"enable_dbus,omitempty" kw:"enable_dbus"`
 	DBusServiceName                string        `json:"dbus_service_name,omitempty" kw:"dbus_service_name"` // "": org.keepalived.Vrrp1
 	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`

@@ -303,7 +303,7 @@ var instanceBlock = block("vrrp_instance", newOf[Instance], hName, "NAME",
 
 var globalDefsBlock = block("global_defs", newOf[GlobalDefs], hNone, "",
 	unsup("process_names", kFlag),
-	unsup("process_name", kString),
+	kw("process_name", kString, doc("the name of govs's process (its comm: ps, pgrep, top), as keepalived names its parent process; at most 15 characters (longer is cut, with keepalived's warning); a reload changes it, and one without it gives back the name govs started with. The child-process names below have no process to name: govs is one")),
 	unsup("vrrp_process_name", kString),
 	unsup("checker_process_name", kString, alias("lvs_process_name")),
 	unsup("bfd_process_name", kString),

@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"cmp"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -11,9 +13,11 @@ import (
 )
 
 // processSettings are the keepalived per-process knobs that govs, one process, applies
-// to itself as a whole: *_no_swap, and the RLIMIT_RTTIME its real-time threads run
-// under.
+// to itself as a whole: process_name, *_no_swap, and the RLIMIT_RTTIME its real-time
+// threads run under.
 type processSettings struct {
+	// Name is process_name; "": the name the process started with.
+	Name   string
 	NoSwap bool
 	// RTTimeLimit is µs (the largest *_rlimit_rttime of the parts with real-time
 	// threads); 0 without any.
@@ -21,7 +25,7 @@ type processSettings struct {
 }
 
 func processPlan(g config.GlobalDefs) processSettings {
-	p := processSettings{NoSwap: g.VRRPNoSwap || g.CheckerNoSwap || g.BFDNoSwap}
+	p := processSettings{Name: g.ProcessName, NoSwap: g.VRRPNoSwap || g.CheckerNoSwap || g.BFDNoSwap}
 	// max_auto_priority may make VRRP and BFD threads real-time at any time.
 	if g.VRRPRTPriority > 0 || g.MaxAutoPriority > 0 {
 		p.RTTimeLimit = uint64(g.VRRPRlimitRTTime)
@@ -44,6 +48,11 @@ func threadSettings(g config.GlobalDefs, nice, rt int, cpus []int) threadprio.Se
 // applyProcess moves the process from d.process to p; failures are logged and govs
 // runs on, as keepalived does.
 func (d *Daemon) applyProcess(p processSettings) {
+	if p.Name != d.process.Name {
+		if err := setProcessName(cmp.Or(p.Name, startName)); err != nil {
+			d.log.Warn("applying process_name", "err", err)
+		}
+	}
 	if p.NoSwap != d.process.NoSwap {
 		if err := threadprio.LockMemory(p.NoSwap); err != nil {
 			d.log.Warn("applying *_no_swap", "err", err)
@@ -55,6 +64,18 @@ func (d *Daemon) applyProcess(p processSettings) {
 		}
 	}
 	d.process = p
+}
+
+// startName is the process's name before any process_name.
+var startName = func() string {
+	b, _ := os.ReadFile("/proc/self/comm")
+	return strings.TrimSuffix(string(b), "\n")
+}()
+
+// setProcessName names the process as prctl(PR_SET_NAME) names keepalived's single
+// thread: through /proc/self/comm, which is the main thread's whichever thread writes.
+func setProcessName(name string) error {
+	return os.WriteFile("/proc/self/comm", []byte(name), 0)
 }
 
 // watchRTTime logs each SIGXCPU: a real-time thread used half of its

@@ -119,6 +119,11 @@ type GlobalDefs struct {
 	DataUseInstance                bool          `json:"data_use_instance,omitempty" kw:"data_use_instance"`
 	ProcessName                    string        `json:"process_name,omitempty" kw:"process_name"`
 	EnableDBus                     bool          `json:"enable_dbus,omitempty" kw:"enable_dbus"`
+	SNMPSocket                     string        `json:"snmp_socket,omitempty" kw:"snmp_socket"`
+	EnableTraps                    bool          `json:"enable_traps,omitempty" kw:"enable_traps"`
+	EnableSNMPRFC                  bool          `json:"enable_snmp_rfc,omitempty" kw:"enable_snmp_rfc"`
+	EnableSNMPRFCv2                bool          `json:"enable_snmp_rfcv2,omitempty" kw:"enable_snmp_rfcv2"`
+	EnableSNMPRFCv3                bool          `json:"enable_snmp_rfcv3,omitempty" kw:"enable_snmp_rfcv3"`
 	DBusServiceName                string        `json:"dbus_service_name,omitempty" kw:"dbus_service_name"` // "": org.keepalived.Vrrp1
 	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`
 	MaxAutoPriority                int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off

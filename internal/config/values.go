@@ -62,6 +62,20 @@ var (
 		return a[0].Text, nil
 	}}
 	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
+	// kSNMPSocket is an AgentX master's address as net-snmp writes it.
+	kSNMPSocket = kind{doc: "unix:PATH|PATH|tcp:HOST:PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+		v := a[0].Text
+		switch {
+		case strings.HasPrefix(v, "unix:/"), strings.HasPrefix(v, "/"):
+		case strings.HasPrefix(v, "tcp:"):
+			if _, _, err := net.SplitHostPort(strings.TrimPrefix(v, "tcp:")); err != nil {
+				return nil, fmt.Errorf("%q: %w", v, err)
+			}
+		default:
+			return nil, fmt.Errorf("%q: want unix:PATH, an absolute PATH or tcp:HOST:PORT", v)
+		}
+		return v, nil
+	}}
 	// kBusName is a well-known D-Bus name: the bus refuses any other.
 	kBusName = kind{doc: "NAME", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		if err := checkBusName(a[0].Text); err != nil {

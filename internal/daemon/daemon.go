@@ -141,9 +141,12 @@ type Daemon struct {
 	syncCfg   atomic.Pointer[config.SyncDaemon]
 	syncPlane atomic.Pointer[ipvs.Plane]
 	// dbus is enable_dbus's service, read by the VRRP events' goroutine, which starts
-	// it; dbusBegun (mu) says it has, so that a reload then follows the configuration.
-	dbus      atomic.Pointer[dbusapi.Service]
-	dbusBegun bool
+	// it and snmp; vrrpAPIsBegun (mu) says it has, so that a reload then follows the
+	// configuration.
+	dbus          atomic.Pointer[dbusapi.Service]
+	vrrpAPIsBegun bool
+	// snmp is VRRP's AgentX subagent (enable_snmp_rfc*), started and replaced as dbus.
+	snmp atomic.Pointer[snmpAgent]
 	// reloadReq carries reloads asked for over D-Bus.
 	reloadReq chan struct{}
 	// syncOnly is the IPVS plane opened under -P for the sync daemon alone.
@@ -199,6 +202,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		cancel()
 		d.wg.Wait()
 		d.stopDBus()
+		d.stopSNMP()
 		d.fifos.stop()
 		if d.dp != nil {
 			// A later component failed (a busy HTTP port): free the service ports.
@@ -312,8 +316,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.goRun("vrrp events", func() error {
 			// Here, so that D-Bus's state signals follow the events in order.
 			d.mu.Lock()
-			d.dbusBegun = true
+			d.vrrpAPIsBegun = true
 			d.startDBus(d.plan.DBus, d.plan.VRRP)
+			d.startSNMP(d.plan.SNMP)
 			d.mu.Unlock()
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
@@ -322,6 +327,7 @@ func (d *Daemon) start(ctx context.Context) error {
 				if svc := d.dbus.Load(); svc != nil {
 					svc.StateChanged(ch)
 				}
+				d.snmpStateChanged(ch)
 			}
 			return nil
 		})
@@ -452,8 +458,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	if d.node != nil {
 		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
-		if d.dbusBegun {
+		if d.vrrpAPIsBegun {
 			d.reloadDBus(d.plan.DBus, plan.DBus, plan.VRRP)
+			d.reloadSNMP(d.plan.SNMP, plan.SNMP)
 		}
 	}
 	d.plan = plan
@@ -497,7 +504,8 @@ func (d *Daemon) Stop() error {
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
-	d.stopDBus()   // after the instances' STOP states; no reload starts it again (stopping)
+	d.stopDBus() // after the instances' STOP states; no reload starts it again (stopping)
+	d.stopSNMP()
 	d.fifos.stop() // after the last lines (STOP states) are written
 	var err error
 	if d.dp != nil {

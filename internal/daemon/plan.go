@@ -76,6 +76,8 @@ type Plan struct {
 	NFTMarks *nftMarks
 	// DBus is enable_dbus's settings; nil: off.
 	DBus *dbusSettings
+	// SNMP is what VRRP's AgentX subagent serves; nil: none.
+	SNMP *snmpSettings
 	// StartupScript runs before anything starts, ShutdownScript after everything has
 	// stopped (startup_script, shutdown_script with their timeouts); nil: none.
 	StartupScript, ShutdownScript *script.Spec
@@ -151,6 +153,7 @@ func newPlan(cfg *config.Config, ipvsMarks bool) (Plan, error) {
 		ReloadCheckLog:         cfg.Global.ReloadCheckConfig,
 		DumpSuffix:             dumpSuffix(cfg),
 		DBus:                   dbusPlan(cfg),
+		SNMP:                   snmpPlan(cfg),
 		ReloadTimeFile:         cfg.Global.ReloadTimeFile,
 		ReloadRepeat:           cfg.Global.ReloadRepeat,
 		ReloadFile:             reloadFile(cfg.Global),

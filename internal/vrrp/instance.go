@@ -23,6 +23,30 @@ type counters struct {
 	transitions, becameMaster        atomic.Uint64
 	releasedMaster                   atomic.Uint64
 	bad                              [numReasons]atomic.Uint64
+	// masterReason is why the instance last became master, nextMasterReason why it
+	// would now, protoErrReason the last protocol error: RFC 6527's numbers, kept as
+	// keepalived keeps them (MasterReason, ProtoErrReason).
+	masterReason, nextMasterReason, protoErrReason atomic.Uint32
+}
+
+// RFC 6527's vrrpv3StatisticsNewMasterReason.
+const (
+	MasterReasonNotMaster        = 0
+	MasterReasonPriority         = 1 // the master sent priority 0
+	MasterReasonPreempted        = 2 // a lower priority master, or the address owner starting
+	MasterReasonMasterNoResponse = 3
+)
+
+// protoErrReasons are RFC 6527's vrrpv3StatisticsProtoErrReason for the drops that have
+// one.
+var protoErrReasons = map[Reason]uint32{ReasonTTL: 1, ReasonVersion: 2, ReasonChecksum: 3, ReasonVRID: 4}
+
+// countBadReason counts a dropped advert and keeps its protocol error reason.
+func (c *counters) countBadReason(r Reason) {
+	c.bad[r].Add(1)
+	if code, ok := protoErrReasons[r]; ok {
+		c.protoErrReason.Store(code)
+	}
 }
 
 // instance is one running vrrp_instance: configuration, sockets and state machine. Its
@@ -418,6 +442,7 @@ func (i *instance) status() InstanceStatus {
 	s.Priority0Received = i.stats.priority0Received.Load()
 	s.Transitions = i.stats.transitions.Load()
 	s.BecameMaster = i.stats.becameMaster.Load()
+	s.MasterReason, s.ProtoErrReason = uint8(i.stats.masterReason.Load()), uint8(i.stats.protoErrReason.Load())
 	s.BadPackets = map[string]uint64{}
 	for _, r := range Reasons() {
 		if v := i.stats.bad[r].Load(); v > 0 {
@@ -440,6 +465,9 @@ func (i *instance) publish(changed time.Time) {
 	}
 	s.Faults = i.faults
 	s.SourceAddr = i.src
+	if s.Started.IsZero() {
+		s.Started = time.Now()
+	}
 	s.AdvertInterval, s.MasterAdverInterval = i.params.AdvertInterval, i.m.MasterAdverInterval
 	if s.VIPs == nil {
 		for _, v := range i.cfg.VIPs {
@@ -473,7 +501,7 @@ func (i *instance) readLoop(ctx context.Context, out chan<- rxAdvert) {
 		if err != nil {
 			var pe *PacketError
 			if errors.As(err, &pe) {
-				i.stats.bad[pe.Reason].Add(1)
+				i.stats.countBadReason(pe.Reason)
 				continue
 			}
 			i.logger.Warn("receiving adverts", "err", err)
@@ -574,7 +602,7 @@ func (i *instance) unmarshal(a *Advert, payload []byte, meta rxMeta) error {
 func (i *instance) countBad(err error, src netip.Addr) {
 	var pe *PacketError
 	if errors.As(err, &pe) {
-		i.stats.bad[pe.Reason].Add(1)
+		i.stats.countBadReason(pe.Reason)
 	}
 	i.logger.Debug("dropped advert", "from", src, "err", err)
 }
@@ -595,6 +623,9 @@ func (c *counters) clear() {
 	}
 	for r := range c.bad {
 		c.bad[r].Store(0)
+	}
+	for _, a := range []*atomic.Uint32{&c.masterReason, &c.nextMasterReason, &c.protoErrReason} {
+		a.Store(0)
 	}
 }
 

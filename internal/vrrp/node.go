@@ -45,10 +45,17 @@ type InstanceStatus struct {
 	// Faults say why the instance is in FAULT.
 	Faults []string
 	// Counters since the instance was first started (they survive reloads).
-	AdvertsSent, AdvertsReceived        uint64
-	Priority0Sent, Priority0Received    uint64
-	Transitions, BecameMaster           uint64
-	BadPackets                          map[string]uint64 // by Reason.String()
+	AdvertsSent, AdvertsReceived     uint64
+	Priority0Sent, Priority0Received uint64
+	Transitions, BecameMaster        uint64
+	BadPackets                       map[string]uint64 // by Reason.String()
+	// HeardMaster is the source of the last advert from another router (zero if none
+	// yet), and Started when this instance started or was last reloaded.
+	HeardMaster netip.Addr
+	Started     time.Time
+	// MasterReason is why the instance last became master and ProtoErrReason the last
+	// protocol error of a received advert, with RFC 6527's numbers.
+	MasterReason, ProtoErrReason        uint8
 	LastTransition                      time.Time
 	SourceAddr                          netip.Addr
 	VIPs                                []netip.Prefix
@@ -158,6 +165,13 @@ func (n *Node) SetBFD(name string, up bool) {
 	if tr != nil {
 		tr.setBFD(name, up)
 	}
+}
+
+// Running is the configuration the node runs, normalized (VMAC names filled in).
+func (n *Node) Running() Config {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg
 }
 
 // SendGARP sends a round of gratuitous ARPs / unsolicited NAs for instance name's

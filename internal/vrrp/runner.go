@@ -444,6 +444,7 @@ func (r *runner) shiftDownTimer(i *instance, prio uint8) {
 // the sync group together.
 func (r *runner) step(i *instance, ev Event) {
 	ev.Now = time.Since(r.epoch)
+	r.nextMasterReason(i, ev)
 	m, act := Step(i.m, i.params, ev)
 	i.m = m
 	now := time.Now()
@@ -507,6 +508,39 @@ func (r *runner) step(i *instance, ev Event) {
 	}
 }
 
+// nextMasterReason keeps why the instance would become master now, as keepalived
+// keeps it for RFC 6527: the address owner starting preempts; a backup that hears
+// priority 0 takes over for that reason, one that hears a lower priority it may preempt
+// preempts, and one that hears any other advert takes over only if that master stops.
+// It also keeps the last advertiser's address (HeardMaster).
+func (r *runner) nextMasterReason(i *instance, ev Event) {
+	var reason uint32
+	switch ev.Kind {
+	case EventStart:
+		reason = MasterReasonMasterNoResponse
+		if i.params.Priority == 255 {
+			reason = MasterReasonPreempted
+		}
+	case EventAdvert:
+		i.mu.Lock()
+		i.snap.HeardMaster = ev.Advert.Source
+		i.mu.Unlock()
+		switch {
+		case i.m.State == StateMaster:
+			return
+		case ev.Advert.Priority == 0:
+			reason = MasterReasonPriority
+		case ev.Advert.Priority < i.params.Priority && !i.cfg.Nopreempt:
+			reason = MasterReasonPreempted
+		default:
+			reason = MasterReasonMasterNoResponse
+		}
+	default:
+		return
+	}
+	i.stats.nextMasterReason.Store(reason)
+}
+
 // transition does what entering and leaving a state means outside the state machine.
 func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	i.logger.Info("(" + i.cfg.Name + ") Entering " + to.String() + " STATE")
@@ -524,6 +558,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 	}
 	if to == StateMaster {
 		i.stats.becameMaster.Add(1)
+		i.stats.masterReason.Store(i.stats.nextMasterReason.Load())
 		i.holdDrops()
 		i.install(r.h)
 		g := i.cfg.GARP

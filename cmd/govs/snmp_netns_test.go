@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govs/govs/internal/testutil"
+)
+
+const snmpConf = `global_defs {
+  enable_snmp_rfc
+  enable_traps
+  snmp_socket %s
+}
+vrrp_instance VI_1 {
+  interface eth0
+  state BACKUP
+  version 3
+  virtual_router_id 91
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.61.0.120/24
+    10.61.0.121/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  state BACKUP
+  version 2
+  virtual_router_id 92
+  priority 90
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass secret
+  }
+  virtual_ipaddress {
+    10.61.0.122/24
+  }
+}
+vrrp_instance VI_6 {
+  interface eth0
+  state BACKUP
+  virtual_router_id 93
+  priority 100
+  advert_int 0.5
+  nopreempt
+  virtual_ipaddress {
+    2001:db8:61::120/64
+  }
+}
+`
+
+// TestSNMPAsKeepalived runs keepalived 2.2.7 and then govs with enable_snmp_rfc and
+// enable_traps under a real snmpd (master agentx) in the host's namespace: snmpwalk of
+// RFC 2787's VRRP-MIB and RFC 6527's VRRPv3-MIB gives the same variables, types and
+// values for both (the uptimes masked: they count time), and both send the same
+// new-master notifications to the trap sink.
+func TestSNMPAsKeepalived(t *testing.T) {
+	h := keepalivedHost(t)
+	testutil.NeedCommand(t, "snmpd")
+	testutil.NeedCommand(t, "snmpwalk")
+	dir := t.TempDir()
+	socket := filepath.Join(dir, "agentx")
+	var traps net.PacketConn
+	if err := h.Do(func() (err error) { traps, err = net.ListenPacket("udp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { traps.Close() })
+	snmpdConf := filepath.Join(dir, "snmpd.conf")
+	if err := os.WriteFile(snmpdConf, fmt.Appendf(nil, "master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\ntrap2sink %s public\n", socket, traps.LocalAddr()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.Start("snmpd", "-f", "-Lo", "-C", "-c", snmpdConf, "-I", "-smux,mteTrigger,mteTriggerConf")
+	if !testutil.Eventually(10*time.Second, func() bool { _, err := os.Stat(socket); return err == nil }) {
+		t.Fatal("snmpd did not make its AgentX socket")
+	}
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, snmpConf, socket), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	walk := func() string {
+		var b strings.Builder
+		for _, root := range []string{"1.3.6.1.2.1.207", "1.3.6.1.2.1.68"} {
+			out, _ := h.Exec("snmpwalk", "-v2c", "-c", "public", "-On", "-t", "2", "-r", "0", "127.0.0.1:16161", root)
+			b.WriteString(out)
+		}
+		return b.String()
+	}
+	mastersShown := regexp.MustCompile(`207\.1\.1\.1\.1\.6\.[0-9]+\.(91\.1|92\.1|93\.2) = INTEGER: 3`)
+	uptimes := regexp.MustCompile(`(?m)^(\.1\.3\.6\.1\.2\.1\.(207\.1\.1\.1\.1\.12|68\.1\.3\.1\.13)\.[0-9.]+ = Timeticks: ).*$`)
+	masters := func() bool {
+		out, _ := h.Exec("ip", "addr", "show", "eth0")
+		return strings.Contains(out, "10.61.0.120/24") && strings.Contains(out, "10.61.0.122/24") && strings.Contains(out, "2001:db8:61::120/64")
+	}
+	// run starts a daemon, waits until its instances are master and the walk shows
+	// them so, and returns the walk and the notifications' OIDs it sent.
+	run := func(name string, argv ...string) (string, []string) {
+		cmd, logs := h.Start(argv[0], argv[1:]...)
+		defer func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			testutil.Eventually(10*time.Second, func() bool { return !masters() })
+		}()
+		if !testutil.Eventually(15*time.Second, masters) {
+			t.Fatalf("%s: the instances did not become master:\n%s", name, logs.String())
+		}
+		var got string
+		if !testutil.Eventually(10*time.Second, func() bool {
+			got = walk()
+			return len(mastersShown.FindAllString(got, -1)) == 3
+		}) {
+			t.Fatalf("%s: the walk does not show three masters:\n%s\n%s", name, got, logs.String())
+		}
+		return uptimes.ReplaceAllString(got, "${1}(masked)"), readTraps(t, traps, 4)
+	}
+	ka, kaTraps := run("keepalived", "keepalived", "-n", "-l", "-D", "-P", "-f", conf, "-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
+	gv, gvTraps := run("govs", testutil.GovsBinary(t), "run", "-P", "-f", conf)
+	if gv != ka {
+		t.Errorf("snmpwalk differs:\ngovs:\n%s\nkeepalived:\n%s", gv, ka)
+	}
+	// One vrrpv3NewMaster per instance and a vrrpTrapNewMaster for the VRRPv2 one.
+	if want := "v2 v3 v3 v3"; strings.Join(gvTraps, " ") != want || strings.Join(kaTraps, " ") != want {
+		t.Errorf("notifications: govs %v, keepalived %v, want %s", gvTraps, kaTraps, want)
+	}
+	if !regexp.MustCompile(`68\.1\.3\.1\.9\.[0-9]+\.92 = INTEGER: 2`).MatchString(gv) { // auth_type PASS
+		t.Errorf("VI_2's authentication type is not simpleTextPassword:\n%s", gv)
+	}
+}
+
+// readTraps reads up to n of the new-master notifications the sink gets within a few
+// seconds (snmpd's own coldStart is skipped) and names each by its MIB: "v2" for
+// RFC 2787's vrrpTrapNewMaster, "v3" for RFC 6527's vrrpv3NewMaster, sorted.
+func readTraps(t *testing.T, pc net.PacketConn, n int) []string {
+	t.Helper()
+	v2 := []byte{0x2b, 6, 1, 2, 1, 0x44, 0, 1}       // 1.3.6.1.2.1.68.0.1
+	v3 := []byte{0x2b, 6, 1, 2, 1, 0x81, 0x4f, 0, 1} // 1.3.6.1.2.1.207.0.1
+	var got []string
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < n {
+		_ = pc.SetReadDeadline(deadline)
+		k, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		switch {
+		case bytes.Contains(buf[:k], v2):
+			got = append(got, "v2")
+		case bytes.Contains(buf[:k], v3):
+			got = append(got, "v3")
+		}
+	}
+	slices.Sort(got)
+	return got
+}

@@ -1,0 +1,343 @@
+package agentx
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultAddress is net-snmp's master agent socket, keepalived's default snmp_socket.
+const DefaultAddress = "unix:/var/agentx/master"
+
+// retryEvery is how long the agent waits before it connects again to a master it lost
+// or could not reach (net-snmp's agentxPingInterval default).
+const retryEvery = 15 * time.Second
+
+// requestTimeout bounds the master's answer to Open and Register.
+const requestTimeout = 5 * time.Second
+
+// Options configure an Agent.
+type Options struct {
+	// Address is the master's socket: "unix:/path", "/path", or "tcp:HOST:PORT"
+	// (snmp_socket's forms) [DefaultAddress].
+	Address string
+	// Name describes the subagent to the master (Open's description).
+	Name string
+	// Subtrees are registered with the master; Source gives their variables.
+	Subtrees []OID
+	// Source returns every variable of the subtrees, sorted by name (Compare).
+	Source func() []Variable
+	Logger *slog.Logger
+}
+
+// Agent is a subagent session, connected again whenever the master goes away.
+type Agent struct {
+	opts  Options
+	log   *slog.Logger
+	start time.Time
+
+	mu      sync.Mutex // guards conn, session and pkt; held while a PDU is written
+	conn    net.Conn
+	session uint32
+	pkt     uint32
+}
+
+// New returns an agent; Run connects it.
+func New(opts Options) *Agent {
+	if opts.Address == "" {
+		opts.Address = DefaultAddress
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Agent{opts: opts, log: opts.Logger.With("component", "snmp"), start: time.Now()}
+}
+
+// Run keeps a session with the master until ctx ends: it connects, opens the session,
+// registers the subtrees and answers the master's requests, and starts again after
+// retryEvery when the master is gone or refuses.
+func (a *Agent) Run(ctx context.Context) error {
+	for {
+		err := a.session1(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		a.log.Warn("AgentX master agent: no session; trying again", "address", a.opts.Address, "in", retryEvery, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+func dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	switch {
+	case strings.HasPrefix(addr, "tcp:"):
+		return d.DialContext(ctx, "tcp", strings.TrimPrefix(addr, "tcp:"))
+	case strings.HasPrefix(addr, "unix:"):
+		return d.DialContext(ctx, "unix", strings.TrimPrefix(addr, "unix:"))
+	}
+	return d.DialContext(ctx, "unix", addr)
+}
+
+// session1 is one session, from connecting to losing the master.
+func (a *Agent) session1(ctx context.Context) error {
+	conn, err := dial(ctx, a.opts.Address)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+	a.mu.Lock()
+	a.conn, a.session, a.pkt = conn, 0, 0
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.conn = nil
+		a.mu.Unlock()
+	}()
+
+	e := encoder{order: binary.BigEndian}
+	e.u8(0) // the master's default timeout
+	e.b = append(e.b, 0, 0, 0)
+	e.oid(nil, false)
+	e.octets([]byte(a.opts.Name))
+	h, err := a.request(conn, pduOpen, 0, e)
+	if err != nil {
+		return fmt.Errorf("opening a session: %w", err)
+	}
+	a.mu.Lock()
+	a.session = h.Session
+	a.mu.Unlock()
+	for _, tree := range a.opts.Subtrees {
+		e := encoder{order: binary.BigEndian}
+		e.u8(0)   // timeout: the session's
+		e.u8(127) // priority: the default
+		e.u8(0)   // no range
+		e.u8(0)
+		e.oid(tree, false)
+		if _, err := a.request(conn, pduRegister, 0, e); err != nil {
+			return fmt.Errorf("registering %s: %w", tree, err)
+		}
+	}
+	a.log.Info("AgentX session open", "address", a.opts.Address, "subtrees", len(a.opts.Subtrees))
+	err = a.serve(conn)
+	a.write(pduClose, 0, 0, 0, func(e *encoder) { e.u8(5); e.b = append(e.b, 0, 0, 0) }) // shutdown
+	return err
+}
+
+// request sends one of the subagent's own PDUs and reads the master's response, before
+// serve runs: the master sends nothing else meanwhile.
+func (a *Agent) request(conn net.Conn, typ uint8, flags uint8, e encoder) (header, error) {
+	a.mu.Lock()
+	a.pkt++
+	pkt, session := a.pkt, a.session
+	_, err := conn.Write(e.pdu(typ, flags, session, 0, pkt))
+	a.mu.Unlock()
+	if err != nil {
+		return header{}, err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(requestTimeout))
+	defer conn.SetReadDeadline(time.Time{})
+	h, payload, err := readPDU(conn)
+	if err != nil {
+		return header{}, err
+	}
+	if h.Type != pduResponse || h.Pkt != pkt {
+		return header{}, fmt.Errorf("answer of type %d to packet %d, want a response to %d", h.Type, h.Pkt, pkt)
+	}
+	d := decoder{b: payload, order: h.order}
+	d.u32() // sysUpTime
+	if code := d.u16(); d.err != nil || code != 0 {
+		return header{}, fmt.Errorf("refused: %s", responseError(code))
+	}
+	return h, nil
+}
+
+func readPDU(r io.Reader) (header, []byte, error) {
+	var hb [headerLen]byte
+	if _, err := io.ReadFull(r, hb[:]); err != nil {
+		return header{}, nil, err
+	}
+	h, err := parseHeader(hb[:])
+	if err != nil {
+		return header{}, nil, err
+	}
+	payload := make([]byte, h.PayloadLen)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return header{}, nil, err
+	}
+	return h, payload, nil
+}
+
+// serve answers the master until the connection ends.
+func (a *Agent) serve(conn net.Conn) error {
+	for {
+		h, payload, err := readPDU(conn)
+		if err != nil {
+			return err
+		}
+		d := decoder{b: payload, order: h.order}
+		switch h.Type {
+		case pduGet, pduGetNext, pduGetBulk:
+			d.context(h)
+			vars, err := a.answer(h.Type, &d)
+			if err != nil {
+				a.respond(h, 266, 0, nil) // parseError
+				a.log.Warn("AgentX: a request the subagent cannot read", "err", err)
+				continue
+			}
+			a.respond(h, 0, 0, vars)
+		case pduTestSet:
+			a.respond(h, 17, 1, nil) // notWritable: every variable is read-only
+		case pduCommitSet, pduUndoSet:
+			a.respond(h, 0, 0, nil)
+		case pduCleanupSet, pduResponse:
+			// CleanupSet has no answer; responses to notifications need none.
+		case pduClose:
+			return errors.New("the master closed the session")
+		default:
+			a.respond(h, 266, 0, nil)
+		}
+	}
+}
+
+// answer resolves a Get, GetNext or GetBulk against the variables as they are now.
+func (a *Agent) answer(typ uint8, d *decoder) ([]Variable, error) {
+	var nonRepeaters, repetitions int
+	if typ == pduGetBulk {
+		nonRepeaters, repetitions = int(d.u16()), int(d.u16())
+	}
+	ranges := d.ranges()
+	if d.err != nil {
+		return nil, d.err
+	}
+	all := a.opts.Source()
+	var out []Variable
+	for i, r := range ranges {
+		switch {
+		case typ == pduGet:
+			out = append(out, get(all, r.Start))
+		case typ == pduGetNext || i < nonRepeaters:
+			out = append(out, next(all, r))
+		}
+	}
+	if typ == pduGetBulk && nonRepeaters < len(ranges) {
+		reps := ranges[nonRepeaters:]
+		for range min(repetitions, 1024) {
+			done := true
+			for j, r := range reps {
+				v := next(all, r)
+				out = append(out, v)
+				if v.Type != endOfMibView {
+					done = false
+					reps[j] = searchRange{Start: v.Name, End: r.End}
+				}
+			}
+			if done {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// get is the variable named o, or noSuchObject.
+func get(all []Variable, o OID) Variable {
+	i, found := slices.BinarySearchFunc(all, o, func(v Variable, o OID) int { return Compare(v.Name, o) })
+	if found {
+		return all[i]
+	}
+	return Variable{Name: o, Type: noSuchObject}
+}
+
+// next is the first variable in r, or endOfMibView named by r's start.
+func next(all []Variable, r searchRange) Variable {
+	i, found := slices.BinarySearchFunc(all, r.Start, func(v Variable, o OID) int { return Compare(v.Name, o) })
+	if found && !r.Include {
+		i++
+	}
+	if i < len(all) && (len(r.End) == 0 || Compare(all[i].Name, r.End) < 0) {
+		return all[i]
+	}
+	return Variable{Name: r.Start, Type: endOfMibView}
+}
+
+// respond answers request h in its byte order.
+func (a *Agent) respond(h header, code, index uint16, vars []Variable) {
+	a.write(pduResponse, h.Transaction, h.Pkt, 0, func(e *encoder) {
+		e.order = h.order
+		e.u32(a.uptime())
+		e.u16(code)
+		e.u16(index)
+		for _, v := range vars {
+			if err := e.variable(v); err != nil {
+				a.log.Error("AgentX: a variable cannot be encoded", "err", err)
+			}
+		}
+	})
+}
+
+func (a *Agent) uptime() uint32 { return uint32(time.Since(a.start) / (10 * time.Millisecond)) }
+
+// write sends a PDU built by fill on the current connection; a failed write ends the
+// session (serve's read fails next).
+func (a *Agent) write(typ uint8, transaction, pkt uint32, flags uint8, fill func(e *encoder)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn == nil {
+		return errors.New("no session with the master agent")
+	}
+	e := encoder{order: binary.BigEndian}
+	fill(&e)
+	if pkt == 0 {
+		a.pkt++
+		pkt = a.pkt
+	}
+	if _, err := a.conn.Write(e.pdu(typ, flags, a.session, transaction, pkt)); err != nil {
+		a.conn.Close()
+		return err
+	}
+	return nil
+}
+
+// sysUpTime and snmpTrapOID are the first two variables of every notification.
+var (
+	sysUpTime   = MustOID("1.3.6.1.2.1.1.3.0")
+	snmpTrapOID = MustOID("1.3.6.1.6.3.1.1.4.1.0")
+)
+
+// Notify sends the notification trap with vars through the master, which forwards it to
+// its trap sinks. Without a session it fails at once: nothing is queued.
+func (a *Agent) Notify(trap OID, vars ...Variable) error {
+	return a.write(pduNotify, 0, 0, 0, func(e *encoder) {
+		all := append([]Variable{{Name: sysUpTime, Type: TimeTicks, Value: a.uptime()}, {Name: snmpTrapOID, Type: ObjectID, Value: trap}}, vars...)
+		for _, v := range all {
+			if err := e.variable(v); err != nil {
+				a.log.Error("AgentX: a notification variable cannot be encoded", "err", err)
+			}
+		}
+	})
+}
+
+// responseError names RFC 2741's response error codes.
+func responseError(code uint16) string {
+	names := map[uint16]string{256: "openFailed", 257: "notOpen", 258: "indexWrongType", 259: "indexAlreadyAllocated",
+		260: "indexNoneAvailable", 261: "indexNotAllocated", 262: "unsupportedContext", 263: "duplicateRegistration",
+		264: "unknownRegistration", 265: "unknownAgentCaps", 266: "parseError", 267: "requestDenied", 268: "processingError"}
+	if n, ok := names[code]; ok {
+		return n
+	}
+	return fmt.Sprintf("error %d", code)
+}

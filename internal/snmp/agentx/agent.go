@@ -96,7 +96,11 @@ func (a *Agent) session1(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// Stopping says goodbye (Close, reason shutdown) before it hangs up.
+	stop := context.AfterFunc(ctx, func() {
+		a.write(pduClose, 0, 0, true, func(e *encoder) { e.u8(5); e.b = append(e.b, 0, 0, 0) })
+		conn.Close()
+	})
 	defer stop()
 	defer conn.Close()
 	a.mu.Lock()
@@ -113,7 +117,7 @@ func (a *Agent) session1(ctx context.Context) error {
 	e.b = append(e.b, 0, 0, 0)
 	e.oid(nil, false)
 	e.octets([]byte(a.opts.Name))
-	h, err := a.request(conn, pduOpen, 0, e)
+	h, err := a.request(conn, pduOpen, e)
 	if err != nil {
 		return fmt.Errorf("opening a session: %w", err)
 	}
@@ -127,23 +131,22 @@ func (a *Agent) session1(ctx context.Context) error {
 		e.u8(0)   // no range
 		e.u8(0)
 		e.oid(tree, false)
-		if _, err := a.request(conn, pduRegister, 0, e); err != nil {
+		if _, err := a.request(conn, pduRegister, e); err != nil {
 			return fmt.Errorf("registering %s: %w", tree, err)
 		}
 	}
 	a.log.Info("AgentX session open", "address", a.opts.Address, "subtrees", len(a.opts.Subtrees))
-	err = a.serve(conn)
-	a.write(pduClose, 0, 0, 0, func(e *encoder) { e.u8(5); e.b = append(e.b, 0, 0, 0) }) // shutdown
-	return err
+	return a.serve(conn)
 }
 
 // request sends one of the subagent's own PDUs and reads the master's response, before
 // serve runs: the master sends nothing else meanwhile.
-func (a *Agent) request(conn net.Conn, typ uint8, flags uint8, e encoder) (header, error) {
+func (a *Agent) request(conn net.Conn, typ uint8, e encoder) (header, error) {
 	a.mu.Lock()
 	a.pkt++
 	pkt, session := a.pkt, a.session
-	_, err := conn.Write(e.pdu(typ, flags, session, 0, pkt))
+	_ = conn.SetWriteDeadline(time.Now().Add(requestTimeout))
+	_, err := conn.Write(e.pdu(typ, 0, session, 0, pkt))
 	a.mu.Unlock()
 	if err != nil {
 		return header{}, err
@@ -276,7 +279,7 @@ func next(all []Variable, r searchRange) Variable {
 
 // respond answers request h in its byte order.
 func (a *Agent) respond(h header, code, index uint16, vars []Variable) {
-	a.write(pduResponse, h.Transaction, h.Pkt, 0, func(e *encoder) {
+	a.write(pduResponse, h.Transaction, h.Pkt, false, func(e *encoder) {
 		e.order = h.order
 		e.u32(a.uptime())
 		e.u16(code)
@@ -291,9 +294,11 @@ func (a *Agent) respond(h header, code, index uint16, vars []Variable) {
 
 func (a *Agent) uptime() uint32 { return uint32(time.Since(a.start) / (10 * time.Millisecond)) }
 
-// write sends a PDU built by fill on the current connection; a failed write ends the
-// session (serve's read fails next).
-func (a *Agent) write(typ uint8, transaction, pkt uint32, flags uint8, fill func(e *encoder)) error {
+// write sends a PDU built by fill on the current connection: the subagent's own (a new
+// packet ID), or an answer to the master's packet pkt. A write the master does not take
+// within requestTimeout, or that fails, ends the session (serve's read fails next), so
+// that a stuck master never holds up the caller.
+func (a *Agent) write(typ uint8, transaction, pkt uint32, own bool, fill func(e *encoder)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.conn == nil {
@@ -301,11 +306,12 @@ func (a *Agent) write(typ uint8, transaction, pkt uint32, flags uint8, fill func
 	}
 	e := encoder{order: binary.BigEndian}
 	fill(&e)
-	if pkt == 0 {
+	if own {
 		a.pkt++
 		pkt = a.pkt
 	}
-	if _, err := a.conn.Write(e.pdu(typ, flags, a.session, transaction, pkt)); err != nil {
+	_ = a.conn.SetWriteDeadline(time.Now().Add(requestTimeout))
+	if _, err := a.conn.Write(e.pdu(typ, 0, a.session, transaction, pkt)); err != nil {
 		a.conn.Close()
 		return err
 	}
@@ -321,7 +327,7 @@ var (
 // Notify sends the notification trap with vars through the master, which forwards it to
 // its trap sinks. Without a session it fails at once: nothing is queued.
 func (a *Agent) Notify(trap OID, vars ...Variable) error {
-	return a.write(pduNotify, 0, 0, 0, func(e *encoder) {
+	return a.write(pduNotify, 0, 0, true, func(e *encoder) {
 		all := append([]Variable{{Name: sysUpTime, Type: TimeTicks, Value: a.uptime()}, {Name: snmpTrapOID, Type: ObjectID, Value: trap}}, vars...)
 		for _, v := range all {
 			if err := e.variable(v); err != nil {

@@ -70,17 +70,7 @@ func TestDBusAsKeepalived(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(dbusConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := testutil.PrivateBus(t)
-	client, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	if err := client.AddMatchSignal(dbus.WithMatchPathNamespace("/org/keepalived")); err != nil {
-		t.Fatal(err)
-	}
-	signals := make(chan *dbus.Signal, 256)
-	client.Signal(signals)
+	addr, client, signals := busClient(t)
 
 	env := []string{"env", "DBUS_SYSTEM_BUS_ADDRESS=" + addr, "TMPDIR=" + dir}
 	ka := observeDBus(t, h, client, signals, dir, "keepalived.data", append(env, "keepalived", "-n", "-l", "-D", "-P", "-f", conf,
@@ -273,17 +263,7 @@ func TestDBusFollowsReload(t *testing.T) {
 		}
 	}
 	write("  enable_dbus\n")
-	addr := testutil.PrivateBus(t)
-	client, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	if err := client.AddMatchSignal(dbus.WithMatchPathNamespace("/org/keepalived")); err != nil {
-		t.Fatal(err)
-	}
-	signals := make(chan *dbus.Signal, 256)
-	client.Signal(signals)
+	addr, client, signals := busClient(t)
 	owned := func(name string) bool {
 		var yes bool
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -324,4 +304,22 @@ func TestDBusFollowsReload(t *testing.T) {
 	if !testutil.Eventually(5*time.Second, func() bool { return owned("org.example.Lb1") }) {
 		t.Errorf("govs did not take org.example.Lb1:\n%s", logs.String())
 	}
+}
+
+// busClient starts a private bus and connects a client to it that receives every
+// signal under /org/keepalived.
+func busClient(t *testing.T) (addr string, client *dbus.Conn, signals chan *dbus.Signal) {
+	t.Helper()
+	addr = testutil.PrivateBus(t)
+	client, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if err := client.AddMatchSignal(dbus.WithMatchPathNamespace("/org/keepalived")); err != nil {
+		t.Fatal(err)
+	}
+	signals = make(chan *dbus.Signal, 256)
+	client.Signal(signals)
+	return addr, client, signals
 }

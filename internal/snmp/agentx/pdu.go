@@ -73,9 +73,8 @@ const (
 	TimeTicks   Type = 67
 	Counter64   Type = 70
 
-	noSuchObject   Type = 128
-	noSuchInstance Type = 129
-	endOfMibView   Type = 130
+	noSuchObject Type = 128
+	endOfMibView Type = 130
 )
 
 // Variable is a name, its type and value: int32 for Integer, uint32 for Counter32,
@@ -235,7 +234,7 @@ func (e *encoder) variable(v Variable) error {
 			return fmt.Errorf("agentx: %s: ObjectIdentifier needs an OID, not %T", v.Name, v.Value)
 		}
 		e.oid(o, false)
-	case Null, noSuchObject, noSuchInstance, endOfMibView:
+	case Null, noSuchObject, endOfMibView:
 	default:
 		return fmt.Errorf("agentx: %s: unknown type %d", v.Name, v.Type)
 	}

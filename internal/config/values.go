@@ -63,16 +63,16 @@ var (
 	}}
 	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
 	// kSNMPSocket is an AgentX master's address as net-snmp writes it.
-	kSNMPSocket = kind{doc: "unix:PATH|PATH|tcp:HOST:PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
+	kSNMPSocket = kind{doc: "unix:PATH|PATH|tcp:HOST:PORT|udp:HOST:PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
 		v := a[0].Text
 		switch {
 		case strings.HasPrefix(v, "unix:/"), strings.HasPrefix(v, "/"):
-		case strings.HasPrefix(v, "tcp:"):
-			if _, _, err := net.SplitHostPort(strings.TrimPrefix(v, "tcp:")); err != nil {
+		case strings.HasPrefix(v, "tcp:"), strings.HasPrefix(v, "udp:"):
+			if _, _, err := net.SplitHostPort(v[4:]); err != nil {
 				return nil, fmt.Errorf("%q: %w", v, err)
 			}
 		default:
-			return nil, fmt.Errorf("%q: want unix:PATH, an absolute PATH or tcp:HOST:PORT", v)
+			return nil, fmt.Errorf("%q: want unix:PATH, an absolute PATH, tcp:HOST:PORT or udp:HOST:PORT", v)
 		}
 		return v, nil
 	}}

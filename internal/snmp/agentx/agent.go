@@ -1,6 +1,7 @@
 package agentx
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -26,8 +27,8 @@ const requestTimeout = 5 * time.Second
 
 // Options configure an Agent.
 type Options struct {
-	// Address is the master's socket: "unix:/path", "/path", or "tcp:HOST:PORT"
-	// (snmp_socket's forms) [DefaultAddress].
+	// Address is the master's socket: "unix:/path", "/path", "tcp:HOST:PORT" or
+	// "udp:HOST:PORT" (snmp_socket's forms) [DefaultAddress].
 	Address string
 	// Name describes the subagent to the master (Open's description).
 	Name string
@@ -79,20 +80,47 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-func dial(ctx context.Context, addr string) (net.Conn, error) {
+// dial connects to the master; over UDP (keepalived's documented example) each PDU is
+// a datagram, read whole.
+func dial(ctx context.Context, addr string) (net.Conn, io.Reader, error) {
 	var d net.Dialer
-	switch {
-	case strings.HasPrefix(addr, "tcp:"):
-		return d.DialContext(ctx, "tcp", strings.TrimPrefix(addr, "tcp:"))
-	case strings.HasPrefix(addr, "unix:"):
-		return d.DialContext(ctx, "unix", strings.TrimPrefix(addr, "unix:"))
+	network, address := "unix", addr
+	for _, n := range []string{"tcp", "udp", "unix"} {
+		if rest, ok := strings.CutPrefix(addr, n+":"); ok {
+			network, address = n, rest
+		}
 	}
-	return d.DialContext(ctx, "unix", addr)
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, nil, err
+	}
+	if network == "udp" {
+		return c, &datagrams{c: c, buf: make([]byte, 65536)}, nil
+	}
+	return c, c, nil
+}
+
+// datagrams reads a datagram connection as a stream of its datagrams' bytes.
+type datagrams struct {
+	c   net.Conn
+	buf []byte
+	r   bytes.Reader
+}
+
+func (d *datagrams) Read(p []byte) (int, error) {
+	if d.r.Len() == 0 {
+		n, err := d.c.Read(d.buf)
+		if err != nil {
+			return 0, err
+		}
+		d.r.Reset(d.buf[:n])
+	}
+	return d.r.Read(p)
 }
 
 // session1 is one session, from connecting to losing the master.
 func (a *Agent) session1(ctx context.Context) error {
-	conn, err := dial(ctx, a.opts.Address)
+	conn, in, err := dial(ctx, a.opts.Address)
 	if err != nil {
 		return err
 	}
@@ -117,7 +145,7 @@ func (a *Agent) session1(ctx context.Context) error {
 	e.b = append(e.b, 0, 0, 0)
 	e.oid(nil, false)
 	e.octets([]byte(a.opts.Name))
-	h, err := a.request(conn, pduOpen, e)
+	h, err := a.request(conn, in, pduOpen, e)
 	if err != nil {
 		return fmt.Errorf("opening a session: %w", err)
 	}
@@ -131,17 +159,17 @@ func (a *Agent) session1(ctx context.Context) error {
 		e.u8(0)   // no range
 		e.u8(0)
 		e.oid(tree, false)
-		if _, err := a.request(conn, pduRegister, e); err != nil {
+		if _, err := a.request(conn, in, pduRegister, e); err != nil {
 			return fmt.Errorf("registering %s: %w", tree, err)
 		}
 	}
 	a.log.Info("AgentX session open", "address", a.opts.Address, "subtrees", len(a.opts.Subtrees))
-	return a.serve(conn)
+	return a.serve(in)
 }
 
 // request sends one of the subagent's own PDUs and reads the master's response, before
 // serve runs: the master sends nothing else meanwhile.
-func (a *Agent) request(conn net.Conn, typ uint8, e encoder) (header, error) {
+func (a *Agent) request(conn net.Conn, in io.Reader, typ uint8, e encoder) (header, error) {
 	a.mu.Lock()
 	a.pkt++
 	pkt, session := a.pkt, a.session
@@ -153,7 +181,7 @@ func (a *Agent) request(conn net.Conn, typ uint8, e encoder) (header, error) {
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(requestTimeout))
 	defer conn.SetReadDeadline(time.Time{})
-	h, payload, err := readPDU(conn)
+	h, payload, err := readPDU(in)
 	if err != nil {
 		return header{}, err
 	}
@@ -185,9 +213,9 @@ func readPDU(r io.Reader) (header, []byte, error) {
 }
 
 // serve answers the master until the connection ends.
-func (a *Agent) serve(conn net.Conn) error {
+func (a *Agent) serve(in io.Reader) error {
 	for {
-		h, payload, err := readPDU(conn)
+		h, payload, err := readPDU(in)
 		if err != nil {
 			return err
 		}

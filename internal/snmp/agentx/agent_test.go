@@ -158,6 +158,26 @@ func TestAgentUnderSnmpd(t *testing.T) {
 		}
 	}
 
+	// TCP, snmp_socket's other stream transport. (snmp_socket takes udp: too, as
+	// keepalived's does, but net-snmp's master cannot send requests to a subagent over
+	// UDP: "unknown addr type".)
+	for i, addr := range []string{"tcp:" + m.tcp} {
+		root := MustOID("1.3.6.1.4.1.99990").Append(uint32(i))
+		b := New(Options{Address: addr, Name: "govs test " + addr, Subtrees: []OID{root}, Source: func() []Variable {
+			return []Variable{{Name: root.Append(1, 0), Type: Integer, Value: int32(i)}}
+		}})
+		bctx, bcancel := context.WithCancel(context.Background())
+		bdone := make(chan error, 1)
+		go func() { bdone <- b.Run(bctx) }()
+		want := fmt.Sprintf(".%s.1.0 = INTEGER: %d\n", root, i)
+		var got string
+		if !testutil.Eventually(10*time.Second, func() bool { got = m.tool(t, "snmpwalk", root.String()); return got == want }) {
+			t.Errorf("over %s: %q, want %q", addr, got, want)
+		}
+		bcancel()
+		<-bdone
+	}
+
 	// The master restarts: the agent registers again (after retryEvery at most).
 	m.restart(t)
 	if !testutil.Eventually(retryEvery+10*time.Second, func() bool { return m.tool(t, "snmpwalk", "1.3.6.1.4.1.99999") == want }) {
@@ -165,11 +185,12 @@ func TestAgentUnderSnmpd(t *testing.T) {
 	}
 }
 
-// master is an snmpd of the test's own, on loopback.
+// master is an snmpd of the test's own, on loopback, with AgentX on a unix socket and
+// a TCP port.
 type master struct {
-	conf, socket, addr string
-	cmd                *exec.Cmd
-	traps              net.PacketConn
+	conf, socket, addr, tcp string
+	cmd                     *exec.Cmd
+	traps                   net.PacketConn
 }
 
 func startSnmpd(t *testing.T) *master {
@@ -180,15 +201,11 @@ func startSnmpd(t *testing.T) *master {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { traps.Close() })
-	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
-	m := &master{conf: filepath.Join(dir, "snmpd.conf"), socket: filepath.Join(dir, "agentx"), addr: addr, traps: traps}
-	conf := fmt.Sprintf("master agentx\nagentXSocket %s\nagentaddress udp:%s\nrocommunity public 127.0.0.1\nrwcommunity private 127.0.0.1\ntrap2sink %s public\n",
-		m.socket, addr, traps.LocalAddr())
+	addr := freeAddr(t, "udp")
+	m := &master{conf: filepath.Join(dir, "snmpd.conf"), socket: filepath.Join(dir, "agentx"), addr: addr, traps: traps,
+		tcp: freeAddr(t, "tcp")}
+	conf := fmt.Sprintf("master agentx\nagentXSocket %s,tcp:%s\nagentaddress udp:%s\nrocommunity public 127.0.0.1\nrwcommunity private 127.0.0.1\ntrap2sink %s public\n",
+		m.socket, m.tcp, addr, traps.LocalAddr())
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -229,4 +246,26 @@ func (m *master) tool(t *testing.T, name string, args ...string) string {
 	}
 	out, _ := exec.Command(name, append([]string{"-v2c", "-c", community, "-On", "-t", "2", "-r", "0", m.addr}, args...)...).CombinedOutput()
 	return string(out)
+}
+
+// freeAddr is a loopback port free a moment ago, for snmpd to listen on.
+func freeAddr(t *testing.T, network string) string {
+	t.Helper()
+	var addr string
+	if network == "tcp" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = l.Addr().String()
+		l.Close()
+	} else {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = c.LocalAddr().String()
+		c.Close()
+	}
+	return addr
 }

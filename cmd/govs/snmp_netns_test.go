@@ -68,6 +68,7 @@ vrrp_instance VI_6 {
 // new-master notifications to the trap sink.
 func TestSNMPAsKeepalived(t *testing.T) {
 	h := keepalivedHost(t)
+	testutil.NeedCommand(t, "keepalived")
 	testutil.NeedCommand(t, "snmpd")
 	testutil.NeedCommand(t, "snmpwalk")
 	dir := t.TempDir()
@@ -134,6 +135,49 @@ func TestSNMPAsKeepalived(t *testing.T) {
 	}
 	if !regexp.MustCompile(`68\.1\.3\.1\.9\.[0-9]+\.92 = INTEGER: 2`).MatchString(gv) { // auth_type PASS
 		t.Errorf("VI_2's authentication type is not simpleTextPassword:\n%s", gv)
+	}
+
+	// Backups: a keepalived peer with higher priorities is master of all three; the
+	// rows show the master heard, the state, no new-master reason, and the adverts
+	// counted (their number masked: it counts time).
+	peer := h.LAN().AddHost("peer", "10.61.0.2/24", "2001:db8:61::2/64")
+	peerConf := filepath.Join(dir, "peer.conf")
+	pc := strings.NewReplacer("priority 100", "priority 200", "priority 90", "priority 200", "  enable_snmp_rfc\n  enable_traps\n", "").Replace(fmt.Sprintf(snmpConf, socket))
+	if err := os.WriteFile(peerConf, []byte(pc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	peerCmd, peerLogs := peer.Start("keepalived", "-n", "-l", "-D", "-P", "-f", peerConf, "-p", filepath.Join(dir, "pk.pid"), "-r", filepath.Join(dir, "pv.pid"))
+	defer peerCmd.Process.Signal(syscall.SIGTERM)
+	if !testutil.Eventually(15*time.Second, func() bool {
+		out, _ := peer.Exec("ip", "addr", "show", "eth0")
+		return strings.Contains(out, "10.61.0.120/24") && strings.Contains(out, "10.61.0.122/24") && strings.Contains(out, "2001:db8:61::120/64")
+	}) {
+		t.Fatalf("the peer did not become master:\n%s", peerLogs.String())
+	}
+	backupsShown := regexp.MustCompile(`207\.1\.1\.1\.1\.6\.[0-9]+\.(91\.1|92\.1|93\.2) = INTEGER: 2`)
+	received := regexp.MustCompile(`(?m)^(\.1\.3\.6\.1\.2\.1\.(207\.1\.2\.5\.1\.3|68\.2\.4\.1\.2)\.[0-9.]+ = Counter(32|64): ).*$`)
+	backup := func(name string, argv ...string) string {
+		cmd, logs := h.Start(argv[0], argv[1:]...)
+		defer func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			testutil.Eventually(10*time.Second, func() bool { return syscall.Kill(cmd.Process.Pid, 0) != nil })
+		}()
+		var got string
+		if !testutil.Eventually(15*time.Second, func() bool {
+			got = walk()
+			return len(backupsShown.FindAllString(got, -1)) == 3 && !strings.Contains(got, "IpAddress: 0.0.0.0")
+		}) {
+			t.Fatalf("%s: the walk does not show three backups that heard the master:\n%s\n%s", name, got, logs.String())
+		}
+		return received.ReplaceAllString(uptimes.ReplaceAllString(got, "${1}(masked)"), "${1}(masked)")
+	}
+	kaBackup := backup("keepalived", "keepalived", "-n", "-l", "-D", "-P", "-f", conf, "-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
+	gvBackup := backup("govs", testutil.GovsBinary(t), "run", "-P", "-f", conf)
+	if gvBackup != kaBackup {
+		t.Errorf("snmpwalk of backups differs:\ngovs:\n%s\nkeepalived:\n%s", gvBackup, kaBackup)
+	}
+	if !strings.Contains(gvBackup, "IpAddress: 10.61.0.2") {
+		t.Errorf("the backups do not show the peer as master:\n%s", gvBackup)
 	}
 }
 

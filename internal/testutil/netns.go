@@ -111,6 +111,9 @@ func (l *LAN) AddHost(name string, addrs ...string) *Host {
 	return h
 }
 
+// LAN is the LAN the host is on, to add more hosts to it.
+func (h *Host) LAN() *LAN { return h.lan }
+
 // SetBridgePort sets the host's port on the bridge up or down: the host's eth0 keeps
 // its configuration but loses (or regains) carrier, like a pulled cable.
 func (h *Host) SetBridgePort(up bool) {

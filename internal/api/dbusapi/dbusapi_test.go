@@ -157,9 +157,11 @@ func TestServiceOnABus(t *testing.T) {
 	if err := call(prefix+"/Instance/eth0/52/IPv4", "org.keepalived.Vrrp1.Instance.SendGarp"); err != nil {
 		t.Errorf("SendGarp: %v", err)
 	}
+	fake.mu.Lock()
 	if len(fake.garps) != 1 || fake.garps[0] != "VI_2" {
 		t.Errorf("GARPs asked for: %v", fake.garps)
 	}
+	fake.mu.Unlock()
 
 	// A reload drops VI_2 and adds VI_3: its object comes, VI_2's goes.
 	fake.mu.Lock()

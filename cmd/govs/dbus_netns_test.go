@@ -214,17 +214,8 @@ func observeDBus(t *testing.T, h *testutil.Host, client *dbus.Conn, signals chan
 	}
 	wait := func(member string) {
 		t.Helper()
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case s := <-signals:
-				record(s)
-				if strings.HasSuffix(s.Name, "."+member) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("%s: no %s signal:\n%s", argv[3], member, logs.String())
-			}
+		if !waitSignal(signals, member, 15*time.Second, record) {
+			t.Fatalf("%s: no %s signal:\n%s", argv[3], member, logs.String())
 		}
 	}
 	wait("VrrpReloaded")
@@ -270,37 +261,29 @@ func TestDBusFollowsReload(t *testing.T) {
 		defer cancel()
 		return client.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&yes) == nil && yes
 	}
-	waitSignal := func(member string) {
+	wait := func(member string) {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case s := <-signals:
-				if strings.HasSuffix(s.Name, "."+member) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("no %s signal", member)
-			}
+		if !waitSignal(signals, member, 10*time.Second, func(*dbus.Signal) {}) {
+			t.Fatalf("no %s signal", member)
 		}
 	}
 	cmd, logs := h.Start("env", "DBUS_SYSTEM_BUS_ADDRESS="+addr, testutil.GovsBinary(t), "run", "-P", "-f", conf)
 	if !testutil.Eventually(10*time.Second, func() bool { return owned("org.keepalived.Vrrp1") }) {
 		t.Fatalf("govs did not take org.keepalived.Vrrp1:\n%s", logs.String())
 	}
-	waitSignal("VrrpStarted")
+	wait("VrrpStarted")
 
 	write("")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitSignal("VrrpStopped")
+	wait("VrrpStopped")
 	if !testutil.Eventually(5*time.Second, func() bool { return !owned("org.keepalived.Vrrp1") }) {
 		t.Error("org.keepalived.Vrrp1 is still owned without enable_dbus")
 	}
 
 	write("  enable_dbus\n  dbus_service_name org.example.Lb1\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitSignal("VrrpStarted")
-	waitSignal("VrrpStatusChange")
+	wait("VrrpStarted")
+	wait("VrrpStatusChange")
 	if !testutil.Eventually(5*time.Second, func() bool { return owned("org.example.Lb1") }) {
 		t.Errorf("govs did not take org.example.Lb1:\n%s", logs.String())
 	}
@@ -322,4 +305,21 @@ func busClient(t *testing.T) (addr string, client *dbus.Conn, signals chan *dbus
 	signals = make(chan *dbus.Signal, 256)
 	client.Signal(signals)
 	return addr, client, signals
+}
+
+// waitSignal reads signals, each given to seen, until one named member comes (true) or
+// timeout passes (false).
+func waitSignal(signals chan *dbus.Signal, member string, timeout time.Duration, seen func(*dbus.Signal)) bool {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case s := <-signals:
+			seen(s)
+			if strings.HasSuffix(s.Name, "."+member) {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
 }

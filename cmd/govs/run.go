@@ -350,11 +350,7 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 			case sigJSON:
 				dump, what = func(context.Context) (string, error) { return d.DumpJSON() }, "JSON"
 			}
-			if path, err := dump(ctx); err != nil {
-				log.Error("writing the "+what+" dump", "err", err)
-			} else {
-				log.Info("wrote the "+what+" dump", "file", path)
-			}
+			d.LogDump(ctx, what, dump)
 		case err := <-d.Failed():
 			log.Error("stopping after a failure", "err", err)
 			code = 1

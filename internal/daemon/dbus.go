@@ -41,9 +41,9 @@ func (d *Daemon) startDBus(s *dbusSettings, c vrrp.Config) {
 	}
 	svc, err := dbusapi.Start(dbusapi.Options{ServiceName: s.ServiceName, NetNamespace: d.opts.NetNamespace, Instance: s.Instance, Logger: d.log},
 		dbusObjects(c), d.node, dbusapi.Actions{
-			PrintData:       func() { d.dumpOnRequest("state", d.DumpData) },
-			PrintStats:      func() { d.dumpOnRequest("statistics", d.DumpStats) },
-			PrintStatsClear: func() { d.dumpOnRequest("statistics (then cleared)", d.DumpStatsAndClear) },
+			PrintData:       func() { d.LogDump(context.Background(), "state", d.DumpData) },
+			PrintStats:      func() { d.LogDump(context.Background(), "statistics", d.DumpStats) },
+			PrintStatsClear: func() { d.LogDump(context.Background(), "statistics (then cleared)", d.DumpStatsAndClear) },
 			ReloadConfig:    d.requestReload,
 		})
 	if err != nil {
@@ -70,14 +70,6 @@ func (d *Daemon) reloadDBus(old, next *dbusSettings, c vrrp.Config) {
 func (d *Daemon) stopDBus() {
 	if svc := d.dbus.Swap(nil); svc != nil {
 		svc.Stop()
-	}
-}
-
-func (d *Daemon) dumpOnRequest(what string, dump func(context.Context) (string, error)) {
-	if path, err := dump(context.Background()); err != nil {
-		d.log.Error("writing the "+what+" dump", "err", err)
-	} else {
-		d.log.Info("wrote the "+what+" dump", "file", path)
 	}
 }
 

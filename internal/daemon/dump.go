@@ -36,6 +36,16 @@ func TmpFile(name string) string {
 	return filepath.Join(TmpDir(), name)
 }
 
+// LogDump writes one of the dumps (DumpData, DumpStats, …), named what in the log, and
+// logs where it went or why it did not: what a signal or a D-Bus request asks for.
+func (d *Daemon) LogDump(ctx context.Context, what string, dump func(context.Context) (string, error)) {
+	if path, err := dump(ctx); err != nil {
+		d.log.Error("writing the "+what+" dump", "err", err)
+	} else {
+		d.log.Info("wrote the "+what+" dump", "file", path)
+	}
+}
+
 // DumpData writes the full state (SIGUSR1) to Options.DataFile and returns its path.
 func (d *Daemon) DumpData(ctx context.Context) (string, error) {
 	return d.dump(ctx, d.opts.DataFile, status.Data)

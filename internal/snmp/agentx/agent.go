@@ -174,7 +174,7 @@ func (a *Agent) request(conn net.Conn, in io.Reader, typ uint8, e encoder) (head
 	a.pkt++
 	pkt, session := a.pkt, a.session
 	_ = conn.SetWriteDeadline(time.Now().Add(requestTimeout))
-	_, err := conn.Write(e.pdu(typ, 0, session, 0, pkt))
+	_, err := conn.Write(e.pdu(typ, session, 0, pkt))
 	a.mu.Unlock()
 	if err != nil {
 		return header{}, err
@@ -339,7 +339,7 @@ func (a *Agent) write(typ uint8, transaction, pkt uint32, own bool, fill func(e 
 		pkt = a.pkt
 	}
 	_ = a.conn.SetWriteDeadline(time.Now().Add(requestTimeout))
-	if _, err := a.conn.Write(e.pdu(typ, 0, a.session, transaction, pkt)); err != nil {
+	if _, err := a.conn.Write(e.pdu(typ, a.session, transaction, pkt)); err != nil {
 		a.conn.Close()
 		return err
 	}

@@ -62,7 +62,7 @@ func FuzzDecode(f *testing.F) {
 	e.u16(5)
 	e.oid(MustOID("1.3.6.1.2.1.207"), true)
 	e.oid(nil, false)
-	f.Add(e.pdu(pduGetBulk, 0, 1, 2, 3))
+	f.Add(e.pdu(pduGetBulk, 1, 2, 3))
 	f.Add([]byte{1, 6, 0x10, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 9, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parseHeader(b)

@@ -241,13 +241,14 @@ func (e *encoder) variable(v Variable) error {
 	return nil
 }
 
-// pdu is the whole PDU of e's payload with its header.
-func (e *encoder) pdu(typ, flags uint8, session, transaction, pkt uint32) []byte {
+// pdu is the whole PDU of e's payload with its header, which says e's byte order.
+func (e *encoder) pdu(typ uint8, session, transaction, pkt uint32) []byte {
 	h := encoder{order: e.order}
 	h.u8(1)
 	h.u8(typ)
+	flags := uint8(0)
 	if e.order == binary.BigEndian {
-		flags |= flagNetworkByteOrder
+		flags = flagNetworkByteOrder
 	}
 	h.u8(flags)
 	h.u8(0)

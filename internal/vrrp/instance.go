@@ -62,7 +62,9 @@ type instance struct {
 
 	ifindex int
 	src     netip.Addr
-	dsts    []netip.Addr // checksum destination of each socket destination
+	// heardMaster is the source of the last advert from another router.
+	heardMaster netip.Addr
+	dsts        []netip.Addr // checksum destination of each socket destination
 	// oldChecksumGroup, valid on an IPv4 VRRPv3 unicast instance that may use the
 	// pre-1.3.7 checksum, is the group that checksum's pseudo-header holds;
 	// oldChecksum says it is in use (set by the reader, read by the runner).
@@ -464,7 +466,7 @@ func (i *instance) publish(changed time.Time) {
 		s.Master, s.MasterPriority = i.src, i.params.Priority
 	}
 	s.Faults = i.faults
-	s.SourceAddr = i.src
+	s.SourceAddr, s.HeardMaster = i.src, i.heardMaster
 	if s.Started.IsZero() {
 		s.Started = time.Now()
 	}

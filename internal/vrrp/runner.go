@@ -522,9 +522,7 @@ func (r *runner) nextMasterReason(i *instance, ev Event) {
 			reason = MasterReasonPreempted
 		}
 	case EventAdvert:
-		i.mu.Lock()
-		i.snap.HeardMaster = ev.Advert.Source
-		i.mu.Unlock()
+		i.heardMaster = ev.Advert.Source
 		switch {
 		case i.m.State == StateMaster:
 			return

@@ -327,7 +327,7 @@ func TestRunConfigTest(t *testing.T) {
 		{"unknown keyword", "global_defs {\n bogus 1\n}\n", nil, 5, `ok.conf:2:2: warning: unknown keyword "bogus"`},
 		{"error", "vrrp_instance A {\n virtual_router_id 300\n}\n", nil, 5, "out of range 1..255"},
 		{"missing interface", "vrrp_instance A {\n interface govsnosuchif0\n virtual_router_id 1\n}\n", nil, 5, `interface "govsnosuchif0" does not exist`},
-		{"keyword govs does not act on", "global_defs {\n enable_snmp_vrrp\n}\n", nil, 0, "enable_snmp_vrrp is not supported by govs yet"},
+		{"keyword govs does not act on", "global_defs {\n vrrp_process_name v\n}\n", nil, 0, "vrrp_process_name is not supported by govs yet"},
 		{"empty include pattern", "include " + dir + "/none.d/*.conf\n", nil, 0, "matches no files"},
 		{"empty include pattern with -e", "include " + dir + "/none.d/*.conf\n", []string{"-e"}, 6, "matches no files"},
 		{"include_check", "global_defs {\n include_check\n}\ninclude " + dir + "/missing.conf\n", nil, 6, "cannot read " + dir + "/missing.conf"},

@@ -124,6 +124,8 @@ type GlobalDefs struct {
 	EnableSNMPRFC                  bool          `json:"enable_snmp_rfc,omitempty" kw:"enable_snmp_rfc"`
 	EnableSNMPRFCv2                bool          `json:"enable_snmp_rfcv2,omitempty" kw:"enable_snmp_rfcv2"`
 	EnableSNMPRFCv3                bool          `json:"enable_snmp_rfcv3,omitempty" kw:"enable_snmp_rfcv3"`
+	EnableSNMPVRRP                 bool          `json:"enable_snmp_vrrp,omitempty" kw:"enable_snmp_vrrp"`
+	EnableSNMPChecker              bool          `json:"enable_snmp_checker,omitempty" kw:"enable_snmp_checker"`
 	DBusServiceName                string        `json:"dbus_service_name,omitempty" kw:"dbus_service_name"` // "": org.keepalived.Vrrp1
 	DisableLocalIGMP               bool          `json:"disable_local_igmp,omitempty" kw:"disable_local_igmp"`
 	MaxAutoPriority                int           `json:"max_auto_priority,omitempty" kw:"max_auto_priority"`   // 0 or -1: off

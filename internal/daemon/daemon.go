@@ -145,8 +145,12 @@ type Daemon struct {
 	// configuration.
 	dbus          atomic.Pointer[dbusapi.Service]
 	vrrpAPIsBegun bool
-	// snmp is VRRP's AgentX subagent (enable_snmp_rfc*), started and replaced as dbus.
+	// snmp is the AgentX subagent, started with VRRP's APIs where VRRP runs, else
+	// with the checkers, and replaced as dbus.
 	snmp atomic.Pointer[snmpAgent]
+	// running is the configuration in force, for the SNMP subagent's requests, which
+	// must not wait for d.mu: a reload holds it while it stops the agent.
+	running atomic.Pointer[config.Config]
 	// reloadReq carries reloads asked for over D-Bus.
 	reloadReq chan struct{}
 	// syncOnly is the IPVS plane opened under -P for the sync daemon alone.
@@ -198,6 +202,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Daemon{opts: opts, log: opts.Logger, cancel: cancel, plan: plan, errs: make(chan error, 4), reloadReq: make(chan struct{}, 1),
 		started: time.Now(), journal: &status.Journal{}, http: httpOptions(opts, cfg)}
+	d.running.Store(cfg)
 	if err := d.start(ctx); err != nil {
 		cancel()
 		d.wg.Wait()
@@ -332,6 +337,9 @@ func (d *Daemon) start(ctx context.Context) error {
 			return nil
 		})
 	}
+	if d.node == nil {
+		d.startSNMP(d.plan.SNMP)
+	}
 	// After the VRRP node: the sessions' states go to it from their first change.
 	if err := d.startBFD(ctx); err != nil {
 		return fmt.Errorf("bfd: %w", err)
@@ -460,8 +468,11 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		errs = append(errs, d.reloadBFD(plan.BFD), d.node.Update(plan.VRRP))
 		if d.vrrpAPIsBegun {
 			d.reloadDBus(d.plan.DBus, plan.DBus, plan.VRRP)
-			d.reloadSNMP(d.plan.SNMP, plan.SNMP)
 		}
+	}
+	d.running.Store(cfg)
+	if d.node == nil || d.vrrpAPIsBegun {
+		d.reloadSNMP(d.plan.SNMP, plan.SNMP)
 	}
 	d.plan = plan
 	d.restartReloadTime()

@@ -6,47 +6,79 @@ import (
 
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/snmp/agentx"
+	"github.com/govs/govs/internal/snmp/kamib"
 	"github.com/govs/govs/internal/snmp/vrrpmib"
 	"github.com/govs/govs/internal/vrrp"
 )
 
-// snmpSettings are the SNMP keywords VRRP's subagent serves: the master's socket, the
-// MIBs and enable_traps.
+// snmpSettings are the SNMP keywords: the master's socket, the MIBs and enable_traps.
 type snmpSettings struct {
-	Socket        string
-	V2, V3, Traps bool
+	Socket string
+	// RFCv2 and RFCv3 are the standard VRRP MIBs; VRRP and Checker KEEPALIVED-MIB's
+	// parts (enable_snmp_vrrp, enable_snmp_checker).
+	RFCv2, RFCv3, VRRP, Checker bool
+	Traps                       bool
 }
 
 // snmpPlan is nil unless a MIB govs serves is enabled.
 func snmpPlan(cfg *config.Config) *snmpSettings {
 	g := cfg.Global
-	s := &snmpSettings{Socket: g.SNMPSocket, V2: g.EnableSNMPRFC || g.EnableSNMPRFCv2, V3: g.EnableSNMPRFC || g.EnableSNMPRFCv3, Traps: g.EnableTraps}
-	if !s.V2 && !s.V3 {
+	s := &snmpSettings{Socket: g.SNMPSocket, RFCv2: g.EnableSNMPRFC || g.EnableSNMPRFCv2, RFCv3: g.EnableSNMPRFC || g.EnableSNMPRFCv3,
+		VRRP: g.EnableSNMPVRRP, Checker: g.EnableSNMPChecker, Traps: g.EnableTraps}
+	if !s.RFCv2 && !s.RFCv3 && !s.VRRP && !s.Checker {
 		return nil
 	}
 	return s
 }
 
-// snmpAgent is VRRP's running subagent.
+// snmpAgent is the running subagent. keepalived runs one in its VRRP process and one
+// in its checker process; govs is one process, so one agent registers every module
+// the two would.
 type snmpAgent struct {
-	mib    *vrrpmib.MIB
-	agent  *agentx.Agent
-	cancel context.CancelFunc
-	done   chan struct{}
+	settings snmpSettings
+	// vrrpPart and checkerPart say which KEEPALIVED-MIB parts it serves.
+	vrrpPart, checkerPart bool
+	rfc                   *vrrpmib.MIB // nil without enable_snmp_rfc*
+	agent                 *agentx.Agent
+	cancel                context.CancelFunc
+	done                  chan struct{}
 }
 
-// startSNMP runs the subagent of s for the VRRP node, as keepalived's VRRP process does.
+// snmpModules are the modules sa serves: the VRRP ones where VRRP runs, the checker's
+// where the checkers run, and the global objects with either KEEPALIVED-MIB part, as
+// keepalived's processes share them.
+func (d *Daemon) snmpModules(sa *snmpAgent) []agentx.MIB {
+	var mibs []agentx.MIB
+	if sa.vrrpPart || sa.checkerPart {
+		mibs = append(mibs, &kamib.Global{Config: d.running.Load, Version: d.opts.Version})
+	}
+	if sa.rfc != nil {
+		mibs = append(mibs, sa.rfc)
+	}
+	return mibs
+}
+
+// startSNMP runs the subagent of s, if it serves anything here (the VRRP modules not
+// under -C, the checker's not under -P).
 func (d *Daemon) startSNMP(s *snmpSettings) {
-	if s == nil || d.node == nil {
+	if s == nil {
 		return
 	}
-	mib := &vrrpmib.MIB{Node: d.node, V2: s.V2, V3: s.V3, Traps: s.Traps, Started: time.Now()}
-	a := agentx.New(agentx.Options{Address: s.Socket, Name: "govs VRRP", Subtrees: mib.Subtrees(), Source: mib.Variables, Logger: d.log})
+	sa := &snmpAgent{settings: *s, vrrpPart: s.VRRP && d.node != nil, checkerPart: s.Checker && d.eng != nil, done: make(chan struct{})}
+	if (s.RFCv2 || s.RFCv3) && d.node != nil {
+		sa.rfc = &vrrpmib.MIB{Node: d.node, V2: s.RFCv2, V3: s.RFCv3, Traps: s.Traps, Started: time.Now()}
+	}
+	mibs := d.snmpModules(sa)
+	if len(mibs) == 0 {
+		return
+	}
+	subtrees, source := agentx.Modules(mibs...)
+	sa.agent = agentx.New(agentx.Options{Address: s.Socket, Name: "govs", Subtrees: subtrees, Source: source, Logger: d.log})
 	ctx, cancel := context.WithCancel(d.runCtx)
-	sa := &snmpAgent{mib: mib, agent: a, cancel: cancel, done: make(chan struct{})}
+	sa.cancel = cancel
 	go func() {
 		defer close(sa.done)
-		a.Run(ctx)
+		sa.agent.Run(ctx)
 	}()
 	d.snmp.Store(sa)
 }
@@ -68,15 +100,22 @@ func (d *Daemon) stopSNMP() {
 	}
 }
 
-// snmpStateChanged sends the new-master notifications of ch, with enable_traps.
+// snmpNotify sends notifications through sa.
+func (d *Daemon) snmpNotify(sa *snmpAgent, what string, ns []agentx.Notification) {
+	for _, n := range ns {
+		if err := sa.agent.Notify(n.Trap, n.Vars...); err != nil {
+			d.log.Warn("SNMP: a notification was not sent", "about", what, "err", err)
+		}
+	}
+}
+
+// snmpStateChanged sends the notifications of a VRRP state change.
 func (d *Daemon) snmpStateChanged(ch vrrp.StateChange) {
 	sa := d.snmp.Load()
-	if sa == nil || ch.To != vrrp.StateMaster {
+	if sa == nil {
 		return
 	}
-	for _, n := range sa.mib.NewMaster(ch.Instance) {
-		if err := sa.agent.Notify(n.Trap, n.Vars...); err != nil {
-			d.log.Warn("SNMP: the new master notification was not sent", "instance", ch.Instance, "err", err)
-		}
+	if sa.rfc != nil && ch.To == vrrp.StateMaster {
+		d.snmpNotify(sa, ch.Instance, sa.rfc.NewMaster(ch.Instance))
 	}
 }

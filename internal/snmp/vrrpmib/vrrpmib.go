@@ -8,7 +8,6 @@ package vrrpmib
 import (
 	"net"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/govs/govs/internal/snmp/agentx"
@@ -149,7 +148,7 @@ func (m *MIB) rows() []row {
 	return rows
 }
 
-// Variables are the enabled MIBs' variables, sorted.
+// Variables are the enabled MIBs' variables.
 func (m *MIB) Variables() []agentx.Variable {
 	rows := m.rows()
 	var vars []agentx.Variable
@@ -159,19 +158,7 @@ func (m *MIB) Variables() []agentx.Variable {
 	if m.V3 {
 		vars = append(vars, m.rfc6527(rows)...)
 	}
-	slices.SortFunc(vars, func(a, b agentx.Variable) int { return agentx.Compare(a.Name, b.Name) })
 	return vars
-}
-
-func integer(name agentx.OID, v int) agentx.Variable {
-	return agentx.Variable{Name: name, Type: agentx.Integer, Value: int32(v)}
-}
-
-func truth(b bool) int {
-	if b {
-		return 1
-	}
-	return 2
 }
 
 // bad sums the instance's dropped adverts for the reasons keepalived counts together.
@@ -212,8 +199,8 @@ func centiseconds(d time.Duration) uint32 { return uint32(max(d, 0) / (10 * time
 func (m *MIB) rfc2787(rows []row) []agentx.Variable {
 	root := RFC2787
 	vars := []agentx.Variable{
-		integer(root.Append(1, 1, 0), 2), // vrrpNodeVersion
-		integer(root.Append(1, 2, 0), truth(m.Traps)),
+		agentx.Int(root.Append(1, 1, 0), 2), // vrrpNodeVersion
+		agentx.Int(root.Append(1, 2, 0), agentx.Truth(m.Traps)),
 	}
 	var chk, vers, vrid uint32
 	for _, r := range rows {
@@ -235,22 +222,22 @@ func (m *MIB) rfc2787(rows []row) []agentx.Variable {
 		}
 		vars = append(vars,
 			agentx.Variable{Name: col(2), Type: agentx.OctetString, Value: r.ifp.MAC},
-			integer(col(3), int(r.state)),
-			integer(col(4), 1), // adminState up
-			integer(col(5), int(r.cfg.Priority)),
-			integer(col(6), len(r.vips)),
+			agentx.Int(col(3), int(r.state)),
+			agentx.Int(col(4), 1), // adminState up
+			agentx.Int(col(5), int(r.cfg.Priority)),
+			agentx.Int(col(6), len(r.vips)),
 			agentx.Variable{Name: col(7), Type: agentx.IPAddress, Value: ipv4(r.st.HeardMaster)},
 			agentx.Variable{Name: col(8), Type: agentx.IPAddress, Value: ipv4(r.primary)},
-			integer(col(9), auth),
-			integer(col(11), int(r.cfg.AdvertInterval/time.Second)),
-			integer(col(12), truth(!r.cfg.Nopreempt)),
+			agentx.Int(col(9), auth),
+			agentx.Int(col(11), int(r.cfg.AdvertInterval/time.Second)),
+			agentx.Int(col(12), agentx.Truth(!r.cfg.Nopreempt)),
 			agentx.Variable{Name: col(13), Type: agentx.TimeTicks, Value: uptime},
-			integer(col(14), 1), // protocol ip
-			integer(col(15), 1), // rowStatus active
+			agentx.Int(col(14), 1), // protocol ip
+			agentx.Int(col(15), 1), // rowStatus active
 		)
 		for _, a := range r.vips {
 			b := a.As4()
-			vars = append(vars, integer(root.Append(1, 4, 1, 2).Append(idx...).Append(uint32(b[0]), uint32(b[1]), uint32(b[2]), uint32(b[3])), 1))
+			vars = append(vars, agentx.Int(root.Append(1, 4, 1, 2).Append(idx...).Append(uint32(b[0]), uint32(b[1]), uint32(b[2]), uint32(b[3])), 1))
 		}
 		st := r.st
 		c32 := func(c uint32, v uint64) agentx.Variable {
@@ -289,21 +276,21 @@ func (m *MIB) rfc6527(rows []row) []agentx.Variable {
 			agentx.Variable{Name: col(3), Type: agentx.OctetString, Value: addrBytes(r.master, r.v6)},
 			agentx.Variable{Name: col(4), Type: agentx.OctetString, Value: addrBytes(r.primary, r.v6)},
 			agentx.Variable{Name: col(5), Type: agentx.OctetString, Value: r.ifp.MAC},
-			integer(col(6), int(r.state)),
+			agentx.Int(col(6), int(r.state)),
 			agentx.Variable{Name: col(7), Type: agentx.Gauge32, Value: uint32(r.cfg.Priority)},
-			integer(col(8), len(r.vips)),
-			integer(col(9), int(r.cfg.AdvertInterval/(10*time.Millisecond))),
-			integer(col(10), truth(!r.cfg.Nopreempt)),
-			integer(col(11), truth(!r.cfg.NoAccept)),
+			agentx.Int(col(8), len(r.vips)),
+			agentx.Int(col(9), int(r.cfg.AdvertInterval/(10*time.Millisecond))),
+			agentx.Int(col(10), agentx.Truth(!r.cfg.Nopreempt)),
+			agentx.Int(col(11), agentx.Truth(!r.cfg.NoAccept)),
 			agentx.Variable{Name: col(12), Type: agentx.TimeTicks, Value: uptime},
-			integer(col(13), 1), // rowStatus active
+			agentx.Int(col(13), 1), // rowStatus active
 		)
 		for _, a := range r.vips {
 			name := root.Append(1, 1, 2, 1, 2).Append(idx...)
 			for _, b := range addrBytes(a, r.v6) {
 				name = append(name, uint32(b))
 			}
-			vars = append(vars, integer(name, 1))
+			vars = append(vars, agentx.Int(name, 1))
 		}
 		st := r.st
 		c64 := func(c uint32, v uint64) agentx.Variable {
@@ -311,9 +298,9 @@ func (m *MIB) rfc6527(rows []row) []agentx.Variable {
 		}
 		vars = append(vars,
 			agentx.Variable{Name: root.Append(1, 2, 5, 1, 1).Append(idx...), Type: agentx.Counter32, Value: uint32(st.BecameMaster)},
-			integer(root.Append(1, 2, 5, 1, 2).Append(idx...), int(st.MasterReason)),
+			agentx.Int(root.Append(1, 2, 5, 1, 2).Append(idx...), int(st.MasterReason)),
 			c64(3, st.AdvertsReceived), c64(4, bad(st, "interval")), c64(5, bad(st, "ttl")),
-			integer(root.Append(1, 2, 5, 1, 6).Append(idx...), int(st.ProtoErrReason)),
+			agentx.Int(root.Append(1, 2, 5, 1, 6).Append(idx...), int(st.ProtoErrReason)),
 			c64(7, st.Priority0Received), c64(8, st.Priority0Sent), c64(9, bad(st, "type")),
 			c64(10, bad(st, "address_count", "addresses")), c64(11, bad(st, "too_short", "length")),
 			agentx.Variable{Name: root.Append(1, 2, 5, 1, 12).Append(idx...), Type: agentx.TimeTicks, Value: uint32(0)},
@@ -331,35 +318,29 @@ func (m *MIB) rfc6527(rows []row) []agentx.Variable {
 	)
 }
 
-// Notification is a trap and its variables.
-type Notification struct {
-	Trap agentx.OID
-	Vars []agentx.Variable
-}
-
 // NewMaster is what keepalived sends when instance name becomes master, for each
 // enabled MIB that shows it: RFC 2787's vrrpTrapNewMaster with the master's address,
 // RFC 6527's vrrpv3NewMaster with the address and why. None without enable_traps.
-func (m *MIB) NewMaster(name string) []Notification {
+func (m *MIB) NewMaster(name string) []agentx.Notification {
 	if !m.Traps {
 		return nil
 	}
-	var out []Notification
+	var out []agentx.Notification
 	for _, r := range m.rows() {
 		if r.cfg.Name != name {
 			continue
 		}
 		src := r.st.SourceAddr
 		if m.V2 && r.cfg.Version == 2 && !r.v6 {
-			out = append(out, Notification{Trap: RFC2787.Append(0, 1), Vars: []agentx.Variable{
+			out = append(out, agentx.Notification{Trap: RFC2787.Append(0, 1), Vars: []agentx.Variable{
 				{Name: RFC2787.Append(1, 3, 1, 7, r.index, uint32(r.cfg.VRID)), Type: agentx.IPAddress, Value: ipv4(src)},
 			}})
 		}
 		if m.V3 {
 			idx := []uint32{r.index, uint32(r.cfg.VRID), r.addrType}
-			out = append(out, Notification{Trap: RFC6527.Append(0, 1), Vars: []agentx.Variable{
+			out = append(out, agentx.Notification{Trap: RFC6527.Append(0, 1), Vars: []agentx.Variable{
 				{Name: RFC6527.Append(1, 1, 1, 1, 3).Append(idx...), Type: agentx.OctetString, Value: addrBytes(src, r.v6)},
-				integer(RFC6527.Append(1, 2, 5, 1, 2).Append(idx...), int(r.st.MasterReason)),
+				agentx.Int(RFC6527.Append(1, 2, 5, 1, 2).Append(idx...), int(r.st.MasterReason)),
 			}})
 		}
 	}

@@ -147,7 +147,7 @@ type GlobalDefs struct {
 	// (Instance, SyncGroup, VirtualServer, RealServer) are already resolved against
 	// these globals and MailEnabled.
 	NotificationEmail     []string      `json:"notification_email,omitempty" kw:"notification_email"`
-	NotificationEmailFrom string        `json:"notification_email_from,omitempty" kw:"notification_email_from"` // [keepalived@<host name>, filled by the runtime]
+	NotificationEmailFrom string        `json:"notification_email_from,omitempty" kw:"notification_email_from"` // [USER@<host name>, as keepalived: filled by the runtime]
 	SMTPServer            *HostPort     `json:"smtp_server,omitempty" kw:"smtp_server"`                         // nil: no mail; port [25]
 	SMTPHeloName          string        `json:"smtp_helo_name,omitempty" kw:"smtp_helo_name"`                   // [host name, filled by the runtime]
 	SMTPConnectTimeout    time.Duration `json:"smtp_connect_timeout" kw:"smtp_connect_timeout"`                 // [30s] bounds the connection and each reply

@@ -8,12 +8,14 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +39,7 @@ type Config struct {
 	Server string
 	// ConnectTimeout (smtp_connect_timeout) bounds the connection and each reply; default 30 s.
 	ConnectTimeout time.Duration
-	// From is notification_email_from; default keepalived@<hostname>.
+	// From is notification_email_from; default DefaultFrom.
 	From string
 	// To is notification_email. Empty disables mail.
 	To []string
@@ -115,6 +117,16 @@ type Mailer struct {
 	everHeld atomic.Bool
 }
 
+// DefaultFrom is keepalived's notification_email_from default: the user govs runs as,
+// at host; "" if the user has no name.
+func DefaultFrom(host string) string {
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		return ""
+	}
+	return u.Username + "@" + host
+}
+
 // New returns a mailer for cfg; Run must be started for anything to be sent. logger may
 // be nil.
 func New(cfg Config, logger *slog.Logger) *Mailer {
@@ -129,7 +141,7 @@ func New(cfg Config, logger *slog.Logger) *Mailer {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	if cfg.From == "" {
-		cfg.From = "keepalived@" + host
+		cfg.From = cmp.Or(DefaultFrom(host), "keepalived@"+host)
 	}
 	if cfg.HeloName == "" {
 		cfg.HeloName = host

@@ -6,11 +6,11 @@ package kamib
 import (
 	"net/netip"
 	"os"
-	"os/user"
 	"strings"
 	"time"
 
 	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/notify"
 	"github.com/govs/govs/internal/snmp/agentx"
 )
 
@@ -111,11 +111,10 @@ func emailFrom(gd *config.GlobalDefs) string {
 		return gd.NotificationEmailFrom
 	}
 	host, _ := os.Hostname()
-	u, err := user.Current()
-	if err != nil || host == "" {
+	if host == "" {
 		return ""
 	}
-	return u.Username + "@" + host
+	return notify.DefaultFrom(host)
 }
 
 // tristate is an smtp_alert keyword as keepalived shows it: true(1), false(2), or

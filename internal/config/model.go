@@ -637,6 +637,7 @@ type VirtualServer struct {
 	HASuspend          bool            `json:"ha_suspend,omitempty" kw:"ha_suspend"`
 	IPFamily           string          `json:"ip_family,omitempty" kw:"ip_family"`
 	Virtualhost        string          `json:"virtualhost,omitempty" kw:"virtualhost"`
+	SNMPName           string          `json:"snmp_name,omitempty" kw:"snmp_name"` // KEEPALIVED-MIB's virtualServerName/realServerName
 	Alpha              bool            `json:"alpha" kw:"alpha"`
 	Omega              bool            `json:"omega" kw:"omega"`
 	Quorum             int             `json:"quorum" kw:"quorum"` // [1]
@@ -691,6 +692,7 @@ type RealServer struct {
 	NotifyDown       *Script       `json:"notify_down,omitempty" kw:"notify_down"`
 	Alpha            bool          `json:"alpha" kw:"alpha"`
 	Virtualhost      string        `json:"virtualhost,omitempty" kw:"virtualhost"`
+	SNMPName         string        `json:"snmp_name,omitempty" kw:"snmp_name"` // KEEPALIVED-MIB's virtualServerName/realServerName
 	DelayLoop        time.Duration `json:"delay_loop" kw:"delay_loop"`
 	ConnectTimeout   time.Duration `json:"connect_timeout" kw:"connect_timeout"`
 	Retry            int           `json:"retry" kw:"retry"`

@@ -273,7 +273,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.goRun("ha_suspend addresses", func() error { return d.followAddresses(ctx) })
 		d.goRun("health events", func() error {
 			for ev := range d.check.Events() {
-				err := d.eng.Health(ctx, engine.HealthEvent{Service: ev.VS, RS: ev.RS, Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
+				err := d.snmpHealth(ctx, engine.HealthEvent{Service: ev.VS, RS: ev.RS, Up: ev.Up, Weight: ev.Weight, Reason: ev.Reason})
 				if err != nil && !errors.Is(err, engine.ErrStopped) && ctx.Err() == nil {
 					d.log.Error("applying a health event", "err", err)
 				}

@@ -52,6 +52,9 @@ func (d *Daemon) snmpModules(sa *snmpAgent) []agentx.MIB {
 	if sa.vrrpPart || sa.checkerPart {
 		mibs = append(mibs, &kamib.Global{Config: d.running.Load, Version: d.opts.Version})
 	}
+	if sa.checkerPart {
+		mibs = append(mibs, d.checkerModule())
+	}
 	if sa.rfc != nil {
 		mibs = append(mibs, sa.rfc)
 	}

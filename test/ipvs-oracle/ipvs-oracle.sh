@@ -72,6 +72,8 @@ install_host_packages() {
 	need_cmd depmod || [ -x /sbin/depmod ] || pk+=(kmod)
 	need_cmd ip || pk+=(iproute2)
 	[ -x /usr/sbin/keepalived ] || pk+=(keepalived)
+	[ -x /usr/sbin/snmpd ] || pk+=(snmpd)
+	need_cmd snmpwalk || pk+=(snmp)
 	need_cmd go || die "go toolchain needed to build the probe helper"
 	if [ ${#pk[@]} -gt 0 ]; then
 		log "installing ${pk[*]}"
@@ -137,7 +139,10 @@ build_base() {
 	cp "$CACHE/stage/sbin/ipvsadm" "$R/sbin/ipvsadm"
 	# keepalived (the host's Debian package) as a peer: same kernel, same work, side by side
 	cp /usr/sbin/keepalived "$R/sbin/keepalived"
-	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
+	# snmpd (master agentx) and snmpwalk, for KEEPALIVED-MIB's checker part (snmp-checker.sh)
+	cp /usr/sbin/snmpd "$R/usr/sbin/snmpd"
+	cp "$(command -v snmpwalk)" "$R/usr/bin/snmpwalk"
+	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" "$R/usr/sbin/snmpd" "$R/usr/bin/snmpwalk" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
 	# probe helper (static Go binary)
 	(cd "$HERE/probe" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$R/bin/probe" .)
 	# modules: closure over modules.dep
@@ -176,6 +181,7 @@ build_base() {
 		echo "busybox: $(/bin/busybox | head -1)"
 		echo "iproute2: $(ip -V)"
 		echo "keepalived: $(/usr/sbin/keepalived --version 2>&1 | head -1)"
+		echo "snmpd: $(/usr/sbin/snmpd -v 2>&1 | grep -m1 version)"
 	} > "$R/etc/oracle-versions"
 	cp "$R/etc/oracle-versions" "$CACHE/versions"
 	(cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet | gzip -1) > "$CACHE/base.cpio.gz.tmp"

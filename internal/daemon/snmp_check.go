@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/govs/govs/internal/config"
+	"github.com/govs/govs/internal/engine"
+	"github.com/govs/govs/internal/snmp/kamib/checkmodule"
+	"github.com/govs/govs/internal/table"
+)
+
+// snmpAnswerTimeout bounds how long a request to the subagent waits for the engine.
+const snmpAnswerTimeout = 2 * time.Second
+
+// checkerModule is KEEPALIVED-MIB's checker part over the running configuration and
+// the engine, checkers and data plane of this process. It reads d.running, never d.mu:
+// a reload holds d.mu while it restarts the agent.
+func (d *Daemon) checkerModule() *checkmodule.MIB {
+	return &checkmodule.MIB{Source: checkmodule.Source{Config: d.running.Load, Keys: checkerKeys, Live: d.checkerLive}}
+}
+
+// checkerKeys are the services a virtual server stands for, as the plan made them
+// (nftables_ipvs's marks aside: a group served through them shows no live state).
+func checkerKeys(vs *config.VirtualServer) []table.ServiceKey {
+	keys, _ := serviceKeys(vs)
+	return keys
+}
+
+// checkerLive reads the engine's health and quorum, the data plane's counters and the
+// checkers' states; what cannot be read is left zero (every server down).
+func (d *Daemon) checkerLive() checkmodule.Live {
+	var live checkmodule.Live
+	if d.eng == nil {
+		return live
+	}
+	ctx, cancel := context.WithTimeout(d.runCtx, snmpAnswerTimeout)
+	defer cancel()
+	if st, err := d.eng.Status(ctx); err == nil {
+		live.Services = st.Services
+	}
+	if d.dp != nil {
+		live.Stats = d.dp.Stats()
+	}
+	if d.check != nil {
+		live.Checks = d.check.Status()
+	}
+	return live
+}
+
+// snmpHealth applies a checker's verdict to the engine (as the health events' loop
+// does) and then sends the notifications of what changed: keepalived's
+// realServerStateChange and virtualServerQuorumStateChange, with enable_traps.
+func (d *Daemon) snmpHealth(ctx context.Context, ev engine.HealthEvent) error {
+	before := time.Now()
+	err := d.eng.Health(ctx, ev)
+	sa := d.snmp.Load()
+	if sa == nil || !sa.checkerPart || !sa.settings.Traps {
+		return err
+	}
+	st, serr := d.eng.Status(ctx)
+	if serr != nil {
+		return err
+	}
+	var news []engine.Event
+	for _, e := range st.Events {
+		if e.At.After(before) {
+			news = append(news, e)
+		}
+	}
+	d.snmpNotify(sa, "health checks", d.checkerModule().Notifications(news))
+	return err
+}

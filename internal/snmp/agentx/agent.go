@@ -45,11 +45,32 @@ type Agent struct {
 	log   *slog.Logger
 	start time.Time
 
-	mu      sync.Mutex // guards conn, session and pkt; held while a PDU is written
+	mu      sync.Mutex // guards the fields below; held while a PDU is written
 	conn    net.Conn
 	session uint32
 	pkt     uint32
+	// registered says the session is open and its subtrees registered: only then may
+	// a notification go, or the master's answer to it would be read as the answer to
+	// Open or Register. Until then notifications wait in pending.
+	registered bool
+	pending    []notification
 }
+
+// notification is one waiting for the session, with the uptime it was raised at.
+type notification struct {
+	uptime uint32
+	raised time.Time
+	trap   OID
+	vars   []Variable
+}
+
+// The notifications raised while there is no session wait for the next one, up to
+// maxPending of them and for at most maxPendingAge: a master that comes back later gets
+// none of its past.
+const (
+	maxPending    = 256
+	maxPendingAge = 30 * time.Second
+)
 
 // New returns an agent; Run connects it.
 func New(opts Options) *Agent {
@@ -136,7 +157,7 @@ func (a *Agent) session1(ctx context.Context) error {
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		a.conn = nil
+		a.conn, a.registered = nil, false
 		a.mu.Unlock()
 	}()
 
@@ -164,6 +185,7 @@ func (a *Agent) session1(ctx context.Context) error {
 		}
 	}
 	a.log.Info("AgentX session open", "address", a.opts.Address, "subtrees", len(a.opts.Subtrees))
+	a.flushPending()
 	return a.serve(in)
 }
 
@@ -329,6 +351,10 @@ func (a *Agent) uptime() uint32 { return uint32(time.Since(a.start) / (10 * time
 func (a *Agent) write(typ uint8, transaction, pkt uint32, own bool, fill func(e *encoder)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.writeLocked(typ, transaction, pkt, own, fill)
+}
+
+func (a *Agent) writeLocked(typ uint8, transaction, pkt uint32, own bool, fill func(e *encoder)) error {
 	if a.conn == nil {
 		return errors.New("no session with the master agent")
 	}
@@ -353,16 +379,50 @@ var (
 )
 
 // Notify sends the notification trap with vars through the master, which forwards it to
-// its trap sinks. Without a session it fails at once: nothing is queued.
+// its trap sinks. Raised before the session is registered (govs starts its daemons
+// with the agent, keepalived opens its session first), it waits for the session.
 func (a *Agent) Notify(trap OID, vars ...Variable) error {
-	return a.write(pduNotify, 0, 0, true, func(e *encoder) {
-		all := append([]Variable{{Name: sysUpTime, Type: TimeTicks, Value: a.uptime()}, {Name: snmpTrapOID, Type: ObjectID, Value: trap}}, vars...)
+	n := notification{uptime: a.uptime(), raised: time.Now(), trap: trap, vars: vars}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.registered {
+		if len(a.pending) == maxPending {
+			a.pending = a.pending[1:]
+		}
+		a.pending = append(a.pending, n)
+		return nil
+	}
+	return a.notifyLocked(n)
+}
+
+func (a *Agent) notifyLocked(n notification) error {
+	return a.writeLocked(pduNotify, 0, 0, true, func(e *encoder) {
+		all := append([]Variable{{Name: sysUpTime, Type: TimeTicks, Value: n.uptime}, {Name: snmpTrapOID, Type: ObjectID, Value: n.trap}}, n.vars...)
 		for _, v := range all {
 			if err := e.variable(v); err != nil {
 				a.log.Error("AgentX: a notification variable cannot be encoded", "err", err)
 			}
 		}
 	})
+}
+
+// flushPending marks the session registered and sends the notifications that waited
+// for it, in order, those younger than maxPendingAge.
+func (a *Agent) flushPending() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.registered = true
+	pending := a.pending
+	a.pending = nil
+	for _, n := range pending {
+		if time.Since(n.raised) > maxPendingAge {
+			continue
+		}
+		if err := a.notifyLocked(n); err != nil {
+			a.log.Warn("AgentX: a waiting notification was not sent", "err", err)
+			return
+		}
+	}
 }
 
 // responseError names RFC 2741's response error codes.

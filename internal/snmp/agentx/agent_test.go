@@ -143,20 +143,7 @@ func TestAgentUnderSnmpd(t *testing.T) {
 	if err := a.Notify(trapOID, Variable{Name: MustOID("1.3.6.1.4.1.99999.1.1.0"), Type: Integer, Value: int32(-5)}); err != nil {
 		t.Fatal(err)
 	}
-	// snmpd sends its own coldStart trap too: read until ours comes. Its OID as BER
-	// writes it: 1.3 is 0x2b, 99999 is 0x86 0x8d 0x1f.
-	ours := []byte{0x2b, 6, 1, 4, 1, 0x86, 0x8d, 0x1f, 0, 1}
-	buf := make([]byte, 2048)
-	_ = m.traps.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		n, _, err := m.traps.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no trap %s from snmpd: %v", trapOID, err)
-		}
-		if bytes.Contains(buf[:n], ours) && bytes.Contains(buf[:n], []byte("public")) {
-			break
-		}
-	}
+	m.waitTrap(t, trapOID)
 
 	// TCP, snmp_socket's other stream transport. (snmp_socket takes udp: too, as
 	// keepalived's does, but net-snmp's master cannot send requests to a subagent over
@@ -182,6 +169,55 @@ func TestAgentUnderSnmpd(t *testing.T) {
 	m.restart(t)
 	if !testutil.Eventually(retryEvery+10*time.Second, func() bool { return m.tool(t, "snmpwalk", "1.3.6.1.4.1.99999") == want }) {
 		t.Errorf("no variables after snmpd restarted:\n%s", m.tool(t, "snmpwalk", "1.3.6.1.4.1.99999"))
+	}
+}
+
+// TestNotifyBeforeSession: a notification raised before the session is registered (as
+// VRRP's first states are, the agent starting with them) waits for it instead of being
+// written while the agent awaits the master's answer to Register, which the master's
+// answer to the notification would then be taken for: the agent registers, and the
+// notification reaches the trap sink.
+func TestNotifyBeforeSession(t *testing.T) {
+	testutil.Integration(t)
+	testutil.NeedCommand(t, "snmpd")
+	testutil.NeedCommand(t, "snmpwalk")
+	m := startSnmpd(t)
+	a := New(Options{Address: "unix:" + m.socket, Name: "govs test", Subtrees: []OID{MustOID("1.3.6.1.4.1.99999")}, Source: sampleVars})
+	trapOID := MustOID("1.3.6.1.4.1.99999.0.1")
+	for range 3 {
+		if err := a.Notify(trapOID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	m.waitTrap(t, trapOID)
+	if got := m.tool(t, "snmpget", "1.3.6.1.4.1.99999.1.2.0"); !strings.Contains(got, `STRING: "govs"`) {
+		t.Errorf("the subagent did not register:\n%s", got)
+	}
+}
+
+// waitTrap reads the trap sink until notification trap (of 1.3.6.1.4.1.99999) comes;
+// snmpd sends its own coldStart too.
+func (m *master) waitTrap(t *testing.T, trap OID) {
+	t.Helper()
+	// The OID as BER writes it: 1.3 is 0x2b, 99999 is 0x86 0x8d 0x1f.
+	ours := []byte{0x2b, 6, 1, 4, 1, 0x86, 0x8d, 0x1f}
+	for _, sub := range trap[7:] {
+		ours = append(ours, byte(sub))
+	}
+	buf := make([]byte, 2048)
+	_ = m.traps.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		n, _, err := m.traps.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no trap %s from snmpd: %v", trap, err)
+		}
+		if bytes.Contains(buf[:n], ours) && bytes.Contains(buf[:n], []byte("public")) {
+			return
+		}
 	}
 }
 

@@ -107,8 +107,9 @@ vrrp_instance VI_1 {
 				cmd, logs := h.Start(argv[0], argv[1:]...)
 				defer func() {
 					cmd.Process.Signal(syscall.SIGTERM)
-					// Gone (reaped by Start's goroutine) before the next daemon registers.
-					testutil.Eventually(10*time.Second, func() bool { return cmd.Process.Signal(syscall.Signal(0)) != nil })
+					if !h.WaitExit(cmd, 10*time.Second) { // gone before the next daemon registers
+						t.Errorf("%s did not stop:\n%s", name, logs.String())
+					}
 				}()
 				var got string
 				if !testutil.Eventually(15*time.Second, func() bool { got = m.Walk(root); return strings.Contains(got, ".5.1.11.0 = ") }) {

@@ -151,6 +151,29 @@ func (h *Host) Start(name string, args ...string) (*exec.Cmd, *SyncBuffer) {
 	return cmd, &buf
 }
 
+// WaitExit waits up to timeout for a command Start returned to exit, and says whether
+// it did. Start's own goroutine waits for the process: a second Wait would block on
+// the output copies the first one consumes.
+func (h *Host) WaitExit(cmd *exec.Cmd, timeout time.Duration) bool {
+	h.lan.mu.Lock()
+	var done chan struct{}
+	for _, p := range h.procs {
+		if p.cmd == cmd {
+			done = p.done
+		}
+	}
+	h.lan.mu.Unlock()
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
 // Do runs f on an OS thread inside the host's namespace.
 func (h *Host) Do(f func() error) error { return nsrun.Do(h.NS, f) }
 

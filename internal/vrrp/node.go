@@ -225,6 +225,17 @@ func (n *Node) Status() []InstanceStatus {
 	return out
 }
 
+// ScriptResults are the running configuration's vrrp_scripts' results, by name.
+func (n *Node) ScriptResults() map[string]ScriptResult {
+	n.mu.Lock()
+	tr := n.tr
+	n.mu.Unlock()
+	if tr == nil {
+		return nil
+	}
+	return tr.scriptResults()
+}
+
 // Run runs the instances until ctx ends, then stops them as keepalived does on SIGTERM:
 // masters send a priority-0 advert and remove their addresses, and STOP notifies run.
 func (n *Node) Run(ctx context.Context) error {

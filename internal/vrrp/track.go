@@ -117,8 +117,10 @@ func trackFaultState(k trackKind, ok bool) string {
 // tracker holds the state of every tracked object of a node and wakes the runners when
 // something changes. Its watchers run until their context ends.
 type tracker struct {
-	mu      sync.Mutex
-	values  trackValues
+	mu     sync.Mutex
+	values trackValues
+	// ran holds the vrrp_scripts whose first run has ended (mu).
+	ran     map[string]bool
 	wake    []chan struct{}
 	logger  *slog.Logger
 	scripts map[string]ScriptConfig
@@ -129,6 +131,7 @@ func newTracker(cfg Config, logger *slog.Logger) *tracker {
 		values:  trackValues{links: map[string]bool{}, scripts: map[string]bool{}, files: map[string]int64{}, procs: map[string]bool{}, bfds: map[string]bool{}},
 		logger:  logger,
 		scripts: map[string]ScriptConfig{},
+		ran:     map[string]bool{},
 	}
 	for _, s := range cfg.Scripts {
 		t.scripts[s.Name] = s
@@ -208,6 +211,34 @@ func (t *tracker) priority(base uint8, items []trackItem) (uint8, []string) {
 	return effectivePriority(base, items, t.values)
 }
 
+// ScriptResult is a vrrp_script's state as keepalived reports it (vrrpScriptResult).
+type ScriptResult uint8
+
+// The script results.
+const (
+	ScriptInit ScriptResult = iota // not run to its end yet
+	ScriptBad                      // failed: fall reached, or init_fail and not risen yet
+	ScriptGood                     // OK: rise reached, or assumed OK before the first failures
+)
+
+// scriptResults are the scripts' results, by name.
+func (t *tracker) scriptResults() map[string]ScriptResult {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]ScriptResult, len(t.scripts))
+	for name := range t.scripts {
+		switch {
+		case !t.ran[name]:
+			out[name] = ScriptInit
+		case t.values.scripts[name]:
+			out[name] = ScriptGood
+		default:
+			out[name] = ScriptBad
+		}
+	}
+	return out
+}
+
 // runScript runs one vrrp_script every interval and applies rise/fall until ctx ends.
 func (t *tracker) runScript(ctx context.Context, s ScriptConfig, user, group string) {
 	spec := script.Spec{Argv: s.Command.Argv, User: s.Command.User, Group: s.Command.Group, Timeout: s.Timeout}
@@ -224,6 +255,9 @@ func (t *tracker) runScript(ctx context.Context, s ScriptConfig, user, group str
 		if ctx.Err() != nil {
 			return
 		}
+		t.mu.Lock()
+		t.ran[s.Name] = true
+		t.mu.Unlock()
 		if res.OK() != ok {
 			streak++
 			need := s.Fall

@@ -109,6 +109,18 @@ type ServerStatus struct {
 	Checkers        []CheckerStatus
 }
 
+// ByServer indexes statuses by virtual service and real server.
+func ByServer(statuses []ServerStatus) map[table.ServiceKey]map[netip.AddrPort]ServerStatus {
+	out := map[table.ServiceKey]map[netip.AddrPort]ServerStatus{}
+	for _, c := range statuses {
+		if out[c.VS] == nil {
+			out[c.VS] = map[netip.AddrPort]ServerStatus{}
+		}
+		out[c.VS][c.RS] = c
+	}
+	return out
+}
+
 // CheckerStatus is one checker's state and last result.
 type CheckerStatus struct {
 	Name        string // e.g. "HTTP_GET#0"

@@ -249,6 +249,7 @@ func (d *Daemon) start(ctx context.Context) error {
 			// With omega the quorum's "=> Shutting down <=" mails go as the engine stops.
 			release = d.mail.Hold()
 		}
+		engOpts.Stopping = d.snmpCheckerStopping
 		d.eng = engine.New(dp, engOpts)
 		d.goRun("engine", func() error {
 			defer release()
@@ -323,8 +324,11 @@ func (d *Daemon) start(ctx context.Context) error {
 			d.mu.Lock()
 			d.vrrpAPIsBegun = true
 			d.startDBus(d.plan.DBus, d.plan.VRRP)
-			d.startSNMP(d.plan.SNMP)
+			d.startSNMP(d.plan.SNMP, d.started)
 			d.mu.Unlock()
+			if d.eng != nil {
+				d.snmpCheckerEvents(ctx) // the quorums found at start
+			}
 			for ch := range node.Events() {
 				d.log.Info("vrrp state", "instance", ch.Instance, "from", ch.From.String(), "to", ch.To.String(), "priority", ch.Priority)
 				d.journal.RecordVRRP(ch)
@@ -338,7 +342,10 @@ func (d *Daemon) start(ctx context.Context) error {
 		})
 	}
 	if d.node == nil {
-		d.startSNMP(d.plan.SNMP)
+		d.startSNMP(d.plan.SNMP, d.started)
+		if d.eng != nil {
+			d.snmpCheckerEvents(ctx) // the quorums found at start
+		}
 	}
 	// After the VRRP node: the sessions' states go to it from their first change.
 	if err := d.startBFD(ctx); err != nil {
@@ -473,6 +480,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.running.Store(cfg)
 	if d.node == nil || d.vrrpAPIsBegun {
 		d.reloadSNMP(d.plan.SNMP, plan.SNMP)
+	}
+	if d.eng != nil {
+		d.snmpCheckerEvents(ctx) // the quorums the new configuration found
 	}
 	d.plan = plan
 	d.restartReloadTime()

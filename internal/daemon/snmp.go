@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/govs/govs/internal/config"
 	"github.com/govs/govs/internal/snmp/agentx"
 	"github.com/govs/govs/internal/snmp/kamib"
+	"github.com/govs/govs/internal/snmp/kamib/vrrpmodule"
 	"github.com/govs/govs/internal/snmp/vrrpmib"
 	"github.com/govs/govs/internal/vrrp"
 )
@@ -38,10 +40,14 @@ type snmpAgent struct {
 	settings snmpSettings
 	// vrrpPart and checkerPart say which KEEPALIVED-MIB parts it serves.
 	vrrpPart, checkerPart bool
-	rfc                   *vrrpmib.MIB // nil without enable_snmp_rfc*
+	rfc                   *vrrpmib.MIB       // nil without enable_snmp_rfc*
+	kaVRRP                *vrrpmodule.Module // nil without the VRRP part
 	agent                 *agentx.Agent
 	cancel                context.CancelFunc
 	done                  chan struct{}
+	// eventsSent is when the engine's last event it announced happened (eventsMu).
+	eventsMu   sync.Mutex
+	eventsSent time.Time
 }
 
 // snmpModules are the modules sa serves: the VRRP ones where VRRP runs, the checker's
@@ -51,6 +57,9 @@ func (d *Daemon) snmpModules(sa *snmpAgent) []agentx.MIB {
 	var mibs []agentx.MIB
 	if sa.vrrpPart || sa.checkerPart {
 		mibs = append(mibs, &kamib.Global{Config: d.running.Load, Version: d.opts.Version})
+	}
+	if sa.vrrpPart {
+		mibs = append(mibs, d.vrrpModule(sa))
 	}
 	if sa.checkerPart {
 		mibs = append(mibs, d.checkerModule())
@@ -62,12 +71,14 @@ func (d *Daemon) snmpModules(sa *snmpAgent) []agentx.MIB {
 }
 
 // startSNMP runs the subagent of s, if it serves anything here (the VRRP modules not
-// under -C, the checker's not under -P).
-func (d *Daemon) startSNMP(s *snmpSettings) {
+// under -C, the checker's not under -P); it announces the engine's events after since.
+// The agent outlives the daemon's context, so that what stops with it (VRRP's STOP
+// states, the checkers' shutdown) is announced: Stop ends it.
+func (d *Daemon) startSNMP(s *snmpSettings, since time.Time) {
 	if s == nil {
 		return
 	}
-	sa := &snmpAgent{settings: *s, vrrpPart: s.VRRP && d.node != nil, checkerPart: s.Checker && d.eng != nil, done: make(chan struct{})}
+	sa := &snmpAgent{settings: *s, vrrpPart: s.VRRP && d.node != nil, checkerPart: s.Checker && d.eng != nil, done: make(chan struct{}), eventsSent: since}
 	if (s.RFCv2 || s.RFCv3) && d.node != nil {
 		sa.rfc = &vrrpmib.MIB{Node: d.node, V2: s.RFCv2, V3: s.RFCv3, Traps: s.Traps, Started: time.Now()}
 	}
@@ -77,7 +88,7 @@ func (d *Daemon) startSNMP(s *snmpSettings) {
 	}
 	subtrees, source := agentx.Modules(mibs...)
 	sa.agent = agentx.New(agentx.Options{Address: s.Socket, Name: "govs", Subtrees: subtrees, Source: source, Logger: d.log})
-	ctx, cancel := context.WithCancel(d.runCtx)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(d.runCtx))
 	sa.cancel = cancel
 	go func() {
 		defer close(sa.done)
@@ -93,7 +104,7 @@ func (d *Daemon) reloadSNMP(old, next *snmpSettings) {
 		return
 	}
 	d.stopSNMP()
-	d.startSNMP(next)
+	d.startSNMP(next, time.Now())
 }
 
 func (d *Daemon) stopSNMP() {
@@ -118,6 +129,7 @@ func (d *Daemon) snmpStateChanged(ch vrrp.StateChange) {
 	if sa == nil {
 		return
 	}
+	d.snmpVRRPStateChanged(sa, ch)
 	if sa.rfc != nil && ch.To == vrrp.StateMaster {
 		d.snmpNotify(sa, ch.Instance, sa.rfc.NewMaster(ch.Instance))
 	}

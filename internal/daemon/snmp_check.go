@@ -49,25 +49,47 @@ func (d *Daemon) checkerLive() checkmodule.Live {
 }
 
 // snmpHealth applies a checker's verdict to the engine (as the health events' loop
-// does) and then sends the notifications of what changed: keepalived's
-// realServerStateChange and virtualServerQuorumStateChange, with enable_traps.
+// does) and then sends the notifications of what changed.
 func (d *Daemon) snmpHealth(ctx context.Context, ev engine.HealthEvent) error {
-	before := time.Now()
 	err := d.eng.Health(ctx, ev)
+	d.snmpCheckerEvents(ctx)
+	return err
+}
+
+// snmpCheckerEvents sends, with enable_traps, keepalived's realServerStateChange and
+// virtualServerQuorumStateChange for the engine's events the agent has not announced
+// yet: health changes, and the quorums a start or reload finds.
+func (d *Daemon) snmpCheckerEvents(ctx context.Context) {
 	sa := d.snmp.Load()
 	if sa == nil || !sa.checkerPart || !sa.settings.Traps {
-		return err
+		return
 	}
-	st, serr := d.eng.Status(ctx)
-	if serr != nil {
-		return err
+	st, err := d.eng.Status(ctx)
+	if err != nil {
+		return
 	}
+	sa.eventsMu.Lock()
+	defer sa.eventsMu.Unlock()
 	var news []engine.Event
 	for _, e := range st.Events {
-		if e.At.After(before) {
+		if e.At.After(sa.eventsSent) {
 			news = append(news, e)
 		}
 	}
+	if len(news) == 0 {
+		return
+	}
+	sa.eventsSent = news[len(news)-1].At
 	d.snmpNotify(sa, "health checks", d.checkerModule().Notifications(news))
-	return err
+}
+
+// snmpCheckerStopping is the engine's last word (engine.Options.Stopping): as
+// keepalived's checkers shut down, every real server up goes down and every virtual
+// server's quorum is announced stopping.
+func (d *Daemon) snmpCheckerStopping(final engine.Status) {
+	sa := d.snmp.Load()
+	if sa == nil || !sa.checkerPart || !sa.settings.Traps {
+		return
+	}
+	d.snmpNotify(sa, "stopping", d.checkerModule().Stopping(final))
 }

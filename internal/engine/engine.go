@@ -46,8 +46,10 @@ type Engine struct {
 	log     *slog.Logger
 	scripts ScriptRunner
 	alert   func(vs, what, body string)
-	reqs    chan func(*state)
-	done    chan struct{}
+	// stopping is Options.Stopping.
+	stopping func(Status)
+	reqs     chan func(*state)
+	done     chan struct{}
 }
 
 // ScriptRunner runs notify and quorum scripts; tests substitute their own.
@@ -60,6 +62,9 @@ type Options struct {
 	// Alert, when set, mails a quorum change of a service with smtp_alert: the
 	// service's name, UP or DOWN, and keepalived's body.
 	Alert func(vs, what, body string)
+	// Stopping, when set, is given the last status as Run stops, for what keepalived
+	// announces as its checkers shut down (SNMP notifications).
+	Stopping func(Status)
 }
 
 // state is owned by the Run goroutine.
@@ -102,7 +107,7 @@ func New(dp dataplane.Dataplane, opts Options) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{dp: dp, log: opts.Logger, scripts: opts.Scripts, alert: opts.Alert, reqs: make(chan func(*state)), done: make(chan struct{})}
+	e := &Engine{dp: dp, log: opts.Logger, scripts: opts.Scripts, alert: opts.Alert, stopping: opts.Stopping, reqs: make(chan func(*state)), done: make(chan struct{})}
 	if e.scripts == nil {
 		e.scripts = func(ctx context.Context, s script.Spec) {
 			res := script.Run(ctx, s, e.log)
@@ -124,6 +129,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if e.stopping != nil {
+				e.stopping(s.status())
+			}
 			e.notifyStop(s)
 			return nil
 		case f := <-e.reqs:
@@ -286,36 +294,41 @@ type Status struct {
 // Status returns a snapshot of health, quorum and recent events.
 func (e *Engine) Status(ctx context.Context) (Status, error) {
 	var st Status
-	err := e.do(ctx, func(s *state) {
-		// The first service of a key in the table, as the data planes take it.
-		applied := make(map[table.ServiceKey]*table.Service, len(s.applied.Services))
-		for i := range s.applied.Services {
-			if t := &s.applied.Services[i]; applied[t.ServiceKey] == nil {
-				applied[t.ServiceKey] = t
-			}
-		}
-		st.Services = make([]ServiceStatus, 0, len(s.spec.Services))
-		for i, vs := range s.spec.Services {
-			key := vs.Service.ServiceKey
-			ss := ServiceStatus{Key: key, Quorum: s.quorum[key], RealServers: make([]RealServerStatus, 0, len(vs.RealServers))}
-			var dests []table.Dest
-			if t := applied[key]; t != nil {
-				dests = t.Dests
-			}
-			for j, rs := range vs.RealServers {
-				h := s.healthOf[i][j]
-				rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, TableWeight: -1, Reason: h.reason, Since: h.since}
-				// Few destinations per service: a scan beats building a map.
-				if k := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); k >= 0 {
-					rst.TableWeight = dests[k].Weight
-				}
-				ss.RealServers = append(ss.RealServers, rst)
-			}
-			st.Services = append(st.Services, ss)
-		}
-		st.Events = slices.Clone(s.events)
-	})
+	err := e.do(ctx, func(s *state) { st = s.status() })
 	return st, err
+}
+
+// status is the state's health, quorum and recent events.
+func (s *state) status() Status {
+	var st Status
+	// The first service of a key in the table, as the data planes take it.
+	applied := make(map[table.ServiceKey]*table.Service, len(s.applied.Services))
+	for i := range s.applied.Services {
+		if t := &s.applied.Services[i]; applied[t.ServiceKey] == nil {
+			applied[t.ServiceKey] = t
+		}
+	}
+	st.Services = make([]ServiceStatus, 0, len(s.spec.Services))
+	for i, vs := range s.spec.Services {
+		key := vs.Service.ServiceKey
+		ss := ServiceStatus{Key: key, Quorum: s.quorum[key], RealServers: make([]RealServerStatus, 0, len(vs.RealServers))}
+		var dests []table.Dest
+		if t := applied[key]; t != nil {
+			dests = t.Dests
+		}
+		for j, rs := range vs.RealServers {
+			h := s.healthOf[i][j]
+			rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, TableWeight: -1, Reason: h.reason, Since: h.since}
+			// Few destinations per service: a scan beats building a map.
+			if k := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); k >= 0 {
+				rst.TableWeight = dests[k].Weight
+			}
+			ss.RealServers = append(ss.RealServers, rst)
+		}
+		st.Services = append(st.Services, ss)
+	}
+	st.Events = slices.Clone(s.events)
+	return st
 }
 
 // withConfigured returns a copy of services whose table services name their configured

@@ -492,3 +492,28 @@ func TestQuorumAtStart(t *testing.T) {
 		})
 	}
 }
+
+// TestStoppingGetsTheLastStatus: as Run stops, Options.Stopping gets the health the
+// engine last had (the daemon announces it over SNMP as keepalived does at shutdown).
+func TestStoppingGetsTheLastStatus(t *testing.T) {
+	got := make(chan Status, 1)
+	e := New(&recorder{}, Options{Stopping: func(st Status) { got <- st }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	if err := e.Load(ctx, spec(RealServer{Addr: rs1, Weight: 1}, RealServer{Addr: rs2, Weight: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs2, Up: false}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	st := <-got
+	if len(st.Services) != 1 || len(st.Services[0].RealServers) != 2 {
+		t.Fatalf("last status %+v", st)
+	}
+	if rss := st.Services[0].RealServers; !rss[0].Up || rss[1].Up {
+		t.Errorf("last health: %v up, %v up; want true, false", rss[0].Up, rss[1].Up)
+	}
+}

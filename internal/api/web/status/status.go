@@ -6,7 +6,6 @@
 package status
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 
@@ -214,13 +213,7 @@ func services(in Input) []Service {
 	for _, st := range in.Stats.Services {
 		stats[st.Key] = st
 	}
-	checks := map[table.ServiceKey]map[netip.AddrPort]check.ServerStatus{}
-	for _, c := range in.Checks {
-		if checks[c.VS] == nil {
-			checks[c.VS] = map[netip.AddrPort]check.ServerStatus{}
-		}
-		checks[c.VS][c.RS] = c
-	}
+	checks := check.ByServer(in.Checks)
 	out := []Service{}
 	seen := map[table.ServiceKey]bool{}
 	for _, es := range in.Engine.Services {

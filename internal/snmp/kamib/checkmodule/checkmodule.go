@@ -118,6 +118,10 @@ func (m *MIB) rows(cfg *config.Config) []vsRow {
 	if m.Source.Live != nil {
 		live = m.Source.Live()
 	}
+	return m.rowsOf(cfg, live)
+}
+
+func (m *MIB) rowsOf(cfg *config.Config, live Live) []vsRow {
 	services := map[table.ServiceKey]engine.ServiceStatus{}
 	for _, s := range live.Services {
 		if _, ok := services[s.Key]; !ok {
@@ -128,13 +132,7 @@ func (m *MIB) rows(cfg *config.Config) []vsRow {
 	for _, s := range live.Stats.Services {
 		stats[s.Key] = s
 	}
-	checks := map[table.ServiceKey]map[netip.AddrPort]check.ServerStatus{}
-	for _, c := range live.Checks {
-		if checks[c.VS] == nil {
-			checks[c.VS] = map[netip.AddrPort]check.ServerStatus{}
-		}
-		checks[c.VS][c.RS] = c
-	}
+	checks := check.ByServer(live.Checks)
 	out := make([]vsRow, 0, len(cfg.VirtualServers))
 	for _, vs := range cfg.VirtualServers {
 		if vs == nil {
@@ -699,7 +697,7 @@ func (m *MIB) Notifications(events []engine.Event) []agentx.Notification {
 				continue
 			}
 			if ev.Kind == "quorum-up" || ev.Kind == "quorum-down" {
-				out = append(out, r.quorumTrap(cfg))
+				out = append(out, r.quorumTrap(cfg, agentx.Truth(r.live.Quorum)))
 				break
 			}
 			for j, st := range r.live.RealServers {
@@ -732,10 +730,37 @@ func (r *vsRow) rsTrap(cfg *config.Config, rs rsRow) agentx.Notification {
 	return agentx.Notification{Trap: RealServerStateChange, Vars: vars}
 }
 
-// quorumTrap is virtualServerQuorumStateChange: the quorum's status, up(1) or down(2),
-// and the real servers alive.
-func (r *vsRow) quorumTrap(cfg *config.Config) agentx.Notification {
-	status, alive := agentx.Truth(r.live.Quorum), r.alive()
+// Stopping are the notifications keepalived's checker sends as it shuts down, from the
+// engine's last status: for each virtual server, a realServerStateChange for each real
+// server up, now down (the count of those up falling with each), then its
+// virtualServerQuorumStateChange with the status stopping(3).
+func (m *MIB) Stopping(final engine.Status) []agentx.Notification {
+	cfg := m.config()
+	if cfg == nil {
+		return nil
+	}
+	rows := m.rowsOf(cfg, Live{Services: final.Services})
+	var out []agentx.Notification
+	for i := range rows {
+		r := &rows[i]
+		if !r.inTable {
+			continue
+		}
+		for j := range r.rss {
+			if rs := &r.rss[j]; rs.rs != nil && rs.up {
+				rs.up = false
+				out = append(out, r.rsTrap(cfg, *rs))
+			}
+		}
+		out = append(out, r.quorumTrap(cfg, 3))
+	}
+	return out
+}
+
+// quorumTrap is virtualServerQuorumStateChange: the quorum's status, up(1), down(2) or
+// stopping(3), and the real servers alive.
+func (r *vsRow) quorumTrap(cfg *config.Config, status int) agentx.Notification {
+	alive := r.alive()
 	q, _ := quorum(r.vs)
 	vars := append(r.trapVS(), agentx.Int(vsEntry.Append(23), status), agentx.Unsigned(vsEntry.Append(22), q),
 		agentx.Unsigned(vsEntry.Append(21), uint64(alive)), agentx.Unsigned(vsEntry.Append(20), uint64(len(r.vs.RealServers))),

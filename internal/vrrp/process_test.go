@@ -305,7 +305,7 @@ func TestTrackItemsProcess(t *testing.T) {
 	}
 	g := &SyncGroupConfig{Name: "G", TrackProcesses: []TrackRef{{Name: "q"}}}
 	items = trackItems(&InstanceConfig{Interface: "eth0", DontTrackPrimary: true}, g, nil, nil, procs)
-	if len(items) != 1 || items[0].name != "q" || items[0].weight != 0 {
+	if len(items) != 1 || items[0].name != "q" || items[0].weight != -7 { // a group's processes keep their weights
 		t.Fatalf("group items %+v", items)
 	}
 }

@@ -239,6 +239,17 @@ func (t *tracker) scriptResults() map[string]ScriptResult {
 	return out
 }
 
+// fileValues are the track_files' last values, by name.
+func (t *tracker) fileValues() map[string]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int64, len(t.values.files))
+	for name, v := range t.values.files {
+		out[name] = v
+	}
+	return out
+}
+
 // runScript runs one vrrp_script every interval and applies rise/fall until ctx ends.
 func (t *tracker) runScript(ctx context.Context, s ScriptConfig, user, group string) {
 	spec := script.Spec{Argv: s.Command.Argv, User: s.Command.User, Group: s.Command.Group, Timeout: s.Timeout}
@@ -353,11 +364,24 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 		tracked[dev] = true
 		items = append(items, trackItem{kind: trackInterface, name: dev})
 	}
-	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef, bfds []TrackInterface) {
+	// A member of a sync group without sync_group_tracking_weight ignores its own
+	// weights as keepalived's vrrp_complete_instance does: interfaces count with weight 0
+	// (down is FAULT), weighted scripts and BFDs are not tracked at all, a file with the
+	// default weight 1 counts with 0 and one with another weight is not tracked. The
+	// group's own tracked objects keep their weights, and processes always do.
+	ownIgnored := g != nil && !g.TrackingWeight
+	add := func(ifs []TrackInterface, ss, fs, ps []TrackRef, bfds []TrackInterface, ignored bool) {
 		for _, ti := range ifs {
-			items = append(items, trackItem{kind: trackInterface, name: ti.Name, weight: ti.Weight, reverse: ti.Reverse})
+			w := ti.Weight
+			if ignored {
+				w = 0
+			}
+			items = append(items, trackItem{kind: trackInterface, name: ti.Name, weight: w, reverse: ti.Reverse})
 		}
 		for _, b := range bfds {
+			if ignored && b.Weight != 0 {
+				continue
+			}
 			items = append(items, trackItem{kind: trackBFD, name: b.Name, weight: b.Weight, reverse: b.Reverse})
 		}
 		for _, r := range ss {
@@ -365,12 +389,21 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 			if r.WeightSet {
 				w, rev = r.Weight, r.Reverse
 			}
+			if ignored && w != 0 {
+				continue
+			}
 			items = append(items, trackItem{kind: trackScript, name: r.Name, weight: w, reverse: rev})
 		}
 		for _, r := range fs {
 			w, rev := files[r.Name].Weight, files[r.Name].Reverse
 			if r.WeightSet {
 				w, rev = r.Weight, r.Reverse
+			}
+			if ignored && w == 1 {
+				w = 0
+			}
+			if ignored && w != 0 {
+				continue
 			}
 			items = append(items, trackItem{kind: trackFile, name: r.Name, weight: w, reverse: rev})
 		}
@@ -382,14 +415,9 @@ func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]Scrip
 			items = append(items, trackItem{kind: trackProcess, name: r.Name, weight: w, reverse: rev})
 		}
 	}
-	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses, in.TrackBFDs)
+	add(in.TrackInterfaces, in.TrackScripts, in.TrackFiles, in.TrackProcesses, in.TrackBFDs, ownIgnored)
 	if g != nil {
-		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses, g.TrackBFDs)
-		if !g.TrackingWeight {
-			for i := range items {
-				items[i].weight = 0
-			}
-		}
+		add(g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses, g.TrackBFDs, false)
 	}
 	return items
 }

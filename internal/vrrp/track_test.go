@@ -58,13 +58,38 @@ func TestEffectivePriority(t *testing.T) {
 	}
 }
 
-func TestTrackItemsInSyncGroupForceWeightZero(t *testing.T) {
-	in := InstanceConfig{Interface: "eth0", TrackScripts: []TrackRef{{Name: "s"}}}
-	scripts := map[string]ScriptConfig{"s": {Name: "s", Weight: -20}}
-	solo := trackItems(&in, nil, scripts, nil, nil)
-	grouped := trackItems(&in, &SyncGroupConfig{Name: "G"}, scripts, nil, nil)
-	if len(solo) != 2 || solo[1].weight != -20 || grouped[1].weight != 0 {
-		t.Fatalf("solo %+v grouped %+v", solo, grouped)
+// TestTrackItemsInSyncGroup: a member of a sync group without
+// sync_group_tracking_weight ignores its own weights as keepalived does (interfaces
+// weight 0, weighted scripts and files not tracked, a file's default weight 1 made 0),
+// while the group's own tracked objects keep theirs.
+func TestTrackItemsInSyncGroup(t *testing.T) {
+	in := InstanceConfig{Interface: "eth0", DontTrackPrimary: true,
+		TrackInterfaces: []TrackInterface{{Name: "eth1", Weight: -10}},
+		TrackScripts:    []TrackRef{{Name: "weighted"}, {Name: "plain"}},
+		TrackFiles:      []TrackRef{{Name: "f1"}, {Name: "f3"}}}
+	scripts := map[string]ScriptConfig{"weighted": {Name: "weighted", Weight: -20}, "plain": {Name: "plain"}}
+	files := map[string]TrackFileConfig{"f1": {Name: "f1", Weight: 1}, "f3": {Name: "f3", Weight: 3}}
+	g := &SyncGroupConfig{Name: "G", TrackScripts: []TrackRef{{Name: "weighted"}}}
+	for _, tc := range []struct {
+		name  string
+		group *SyncGroupConfig
+		want  []trackItem
+	}{
+		{"alone", nil, []trackItem{{kind: trackInterface, name: "eth1", weight: -10}, {kind: trackScript, name: "weighted", weight: -20},
+			{kind: trackScript, name: "plain"}, {kind: trackFile, name: "f1", weight: 1}, {kind: trackFile, name: "f3", weight: 3}}},
+		{"in a group", g, []trackItem{{kind: trackInterface, name: "eth1"}, {kind: trackScript, name: "plain"}, {kind: trackFile, name: "f1"},
+			{kind: trackScript, name: "weighted", weight: -20}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := trackItems(&in, tc.group, scripts, files, nil); !slices.Equal(got, tc.want) {
+				t.Errorf("items %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	tw := *g
+	tw.TrackingWeight = true
+	if got := trackItems(&in, &tw, scripts, files, nil); len(got) != 6 || got[1].weight != -20 {
+		t.Errorf("with sync_group_tracking_weight: %+v", got)
 	}
 }
 

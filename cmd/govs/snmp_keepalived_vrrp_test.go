@@ -18,9 +18,10 @@ import (
 )
 
 // kaVRRPConf has a sync group of an IPv4 VRRPv2 instance (authentication, addresses
-// with brd, dev, scope and label, excluded addresses) and an IPv6 VRRPv3 one, an
-// instance outside the group that tracks an interface and a script with weights, and
-// a VRRPv3 unicast instance with preempt_delay. %s is the AgentX socket.
+// with brd, dev, scope and label, excluded addresses) and an IPv6 VRRPv3 one, tracking
+// an interface, a script and a file, an instance outside the group that tracks an
+// interface, a script and files with weights, and a VRRPv3 unicast instance with
+// preempt_delay. %s is the AgentX socket.
 const kaVRRPConf = `global_defs {
   router_id lb-vrrp-mib
   enable_snmp_vrrp
@@ -35,10 +36,26 @@ vrrp_script chk_ok {
   rise 2
   fall 3
 }
+vrrp_track_file tf_none {
+  file /proc/sys/net/ipv4/ip_forward
+  weight 3
+}
+vrrp_track_file tf_other {
+  file /proc/sys/net/ipv6/conf/all/forwarding
+}
 vrrp_sync_group G1 {
   group {
     VI_4
     VI_6
+  }
+  track_interface {
+    eth1
+  }
+  track_script {
+    chk_ok
+  }
+  track_file {
+    tf_other weight 0
   }
   notify_master "/bin/echo group master"
   notify "/bin/true"
@@ -98,6 +115,10 @@ vrrp_instance VI_2 {
   track_script {
     chk_ok weight 5 reverse
   }
+  track_file {
+    tf_none weight 2
+    tf_other
+  }
   notify_master "/bin/echo master"
   notify_deleted "/bin/echo deleted"
 }
@@ -140,7 +161,7 @@ func TestKeepalivedMIBVRRPAsKeepalived(t *testing.T) {
 		"priority 150", "priority 250", "priority 100", "priority 250", "priority 120", "priority 250", "priority 90", "priority 250",
 		"  nopreempt\n", "", "  preempt_delay 2\n", "",
 		"unicast_src_ip 10.61.0.1", "unicast_src_ip 10.61.0.2", "    10.61.0.2\n", "    10.61.0.1\n",
-		"  enable_snmp_vrrp\n  enable_traps\n", "", "    eth1 weight -20\n", "", "dev eth1", "dev eth0", // the peer has no eth1
+		"  enable_snmp_vrrp\n  enable_traps\n", "", "    eth1 weight -20\n", "", "    eth1\n", "    eth0\n", "dev eth1", "dev eth0", // the peer has no eth1
 	).Replace(fmt.Sprintf(kaVRRPConf, m.Socket))
 	if err := os.WriteFile(peerConf, []byte(pc), 0o600); err != nil {
 		t.Fatal(err)
@@ -214,6 +235,13 @@ func TestKeepalivedMIBVRRPAsKeepalived(t *testing.T) {
 	}
 	if !slices.Equal(gvTraps, kaTraps) {
 		t.Errorf("notifications differ:\ngovs:\n%s\nkeepalived:\n%s", strings.Join(gvTraps, "\n"), strings.Join(kaTraps, "\n"))
+	}
+	// The tables compared are there: tracked and track files, the group's tracked
+	// interface, script and file.
+	for _, row := range []string{".5.2.12.1.2.3.1 = STRING", ".5.2.13.1.3.1 = STRING", ".5.2.14.1.1.1.1 = STRING", ".5.2.15.1.2.1.1 = STRING", ".5.2.16.1.2.1.1 = STRING"} {
+		if !strings.Contains(ka.masters, row) {
+			t.Errorf("keepalived's walk has no %s…:\n%s", row, ka.masters)
+		}
 	}
 	if joined := strings.Join(kaTraps, "\n"); !strings.Contains(joined, "= OID: 1.3.6.1.4.1.9586.100.5.2.10.0.1;") || !strings.Contains(joined, "= OID: 1.3.6.1.4.1.9586.100.5.2.10.0.2;") {
 		t.Errorf("keepalived did not send both kinds of notification:\n%s", joined)

@@ -236,6 +236,17 @@ func (n *Node) ScriptResults() map[string]ScriptResult {
 	return tr.scriptResults()
 }
 
+// TrackFileValues are the running configuration's track_files' last values, by name.
+func (n *Node) TrackFileValues() map[string]int64 {
+	n.mu.Lock()
+	tr := n.tr
+	n.mu.Unlock()
+	if tr == nil {
+		return nil
+	}
+	return tr.fileValues()
+}
+
 // Run runs the instances until ctx ends, then stops them as keepalived does on SIGTERM:
 // masters send a priority-0 advert and remove their addresses, and STOP notifies run.
 func (n *Node) Run(ctx context.Context) error {

@@ -28,6 +28,7 @@ type Node interface {
 	Status() []vrrp.InstanceStatus
 	Running() vrrp.Config
 	ScriptResults() map[string]vrrp.ScriptResult
+	TrackFileValues() map[string]int64
 }
 
 // Module serves the VRRP part of KEEPALIVED-MIB.
@@ -73,8 +74,10 @@ type view struct {
 	status map[string]vrrp.InstanceStatus
 	// scripts are the vrrp_scripts' results; one missing is init.
 	scripts map[string]vrrp.ScriptResult
-	link    func(name string) (vrrpmib.Link, bool)
-	has     func(dev string, a netip.Addr) bool
+	// fileValues are the track_files' values; one missing is 0.
+	fileValues map[string]int64
+	link       func(name string) (vrrpmib.Link, bool)
+	has        func(dev string, a netip.Addr) bool
 }
 
 func (m *Module) view() view {
@@ -94,6 +97,7 @@ func (m *Module) view() view {
 		v.status[st.Name] = st
 	}
 	v.scripts = m.Node.ScriptResults()
+	v.fileValues = m.Node.TrackFileValues()
 	return v
 }
 
@@ -129,6 +133,9 @@ func (m *Module) Variables() []agentx.Variable {
 	vars = append(vars, trackedScripts(v)...)
 	vars = append(vars, addresses(v)...)
 	vars = append(vars, scripts(v)...)
+	vars = append(vars, trackedFiles(v)...)
+	vars = append(vars, files(v)...)
+	vars = append(vars, groupTracked(v)...)
 	return vars
 }
 

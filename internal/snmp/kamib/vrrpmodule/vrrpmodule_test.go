@@ -18,8 +18,9 @@ type fakeNode struct {
 	cfg    vrrp.Config
 }
 
-func (n *fakeNode) Status() []vrrp.InstanceStatus { return n.status }
-func (n *fakeNode) Running() vrrp.Config          { return n.cfg }
+func (n *fakeNode) Status() []vrrp.InstanceStatus     { return n.status }
+func (n *fakeNode) Running() vrrp.Config              { return n.cfg }
+func (n *fakeNode) TrackFileValues() map[string]int64 { return map[string]int64{"f1": 7} }
 func (n *fakeNode) ScriptResults() map[string]vrrp.ScriptResult {
 	return map[string]vrrp.ScriptResult{"chk": vrrp.ScriptBad}
 }
@@ -43,9 +44,13 @@ func fixture() (*fakeNode, *config.Config) {
 					VIPs:           []vrrp.VIP{{Prefix: prefix("2001:db8::1/64"), Label: "ignored"}}},
 				{Name: "C", Interface: "eth0", VRID: 3, Priority: 90, Version: 3, AdvertInterval: time.Second, NoAccept: true,
 					Nopreempt: true, UnicastPeers: []netip.Addr{netip.MustParseAddr("10.0.0.9")},
-					VIPs: []vrrp.VIP{{Prefix: prefix("10.0.1.1/24")}}},
+					VIPs:       []vrrp.VIP{{Prefix: prefix("10.0.1.1/24")}},
+					TrackFiles: []vrrp.TrackRef{{Name: "f1", Weight: -2, WeightSet: true}, {Name: "f1"}, {Name: "nofile"}}},
 			},
-			SyncGroups: []vrrp.SyncGroupConfig{{Name: "G", Members: []string{"A", "B"}}},
+			SyncGroups: []vrrp.SyncGroupConfig{{Name: "G", Members: []string{"A", "B"},
+				TrackInterfaces: []vrrp.TrackInterface{{Name: "eth1", Weight: -3}, {Name: "gone"}},
+				TrackScripts:    []vrrp.TrackRef{{Name: "unknown"}, {Name: "chk", Weight: 4, Reverse: true}}}},
+			TrackFiles: []vrrp.TrackFileConfig{{Name: "f1", File: "/run/f1", Weight: 3}},
 			Scripts:    []vrrp.ScriptConfig{{Name: "chk", Command: vrrp.Command{Argv: []string{"<", "/etc/x"}}, Interval: 2 * time.Second, Weight: -4, Rise: 2, Fall: 3}},
 		},
 		status: []vrrp.InstanceStatus{
@@ -149,6 +154,16 @@ func TestVariables(t *testing.T) {
 		{"script weight", "9.1.5.1", int32(-4)},
 		{"script result", "9.1.6.1", int32(2)},
 		{"script rise", "9.1.7.1", uint32(2)},
+		{"tracked file: once", "12.1.2.3.1", []byte("f1")},
+		{"tracked file: the file's weight, not the tracking one", "12.1.3.3.1", int32(3)},
+		{"tracked file: duplicate dropped", "12.1.2.3.2", nil},
+		{"file path", "13.1.3.1", []byte("/run/f1")},
+		{"file value", "13.1.4.1", int32(7)},
+		{"group tracked interface: name in column 1", "14.1.1.1.1", []byte("eth1")},
+		{"group tracked interface weight", "14.1.2.1.1", int32(-3)},
+		{"group tracked interface: missing one dropped", "14.1.1.1.2", nil},
+		{"group tracked script: unknown one dropped", "15.1.2.1.1", []byte("chk")},
+		{"group tracked script reverse", "15.1.4.1.1", int32(1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, ok := got[r+tc.oid]

@@ -493,7 +493,7 @@ var syncGroupBlock = func() *blockSpec {
 		kw("notify", kScript),
 		kw("smtp_alert", kBool, dfltDoc("global smtp_alert_vrrp, else off; off without mail")),
 		unsup("global_tracking", kFlag, deprecated("global_tracking")),
-		kw("sync_group_tracking_weight", kFlag),
+		kw("sync_group_tracking_weight", kFlag, doc("the members keep the weights of what they track themselves; without it, as keepalived, their tracked interfaces count with weight 0 (down is FAULT), their weighted scripts, BFDs and files are not tracked (a file with the default weight 1 counts with 0); the group's own track_* keep their weights either way")),
 		kw("notify_priority_changes", kBool, doc("default of its members' notify_priority_changes")),
 	)
 	b.hint = "members of a sync group go inside group { }"

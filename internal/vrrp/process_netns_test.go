@@ -172,8 +172,10 @@ func TestTrackProcessFailover(t *testing.T) {
 	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)
 }
 
-// TestTrackProcessSyncGroup: a track_process on a sync group applies to every member:
-// the process's exit puts the whole group in FAULT and both VIPs move together.
+// TestTrackProcessSyncGroup: a track_process on a sync group applies to every member
+// with its weight (keepalived's vrrp_complete_init keeps a group's own weights; only
+// the members' own ones are ignored without sync_group_tracking_weight): the process's
+// exit drops both to 90, below the peer's 100, and both VIPs move together.
 func TestTrackProcessSyncGroup(t *testing.T) {
 	_, hosts := lanHosts(t, "a", "b")
 	s := newTrackedSleep(t)
@@ -200,9 +202,8 @@ func TestTrackProcessSyncGroup(t *testing.T) {
 	stopCmd(cmd)
 	waitVIP(t, 5*time.Second, testVIP, hosts["b"], hosts)
 	waitVIP(t, time.Second, testVIP2, hosts["b"], hosts)
-	// The runner publishes FAULT just after it has let the addresses go.
 	for _, name := range []string{"VI_1", "VI_2"} {
-		waitState(t, a.Node, name, StateFault, "a (a sync group forces weight 0)")
+		waitState(t, a.Node, name, StateBackup, "a (150-60 = 90, below the peer's 100)")
 	}
 	s.start()
 	waitVIP(t, 5*time.Second, testVIP, hosts["a"], hosts)

@@ -479,8 +479,10 @@ type SyncGroupConfig struct {
 	TrackFiles      []TrackRef
 	TrackProcesses  []TrackRef
 	TrackBFDs       []TrackInterface
-	// TrackingWeight keeps the members' tracking weights (sync_group_tracking_weight);
-	// without it every tracked object of a member is weight 0: down means FAULT.
+	// TrackingWeight keeps the weights of the members' own tracked objects
+	// (sync_group_tracking_weight); without it their interfaces count with weight 0
+	// and their weighted scripts, BFDs and files are not tracked. The group's own
+	// tracked objects keep their weights either way.
 	TrackingWeight bool
 	Notify         NotifyConfig
 	SMTPAlert      bool

@@ -344,9 +344,8 @@ func readTrackFile(path string) (int64, error) {
 	return v, nil
 }
 
-// trackItems lists what an instance tracks: its own objects, then its sync group's. In
-// a sync group every weight is forced to 0 (failures mean FAULT), as keepalived does,
-// so that members never disagree on who should be master.
+// trackItems lists what an instance tracks: its own objects, then its sync group's,
+// with the weights keepalived gives them in a sync group (below).
 func trackItems(in *InstanceConfig, g *SyncGroupConfig, scripts map[string]ScriptConfig, files map[string]TrackFileConfig, procs map[string]TrackProcessConfig) []trackItem {
 	var items []trackItem
 	if !in.DontTrackPrimary {

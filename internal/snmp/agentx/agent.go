@@ -190,7 +190,7 @@ func (a *Agent) session1(ctx context.Context) error {
 }
 
 // request sends one of the subagent's own PDUs and reads the master's response, before
-// serve runs: the master sends nothing else meanwhile.
+// serve runs.
 func (a *Agent) request(conn net.Conn, in io.Reader, typ uint8, e encoder) (header, error) {
 	a.mu.Lock()
 	a.pkt++
@@ -203,12 +203,23 @@ func (a *Agent) request(conn net.Conn, in io.Reader, typ uint8, e encoder) (head
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(requestTimeout))
 	defer conn.SetReadDeadline(time.Time{})
-	h, payload, err := readPDU(in)
-	if err != nil {
-		return header{}, err
-	}
-	if h.Type != pduResponse || h.Pkt != pkt {
-		return header{}, fmt.Errorf("answer of type %d to packet %d, want a response to %d", h.Type, h.Pkt, pkt)
+	// The master may ask for the subtrees already registered before it answers: those
+	// requests are answered meanwhile.
+	var h header
+	var payload []byte
+	for {
+		if h, payload, err = readPDU(in); err != nil {
+			return header{}, err
+		}
+		if h.Type == pduResponse && h.Pkt == pkt {
+			break
+		}
+		if h.Type == pduResponse {
+			return header{}, fmt.Errorf("a response to packet %d, want a response to %d", h.Pkt, pkt)
+		}
+		if err := a.handle(h, payload); err != nil {
+			return header{}, err
+		}
 	}
 	d := decoder{b: payload, order: h.order}
 	d.u32() // sysUpTime
@@ -241,29 +252,37 @@ func (a *Agent) serve(in io.Reader) error {
 		if err != nil {
 			return err
 		}
-		d := decoder{b: payload, order: h.order}
-		switch h.Type {
-		case pduGet, pduGetNext, pduGetBulk:
-			d.context(h)
-			vars, err := a.answer(h.Type, &d)
-			if err != nil {
-				a.respond(h, 266, 0, nil) // parseError
-				a.log.Warn("AgentX: a request the subagent cannot read", "err", err)
-				continue
-			}
-			a.respond(h, 0, 0, vars)
-		case pduTestSet:
-			a.respond(h, 17, 1, nil) // notWritable: every variable is read-only
-		case pduCommitSet, pduUndoSet:
-			a.respond(h, 0, 0, nil)
-		case pduCleanupSet, pduResponse:
-			// CleanupSet has no answer; responses to notifications need none.
-		case pduClose:
-			return errors.New("the master closed the session")
-		default:
-			a.respond(h, 266, 0, nil)
+		if err := a.handle(h, payload); err != nil {
+			return err
 		}
 	}
+}
+
+// handle answers one PDU of the master's; it fails when the master closes the session.
+func (a *Agent) handle(h header, payload []byte) error {
+	d := decoder{b: payload, order: h.order}
+	switch h.Type {
+	case pduGet, pduGetNext, pduGetBulk:
+		d.context(h)
+		vars, err := a.answer(h.Type, &d)
+		if err != nil {
+			a.respond(h, 266, 0, nil) // parseError
+			a.log.Warn("AgentX: a request the subagent cannot read", "err", err)
+			return nil
+		}
+		a.respond(h, 0, 0, vars)
+	case pduTestSet:
+		a.respond(h, 17, 1, nil) // notWritable: every variable is read-only
+	case pduCommitSet, pduUndoSet:
+		a.respond(h, 0, 0, nil)
+	case pduCleanupSet, pduResponse:
+		// CleanupSet has no answer; responses to notifications need none.
+	case pduClose:
+		return errors.New("the master closed the session")
+	default:
+		a.respond(h, 266, 0, nil)
+	}
+	return nil
 }
 
 // answer resolves a Get, GetNext or GetBulk against the variables as they are now.

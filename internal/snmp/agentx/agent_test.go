@@ -305,3 +305,59 @@ func freeAddr(t *testing.T, network string) string {
 	}
 	return addr
 }
+
+// TestRequestDuringRegistration: a master that asks for the first subtree before it
+// answers the second Register (snmpd does, when a walk arrives meanwhile) gets its answer,
+// and the agent registers the second subtree on the same session.
+func TestRequestDuringRegistration(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "master")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	first, second := MustOID("1.3.6.1.4.1.99999"), MustOID("1.3.6.1.4.1.99998")
+	a := New(Options{Address: "unix:" + sock, Subtrees: []OID{first, second}, Source: sampleVars})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	answer := func(h header) { // success, as the master answers Open and Register
+		e := encoder{order: bigEndian}
+		e.u32(0)
+		e.u16(0)
+		e.u16(0)
+		conn.Write(e.pdu(pduResponse, 7, h.Transaction, h.Pkt))
+	}
+	for i, want := range []uint8{pduOpen, pduRegister, pduRegister} {
+		h, _, err := readPDU(conn)
+		if err != nil || h.Type != want {
+			t.Fatalf("PDU %d: type %d (%v), want %d", i, h.Type, err, want)
+		}
+		if i == 2 {
+			// Before answering the second Register: a GetNext in the first subtree.
+			e := encoder{order: bigEndian}
+			e.oid(first, false)
+			e.oid(nil, false)
+			conn.Write(e.pdu(pduGetNext, 7, 40, 41))
+			r, payload, err := readPDU(conn)
+			if err != nil || r.Type != pduResponse || r.Pkt != 41 {
+				t.Fatalf("the GetNext got type %d packet %d (%v)", r.Type, r.Pkt, err)
+			}
+			if !bytes.Contains(payload, []byte("govs")) && !bytes.Contains(payload, []byte{0xff, 0xff, 0xff, 0xfb}) {
+				t.Errorf("the GetNext's answer has no variable of the subtree: % x", payload)
+			}
+		}
+		answer(h)
+	}
+	if !testutil.Eventually(5*time.Second, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.registered }) {
+		t.Fatal("the agent did not complete its registration")
+	}
+}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/asn1"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/govs/govs/internal/testutil"
+	"github.com/govs/govs/internal/testutil/snmptrap"
 )
 
 // kaVRRPConf has a sync group of an IPv4 VRRPv2 instance (authentication, addresses
@@ -243,10 +242,13 @@ func TestKeepalivedMIBVRRPAsKeepalived(t *testing.T) {
 			t.Errorf("keepalived's walk has no %s…:\n%s", row, ka.masters)
 		}
 	}
-	if joined := strings.Join(kaTraps, "\n"); !strings.Contains(joined, "= OID: 1.3.6.1.4.1.9586.100.5.2.10.0.1;") || !strings.Contains(joined, "= OID: 1.3.6.1.4.1.9586.100.5.2.10.0.2;") {
+	if joined := strings.Join(kaTraps, "\n"); !strings.Contains(joined, "=OID:.1.3.6.1.4.1.9586.100.5.2.10.0.1 ") || !strings.Contains(joined, "=OID:.1.3.6.1.4.1.9586.100.5.2.10.0.2 ") {
 		t.Errorf("keepalived did not send both kinds of notification:\n%s", joined)
 	}
 }
+
+// snmpTrapOID is snmpTrapOID.0, the variable naming a notification.
+const snmpTrapOID = ".1.3.6.1.6.3.1.1.4.1.0"
 
 // readVRRPTraps decodes the SNMPv2 notifications of KEEPALIVED-MIB's VRRP part the
 // sink gets until it has been quiet for quiet, each as its variables (sysUpTime
@@ -261,83 +263,13 @@ func readVRRPTraps(t *testing.T, pc net.PacketConn, quiet time.Duration) []strin
 		if err != nil {
 			return out
 		}
-		vars, err := decodeTrap(buf[:n])
+		vars, err := snmptrap.Decode(buf[:n])
 		if err != nil {
 			t.Errorf("undecodable notification: %v", err)
 			continue
 		}
-		if len(vars) > 0 && strings.Contains(vars[0], "= OID: 1.3.6.1.4.1.9586.100.5.2.") {
-			out = append(out, strings.Join(vars, "; "))
+		if len(vars) > 0 && strings.HasPrefix(vars[0], snmpTrapOID+"=OID:.1.3.6.1.4.1.9586.100.5.2.") {
+			out = append(out, strings.Join(vars, " "))
 		}
 	}
-}
-
-// decodeTrap returns the variables of an SNMPv2c trap message, sysUpTime.0 left out.
-func decodeTrap(b []byte) ([]string, error) {
-	var msg, field asn1.RawValue
-	if _, err := asn1.Unmarshal(b, &msg); err != nil {
-		return nil, err
-	}
-	rest := msg.Bytes
-	for range 2 { // version, community
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &field); err != nil {
-			return nil, err
-		}
-	}
-	var pdu asn1.RawValue
-	if _, err := asn1.Unmarshal(rest, &pdu); err != nil {
-		return nil, err
-	}
-	rest = pdu.Bytes
-	for range 3 { // request-id, error-status, error-index
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &field); err != nil {
-			return nil, err
-		}
-	}
-	var list asn1.RawValue
-	if _, err := asn1.Unmarshal(rest, &list); err != nil {
-		return nil, err
-	}
-	var vars []string
-	for rest = list.Bytes; len(rest) > 0; {
-		var vb, name, value asn1.RawValue
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &vb); err != nil {
-			return nil, err
-		}
-		v, err := asn1.Unmarshal(vb.Bytes, &name)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := asn1.Unmarshal(v, &value); err != nil {
-			return nil, err
-		}
-		var oid asn1.ObjectIdentifier
-		if _, err := asn1.Unmarshal(name.FullBytes, &oid); err != nil {
-			return nil, err
-		}
-		if oid.String() == "1.3.6.1.2.1.1.3.0" {
-			continue
-		}
-		vars = append(vars, oid.String()+" = "+berValue(value))
-	}
-	return vars, nil
-}
-
-// berValue renders a variable's value with its type.
-func berValue(v asn1.RawValue) string {
-	switch {
-	case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagInteger:
-		return "INTEGER: " + new(big.Int).SetBytes(v.Bytes).String()
-	case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString:
-		return fmt.Sprintf("STRING: %q", v.Bytes)
-	case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOID:
-		var oid asn1.ObjectIdentifier
-		if _, err := asn1.Unmarshal(v.FullBytes, &oid); err == nil {
-			return "OID: " + oid.String()
-		}
-	}
-	return fmt.Sprintf("class %d tag %d: %x", v.Class, v.Tag, v.Bytes)
 }

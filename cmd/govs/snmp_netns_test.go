@@ -68,36 +68,14 @@ vrrp_instance VI_6 {
 // new-master notifications to the trap sink.
 func TestSNMPAsKeepalived(t *testing.T) {
 	h := keepalivedHost(t)
-	testutil.NeedCommand(t, "keepalived")
-	testutil.NeedCommand(t, "snmpd")
-	testutil.NeedCommand(t, "snmpwalk")
+	m := startSNMPMaster(t, h)
+	socket, traps := m.Socket, m.Traps
 	dir := t.TempDir()
-	socket := filepath.Join(dir, "agentx")
-	var traps net.PacketConn
-	if err := h.Do(func() (err error) { traps, err = net.ListenPacket("udp", "127.0.0.1:0"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { traps.Close() })
-	snmpdConf := filepath.Join(dir, "snmpd.conf")
-	if err := os.WriteFile(snmpdConf, fmt.Appendf(nil, "master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\ntrap2sink %s public\n", socket, traps.LocalAddr()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.Start("snmpd", "-f", "-Lo", "-C", "-c", snmpdConf, "-I", "-smux,mteTrigger,mteTriggerConf")
-	if !testutil.Eventually(10*time.Second, func() bool { _, err := os.Stat(socket); return err == nil }) {
-		t.Fatal("snmpd did not make its AgentX socket")
-	}
 	conf := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, snmpConf, socket), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	walk := func() string {
-		var b strings.Builder
-		for _, root := range []string{"1.3.6.1.2.1.207", "1.3.6.1.2.1.68"} {
-			out, _ := h.Exec("snmpwalk", "-v2c", "-c", "public", "-On", "-t", "2", "-r", "0", "127.0.0.1:16161", root)
-			b.WriteString(out)
-		}
-		return b.String()
-	}
+	walk := func() string { return m.Walk("1.3.6.1.2.1.207", "1.3.6.1.2.1.68") }
 	mastersShown := regexp.MustCompile(`207\.1\.1\.1\.1\.6\.[0-9]+\.(91\.1|92\.1|93\.2) = INTEGER: 3`)
 	uptimes := regexp.MustCompile(`(?m)^(\.1\.3\.6\.1\.2\.1\.(207\.1\.1\.1\.1\.12|68\.1\.3\.1\.13)\.[0-9.]+ = Timeticks: ).*$`)
 	masters := func() bool {

@@ -227,24 +227,25 @@ func (n *Node) Status() []InstanceStatus {
 
 // ScriptResults are the running configuration's vrrp_scripts' results, by name.
 func (n *Node) ScriptResults() map[string]ScriptResult {
-	n.mu.Lock()
-	tr := n.tr
-	n.mu.Unlock()
-	if tr == nil {
-		return nil
+	if tr := n.tracker(); tr != nil {
+		return tr.scriptResults()
 	}
-	return tr.scriptResults()
+	return nil
 }
 
 // TrackFileValues are the running configuration's track_files' last values, by name.
 func (n *Node) TrackFileValues() map[string]int64 {
-	n.mu.Lock()
-	tr := n.tr
-	n.mu.Unlock()
-	if tr == nil {
-		return nil
+	if tr := n.tracker(); tr != nil {
+		return tr.fileValues()
 	}
-	return tr.fileValues()
+	return nil
+}
+
+// tracker is the running generation's tracker; nil before Run has prepared one.
+func (n *Node) tracker() *tracker {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.tr
 }
 
 // Run runs the instances until ctx ends, then stops them as keepalived does on SIGTERM:

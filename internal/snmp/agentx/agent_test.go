@@ -109,10 +109,7 @@ func TestAgentUnderSnmpd(t *testing.T) {
 	testutil.NeedCommand(t, "snmpwalk")
 	m := startSnmpd(t)
 	a := New(Options{Address: "unix:" + m.socket, Name: "govs test", Subtrees: []OID{MustOID("1.3.6.1.4.1.99999")}, Source: sampleVars})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runAgent(t, a)
 
 	want := `.1.3.6.1.4.1.99999.1.1.0 = INTEGER: -5
 .1.3.6.1.4.1.99999.1.2.0 = STRING: "govs"
@@ -189,10 +186,7 @@ func TestNotifyBeforeSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runAgent(t, a)
 	m.waitTrap(t, trapOID)
 	if got := m.tool(t, "snmpget", "1.3.6.1.4.1.99999.1.2.0"); !strings.Contains(got, `STRING: "govs"`) {
 		t.Errorf("the subagent did not register:\n%s", got)
@@ -318,10 +312,7 @@ func TestRequestDuringRegistration(t *testing.T) {
 	defer ln.Close()
 	first, second := MustOID("1.3.6.1.4.1.99999"), MustOID("1.3.6.1.4.1.99998")
 	a := New(Options{Address: "unix:" + sock, Subtrees: []OID{first, second}, Source: sampleVars})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runAgent(t, a)
 
 	conn, err := ln.Accept()
 	if err != nil {
@@ -360,4 +351,12 @@ func TestRequestDuringRegistration(t *testing.T) {
 	if !testutil.Eventually(5*time.Second, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.registered }) {
 		t.Fatal("the agent did not complete its registration")
 	}
+}
+
+// runAgent runs a until the test ends.
+func runAgent(t *testing.T, a *Agent) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }

@@ -129,6 +129,7 @@ vrrp_instance VI_3 {
   priority 90
   advert_int 1
   preempt_delay 2
+  notify_deleted
   unicast_src_ip 10.61.0.1
   unicast_peer {
     10.61.0.2

@@ -252,7 +252,7 @@ type LVSTimeouts struct {
 // Script is a command line keepalived runs: argv after shell-like tokenising of the
 // quoted command, and the optional user and group it runs as.
 type Script struct {
-	Argv  []string `json:"argv"`
+	Argv  []string `json:"argv,omitempty"`
 	User  string   `json:"user,omitempty"`
 	Group string   `json:"group,omitempty"`
 }
@@ -426,8 +426,8 @@ type Instance struct {
 	NotifyBackup         *Script         `json:"notify_backup,omitempty" kw:"notify_backup"`
 	NotifyFault          *Script         `json:"notify_fault,omitempty" kw:"notify_fault"`
 	NotifyStop           *Script         `json:"notify_stop,omitempty" kw:"notify_stop"`
-	NotifyDeleted        *Script         `json:"notify_deleted,omitempty" kw:"notify_deleted"`
-	Notify               *Script         `json:"notify,omitempty" kw:"notify"` // gets TYPE NAME STATE PRIORITY appended
+	NotifyDeleted        *Script         `json:"notify_deleted,omitempty" kw:"notify_deleted"` // Argv empty: the keyword alone
+	Notify               *Script         `json:"notify,omitempty" kw:"notify"`                 // gets TYPE NAME STATE PRIORITY appended
 	NotifyMasterRxLower  *Script         `json:"notify_master_rx_lower_pri,omitempty" kw:"notify_master_rx_lower_pri"`
 	SMTPAlert            bool            `json:"smtp_alert" kw:"smtp_alert"` // [global smtp_alert_vrrp, else off; off without mail]
 	// NotifyPriorityChanges writes a notify_fifo line on each change of the effective

@@ -138,7 +138,15 @@ var (
 	kPort   = kind{doc: "PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) { return parsePort(a[0].Text, 0) }}
 	kScript = kind{doc: "CMD [USER [GROUP]]", minArgs: 1, maxArgs: -1, parse: parseScript}
 	kCmd    = kind{doc: "CMD", minArgs: 1, maxArgs: -1, parse: parseCommand}
-	kUser   = kind{doc: "USER [GROUP]", minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
+	// kOptScript is notify_deleted's: alone the keyword is a setting (an empty Argv);
+	// a command given with it also runs.
+	kOptScript = kind{doc: "[CMD [USER [GROUP]]]", maxArgs: -1, parse: func(a []Token, raw string) (any, error) {
+		if len(a) == 0 {
+			return Script{}, nil
+		}
+		return parseScript(a, raw)
+	}}
+	kUser = kind{doc: "USER [GROUP]", minArgs: 1, maxArgs: 2, parse: func(a []Token, _ string) (any, error) {
 		ug := UserGroup{User: a[0].Text}
 		if len(a) > 1 {
 			ug.Group = a[1].Text

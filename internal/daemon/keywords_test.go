@@ -18,7 +18,7 @@ import (
 	"github.com/govs/govs/internal/vrrp"
 )
 
-// TestVRRPConfigInstanceFlags: promote_secondaries and the resolved
+// TestVRRPConfigInstanceFlags: promote_secondaries, a bare notify_deleted and the resolved
 // notify_priority_changes reach the instance's VRRP configuration; an instance without
 // them (or that turns the global default off) gets neither.
 func TestVRRPConfigInstanceFlags(t *testing.T) {
@@ -31,6 +31,9 @@ func TestVRRPConfigInstanceFlags(t *testing.T) {
 		{"promote_secondaries", "", "promote_secondaries", "", func(in vrrp.InstanceConfig) bool { return in.PromoteSecondaries }},
 		{"notify_priority_changes", "vrrp_notify_priority_changes", "", "notify_priority_changes false",
 			func(in vrrp.InstanceConfig) bool { return in.NotifyPriorityChanges }},
+		// Alone, notify_deleted runs nothing: a removed instance is still announced DELETED.
+		{"notify_deleted", "", "notify_deleted", "notify_master /bin/true",
+			func(in vrrp.InstanceConfig) bool { return in.Notify.AnnounceDeleted && in.Notify.Deleted == nil }},
 	} {
 		t.Run(tc.keyword, func(t *testing.T) {
 			cfg := parse(t, fmt.Sprintf(`

@@ -169,6 +169,7 @@ func instanceConfig(in *config.Instance) (vrrp.InstanceConfig, error) {
 			Fault: optCommand(in.NotifyFault), Stop: optCommand(in.NotifyStop), Deleted: optCommand(in.NotifyDeleted),
 			Generic:          optCommand(in.Notify),
 			MasterRxLowerPri: optCommand(in.NotifyMasterRxLower),
+			AnnounceDeleted:  in.NotifyDeleted != nil,
 		},
 	}
 	if in.State == config.StateMaster {

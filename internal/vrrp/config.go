@@ -459,11 +459,12 @@ type Command struct {
 }
 
 // NotifyConfig are keepalived's notify scripts. Master..Deleted run with their own
-// arguments only; Generic gets TYPE NAME STATE PRIORITY appended. Deleted runs when a
-// reload removes the instance (notify_deleted); without it a removed instance is
-// announced as FAULT, as keepalived does.
+// arguments only; Generic gets TYPE NAME STATE PRIORITY appended.
 type NotifyConfig struct {
 	Master, Backup, Fault, Stop, Deleted, Generic *Command
+	// AnnounceDeleted (notify_deleted, with or without Deleted) announces an instance
+	// a reload removes as DELETED; without it, as FAULT, as keepalived does.
+	AnnounceDeleted bool
 	// MasterRxLowerPri runs each time a master hears a lower priority master
 	// (notify_master_rx_lower_pri), with its own arguments only.
 	MasterRxLowerPri *Command

@@ -150,7 +150,7 @@ func (i *instance) keepalivedJSON(scripts map[string]ScriptConfig) kaJSONInstanc
 		AdverInt: c.AdvertInterval.Seconds(), MasterAdverInt: st.MasterAdverInterval.Seconds(),
 		Accept: bit(!c.NoAccept), Nopreempt: c.Nopreempt, PreemptDelay: uint64(c.PreemptDelay / time.Second),
 		State: kaStateCodes[st.State], WantState: kaStateCodes[st.State], Version: c.Version,
-		SMTPAlert: c.SMTPAlert, NotifyDeleted: c.Notify.Deleted != nil,
+		SMTPAlert: c.SMTPAlert, NotifyDeleted: c.Notify.AnnounceDeleted,
 		ScriptBackup: kaCommand(c.Notify.Backup), ScriptMaster: kaCommand(c.Notify.Master),
 		ScriptFault: kaCommand(c.Notify.Fault), ScriptStop: kaCommand(c.Notify.Stop),
 		ScriptDeleted: kaCommand(c.Notify.Deleted), Script: kaCommand(c.Notify.Generic),

@@ -25,7 +25,7 @@ func TestReload(t *testing.T) {
 		cfg := single(v1)
 		if second {
 			v2 := instanceCfg("VI_2", 72, 150, 3, 100*time.Millisecond, testVIP2)
-			v2.Notify = NotifyConfig{Generic: generic, Deleted: deleted}
+			v2.Notify = NotifyConfig{Generic: generic, Deleted: deleted, AnnounceDeleted: true}
 			cfg.Instances = append(cfg.Instances, v2)
 		}
 		return cfg

@@ -584,7 +584,7 @@ func (r *runner) transition(i *instance, from, to State, now time.Time) {
 			// Removed by a reload: keepalived announces DELETED when notify_deleted is
 			// configured, FAULT otherwise.
 			state = StateFault
-			if i.cfg.Notify.Deleted != nil {
+			if i.cfg.Notify.AnnounceDeleted {
 				state = StateDeleted
 			}
 		}

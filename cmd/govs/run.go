@@ -41,6 +41,8 @@ type runFlags struct {
 	namespace                                   string
 	pidFiles                                    map[string]*string
 	dontReleaseVRRP, noBFD, allIncludes         bool
+	snmp                                        bool
+	snmpSocket                                  string
 	configTest, logFile                         optionalPath
 	signum                                      string
 	showVersion                                 bool
@@ -81,6 +83,18 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	}
 	for _, n := range []string{"V", "dont-release-vrrp"} {
 		fs.BoolVar(&f.dontReleaseVRRP, n, false, "on stop, leave the VRRP virtual addresses, routes, rules and VMACs in place and send no priority-0 advert")
+	}
+	for _, n := range []string{"x", "snmp"} {
+		fs.BoolVar(&f.snmp, n, false, "serve every MIB govs serves (KEEPALIVED-MIB, VRRP-MIB, VRRPv3-MIB) through AgentX, whatever the file's enable_snmp_* say")
+	}
+	for _, n := range []string{"A", "snmp-agent-socket"} {
+		fs.Func(n, "the SNMP master agent's AgentX socket `ADDR` (unix:PATH, PATH, tcp:HOST:PORT or udp:HOST:PORT); the file's snmp_socket is then ignored", func(v string) error {
+			if err := config.CheckSNMPSocket(v); err != nil {
+				return err
+			}
+			f.snmpSocket = v
+			return nil
+		})
 	}
 	for _, n := range []string{"B", "no_bfd"} {
 		fs.BoolVar(&f.noBFD, n, false, "run no bfd_instance session: instances tracking one stay in FAULT, BFD_CHECK servers down")
@@ -312,6 +326,8 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 		StatsFile:            f.statsFile,
 		JSONFile:             f.jsonFile,
 		UmaskFromCommandLine: f.umask != "",
+		SNMP:                 f.snmp,
+		SNMPSocket:           f.snmpSocket,
 		NetNamespace:         netns,
 		NetNamespaceFromFlag: f.namespace != "",
 	})

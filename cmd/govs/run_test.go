@@ -291,16 +291,21 @@ func TestRunPidFiles(t *testing.T) {
 }
 
 // TestRunKeepalivedFlags: keepalived's logging and process flags that mean nothing to
-// govs are accepted, a bad -S value is not.
+// govs, and its SNMP flags, are accepted; a bad -S or -A value is not.
 func TestRunKeepalivedFlags(t *testing.T) {
 	var out, errOut strings.Builder
-	code := dispatch([]string{"run", "-S", "local7", "-G", "-R", "-a", "-m", "--log-facility", "3", "-f", "/nonexistent/keepalived.conf"}, &out, &errOut)
+	code := dispatch([]string{"run", "-S", "local7", "-G", "-R", "-a", "-m", "--log-facility", "3", "-x", "-A", "tcp:127.0.0.1:705", "-f", "/nonexistent/keepalived.conf"}, &out, &errOut)
 	if code != 1 || strings.Contains(errOut.String(), "flag") {
 		t.Errorf("accepted flags: exit %d, stderr %q; want the missing file reported", code, errOut.String())
 	}
-	errOut.Reset()
-	if code := dispatch([]string{"run", "-S", "local9"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `"local9": want 0-7, local0-local7, user or daemon`) {
-		t.Errorf("-S local9: exit %d, stderr %q", code, errOut.String())
+	for _, bad := range []struct{ flag, value, want string }{
+		{"-S", "local9", `"local9": want 0-7, local0-local7, user or daemon`},
+		{"--snmp-agent-socket", "agentx", `"agentx": want unix:PATH, an absolute PATH, tcp:HOST:PORT or udp:HOST:PORT`},
+	} {
+		errOut.Reset()
+		if code := dispatch([]string{"run", bad.flag, bad.value}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), bad.want) {
+			t.Errorf("%s %s: exit %d, stderr %q", bad.flag, bad.value, code, errOut.String())
+		}
 	}
 }
 

@@ -64,17 +64,10 @@ var (
 	kVMAC = kind{doc: "[NAME] [MAC]", maxArgs: 2, parse: parseVMAC}
 	// kSNMPSocket is an AgentX master's address as net-snmp writes it.
 	kSNMPSocket = kind{doc: "unix:PATH|PATH|tcp:HOST:PORT|udp:HOST:PORT", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
-		v := a[0].Text
-		switch {
-		case strings.HasPrefix(v, "unix:/"), strings.HasPrefix(v, "/"):
-		case strings.HasPrefix(v, "tcp:"), strings.HasPrefix(v, "udp:"):
-			if _, _, err := net.SplitHostPort(v[4:]); err != nil {
-				return nil, fmt.Errorf("%q: %w", v, err)
-			}
-		default:
-			return nil, fmt.Errorf("%q: want unix:PATH, an absolute PATH, tcp:HOST:PORT or udp:HOST:PORT", v)
+		if err := CheckSNMPSocket(a[0].Text); err != nil {
+			return nil, err
 		}
-		return v, nil
+		return a[0].Text, nil
 	}}
 	// kBusName is a well-known D-Bus name: the bus refuses any other.
 	kBusName = kind{doc: "NAME", minArgs: 1, maxArgs: 1, parse: func(a []Token, _ string) (any, error) {
@@ -659,6 +652,21 @@ func parseSorry(a []Token, _ string) (any, error) {
 
 // parseVMAC reads use_vmac's optional name and MAC address, in either order, as
 // keepalived 2.2.7 does: an argument with a ':' is the MAC.
+// CheckSNMPSocket refuses an AgentX master address (snmp_socket, govs run -A) that
+// net-snmp would not read as one.
+func CheckSNMPSocket(v string) error {
+	switch {
+	case strings.HasPrefix(v, "unix:/"), strings.HasPrefix(v, "/"):
+	case strings.HasPrefix(v, "tcp:"), strings.HasPrefix(v, "udp:"):
+		if _, _, err := net.SplitHostPort(v[4:]); err != nil {
+			return fmt.Errorf("%q: %w", v, err)
+		}
+	default:
+		return fmt.Errorf("%q: want unix:PATH, an absolute PATH, tcp:HOST:PORT or udp:HOST:PORT", v)
+	}
+	return nil
+}
+
 func parseVMAC(a []Token, _ string) (any, error) {
 	var v VMAC
 	for i, t := range a {

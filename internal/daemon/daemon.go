@@ -86,6 +86,12 @@ type Options struct {
 	// UmaskFromCommandLine says the process umask was given on the command line
 	// (keepalived's -u), so global_defs umask is ignored, as keepalived ignores it.
 	UmaskFromCommandLine bool
+	// SNMP (keepalived -x) serves every MIB govs serves, and SNMPSocket (-A) is the
+	// AgentX master's address, whatever the file says: keepalived sets both before
+	// it reads the file, so the file can add MIBs but not take one back, and its
+	// snmp_socket is ignored.
+	SNMP       bool
+	SNMPSocket string
 }
 
 // Daemon is a running govs.
@@ -650,6 +656,13 @@ func loadConfigPlan(opts Options) (Plan, *config.Config, error) {
 			fmt.Fprintln(opts.ConfigErrors, err)
 		}
 		return Plan{}, nil, err
+	}
+	if opts.SNMP {
+		g := &cfg.Global
+		g.EnableSNMPVRRP, g.EnableSNMPRFCv2, g.EnableSNMPRFCv3, g.EnableSNMPChecker = true, true, true, true
+	}
+	if opts.SNMPSocket != "" {
+		cfg.Global.SNMPSocket = opts.SNMPSocket
 	}
 	plan, err := newPlan(cfg, ipvsMarks(cfg, opts))
 	return plan, cfg, err

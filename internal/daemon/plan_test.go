@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -401,6 +402,41 @@ virtual_server 192.0.2.10 443 {
 			}
 			if http.CAFile != "" || http.CertFile != "" {
 				t.Errorf("HTTP_GET got the SSL block: %+v", http)
+			}
+		})
+	}
+}
+
+// TestSNMPCommandLine: govs run -x serves every MIB and -A names the master, as
+// keepalived's -x and -A, whatever the file says; without them the file decides.
+func TestSNMPCommandLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "snmp.conf")
+	for _, tc := range []struct {
+		name, global string
+		opts         Options
+		want         *snmpSettings
+	}{
+		{"nothing", "", Options{}, nil},
+		{"file", "enable_snmp_vrrp\n snmp_socket tcp:127.0.0.1:705", Options{},
+			&snmpSettings{Socket: "tcp:127.0.0.1:705", VRRP: true}},
+		{"-x", "enable_traps", Options{SNMP: true},
+			&snmpSettings{Socket: "unix:/var/agentx/master", RFCv2: true, RFCv3: true, VRRP: true, Checker: true, Traps: true}},
+		{"-A alone serves nothing", "", Options{SNMPSocket: "/run/agentx"}, nil},
+		{"-x -A over snmp_socket", "snmp_socket tcp:127.0.0.1:705", Options{SNMP: true, SNMPSocket: "/run/agentx"},
+			&snmpSettings{Socket: "/run/agentx", RFCv2: true, RFCv3: true, VRRP: true, Checker: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte("global_defs {\n "+tc.global+"\n}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts := tc.opts
+			opts.ConfigPath = path
+			plan, err := loadPlan(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(plan.SNMP, tc.want) {
+				t.Errorf("SNMP = %+v, want %+v", plan.SNMP, tc.want)
 			}
 		})
 	}

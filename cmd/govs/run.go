@@ -42,6 +42,7 @@ type runFlags struct {
 	pidFiles                                    map[string]*string
 	dontReleaseVRRP, noBFD, allIncludes         bool
 	snmp                                        bool
+	core                                        coreDumps
 	snmpSocket                                  string
 	configTest, logFile                         optionalPath
 	signum                                      string
@@ -133,7 +134,14 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	for _, n := range []string{"l", "log-console"} {
 		fs.Bool(n, false, "log to the console (stderr): what govs always does; accepted for keepalived compatibility")
 	}
-	for _, n := range []string{"n", "dont-fork", "D", "log-detail", "G", "no-syslog", "R", "dont-respawn", "a", "address-monitoring", "m", "core-dump"} {
+	for _, n := range []string{"m", "core-dump"} {
+		fs.BoolVar(&f.core.enabled, n, false, "dump core on a crash: no core size limit, and a fatal error aborts after printing every goroutine (GOTRACEBACK=crash)")
+	}
+	f.core.pattern.dflt = "core"
+	for _, n := range []string{"M", "core-dump-pattern"} {
+		fs.Var(&f.core.pattern, n, "as -m, and set /proc/sys/kernel/core_pattern to `PATTERN` (-M alone: core) until govs stops")
+	}
+	for _, n := range []string{"n", "dont-fork", "D", "log-detail", "G", "no-syslog", "R", "dont-respawn", "a", "address-monitoring"} {
 		fs.Bool(n, false, "accepted for keepalived compatibility (no effect: govs runs in the foreground as one process and logs to stderr)")
 	}
 	for _, n := range []string{"X", "release-vips"} {
@@ -287,6 +295,8 @@ signal 63 (keepalived's STATS_CLEAR) the counters, then zeroes the VRRP ones.`)
 	dumps := make(chan os.Signal, 2)
 	signal.Notify(dumps, syscall.SIGUSR1, syscall.SIGUSR2, sigJSON, sigStatsClear)
 	defer signal.Stop(dumps)
+
+	defer f.core.enable(log.Warn)()
 
 	var pids pidFiles
 	for _, p := range []string{"p", "r", "c", "b"} {

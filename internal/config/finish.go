@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -453,10 +454,13 @@ func (f *finisher) trackProcess(t *TrackProcess) {
 	}
 }
 
-// resolveTracked fills the weights of track_script / track_file / track_process entries from the
-// objects they name; an undefined name is an error, one defined later a warning
+// resolveTracked drops duplicate track_script / track_file / track_process / track_bfd
+// entries and fills the weights and reverse of the others from the objects they name
+// where they give none; an undefined name is an error, one defined later a warning
 // (keepalived drops forward references).
-func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
+func (f *finisher) resolveTracked(list *[]TrackedObject, owner, what string) {
+	entries := f.uniqueTracked(*list, owner, trackKeywords[what])
+	*list = entries
 	for i := range entries {
 		e := &entries[i]
 		var defPos Pos
@@ -504,11 +508,29 @@ func (f *finisher) resolveTracked(entries []TrackedObject, owner, what string) {
 		}
 		if !e.WeightSet {
 			e.Weight = w.Value
-			if w.Reverse {
-				e.Reverse = true
-			}
+		}
+		if !e.ReverseSet {
+			e.Reverse = w.Reverse
 		}
 	}
+}
+
+// trackKeywords are the keywords that track each kind of object resolveTracked
+// resolves.
+var trackKeywords = map[string]string{"vrrp_script": "track_script", "track_file": "track_file", "vrrp_track_process": "track_process", "bfd_instance": "track_bfd"}
+
+// uniqueTracked drops an entry naming an object tracked already, with keepalived's
+// warning: the first entry's weight counts.
+func (f *finisher) uniqueTracked(entries []TrackedObject, owner, keyword string) []TrackedObject {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(entries, func(e TrackedObject) bool {
+		if seen[e.Name] {
+			f.d.warnf(e.Pos, "(%s) duplicate %s %s - ignoring", owner, keyword, e.Name)
+			return true
+		}
+		seen[e.Name] = true
+		return false
+	})
 }
 
 func (f *finisher) instances() {
@@ -666,13 +688,14 @@ func (f *finisher) instances() {
 				}
 			}
 		}
+		vi.TrackInterfaces = f.uniqueTracked(vi.TrackInterfaces, who, "track_interface")
 		for _, t := range vi.TrackInterfaces {
 			f.iface(t.Name, t.Pos)
 		}
-		f.resolveTracked(vi.TrackScripts, who, "vrrp_script")
-		f.resolveTracked(vi.TrackFiles, who, "track_file")
-		f.resolveTracked(vi.TrackProcesses, who, "vrrp_track_process")
-		f.resolveTracked(vi.TrackBFDs, who, "bfd_instance")
+		f.resolveTracked(&vi.TrackScripts, who, "vrrp_script")
+		f.resolveTracked(&vi.TrackFiles, who, "track_file")
+		f.resolveTracked(&vi.TrackProcesses, who, "vrrp_track_process")
+		f.resolveTracked(&vi.TrackBFDs, who, "bfd_instance")
 		for _, p := range vi.UnicastPeers {
 			if family(p.Addr) != vi.Family && len(vi.VirtualIPs) > 0 {
 				f.d.errorf(p.Pos, "%s: unicast_peer %s is not %s like the virtual addresses", who, p.Addr, vi.Family)
@@ -791,11 +814,12 @@ func (f *finisher) syncGroups() {
 		if len(sg.Members) == 1 {
 			f.d.warnf(sg.Pos, "%s has only one member", who)
 		}
-		f.resolveTracked(sg.TrackScripts, who, "vrrp_script")
-		f.resolveTracked(sg.TrackFiles, who, "track_file")
-		f.resolveTracked(sg.TrackProcesses, who, "vrrp_track_process")
-		f.resolveTracked(sg.TrackBFDs, who, "bfd_instance")
+		f.resolveTracked(&sg.TrackScripts, who, "vrrp_script")
+		f.resolveTracked(&sg.TrackFiles, who, "track_file")
+		f.resolveTracked(&sg.TrackProcesses, who, "vrrp_track_process")
+		f.resolveTracked(&sg.TrackBFDs, who, "bfd_instance")
 		f.smtpAlert(&sg.SMTPAlert, &sg.Source, "smtp_alert_vrrp", false)
+		sg.TrackInterfaces = f.uniqueTracked(sg.TrackInterfaces, who, "track_interface")
 		for _, t := range sg.TrackInterfaces {
 			f.iface(t.Name, t.Pos)
 		}

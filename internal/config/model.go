@@ -462,6 +462,9 @@ type TrackedObject struct {
 	Weight    int    `json:"weight"`
 	WeightSet bool   `json:"weight_set,omitempty"` // the entry gave its own weight
 	Reverse   bool   `json:"reverse,omitempty"`
+	// ReverseSet: the entry said reverse or noreverse; otherwise it takes the tracked
+	// object's, even with a weight of its own, as keepalived.
+	ReverseSet bool `json:"reverse_set,omitempty"`
 }
 
 // UnicastPeer is one unicast_peer entry.

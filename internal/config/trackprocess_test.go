@@ -70,6 +70,10 @@ func TestTrackProcess(t *testing.T) {
 	}
 }
 
+// TestTrackProcessEntryWeight: an entry without a weight takes the block's weight and
+// reverse; one with a weight of its own keeps the block's reverse unless it says
+// noreverse (keepalived's alloc_track_process); a second entry for the same block is
+// dropped with keepalived's warning.
 func TestTrackProcessEntryWeight(t *testing.T) {
 	src := `vrrp_track_process p {
   process nginx
@@ -89,6 +93,7 @@ vrrp_instance VI_1 {
   virtual_router_id 1
   track_process {
     p weight 10
+    p weight 5 noreverse
   }
 }
 vrrp_instance VI_2 {
@@ -98,14 +103,38 @@ vrrp_instance VI_2 {
     p
   }
 }
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 3
+  track_process {
+    p weight 7 noreverse
+  }
+}
 `
 	cfg, diags := Parse("t.conf", []byte(src), Options{})
 	if diags.HasErrors() {
 		t.Fatalf("%s", diags)
 	}
-	own, inherited, group := cfg.Instances[0].TrackProcesses[0], cfg.Instances[1].TrackProcesses[0], cfg.SyncGroups[0].TrackProcesses[0]
-	if own.Weight != 10 || own.Reverse || inherited.Weight != -20 || !inherited.Reverse || group.Weight != -20 {
-		t.Fatalf("own %+v inherited %+v group %+v", own, inherited, group)
+	if !strings.Contains(diags.String(), "t.conf:19:5: warning: (vrrp_instance VI_1) duplicate track_process p - ignoring") {
+		t.Errorf("no warning for the duplicate entry:\n%s", diags)
+	}
+	if n := len(cfg.Instances[0].TrackProcesses); n != 1 {
+		t.Fatalf("VI_1 tracks %d entries, want the first only", n)
+	}
+	for _, tc := range []struct {
+		name    string
+		got     TrackedObject
+		weight  int
+		reverse bool
+	}{
+		{"own weight", cfg.Instances[0].TrackProcesses[0], 10, true},
+		{"inherited", cfg.Instances[1].TrackProcesses[0], -20, true},
+		{"own weight, noreverse", cfg.Instances[2].TrackProcesses[0], 7, false},
+		{"group's", cfg.SyncGroups[0].TrackProcesses[0], -20, true},
+	} {
+		if tc.got.Weight != tc.weight || tc.got.Reverse != tc.reverse {
+			t.Errorf("%s: %+v, want weight %d reverse %v", tc.name, tc.got, tc.weight, tc.reverse)
+		}
 	}
 }
 

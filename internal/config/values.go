@@ -305,9 +305,9 @@ func trackedKind(lo, hi int) kind {
 				o.Weight, o.WeightSet = n, true
 				i++
 			case "reverse":
-				o.Reverse = true
+				o.Reverse, o.ReverseSet = true, true
 			case "noreverse", "no_reverse":
-				o.Reverse = false
+				o.Reverse, o.ReverseSet = false, true
 			default:
 				return nil, argErrorf(i, "unexpected %q; expected weight N or reverse", t[i].Text)
 			}

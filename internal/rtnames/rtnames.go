@@ -52,31 +52,56 @@ func Lookup(dir string, k Kind, name string) (uint32, error) {
 		}
 		return uint32(n), nil
 	}
-	path := k.file
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, k.file)
-	}
-	more, _ := filepath.Glob(path + ".d/*.conf")
-	for _, f := range append([]string{path}, more...) {
-		if v, ok := k.find(f, name); ok {
+	var v uint32
+	for _, f := range k.files(dir) {
+		if k.scan(f, func(n uint32, names []string) bool { v = n; return slices.Contains(names, name) }) {
 			return v, nil
 		}
 	}
 	if v, ok := k.builtin[name]; ok {
 		return v, nil
 	}
-	return 0, fmt.Errorf("%s %q is neither a number nor a name in %s", k.what, name, path)
+	return 0, fmt.Errorf("%s %q is neither a number nor a name in %s", k.what, name, k.files(dir)[0])
 }
 
-// find reads lines of "VALUE NAME" (# starts a comment), or NAME VALUE ALIAS…, and
-// returns name's value.
-func (k Kind) find(path, name string) (uint32, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
+// Name is the first name the files Lookup reads give value v, else a built-in one,
+// else v in decimal: keepalived's get_rttables_* (as its SNMP agent names a rule's
+// suppress_ifgroup).
+func Name(dir string, k Kind, v uint32) string {
+	var name string
+	for _, f := range k.files(dir) {
+		if k.scan(f, func(n uint32, names []string) bool { name = names[0]; return n == v }) {
+			return name
+		}
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	for name, n := range k.builtin {
+		if n == v {
+			return name
+		}
+	}
+	return strconv.FormatUint(uint64(v), 10)
+}
+
+// files are the kind's file under dir (unless absolute) and its .d directory's
+// *.conf files.
+func (k Kind) files(dir string) []string {
+	path := k.file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, k.file)
+	}
+	more, _ := filepath.Glob(path + ".d/*.conf")
+	return append([]string{path}, more...)
+}
+
+// scan reads lines of "VALUE NAME" (# starts a comment), or NAME VALUE ALIAS…, and
+// calls f with each line's value and names until f says it has found its line.
+func (k Kind) scan(path string, f func(v uint32, names []string) bool) bool {
+	file, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
 		fields := strings.Fields(line)
@@ -87,12 +112,9 @@ func (k Kind) find(path, name string) (uint32, bool) {
 		if k.nameFirst {
 			value, names = fields[1], append(fields[:1:1], fields[2:]...)
 		}
-		if !slices.Contains(names, name) {
-			continue
-		}
-		if n, err := strconv.ParseUint(value, 0, 64); err == nil && n <= k.max {
-			return uint32(n), true
+		if n, err := strconv.ParseUint(value, 0, 64); err == nil && n <= k.max && f(uint32(n), names) {
+			return true
 		}
 	}
-	return 0, false
+	return false
 }

@@ -59,6 +59,27 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+func TestName(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "group"), []byte("0 default\n5 web # front\n5 alias\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k    Kind
+		v    uint32
+		want string
+	}{
+		{Group, 5, "web"}, // the first of two names
+		{Group, 0, "default"},
+		{Group, 6, "6"},
+		{Protocol, 18, "keepalived"}, // built in, no file
+	} {
+		if got := Name(dir, tc.k, tc.v); got != tc.want {
+			t.Errorf("%s %d: %q, want %q", tc.k.what, tc.v, got, tc.want)
+		}
+	}
+}
+
 // FuzzLookup: any file and any name give a value within the kind's range or an error,
 // never a panic.
 func FuzzLookup(f *testing.F) {

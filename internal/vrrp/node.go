@@ -492,6 +492,7 @@ func (n *Node) prepare(ctx context.Context, h *netlink.Handle, cfg Config) (*pre
 	// The process counts start from a full scan, so that runners begin with the
 	// right priorities; the watcher keeps them current once launched.
 	p.procs = newProcWatch(procRoot, cfg.TrackProcesses, n.logger, p.tr.setProcess)
+	p.procs.count = p.tr.setProcessCount
 	if len(cfg.TrackProcesses) > 0 {
 		p.procs.scan(time.Now(), true)
 	}

@@ -170,6 +170,10 @@ type procWatch struct {
 	logger       *slog.Logger
 	publish      func(name string, up bool)
 	pollInterval time.Duration
+
+	// count, when set, is told a block's number of matching processes whenever it
+	// may have changed (SNMP's vrrpProcessCurProc).
+	count func(name string, n int)
 }
 
 // procPollInterval is how often /proc is scanned where process events cannot be had.
@@ -208,6 +212,7 @@ func (w *procWatch) scan(now time.Time, initial bool) {
 	}
 	for _, b := range w.blocks {
 		if initial {
+			w.counted(b)
 			b.up, b.pendingAt = b.inQuorum(len(b.pids)), time.Time{}
 			w.logger.Info("tracked process", "track_process", b.cfg.Name, "processes", len(b.pids), "quorum", b.up)
 			w.publish(b.cfg.Name, b.up)
@@ -221,6 +226,7 @@ func (w *procWatch) scan(now time.Time, initial bool) {
 // terminate_delay (quorum lost) or fork_delay (gained by a fork); a count that comes
 // back in time cancels the pending change.
 func (w *procWatch) evaluate(b *procBlock, now time.Time, byFork bool) {
+	w.counted(b)
 	want := b.inQuorum(len(b.pids))
 	if want == b.up {
 		b.pendingAt = time.Time{}
@@ -241,6 +247,14 @@ func (w *procWatch) evaluate(b *procBlock, now time.Time, byFork bool) {
 		return
 	}
 	b.pendingAt = now.Add(delay)
+}
+
+// counted reports b's count: every change of the counts is followed by evaluate, or
+// by the initial scan.
+func (w *procWatch) counted(b *procBlock) {
+	if w.count != nil {
+		w.count(b.cfg.Name, len(b.pids))
+	}
 }
 
 func (w *procWatch) apply(b *procBlock) {

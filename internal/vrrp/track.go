@@ -124,6 +124,9 @@ type tracker struct {
 	wake    []chan struct{}
 	logger  *slog.Logger
 	scripts map[string]ScriptConfig
+
+	// procCounts are the vrrp_track_processes' numbers of matching processes (mu).
+	procCounts map[string]int
 }
 
 func newTracker(cfg Config, logger *slog.Logger) *tracker {

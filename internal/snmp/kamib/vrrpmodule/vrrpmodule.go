@@ -1,8 +1,10 @@
 // Package vrrpmodule is KEEPALIVED-MIB's VRRP part (1.3.6.1.4.1.9586.100.5.2,
 // enable_snmp_vrrp) as keepalived 2.2.7's vrrp_snmp.c fills it in: the sync groups and
 // their members, the instances, their tracked interfaces and scripts, their virtual
-// and excluded addresses, the vrrp_scripts, and the notifications
-// vrrpInstanceStateChange and vrrpSyncGroupStateChange.
+// and excluded addresses, the static and virtual routes (and their next hops) and
+// rules, the vrrp_scripts, the track_files, vrrp_track_processes and
+// BFDs with what tracks them, and the notifications vrrpInstanceStateChange and
+// vrrpSyncGroupStateChange.
 //
 // keepalived numbers the rows of every table by position (the n-th instance, the m-th
 // address of the n-th instance), whatever the MIB's INDEX clauses say; so does this
@@ -29,6 +31,8 @@ type Node interface {
 	Running() vrrp.Config
 	ScriptResults() map[string]vrrp.ScriptResult
 	TrackFileValues() map[string]int64
+	TrackProcessStates() map[string]vrrp.ProcessState
+	BFDStates() map[string]bool
 }
 
 // Module serves the VRRP part of KEEPALIVED-MIB.
@@ -61,7 +65,10 @@ var (
 	trackedIfEntry       = kamib.VRRPRoot.Append(4, 1)
 	trackedScriptEntry   = kamib.VRRPRoot.Append(5, 1)
 	addressEntry         = kamib.VRRPRoot.Append(6, 1)
+	routeEntry           = kamib.VRRPRoot.Append(7, 1)
+	ruleEntry            = kamib.VRRPRoot.Append(8, 1)
 	scriptEntry          = kamib.VRRPRoot.Append(9, 1)
+	nextHopEntry         = kamib.VRRPRoot.Append(11, 1)
 )
 
 // Subtrees is the VRRP part's root, which keepalived's VRRP process registers.
@@ -78,6 +85,11 @@ type view struct {
 	fileValues map[string]int64
 	link       func(name string) (vrrpmib.Link, bool)
 	has        func(dev string, a netip.Addr) bool
+
+	// procs are the vrrp_track_processes' states, bfds the BFD sessions' (Up or
+	// not); one missing is zero, down.
+	procs map[string]vrrp.ProcessState
+	bfds  map[string]bool
 }
 
 func (m *Module) view() view {
@@ -98,6 +110,8 @@ func (m *Module) view() view {
 	}
 	v.scripts = m.Node.ScriptResults()
 	v.fileValues = m.Node.TrackFileValues()
+	v.procs = m.Node.TrackProcessStates()
+	v.bfds = m.Node.BFDStates()
 	return v
 }
 
@@ -132,10 +146,15 @@ func (m *Module) Variables() []agentx.Variable {
 	vars = append(vars, trackedInterfaces(v)...)
 	vars = append(vars, trackedScripts(v)...)
 	vars = append(vars, addresses(v)...)
+	vars = append(vars, routes(v)...)
+	vars = append(vars, rules(v)...)
+	vars = append(vars, nextHops(v)...)
 	vars = append(vars, scripts(v)...)
 	vars = append(vars, trackedFiles(v)...)
 	vars = append(vars, files(v)...)
 	vars = append(vars, groupTracked(v)...)
+	vars = append(vars, bfdTables(v)...)
+	vars = append(vars, processTables(v)...)
 	return vars
 }
 

@@ -14,7 +14,8 @@ import (
 )
 
 // snmpMaster is a real snmpd, AgentX master on a socket of the test, answering on
-// 127.0.0.1:16161 of h's namespace and sending its notifications to Traps.
+// 127.0.0.1:16161 of h's namespace (community public, private for sets) and sending
+// its notifications to Traps.
 type snmpMaster struct {
 	h      *testutil.Host
 	Socket string
@@ -32,7 +33,7 @@ func startSNMPMaster(t *testing.T, h *testutil.Host) *snmpMaster {
 	}
 	t.Cleanup(func() { m.Traps.Close() })
 	conf := filepath.Join(dir, "snmpd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\ntrap2sink %s public\n", m.Socket, m.Traps.LocalAddr()), 0o600); err != nil {
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\nrwcommunity private 127.0.0.1\ntrap2sink %s public\n", m.Socket, m.Traps.LocalAddr()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h.Start("snmpd", "-f", "-Lo", "-C", "-c", conf, "-I", "-smux,mteTrigger,mteTriggerConf")

@@ -87,7 +87,8 @@ func (d *Daemon) startSNMP(s *snmpSettings, since time.Time) {
 		return
 	}
 	subtrees, source := agentx.Modules(mibs...)
-	sa.agent = agentx.New(agentx.Options{Address: s.Socket, Name: "govs", Subtrees: subtrees, Source: source, Logger: d.log})
+	sa.agent = agentx.New(agentx.Options{Address: s.Socket, Name: "govs", Subtrees: subtrees, Source: source,
+		Setters: agentx.Setters(mibs...), Logger: d.log})
 	ctx, cancel := context.WithCancel(context.WithoutCancel(d.runCtx))
 	sa.cancel = cancel
 	go func() {

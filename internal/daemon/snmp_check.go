@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/govs/govs/internal/config"
@@ -17,7 +18,17 @@ const snmpAnswerTimeout = 2 * time.Second
 // the engine, checkers and data plane of this process. It reads d.running, never d.mu:
 // a reload holds d.mu while it restarts the agent.
 func (d *Daemon) checkerModule() *checkmodule.MIB {
-	return &checkmodule.MIB{Source: checkmodule.Source{Config: d.running.Load, Keys: checkerKeys, Live: d.checkerLive}}
+	return &checkmodule.MIB{Source: checkmodule.Source{Config: d.running.Load, Keys: checkerKeys, Live: d.checkerLive, SetWeight: d.snmpSetWeight}}
+}
+
+// snmpSetWeight is a set of realServerWeight: the engine's weight of the server until
+// the next reload, then the notifications of the quorum it may have moved.
+func (d *Daemon) snmpSetWeight(key table.ServiceKey, rs netip.AddrPort, weight int) error {
+	ctx, cancel := context.WithTimeout(d.runCtx, snmpAnswerTimeout)
+	defer cancel()
+	err := d.eng.SetWeight(ctx, key, rs, weight)
+	d.snmpCheckerEvents(ctx)
+	return err
 }
 
 // checkerKeys are the services a virtual server stands for, as the plan made them

@@ -86,6 +86,10 @@ type state struct {
 type health struct {
 	up     bool
 	weight int // dynamic weight, -1 for none
+	// shift is what SetWeight moved the weight by until the next reload: dynamic
+	// weights move it on from the weight set, as they move keepalived's effective
+	// weight from what its SNMP set wrote.
+	shift  int
 	reason string
 	since  time.Time
 	load   uint64 // the last Load whose spec has this real server
@@ -159,7 +163,8 @@ func (e *Engine) do(ctx context.Context, f func(*state)) error {
 }
 
 // Load installs a new spec (start-up or reload). Health of real servers that still
-// exist is kept; admin changes are dropped, as a keepalived reload drops ipvsadm edits.
+// exist is kept; admin changes are dropped, as a keepalived reload drops ipvsadm edits,
+// and so are the weights SetWeight set, as keepalived's reload its SNMP sets.
 func (e *Engine) Load(ctx context.Context, spec Spec) error {
 	var err error
 	derr := e.do(ctx, func(s *state) {
@@ -191,6 +196,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) error {
 				}
 				if h.load != s.loads {
 					h.load = s.loads
+					h.shift = 0 // a reload gives the configured weight back
 					distinct++
 				}
 				all = append(all, h)
@@ -261,6 +267,51 @@ func (e *Engine) Admin(ctx context.Context, op AdminOp) error {
 	return errors.Join(derr, err)
 }
 
+// SetWeight gives real server rs of service key the weight weight (0..check.MaxWeight)
+// until the next reload, as keepalived's SNMP set of realServerWeight (update_svr_wgt):
+// the weight it has whenever it is up, counted in its service's quorum; a server down
+// takes it when it comes back. rs is the address the service's status names it by.
+func (e *Engine) SetWeight(ctx context.Context, key table.ServiceKey, rs netip.AddrPort, weight int) error {
+	var err error
+	derr := e.do(ctx, func(s *state) {
+		i := slices.IndexFunc(s.spec.Services, func(vs VirtualService) bool { return vs.Service.ServiceKey == key })
+		if i < 0 {
+			err = fmt.Errorf("no virtual service %s", key)
+			return
+		}
+		vs := &s.spec.Services[i]
+		j := slices.IndexFunc(vs.RealServers, func(r RealServer) bool { return r.Addr == rs })
+		if j < 0 {
+			err = fmt.Errorf("virtual service %s has no real server %s", key, rs)
+			return
+		}
+		h, r := s.healthOf[i][j], &vs.RealServers[j]
+		from := h.weightOf(r)
+		h.shift = weight - h.dynamicWeight(r)
+		if from == weight {
+			return
+		}
+		e.log.Info("real server weight set", "service", key.String(), "rs", rs.String(), "from", from, "to", weight)
+		err = e.apply(s)
+	})
+	return errors.Join(derr, err)
+}
+
+// dynamicWeight is the weight the checkers give a real server: their dynamic weight,
+// or the configured one.
+func (h *health) dynamicWeight(rs *RealServer) int {
+	if h.weight >= 0 {
+		return h.weight
+	}
+	return rs.Weight
+}
+
+// weightOf is the weight a real server has when up: its dynamic weight moved by
+// SetWeight, within 0..check.MaxWeight (keepalived's real_weight).
+func (h *health) weightOf(rs *RealServer) int {
+	return max(0, min(check.MaxWeight, h.dynamicWeight(rs)+h.shift))
+}
+
 // Table returns the table last handed to the data plane.
 func (e *Engine) Table(ctx context.Context) (table.Table, error) {
 	var t table.Table
@@ -277,12 +328,15 @@ type ServiceStatus struct {
 
 // RealServerStatus is one real server's health and the weight it has in the table.
 type RealServerStatus struct {
-	Addr        netip.AddrPort
-	Up          bool
-	Weight      int // configured weight
-	TableWeight int // weight in the table now; -1 when not in the table
-	Reason      string
-	Since       time.Time
+	Addr   netip.AddrPort
+	Up     bool
+	Weight int // configured weight
+	// EffectiveWeight is the weight it has when up: its dynamic or configured
+	// weight, or what SetWeight made it (keepalived's effective weight).
+	EffectiveWeight int
+	TableWeight     int // weight in the table now; -1 when not in the table
+	Reason          string
+	Since           time.Time
 }
 
 // Status is a snapshot for the status API, `govs status` and the dashboard.
@@ -318,7 +372,7 @@ func (s *state) status() Status {
 		}
 		for j, rs := range vs.RealServers {
 			h := s.healthOf[i][j]
-			rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, TableWeight: -1, Reason: h.reason, Since: h.since}
+			rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, EffectiveWeight: h.weightOf(&rs), TableWeight: -1, Reason: h.reason, Since: h.since}
 			// Few destinations per service: a scan beats building a map.
 			if k := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); k >= 0 {
 				rst.TableWeight = dests[k].Weight
@@ -381,10 +435,7 @@ func (e *Engine) compute(s *state) table.Table {
 		live := 0
 		for j, rs := range vs.RealServers {
 			h := s.healthOf[i][j]
-			w := rs.Weight
-			if h.weight >= 0 {
-				w = h.weight
-			}
+			w := h.weightOf(&rs)
 			switch {
 			case h.up:
 				live += w

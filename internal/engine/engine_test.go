@@ -517,3 +517,69 @@ func TestStoppingGetsTheLastStatus(t *testing.T) {
 		t.Errorf("last health: %v up, %v up; want true, false", rss[0].Up, rss[1].Up)
 	}
 }
+
+// TestSetWeight: a weight set as keepalived's SNMP set of realServerWeight sets it: in
+// the table at once when up, when it comes back when down (an inhibited server stays at
+// 0 meanwhile), counted in the quorum, moved on by dynamic weights, forgotten on
+// reload.
+func TestSetWeight(t *testing.T) {
+	ctx := context.Background()
+	sorry := RealServer{Addr: sorr, Weight: 1}
+	base := spec(RealServer{Addr: rs1, Weight: 3, Checked: true}, RealServer{Addr: rs2, Weight: 1, Checked: true})
+	inhibit := spec(RealServer{Addr: rs1, Weight: 3, Checked: true, InhibitOnFailure: true}, RealServer{Addr: rs2, Weight: 1, Checked: true})
+	quorum := spec(RealServer{Addr: rs1, Weight: 3, Checked: true}, RealServer{Addr: rs2, Weight: 1, Checked: true})
+	quorum.Services[0].Quorum, quorum.Services[0].Sorry = 4, &sorry
+	set := func(w int) func(*Engine) error {
+		return func(e *Engine) error { return e.SetWeight(ctx, vip, rs1, w) }
+	}
+	health := func(up bool, w int) func(*Engine) error {
+		return func(e *Engine) error { return e.Health(ctx, HealthEvent{Service: vip, RS: rs1, Up: up, Weight: w}) }
+	}
+	for _, tc := range []struct {
+		name      string
+		spec      Spec
+		steps     []func(*Engine) error
+		want      map[netip.AddrPort]int
+		effective int // rs1's
+	}{
+		{"up: the table follows", base, []func(*Engine) error{set(7)}, map[netip.AddrPort]int{rs1: 7, rs2: 1}, 7},
+		{"0 drains it", base, []func(*Engine) error{set(0)}, map[netip.AddrPort]int{rs1: 0, rs2: 1}, 0},
+		{"down: kept for its return", base, []func(*Engine) error{health(false, -1), set(7)}, map[netip.AddrPort]int{rs2: 1}, 7},
+		{"back up with it", base, []func(*Engine) error{health(false, -1), set(7), health(true, -1)}, map[netip.AddrPort]int{rs1: 7, rs2: 1}, 7},
+		{"inhibited and down: 0 until it is back", inhibit, []func(*Engine) error{health(false, -1), set(7)}, map[netip.AddrPort]int{rs1: 0, rs2: 1}, 7},
+		{"a dynamic weight moves it on", base, []func(*Engine) error{health(true, 5), set(7), health(true, 8)}, map[netip.AddrPort]int{rs1: 10, rs2: 1}, 10},
+		{"not below 0", base, []func(*Engine) error{health(true, 5), set(1), health(true, 2)}, map[netip.AddrPort]int{rs1: 0, rs2: 1}, 0},
+		{"forgotten on reload", base, []func(*Engine) error{set(7), func(e *Engine) error { return e.Load(ctx, base) }}, map[netip.AddrPort]int{rs1: 3, rs2: 1}, 3},
+		{"counted in the quorum", quorum, []func(*Engine) error{set(1)}, map[netip.AddrPort]int{sorr: 1}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, rec := start(t, Options{})
+			if err := e.Load(ctx, tc.spec); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range tc.steps {
+				if err := step(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := weights(rec.last()); !equalWeights(got, tc.want) {
+				t.Errorf("table weights %v, want %v", got, tc.want)
+			}
+			st, err := e.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Services[0].RealServers[0].EffectiveWeight; got != tc.effective {
+				t.Errorf("effective weight %d, want %d", got, tc.effective)
+			}
+		})
+	}
+	e, _ := start(t, Options{})
+	if err := e.Load(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	other := table.ServiceKey{Protocol: table.UDP, Addr: vip.Addr}
+	if e.SetWeight(ctx, other, rs1, 2) == nil || e.SetWeight(ctx, vip, rs3, 2) == nil {
+		t.Error("a weight set on a service or a real server that does not exist")
+	}
+}

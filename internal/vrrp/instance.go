@@ -183,6 +183,7 @@ func (n *Node) baseInstance(in InstanceConfig, g *SyncGroupConfig, scripts map[s
 		i.stats = &counters{}
 		n.counters[in.Name] = i.stats
 	}
+	n.applySets(i)
 	n.mu.Unlock()
 	return i
 }
@@ -460,7 +461,7 @@ func (i *instance) publish(changed time.Time) {
 	defer i.mu.Unlock()
 	s := &i.snap
 	s.Name, s.Interface, s.VRID, s.Version = i.cfg.Name, i.cfg.Interface, i.cfg.VRID, i.cfg.Version
-	s.State, s.Priority, s.EffectivePriority = i.m.State, i.cfg.Priority, i.params.Priority
+	s.State, s.Priority, s.EffectivePriority, s.Nopreempt = i.m.State, i.base, i.params.Priority, i.params.Nopreempt
 	s.Master, s.MasterPriority = i.m.Master, i.m.MasterPriority
 	if i.m.State == StateMaster {
 		s.Master, s.MasterPriority = i.src, i.params.Priority

@@ -36,8 +36,12 @@ type InstanceStatus struct {
 	VRID      uint8
 	Version   uint8
 	State     State
-	// Priority is the configured priority, EffectivePriority the one tracking made of it.
+	// Priority is the base priority: the configured one, or what SetBasePriority or
+	// meeting another address owner (254) made it. EffectivePriority is the one
+	// tracking made of it.
 	Priority, EffectivePriority uint8
+	// Nopreempt is nopreempt, as configured or as SetPreempt made it.
+	Nopreempt bool
 	// Master is the current master as far as we know: our source address when we are
 	// master, the last advertising master otherwise (invalid when unknown).
 	Master         netip.Addr
@@ -122,6 +126,8 @@ type Node struct {
 	// tracker; tr is the running generation's tracker (mu).
 	bfds map[string]bool
 	tr   *tracker
+	// sets are the runtime changes of the instances until the next reload (mu).
+	sets runtimeSets
 }
 
 // New validates cfg and returns a node ready to Run. logger may be nil.
@@ -396,7 +402,9 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 			return nil
 		case cfg := <-n.updates:
+			restoreSets := n.dropSets()
 			if err := reload(cfg, "configuration reloaded"); err != nil {
+				restoreSets()
 				n.logger.Error("reload failed, keeping the previous configuration", "err", err)
 				continue
 			}

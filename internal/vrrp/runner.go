@@ -36,6 +36,8 @@ type runner struct {
 	own chan struct{}
 	// garp carries SendGARP's requests: names of members to announce.
 	garp chan string
+	// do carries the runtime changes of members (SetBasePriority, SetPreempt).
+	do chan func()
 
 	cancel  context.CancelFunc   // ends the readers
 	stopc   chan map[string]bool // end's request: which members to hand over
@@ -49,6 +51,7 @@ func newRunner(n *Node, g *SyncGroupConfig, members []*instance, tr *tracker, no
 		n: n, group: g, members: members, tr: tr, notif: notif, h: h,
 		rx: make(chan rxAdvert, 64), done: make(chan struct{}), epoch: time.Now(),
 		stopc: make(chan map[string]bool, 1), own: make(chan struct{}, 1), garp: make(chan string, 4),
+		do: make(chan func()),
 	}
 }
 
@@ -138,6 +141,8 @@ func (r *runner) loop(carried map[string]carry) {
 			r.checkOwn()
 		case name := <-r.garp:
 			r.announceOnRequest(name)
+		case f := <-r.do:
+			f()
 		case <-timer.C:
 			next := r.nextDeadline()
 			now := waitPrecisely(next)
@@ -386,6 +391,11 @@ func (r *runner) retrack(initial bool) {
 	groupFaults := []string(nil)
 	for _, i := range r.members {
 		prio, faults := r.tr.priority(i.base, i.items)
+		if i.base == 255 && !initial {
+			// keepalived's vrrp_set_effective_priority leaves an address owner's
+			// priority alone: a base raised to 255 at run time keeps the one it had.
+			prio = i.params.Priority
+		}
 		if i.absent != "" {
 			faults = append(faults, i.absent)
 		}
@@ -528,7 +538,7 @@ func (r *runner) nextMasterReason(i *instance, ev Event) {
 			return
 		case ev.Advert.Priority == 0:
 			reason = MasterReasonPriority
-		case ev.Advert.Priority < i.params.Priority && !i.cfg.Nopreempt:
+		case ev.Advert.Priority < i.params.Priority && !i.params.Nopreempt:
 			reason = MasterReasonPreempted
 		default:
 			reason = MasterReasonMasterNoResponse

@@ -139,10 +139,11 @@ build_base() {
 	cp "$CACHE/stage/sbin/ipvsadm" "$R/sbin/ipvsadm"
 	# keepalived (the host's Debian package) as a peer: same kernel, same work, side by side
 	cp /usr/sbin/keepalived "$R/sbin/keepalived"
-	# snmpd (master agentx) and snmpwalk, for KEEPALIVED-MIB's checker part (snmp-checker.sh)
+	# snmpd (master agentx), snmpwalk and snmpset, for KEEPALIVED-MIB's checker part (snmp-checker.sh)
 	cp /usr/sbin/snmpd "$R/usr/sbin/snmpd"
 	cp "$(command -v snmpwalk)" "$R/usr/bin/snmpwalk"
-	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" "$R/usr/sbin/snmpd" "$R/usr/bin/snmpwalk" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
+	cp "$(command -v snmpset)" "$R/usr/bin/snmpset"
+	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" "$R/usr/sbin/snmpd" "$R/usr/bin/snmpwalk" "$R/usr/bin/snmpset" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
 	# probe helper (static Go binary)
 	(cd "$HERE/probe" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$R/bin/probe" .)
 	# modules: closure over modules.dep

@@ -13,7 +13,8 @@ import (
 // again with one down and its virtual server's quorum lost, and send the same
 // notifications as that server goes down and comes back and as they stop; at start,
 // as many quorum notifications (their counts of servers up depend on which checks
-// ended first).
+// ended first). snmpset of realServerWeight gets the same answers from both and
+// leaves the same weights, kernel table and notifications.
 func TestSNMPCheckerAsKeepalived(t *testing.T) {
 	h := setup(t)
 	t.Parallel()

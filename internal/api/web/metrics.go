@@ -53,7 +53,7 @@ var (
 	descCheckLastOK   = desc("check_last_ok", "1 when the checker's last probe passed.", checkLabels...)
 
 	descVRRPState       = desc("vrrp_state", "1 for the instance's current state.", "vrrp_instance", "state")
-	descVRRPPriority    = desc("vrrp_priority", "Configured priority of the instance.", vrrpLabels...)
+	descVRRPPriority    = desc("vrrp_priority", "Base priority of the instance: the configured one, or an SNMP set's.", vrrpLabels...)
 	descVRRPEffPriority = desc("vrrp_effective_priority", "Priority after tracking adjustments.", vrrpLabels...)
 	descVRRPTransitions = desc("vrrp_transitions_total", "State transitions of the instance.", vrrpLabels...)
 	descVRRPBecameMastr = desc("vrrp_became_master_total", "Times the instance became master.", vrrpLabels...)

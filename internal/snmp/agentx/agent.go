@@ -36,7 +36,10 @@ type Options struct {
 	Subtrees []OID
 	// Source returns every variable of the subtrees, sorted by name (Compare).
 	Source func() []Variable
-	Logger *slog.Logger
+	// Setters answer the sets of their subtrees' variables; every other variable is
+	// not writable.
+	Setters []Setter
+	Logger  *slog.Logger
 }
 
 // Agent is a subagent session, connected again whenever the master goes away.
@@ -54,6 +57,18 @@ type Agent struct {
 	// Open or Register. Until then notifications wait in pending.
 	registered bool
 	pending    []notification
+
+	// txn is the set under way; only the goroutine reading the master's PDUs uses it.
+	txn *setTxn
+}
+
+// setTxn is a set the master runs (RFC 2741 7.2.4): the variables TestSet passed,
+// and what sets back those CommitSet set.
+type setTxn struct {
+	id        uint32 // the transaction ID
+	vars      []Variable
+	committed bool
+	undo      []func() error
 }
 
 // notification is one waiting for the session, with the uptime it was raised at.
@@ -155,6 +170,7 @@ func (a *Agent) session1(ctx context.Context) error {
 	a.mu.Lock()
 	a.conn, a.session, a.pkt = conn, 0, 0
 	a.mu.Unlock()
+	a.txn = nil // a set of the last session ends with it
 	defer func() {
 		a.mu.Lock()
 		a.conn, a.registered = nil, false
@@ -272,17 +288,99 @@ func (a *Agent) handle(h header, payload []byte) error {
 		}
 		a.respond(h, 0, 0, vars)
 	case pduTestSet:
-		a.respond(h, 17, 1, nil) // notWritable: every variable is read-only
-	case pduCommitSet, pduUndoSet:
-		a.respond(h, 0, 0, nil)
-	case pduCleanupSet, pduResponse:
-		// CleanupSet has no answer; responses to notifications need none.
+		d.context(h)
+		vars := d.variables()
+		if d.err != nil {
+			a.respond(h, 266, 0, nil) // parseError
+			a.log.Warn("AgentX: a set the subagent cannot read", "err", d.err)
+			return nil
+		}
+		status, index := a.testSet(h.Transaction, vars)
+		a.respond(h, uint16(status), index, nil)
+	case pduCommitSet:
+		status, index := a.commitSet(h.Transaction)
+		a.respond(h, uint16(status), index, nil)
+	case pduUndoSet:
+		status, index := a.undoSet(h.Transaction)
+		a.respond(h, uint16(status), index, nil)
+	case pduCleanupSet:
+		a.txn = nil // nothing is held between the phases: no answer, nothing to free
+	case pduResponse:
+		// Responses to notifications need nothing.
 	case pduClose:
 		return errors.New("the master closed the session")
 	default:
 		a.respond(h, 266, 0, nil)
 	}
 	return nil
+}
+
+// setterOf is the Setter whose subtrees hold name, or nil.
+func (a *Agent) setterOf(name OID) Setter {
+	for _, s := range a.opts.Setters {
+		for _, tree := range s.Subtrees() {
+			if name.HasPrefix(tree) {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// testSet is TestSet: the first variable that fails gives the answer and its index
+// (from 1); when none fails, the set waits for CommitSet.
+func (a *Agent) testSet(id uint32, vars []Variable) (Status, uint16) {
+	a.txn = nil
+	for k, v := range vars {
+		status := NotWritable
+		if s := a.setterOf(v.Name); s != nil {
+			status = s.Test(v)
+		}
+		if status != NoError {
+			return status, uint16(k + 1)
+		}
+	}
+	a.txn = &setTxn{id: id, vars: vars}
+	return NoError, 0
+}
+
+// commitSet is CommitSet: the variables of the set tested are set, in order; one that
+// cannot be fails it, and the master asks to undo those set before it.
+func (a *Agent) commitSet(id uint32) (Status, uint16) {
+	t := a.txn
+	if t == nil || t.id != id || t.committed {
+		a.log.Warn("AgentX: a commit of no set tested", "transaction", id)
+		return commitFailed, 0
+	}
+	t.committed = true
+	for k, v := range t.vars {
+		undo, err := a.setterOf(v.Name).Commit(v)
+		if err != nil {
+			a.log.Warn("AgentX: a set failed", "variable", v.Name.String(), "err", err)
+			return commitFailed, uint16(k + 1)
+		}
+		t.undo = append(t.undo, undo)
+		a.log.Info("SNMP set", "variable", v.Name.String(), "value", v.Value)
+	}
+	return NoError, 0
+}
+
+// undoSet is UndoSet: what the set's commit set is set back, the last first.
+func (a *Agent) undoSet(id uint32) (Status, uint16) {
+	t := a.txn
+	if t == nil || t.id != id || !t.committed {
+		a.log.Warn("AgentX: an undo of no set committed", "transaction", id)
+		return undoFailed, 0
+	}
+	for k := len(t.undo) - 1; k >= 0; k-- {
+		if err := t.undo[k](); err != nil {
+			a.log.Warn("AgentX: a set could not be undone", "variable", t.vars[k].Name.String(), "err", err)
+			return undoFailed, uint16(k + 1)
+		}
+		t.undo = t.undo[:k]
+	}
+	a.log.Info("SNMP set undone", "transaction", id)
+	return NoError, 0
 }
 
 // answer resolves a Get, GetNext or GetBulk against the variables as they are now.

@@ -54,8 +54,8 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDecode: any payload the master could send is read without a panic, and a short
-// one is an error.
+// FuzzDecode: any payload the master could send, a request or a set to test, is read
+// without a panic, and a short one is an error.
 func FuzzDecode(f *testing.F) {
 	e := encoder{order: bigEndian}
 	e.u16(0)
@@ -64,6 +64,11 @@ func FuzzDecode(f *testing.F) {
 	e.oid(nil, false)
 	f.Add(e.pdu(pduGetBulk, 1, 2, 3))
 	f.Add([]byte{1, 6, 0x10, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 9, 0, 0, 0})
+	set := encoder{order: bigEndian}
+	if err := set.variable(Variable{Name: settableRoot.Append(1, 0), Type: Integer, Value: int32(3)}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(set.pdu(pduTestSet, 1, 2, 3))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parseHeader(b)
 		if err != nil {
@@ -73,10 +78,17 @@ func FuzzDecode(f *testing.F) {
 		if len(payload) > int(h.PayloadLen) {
 			payload = payload[:h.PayloadLen]
 		}
-		a := New(Options{Source: func() []Variable { return sampleVars() }})
+		a := New(Options{Source: func() []Variable { return sampleVars() },
+			Setters: []Setter{&settable{values: map[string]int32{settableRoot.Append(1, 0).String(): 1}}}})
 		d := decoder{b: payload, order: h.order}
 		d.context(h)
-		_, _ = a.answer(h.Type, &d)
+		if h.Type != pduTestSet {
+			_, _ = a.answer(h.Type, &d)
+			return
+		}
+		if vars := d.variables(); d.err == nil {
+			a.testSet(h.Transaction, vars)
+		}
 	})
 }
 

@@ -10,6 +10,48 @@ type MIB interface {
 	Variables() []Variable
 }
 
+// Setter is a MIB module some of whose variables can be set. For a set, the agent
+// asks each variable's module to Test it and, once every variable of the set has
+// passed (in every subagent), to Commit them: RFC 2741's TestSet and CommitSet. A
+// variable outside every Setter's subtrees is not writable.
+type Setter interface {
+	MIB
+	// Test says whether v may be set now: NoError, or the status the set fails with.
+	Test(v Variable) Status
+	// Commit sets v, which Test passed, and returns what sets it back, for the
+	// master's UndoSet when another variable of the set cannot be committed.
+	Commit(v Variable) (undo func() error, err error)
+}
+
+// Status is an SNMP error status (RFC 3416): the answer to a set.
+type Status uint16
+
+// The statuses a Setter answers with.
+const (
+	NoError     Status = 0
+	NoAccess    Status = 6
+	WrongType   Status = 7
+	WrongValue  Status = 10
+	NotWritable Status = 17
+)
+
+// The statuses of the agent's own, for a commit or an undo that fails.
+const (
+	commitFailed Status = 14
+	undoFailed   Status = 15
+)
+
+// Setters are the modules of mibs that have variables to set, for Options.Setters.
+func Setters(mibs ...MIB) []Setter {
+	var out []Setter
+	for _, m := range mibs {
+		if s, ok := m.(Setter); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Notification is a trap and its variables, sent with Agent.Notify.
 type Notification struct {
 	Trap OID

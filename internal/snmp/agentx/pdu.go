@@ -1,7 +1,8 @@
 // Package agentx is an AgentX subagent (RFC 2741): it connects to an SNMP master agent
 // (snmpd's "master agentx"), registers subtrees, and answers the master's Get, GetNext
-// and GetBulk requests from a sorted list of variables; it also sends notifications.
-// It is what keepalived's net-snmp subagent is to its MIBs.
+// and GetBulk requests from a sorted list of variables, runs its sets (TestSet,
+// CommitSet, UndoSet, CleanupSet) through the modules that have variables to set, and
+// sends notifications. It is what keepalived's net-snmp subagent is to its MIBs.
 package agentx
 
 import (
@@ -326,6 +327,54 @@ func (d *decoder) oid() (OID, bool) {
 		o = append(o, d.u32())
 	}
 	return o, include != 0
+}
+
+// variable reads a VarBind (RFC 2741 5.4), as TestSet carries them; a type the
+// encoder does not write (Opaque, noSuchInstance) is an error.
+func (d *decoder) variable() Variable {
+	v := Variable{Type: Type(d.u16())}
+	d.u16() // reserved
+	v.Name, _ = d.oid()
+	switch v.Type {
+	case Integer:
+		v.Value = int32(d.u32())
+	case Counter32, Gauge32, TimeTicks:
+		v.Value = d.u32()
+	case Counter64:
+		hi := d.u32() // the most significant word first, as encoder.u64 writes
+		v.Value = uint64(hi)<<32 | uint64(d.u32())
+	case OctetString:
+		v.Value = d.octets()
+	case IPAddress:
+		b := d.octets()
+		a, ok := netip.AddrFromSlice(b)
+		if !ok || !a.Is4() {
+			d.fail(fmt.Errorf("agentx: %s: an IpAddress of %d bytes", v.Name, len(b)))
+		}
+		v.Value = a
+	case ObjectID:
+		v.Value, _ = d.oid()
+	case Null, noSuchObject, endOfMibView:
+	default:
+		d.fail(fmt.Errorf("agentx: %s: unknown type %d", v.Name, v.Type))
+	}
+	return v
+}
+
+// variables reads VarBinds up to the end of the payload.
+func (d *decoder) variables() []Variable {
+	var vs []Variable
+	for len(d.b) > 0 && d.err == nil {
+		vs = append(vs, d.variable())
+	}
+	return vs
+}
+
+// fail records err unless an error came first.
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // searchRange is a GetNext or GetBulk range: from Start (Include: Start itself too) up

@@ -224,13 +224,13 @@ func (m *MIB) rfc2787(rows []row) []agentx.Variable {
 			agentx.Variable{Name: col(2), Type: agentx.OctetString, Value: r.ifp.MAC},
 			agentx.Int(col(3), int(r.state)),
 			agentx.Int(col(4), 1), // adminState up
-			agentx.Int(col(5), int(r.cfg.Priority)),
+			agentx.Int(col(5), int(r.st.Priority)),
 			agentx.Int(col(6), len(r.vips)),
 			agentx.Variable{Name: col(7), Type: agentx.IPAddress, Value: ipv4(r.st.HeardMaster)},
 			agentx.Variable{Name: col(8), Type: agentx.IPAddress, Value: ipv4(r.primary)},
 			agentx.Int(col(9), auth),
 			agentx.Int(col(11), int(r.cfg.AdvertInterval/time.Second)),
-			agentx.Int(col(12), agentx.Truth(!r.cfg.Nopreempt)),
+			agentx.Int(col(12), agentx.Truth(!r.st.Nopreempt)),
 			agentx.Variable{Name: col(13), Type: agentx.TimeTicks, Value: uptime},
 			agentx.Int(col(14), 1), // protocol ip
 			agentx.Int(col(15), 1), // rowStatus active
@@ -277,10 +277,10 @@ func (m *MIB) rfc6527(rows []row) []agentx.Variable {
 			agentx.Variable{Name: col(4), Type: agentx.OctetString, Value: addrBytes(r.primary, r.v6)},
 			agentx.Variable{Name: col(5), Type: agentx.OctetString, Value: r.ifp.MAC},
 			agentx.Int(col(6), int(r.state)),
-			agentx.Variable{Name: col(7), Type: agentx.Gauge32, Value: uint32(r.cfg.Priority)},
+			agentx.Variable{Name: col(7), Type: agentx.Gauge32, Value: uint32(r.st.Priority)},
 			agentx.Int(col(8), len(r.vips)),
 			agentx.Int(col(9), int(r.cfg.AdvertInterval/(10*time.Millisecond))),
-			agentx.Int(col(10), agentx.Truth(!r.cfg.Nopreempt)),
+			agentx.Int(col(10), agentx.Truth(!r.st.Nopreempt)),
 			agentx.Int(col(11), agentx.Truth(!r.cfg.NoAccept)),
 			agentx.Variable{Name: col(12), Type: agentx.TimeTicks, Value: uptime},
 			agentx.Int(col(13), 1), // rowStatus active

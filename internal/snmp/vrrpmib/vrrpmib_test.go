@@ -29,10 +29,10 @@ func TestRows(t *testing.T) {
 			{Name: "N", Interface: "eth0", VRID: 7, Priority: 100, Version: 3}, // no VIP: not shown
 		}},
 		st: []vrrp.InstanceStatus{
-			{Name: "B", State: vrrp.StateBackup, HeardMaster: netip.MustParseAddr("10.0.0.9"), AdvertsReceived: 40, MasterReason: 3, ProtoErrReason: 3,
+			{Name: "B", State: vrrp.StateBackup, Priority: 90, Nopreempt: true, HeardMaster: netip.MustParseAddr("10.0.0.9"), AdvertsReceived: 40, MasterReason: 3, ProtoErrReason: 3,
 				BadPackets: map[string]uint64{"checksum": 2, "address_count": 1, "addresses": 1, "too_short": 4, "auth": 5}},
-			{Name: "V", State: vrrp.StateFault, BecameMaster: 1},
-			{Name: "N", State: vrrp.StateMaster},
+			{Name: "V", State: vrrp.StateFault, Priority: 100, BecameMaster: 1},
+			{Name: "N", State: vrrp.StateMaster, Priority: 100},
 		},
 	}
 	links := map[string]Link{

@@ -3,7 +3,8 @@
 # agentx): snmpwalk -On of 1.3.6.1.4.1.9586.100.5.3 is the same for both, and so are the
 # notifications (realServerStateChange, virtualServerQuorumStateChange) they send when
 # a real server goes down and takes its virtual server's quorum with it, and when it
-# comes back. Those sent at start and as they stop are shown, not compared: govs's
+# comes back; snmpset of realServerWeight gets the same answers, weights, kernel table
+# and notifications. Those sent at start and as they stop are shown, not compared: govs's
 # agent connects after the engine's first quorum changes, and stops with it.
 . /lib/oracle.sh
 . /extra/lib.sh
@@ -172,6 +173,7 @@ master agentx
 agentXSocket /tmp/agentx
 agentaddress udp:127.0.0.1:16161
 rocommunity public 127.0.0.1
+rwcommunity private 127.0.0.1
 trap2sink 127.0.0.1:16162 public
 CONF
 /extra/trapsink 127.0.0.1:16162 >> /tmp/traps 2>/tmp/trapsink.log &
@@ -181,6 +183,9 @@ ROOT=.1.3.6.1.4.1.9586.100.5.3
 walk() { snmpwalk -v2c -c public -On -t 2 -r 1 127.0.0.1:16161 ${1:-$ROOT} 2>/tmp/walk.err; }
 # shows OID VALUE: the walk of one instance ends with VALUE
 shows() { walk $1 | grep -q ": $2\$"; }
+# setw OID TYPE VALUE: snmpset of $ROOT.OID, the command and its answer (without
+# net-snmp's complaints about the MIB files the guest does not have)
+setw() { echo "\$ snmpset $*"; snmpset -v2c -c private -On -t 2 -r 1 127.0.0.1:16161 $ROOT.$1 $2 $3 2>&1 | grep -v '^MIB search path\|^Cannot find module'; }
 # traps PHASE: the notifications sent since the last call, sorted (two checkers may
 # notice their servers at the same moment), moved to /tmp/traps.PHASE.$who
 traps() { sleep 1; sort /tmp/traps > /tmp/traps.$1.$who; : > /tmp/traps; }
@@ -196,6 +201,23 @@ for who in keepalived govs; do
 	sleep 8 # every checker has run, the down ones have failed
 	walk > /tmp/walk.up.$who
 	traps start
+	# realServerWeight, the one object keepalived's checker lets a set write: a server
+	# up (the kernel follows at once; 0 takes its virtual server's quorum), one down
+	# with inhibit_on_failure (the kernel keeps 0), one down; and the sets refused: the
+	# sorry server's, another type, a virtual server that does not exist, other
+	# columns. (A real server that does not exist in a virtual server that does is
+	# left out: keepalived's exact lookup takes the next row, 3.9 sets 4.1; govs
+	# answers notWritable.)
+	{
+		setw 4.1.7.3.2 i 7; setw 4.1.7.4.1 i 0; setw 4.1.7.2.2 i 9; setw 4.1.7.6.2 i 6
+		setw 4.1.7.1.1 i 5; setw 4.1.7.3.2 u 5; setw 4.1.7.9.1 i 5; setw 4.1.8.3.2 u 5; setw 3.1.60.1 i 5
+	} > /tmp/set.$who
+	sleep 1
+	# (keepalived gives a fwmark service's DR server port 0, govs its configured port:
+	# a difference of its own, left out here)
+	ipvsadm -S -n | sed 's/^\(-a -f [0-9]* -r [0-9.]*\):[0-9]* -g/\1 -g/' | sort > /tmp/ipvs.set.$who
+	walk $ROOT.4.1.7 > /tmp/walk.set.$who
+	traps set
 	kill $(cat /tmp/r3b.pid)
 	wait_for shows $QUORUM1 2 || fail "$who: the first virtual server loses its quorum"
 	walk > /tmp/walk.down.$who
@@ -209,7 +231,10 @@ for who in keepalived govs; do
 done
 same "the same walk as keepalived" /tmp/walk.up.keepalived /tmp/walk.up.govs
 same "the same walk as keepalived with a real server down and the quorum lost" /tmp/walk.down.keepalived /tmp/walk.down.govs
-for phase in down up stop; do
+same "the same answers to realServerWeight sets as keepalived" /tmp/set.keepalived /tmp/set.govs
+same "the same kernel table as keepalived after the sets" /tmp/ipvs.set.keepalived /tmp/ipvs.set.govs
+same "the same weights as keepalived after the sets" /tmp/walk.set.keepalived /tmp/walk.set.govs
+for phase in set down up stop; do
 	same "the same notifications as keepalived: $phase" /tmp/traps.$phase.keepalived /tmp/traps.$phase.govs
 done
 # At start both announce every quorum ("Starting with quorum up") and the first checks'
@@ -218,5 +243,6 @@ echo "## notifications at start, keepalived:"; cat /tmp/traps.start.keepalived
 echo "## govs:"; cat /tmp/traps.start.govs
 [ "$(grep -c '5\.3\.5\.0\.2 ' /tmp/traps.start.govs)" = "$(grep -c '5\.3\.5\.0\.2 ' /tmp/traps.start.keepalived)" ] &&
 	ok "as many quorum notifications at start as keepalived" || fail "as many quorum notifications at start as keepalived"
+echo "--- the sets, the weights and the kernel's table after them (keepalived's)"; cat /tmp/set.keepalived /tmp/walk.set.keepalived /tmp/ipvs.set.keepalived
 echo "--- the walk (keepalived's)"; cat /tmp/walk.up.keepalived
 finish

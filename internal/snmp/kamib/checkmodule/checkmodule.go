@@ -8,7 +8,7 @@
 // configuration, each one's real servers after its sorry server (realServerIndex 1 when
 // there is one). A column keepalived leaves out for a row (the address of a fwmark
 // service, the status of a sorry server, an unset threshold) is left out here too.
-// realServerWeight is writable in keepalived; govs's agent refuses every set.
+// realServerWeight is the one writable variable, as in keepalived.
 package checkmodule
 
 import (
@@ -58,6 +58,9 @@ type Source struct {
 	Keys func(*config.VirtualServer) []table.ServiceKey
 	// Live returns the running state; a zero Live shows every server down.
 	Live func() Live
+	// SetWeight gives a real server of a service (as Live names them) a weight until
+	// the next reload (engine.SetWeight); nil: realServerWeight is not writable.
+	SetWeight func(key table.ServiceKey, rs netip.AddrPort, weight int) error
 }
 
 // MIB serves the checker part from a Source.
@@ -111,6 +114,8 @@ type rsRow struct {
 	weight int
 	failed int // checkers that fail now
 	stats  table.DestStats
+	// live is the engine's state of the server; nil when it runs no such server.
+	live *engine.RealServerStatus
 }
 
 func (m *MIB) rows(cfg *config.Config) []vsRow {
@@ -162,11 +167,17 @@ func (m *MIB) rowsOf(cfg *config.Config, live Live) []vsRow {
 			row := rsRow{rs: rs, fwd: rs.Forwarding, weight: rs.Weight}
 			row.addr = shownAddr(netip.AddrPortFrom(rs.Addr, rs.Port), vs, rs.Forwarding)
 			if known {
-				st := r.live.RealServers[j]
-				row.up = st.Up
+				st := &r.live.RealServers[j]
+				row.up, row.live = st.Up, st
 				row.stats = destStats(r.stats, st.Addr)
+				// keepalived shows the weight it gives the server when up (what its
+				// checkers and SNMP sets made it); a server in the table shows the
+				// weight it has there, govs adm's edits included.
+				row.weight = st.EffectiveWeight
+				if st.Up && st.TableWeight >= 0 {
+					row.weight = st.TableWeight
+				}
 				if c, ok := checks[r.live.Key][st.Addr]; ok {
-					row.weight = c.Weight
 					for _, ch := range c.Checkers {
 						if !ch.Up {
 							row.failed++

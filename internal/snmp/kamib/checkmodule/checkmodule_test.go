@@ -86,9 +86,11 @@ func fixture(t *testing.T) *MIB {
 	rs1, rs2 := netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:80")
 	live := Live{
 		Services: []engine.ServiceStatus{
-			{Key: vs1, Quorum: false, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 2}, {Addr: rs2, Weight: 1}}},
-			{Key: fwm, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 1}}},
-			{Key: grp, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: netip.MustParseAddrPort("10.0.0.4:80"), Up: true, Weight: 1}}},
+			// The quorum down, the sorry server alone is in the table.
+			{Key: vs1, Quorum: false, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 2, EffectiveWeight: 2, TableWeight: -1},
+				{Addr: rs2, Weight: 1, EffectiveWeight: 1, TableWeight: -1}}},
+			{Key: fwm, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
+			{Key: grp, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: netip.MustParseAddrPort("10.0.0.4:80"), Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
 		},
 		Stats: table.Stats{Services: []table.ServiceStats{{Key: vs1, Counters: table.Counters{Conns: 7, InBytes: 1 << 40}, Rates: table.Rates{CPS: 5<<32 | 3},
 			Dests: []table.DestStats{{Addr: rs1, ActiveConn: 2, PersistConn: 1, Counters: table.Counters{InPkts: 1<<32 + 4}}}}}},

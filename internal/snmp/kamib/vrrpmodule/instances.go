@@ -82,9 +82,7 @@ func instances(v view) []agentx.Variable {
 			agentx.String(col(2), in.Name),
 			agentx.Unsigned(col(3), uint64(in.VRID)),
 			agentx.Int(col(5), snmpState(configured)),
-			agentx.Int(col(7), int(in.Priority)),
 			agentx.Int(col(11), agentx.Truth(len(interfaceTracks(v, in, c)) > 0)),
-			agentx.Int(col(13), agentx.Truth(!in.Nopreempt)),
 			agentx.Unsigned(col(14), seconds(in.PreemptDelay)),
 			agentx.Unsigned(col(19), seconds(in.GARP.MasterDelay)),
 			agentx.Int(col(20), agentx.Truth(in.SMTPAlert)),
@@ -95,7 +93,11 @@ func instances(v view) []agentx.Variable {
 			agentx.Int(col(30), int(in.Version)),
 			agentx.Int(col(33), agentx.Truth(c.NotifyDeleted != nil)),
 		)
+		// The base priority and preemption as the instance has them now (a set
+		// changes them), as configured before it runs.
+		prio, nopreempt := in.Priority, in.Nopreempt
 		if st, ok := v.status[in.Name]; ok {
+			prio, nopreempt = st.Priority, st.Nopreempt
 			vars = append(vars,
 				agentx.Int(col(4), snmpState(st.State)),
 				agentx.Int(col(6), snmpState(wantedState(st, configured))),
@@ -104,6 +106,7 @@ func instances(v view) []agentx.Variable {
 				agentx.Int(col(9), agentx.Truth(st.State == vrrp.StateMaster)),
 			)
 		}
+		vars = append(vars, agentx.Int(col(7), int(prio)), agentx.Int(col(13), agentx.Truth(!nopreempt)))
 		// vrrpInstancePrimaryInterface is the interface adverts go by: the VMAC's
 		// for an instance on one.
 		switch {

@@ -54,9 +54,9 @@ func fixture() (*fakeNode, *config.Config) {
 			Scripts:    []vrrp.ScriptConfig{{Name: "chk", Command: vrrp.Command{Argv: []string{"<", "/etc/x"}}, Interval: 2 * time.Second, Weight: -4, Rise: 2, Fall: 3}},
 		},
 		status: []vrrp.InstanceStatus{
-			{Name: "A", State: vrrp.StateMaster, EffectivePriority: 150, Transitions: 2},
-			{Name: "B", State: vrrp.StateBackup, EffectivePriority: 100, Transitions: 1},
-			{Name: "C", State: vrrp.StateFault, EffectivePriority: 70},
+			{Name: "A", State: vrrp.StateMaster, Priority: 150, EffectivePriority: 150, Transitions: 2},
+			{Name: "B", State: vrrp.StateBackup, Priority: 100, EffectivePriority: 100, Transitions: 1},
+			{Name: "C", State: vrrp.StateFault, Priority: 95, EffectivePriority: 70, Nopreempt: true},
 		},
 	}
 	conf := &config.Config{
@@ -106,6 +106,8 @@ func TestVariables(t *testing.T) {
 		{"initial state MASTER", "3.1.5.1", int32(2)},
 		{"wanted: configured backup", "3.1.6.2", int32(1)},
 		{"wanted: fault", "3.1.6.3", int32(3)},
+		{"base priority", "3.1.7.2", int32(100)},
+		{"base priority as a set left it", "3.1.7.3", int32(95)},
 		{"effective priority", "3.1.8.3", int32(70)},
 		{"vips enabled on master", "3.1.9.1", int32(1)},
 		{"vips not enabled on backup", "3.1.9.2", int32(2)},

@@ -59,19 +59,17 @@ func bfds(v view) []agentx.Variable {
 	return vars
 }
 
-// bfdTracks are the bfd_instances refs name, as keepalived keeps them: those VRRP
-// gets, each once (the first entry counts); where weights are ignored (a member of a
+// bfdTracks are the bfd_instances refs name, as keepalived keeps them: those VRRP gets
+// (the configuration has dropped duplicates); where weights are ignored (a member of a
 // sync group without sync_group_tracking_weight, the address owner) a weighted one is
 // dropped.
 func (v view) bfdTracks(refs []vrrp.TrackInterface, weightsIgnored bool) []trackedRow {
 	var out []trackedRow
-	seen := map[string]bool{}
 	for _, r := range refs {
 		for _, b := range v.vrrpBFDs() {
-			if b.Name != r.Name || seen[r.Name] {
+			if b.Name != r.Name {
 				continue
 			}
-			seen[r.Name] = true
 			if !weightsIgnored || r.Weight == 0 {
 				out = append(out, trackedRow{b.Name, b.Weight.Value, b.Weight.Reverse})
 			}

@@ -42,18 +42,16 @@ func (v view) trackFile(name string) (vrrp.TrackFileConfig, bool) {
 }
 
 // fileTracks are the track_file blocks refs name, as keepalived keeps them: those that
-// exist, each once; where weights are ignored (a member of a sync group without
-// sync_group_tracking_weight, the address owner) one with a weight other than the
-// default 1 or 0 is dropped.
+// exist (the configuration has dropped duplicates); where weights are ignored (a member
+// of a sync group without sync_group_tracking_weight, the address owner) one with a
+// weight other than the default 1 or 0 is dropped.
 func (v view) fileTracks(refs []vrrp.TrackRef, weightsIgnored bool) []vrrp.TrackFileConfig {
 	var out []vrrp.TrackFileConfig
-	seen := map[string]bool{}
 	for _, r := range refs {
 		f, ok := v.trackFile(r.Name)
-		if !ok || seen[r.Name] {
+		if !ok {
 			continue
 		}
-		seen[r.Name] = true
 		weight := f.Weight
 		if r.WeightSet {
 			weight = r.Weight
@@ -100,25 +98,22 @@ func groupTracked(v view) []agentx.Variable {
 	var vars []agentx.Variable
 	for i, g := range v.run.SyncGroups {
 		gi := uint32(i + 1)
-		seen := map[string]bool{}
 		n := uint32(0)
 		for _, t := range g.TrackInterfaces {
-			if _, ok := v.link(t.Name); seen[t.Name] || !ok && !v.conf.Global.DynamicInterfaces {
+			if _, ok := v.link(t.Name); !ok && !v.conf.Global.DynamicInterfaces {
 				continue
 			}
-			seen[t.Name] = true
 			n++
 			vars = append(vars,
 				agentx.String(groupTrackedIfEntry.Append(1, gi, n), t.Name),
 				agentx.Int(groupTrackedIfEntry.Append(2, gi, n), t.Weight),
 				agentx.Int(groupTrackedIfEntry.Append(3, gi, n), agentx.Truth(t.Reverse)))
 		}
-		seen, n = map[string]bool{}, 0
+		n = 0
 		for _, t := range g.TrackScripts {
-			if seen[t.Name] || !known[t.Name] {
+			if !known[t.Name] {
 				continue
 			}
-			seen[t.Name] = true
 			n++
 			vars = append(vars,
 				agentx.String(groupTrackedScriptEntry.Append(2, gi, n), t.Name),

@@ -159,21 +159,20 @@ func instances(v view) []agentx.Variable {
 }
 
 // interfaceTracks is the instance's track_interface list as keepalived keeps it:
-// interfaces that exist (or may appear, with dynamic_interfaces), each once, not the
-// instance's own; a member of a sync group without sync_group_tracking_weight tracks
-// them with weight 0, and the address owner drops the weighted ones.
+// interfaces that exist (or may appear, with dynamic_interfaces), not the instance's
+// own (the configuration has dropped duplicates); a member of a sync group without
+// sync_group_tracking_weight tracks them with weight 0, and the address owner drops the
+// weighted ones.
 func interfaceTracks(v view, in vrrp.InstanceConfig, c *config.Instance) []config.TrackedObject {
 	var out []config.TrackedObject
-	seen := map[string]bool{}
 	g := v.groupOf(in.Name)
 	for _, t := range c.TrackInterfaces {
-		if seen[t.Name] || t.Name == in.Interface {
+		if t.Name == in.Interface {
 			continue
 		}
 		if _, ok := v.link(t.Name); !ok && !v.conf.Global.DynamicInterfaces {
 			continue
 		}
-		seen[t.Name] = true
 		switch {
 		case g != nil && !g.TrackingWeight:
 			t.Weight = 0
@@ -185,22 +184,20 @@ func interfaceTracks(v view, in vrrp.InstanceConfig, c *config.Instance) []confi
 	return out
 }
 
-// scriptTracks is the instance's track_script list as keepalived keeps it: scripts
-// that exist, each once; weighted ones are dropped by a member of a sync group without
-// sync_group_tracking_weight and by the address owner.
+// scriptTracks is the instance's track_script list as keepalived keeps it: scripts that
+// exist (the configuration has dropped duplicates); weighted ones are dropped by a
+// member of a sync group without sync_group_tracking_weight and by the address owner.
 func scriptTracks(v view, in vrrp.InstanceConfig, c *config.Instance) []config.TrackedObject {
 	known := map[string]bool{}
 	for _, s := range v.run.Scripts {
 		known[s.Name] = true
 	}
 	var out []config.TrackedObject
-	seen := map[string]bool{}
 	g := v.groupOf(in.Name)
 	for _, t := range c.TrackScripts {
-		if seen[t.Name] || !known[t.Name] {
+		if !known[t.Name] {
 			continue
 		}
-		seen[t.Name] = true
 		if t.Weight != 0 && (g != nil && !g.TrackingWeight || in.Priority == 255) {
 			continue
 		}

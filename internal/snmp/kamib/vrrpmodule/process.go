@@ -67,17 +67,16 @@ func processes(v view) []agentx.Variable {
 	return vars
 }
 
-// processTracks are the vrrp_track_process blocks refs name, as keepalived keeps
-// them: those that exist, each once. None is dropped where weights are ignored (a
-// member of a sync group without sync_group_tracking_weight, the address owner):
-// keepalived drops weighted scripts, files and BFDs there, never processes.
+// processTracks are the vrrp_track_process blocks refs name, as keepalived keeps them:
+// those that exist (the configuration has dropped duplicates). None is dropped where
+// weights are ignored (a member of a sync group without sync_group_tracking_weight, the
+// address owner): keepalived drops weighted scripts, files and BFDs there, never
+// processes.
 func (v view) processTracks(refs []vrrp.TrackRef) []trackedRow {
 	var out []trackedRow
-	seen := map[string]bool{}
 	for _, r := range refs {
 		for _, p := range v.run.TrackProcesses {
-			if p.Name == r.Name && !seen[r.Name] {
-				seen[r.Name] = true
+			if p.Name == r.Name {
 				out = append(out, trackedRow{p.Name, p.Weight, p.Reverse})
 			}
 		}

@@ -307,8 +307,6 @@ type TrackGroup struct {
 	Members []string `json:"group" kw:"group"`
 }
 
-// TrackProcess is a vrrp_track_process block: it is up while the number of running
-// processes that match lies in Quorum..QuorumMax.
 // BFDInstance is a bfd_instance: a BFD session with a neighbour, which VRRP instances
 // and sync groups track with track_bfd.
 type BFDInstance struct {
@@ -328,6 +326,8 @@ type BFDInstance struct {
 	Checker    bool          `json:"checker,omitempty" kw:"checker"`
 }
 
+// TrackProcess is a vrrp_track_process block: it is up while the number of running
+// processes that match lies in Quorum..QuorumMax.
 type TrackProcess struct {
 	Source
 	Name string `json:"name"`

@@ -929,6 +929,9 @@ func (f *finisher) virtualServers() {
 		if vs.SorryServer != nil && vs.SorryServer.Port() == 0 && vs.Port != 0 {
 			*vs.SorryServer = netip.AddrPortFrom(vs.SorryServer.Addr(), vs.Port)
 		}
+		if s := vs.SorryServer; s != nil && vs.SorryForwarding.Method != "NAT" && vs.GroupName == "" && s.Port() != vs.Port {
+			f.d.warnf(vs.Line("sorry_server"), "%s: sorry_server %s is not on the service's port; IPVS gets port %d for a %s server, as keepalived", who, s, vs.Port, vs.SorryForwarding.Method)
+		}
 		if vs.OnePacket && byAddress && vs.Protocol != "UDP" {
 			f.d.errorf(vs.Line("ops"), "%s: ops (one-packet scheduling) needs protocol UDP", who)
 		}
@@ -985,11 +988,6 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 		if rs.Port == 0 && vs.Addr.IsValid() {
 			rs.Port = vs.Port
 		}
-		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
-		if p, dup := seen[ap]; dup {
-			f.d.errorf(rs.Pos, "%s: real_server %s is already defined at line %d", who, ap, p.Line)
-		}
-		seen[ap] = rs.Pos
 		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Forwarding.Method != "TUN" && vs.Forwarding.Method != "TUN" {
 			f.d.errorf(rs.Pos, "%s: real_server %s is not of the virtual server's address family", who, rs.Addr)
 		}
@@ -1001,6 +999,22 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 		if !inherit(&rs.Forwarding, &rs.Source, "lvs_method", vsForwarding) {
 			rs.Forwarding = vs.Forwarding
 		}
+		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
+		if rs.Forwarding.Method != "NAT" && vs.GroupName == "" && rs.Port != vs.Port {
+			// A DR or TUN server forwards to the port the client asked for: keepalived
+			// gives IPVS the service's port (0 for fwmark), while its checkers still
+			// connect to the one configured.
+			ap = netip.AddrPortFrom(rs.Addr, vs.Port)
+			if vs.FwMark != 0 {
+				f.d.warnf(rs.Pos, "%s: real_server %s has a port; IPVS gets port 0 for a %s server of a fwmark service, as keepalived (its checkers connect to %d)", who, rs.Addr, rs.Forwarding.Method, rs.Port)
+			} else {
+				f.d.warnf(rs.Pos, "%s: real_server %s:%d is not on the service's port; IPVS gets port %d for a %s server, as keepalived (its checkers connect to %d)", who, rs.Addr, rs.Port, vs.Port, rs.Forwarding.Method, rs.Port)
+			}
+		}
+		if p, dup := seen[ap]; dup {
+			f.d.errorf(rs.Pos, "%s: real_server %s is already defined at line %d", who, ap, p.Line)
+		}
+		seen[ap] = rs.Pos
 		inherit(&rs.InhibitOnFailure, &rs.Source, "inhibit_on_failure", vsInhibit)
 		inherit(&rs.Alpha, &rs.Source, "alpha", vsAlpha)
 		inherit(&rs.Virtualhost, &rs.Source, "virtualhost", vsVirtualhost)

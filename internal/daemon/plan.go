@@ -411,15 +411,31 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.
 		RealServers:  make([]engine.RealServer, 0, len(vs.RealServers)),
 	}
 	if vs.SorryServer != nil {
-		out.Sorry = &engine.RealServer{Addr: rsAddr(*vs.SorryServer, key), Weight: max(vs.Weight, 1), Method: method(vs.SorryForwarding)}
+		m := method(vs.SorryForwarding)
+		out.Sorry = &engine.RealServer{Addr: ipvsAddr(*vs.SorryServer, m, key), Weight: max(vs.Weight, 1), Method: m}
 	}
 	var checks []check.RealServer
 	for _, rs := range vs.RealServers {
-		addr := rsAddr(netip.AddrPortFrom(rs.Addr, rs.Port), key)
+		configured := netip.AddrPortFrom(rs.Addr, rs.Port)
+		m := method(rs.Forwarding)
+		addr := ipvsAddr(configured, m, key)
+		// keepalived resets the port of a DR or TUN server to the service's (0 for
+		// fwmark) and knows the server by it, but its checkers, made before, still
+		// connect to the port configured (the configuration fills connect_port with
+		// it). A group's servers keep theirs.
+		checked := addr
+		if vs.Group != nil {
+			checked = rsAddr(configured, key)
+		}
+		var checkedAs netip.AddrPort
+		if checked != addr {
+			checkedAs = checked
+		}
 		out.RealServers = append(out.RealServers, engine.RealServer{
 			Addr:             addr,
+			CheckedAs:        checkedAs,
 			Weight:           rs.Weight,
-			Method:           method(rs.Forwarding),
+			Method:           m,
 			TunnelType:       rs.Forwarding.TunnelType,
 			TunnelPort:       rs.Forwarding.TunnelPort,
 			TunnelFlags:      rs.Forwarding.Checksum,
@@ -439,7 +455,7 @@ func virtualService(vs *config.VirtualServer, key table.ServiceKey, ssl *config.
 		crs := check.RealServer{
 			VS:        key,
 			VSName:    out.Name,
-			Addr:      addr,
+			Addr:      checked,
 			Weight:    rs.Weight,
 			Inhibit:   rs.InhibitOnFailure,
 			Omega:     vs.Omega,
@@ -485,8 +501,10 @@ func notifyName(vs *config.VirtualServer, key table.ServiceKey) string {
 func groupMember(evs *engine.VirtualService, vs *config.VirtualServer, first table.ServiceKey) {
 	evs.HealthFrom = first
 	for i, rs := range vs.RealServers {
-		if checked := rsAddr(netip.AddrPortFrom(rs.Addr, rs.Port), first); checked != evs.RealServers[i].Addr {
-			evs.RealServers[i].CheckedAs = checked
+		r := &evs.RealServers[i]
+		r.CheckedAs = netip.AddrPort{}
+		if checked := rsAddr(netip.AddrPortFrom(rs.Addr, rs.Port), first); checked != r.Addr {
+			r.CheckedAs = checked
 		}
 	}
 }
@@ -498,6 +516,17 @@ func rsAddr(a netip.AddrPort, key table.ServiceKey) netip.AddrPort {
 		return netip.AddrPortFrom(a.Addr(), key.Addr.Port())
 	}
 	return a
+}
+
+// ipvsAddr is where the table sends real server a of service key, as keepalived
+// programs IPVS (ipvswrapper.c, as ipvsadm for an address service): DR and TUN forward
+// to the port the client asked for, so the server takes the service's port, 0 for a
+// fwmark service; a NAT server keeps its own (rsAddr).
+func ipvsAddr(a netip.AddrPort, m table.Method, key table.ServiceKey) netip.AddrPort {
+	if m == table.Masquerade {
+		return rsAddr(a, key)
+	}
+	return netip.AddrPortFrom(a.Addr(), key.Addr.Port())
 }
 
 func scriptSpec(s *config.Script) *script.Spec {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -81,7 +82,7 @@ virtual_server fwmark 7 {
 	if vs.Service.Persistence.Timeout != 120*time.Second || vs.Service.Persistence.PrefixLen != 24 {
 		t.Errorf("persistence = %+v", vs.Service.Persistence)
 	}
-	if vs.Quorum != 2 || vs.Hysteresis != 1 || vs.Sorry == nil || vs.Sorry.Addr != netip.MustParseAddrPort("10.0.0.99:8080") || vs.Sorry.Method != table.Route {
+	if vs.Quorum != 2 || vs.Hysteresis != 1 || vs.Sorry == nil || vs.Sorry.Addr != netip.MustParseAddrPort("10.0.0.99:80") || vs.Sorry.Method != table.Route {
 		t.Errorf("quorum/sorry = %d %d %+v", vs.Quorum, vs.Hysteresis, vs.Sorry)
 	}
 	rs1, rs2 := vs.RealServers[0], vs.RealServers[1]
@@ -118,6 +119,57 @@ virtual_server fwmark 7 {
 	mo := misc.Options.(*check.MiscOptions)
 	if strings.Join(mo.Argv, " ") != "/bin/check arg1" || !mo.Dynamic || *misc.Timing.Retry != 0 {
 		t.Errorf("MISC_CHECK = %+v %+v", misc, mo)
+	}
+}
+
+// TestPlanRealServerPorts: the table sends to a DR or TUN server at the port of its
+// address service, and at port 0 for a fwmark service, as keepalived programs IPVS; the
+// server is known (checks, notifications) by that address, but its checkers connect to
+// the port configured, as keepalived's, made before it resets the port. A NAT server
+// keeps its port, and one without takes the service's. A group's servers are known by
+// their configured address, the table's port being each member's.
+func TestPlanRealServerPorts(t *testing.T) {
+	for _, tc := range []struct {
+		name, vs, rs string
+		table, known string
+		connect      uint16 // the port the checker connects to
+	}{
+		{"DR, other port", "192.0.2.10 80", "10.0.0.1 8080 {\n lvs_method DR", "10.0.0.1:80", "10.0.0.1:80", 8080},
+		{"DR, same port", "192.0.2.10 80", "10.0.0.1 80 {\n lvs_method DR", "10.0.0.1:80", "10.0.0.1:80", 80},
+		{"TUN, no port", "192.0.2.10 80", "10.0.0.1 {\n lvs_method TUN", "10.0.0.1:80", "10.0.0.1:80", 80},
+		{"DR, fwmark", "fwmark 7", "10.0.0.1 80 {\n lvs_method DR", "10.0.0.1:0", "10.0.0.1:0", 80},
+		{"NAT, other port", "192.0.2.10 80", "10.0.0.1 8080 {\n lvs_method NAT", "10.0.0.1:8080", "10.0.0.1:8080", 8080},
+		{"NAT, no port", "192.0.2.10 80", "10.0.0.1 {\n lvs_method NAT", "10.0.0.1:80", "10.0.0.1:80", 80},
+		{"NAT, fwmark", "fwmark 7", "10.0.0.1 8080 {\n lvs_method NAT", "10.0.0.1:8080", "10.0.0.1:8080", 8080},
+		{"group, DR", "group G", "10.0.0.1 8080 {\n lvs_method DR", "10.0.0.1:443", "10.0.0.1:8080", 8080},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(parse(t, fmt.Sprintf(`
+virtual_server_group G {
+    192.0.2.20 443
+}
+virtual_server %s {
+    protocol TCP
+    real_server %s
+        TCP_CHECK {
+        }
+    }
+}`, tc.vs, tc.rs)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, c := p.Spec.Services[0].RealServers[0], p.Checks[0]
+			known := rs.Addr
+			if rs.CheckedAs.IsValid() {
+				known = rs.CheckedAs
+			}
+			if rs.Addr.String() != tc.table || known.String() != tc.known || c.Addr.String() != tc.known {
+				t.Errorf("table %s, engine knows it as %s, checks as %s; want %s, %s", rs.Addr, known, c.Addr, tc.table, tc.known)
+			}
+			if got := c.Checkers[0].ConnectPort; got != tc.connect {
+				t.Errorf("the checker connects to port %d, want %d", got, tc.connect)
+			}
+		})
 	}
 }
 

@@ -335,8 +335,13 @@ type RealServerStatus struct {
 	// weight, or what SetWeight made it (keepalived's effective weight).
 	EffectiveWeight int
 	TableWeight     int // weight in the table now; -1 when not in the table
-	Reason          string
-	Since           time.Time
+	// CheckedVS and CheckedAddr are what the checkers report the server's health
+	// under (check.ServerStatus's VS and RS): a group member's first member, and an
+	// address other than Addr where the table's port is not the configured one.
+	CheckedVS   table.ServiceKey
+	CheckedAddr netip.AddrPort
+	Reason      string
+	Since       time.Time
 }
 
 // Status is a snapshot for the status API, `govs status` and the dashboard.
@@ -372,7 +377,9 @@ func (s *state) status() Status {
 		}
 		for j, rs := range vs.RealServers {
 			h := s.healthOf[i][j]
-			rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, EffectiveWeight: h.weightOf(&rs), TableWeight: -1, Reason: h.reason, Since: h.since}
+			id := vs.healthID(&rs)
+			rst := RealServerStatus{Addr: rs.Addr, Up: h.up, Weight: rs.Weight, EffectiveWeight: h.weightOf(&rs), TableWeight: -1,
+				CheckedVS: id.service, CheckedAddr: id.addr, Reason: h.reason, Since: h.since}
 			// Few destinations per service: a scan beats building a map.
 			if k := slices.IndexFunc(dests, func(d table.Dest) bool { return d.Addr == rs.Addr }); k >= 0 {
 				rst.TableWeight = dests[k].Weight

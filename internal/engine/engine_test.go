@@ -424,6 +424,18 @@ func TestGroupNotifiesOnce(t *testing.T) {
 	if err := e.Load(ctx, sp); err != nil {
 		t.Fatal(err)
 	}
+	// The status names where each server's checks report: the first member, and its
+	// port for rs1 checked as CheckedAs.
+	st, err := e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Services[1].RealServers[0]; got.CheckedVS != vip || got.CheckedAddr != netip.AddrPortFrom(rs1.Addr(), vip.Addr.Port()) {
+		t.Errorf("second member's rs1 reports under %s %s, want %s %s", got.CheckedVS, got.CheckedAddr, vip, netip.AddrPortFrom(rs1.Addr(), vip.Addr.Port()))
+	}
+	if got := st.Services[1].RealServers[1]; got.CheckedVS != vip || got.CheckedAddr != rs2 {
+		t.Errorf("second member's rs2 reports under %s %s, want %s %s", got.CheckedVS, got.CheckedAddr, vip, rs2)
+	}
 	// rs1 fails as the first member checks it: both members lose it, and the quorum.
 	if err := e.Health(ctx, HealthEvent{Service: vip, RS: rs1, Up: false, Weight: -1}); err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func newFake() *fakeDaemon {
 	return &fakeDaemon{snap: status.Build(status.Input{
 		Node: "lb1", Version: "9.9", Time: now, Started: now.Add(-time.Hour),
 		Engine: engine.Status{Services: []engine.ServiceStatus{{Key: svcKey, Quorum: true, RealServers: []engine.RealServerStatus{
-			{Addr: rs1, Up: true, Weight: 2}, {Addr: rs2, Up: false, Weight: 1},
+			{Addr: rs1, CheckedVS: svcKey, CheckedAddr: rs1, Up: true, Weight: 2}, {Addr: rs2, CheckedVS: svcKey, CheckedAddr: rs2, Up: false, Weight: 1},
 		}}}},
 		Table: table.Table{Services: []table.Service{{ServiceKey: svcKey, Scheduler: "wlc", Dests: []table.Dest{{Addr: rs1, Weight: 2}}}}},
 		Stats: table.Stats{Services: []table.ServiceStats{{Key: svcKey,

@@ -213,9 +213,7 @@ for who in keepalived govs; do
 		setw 4.1.7.1.1 i 5; setw 4.1.7.3.2 u 5; setw 4.1.7.9.1 i 5; setw 4.1.8.3.2 u 5; setw 3.1.60.1 i 5
 	} > /tmp/set.$who
 	sleep 1
-	# (keepalived gives a fwmark service's DR server port 0, govs its configured port:
-	# a difference of its own, left out here)
-	ipvsadm -S -n | sed 's/^\(-a -f [0-9]* -r [0-9.]*\):[0-9]* -g/\1 -g/' | sort > /tmp/ipvs.set.$who
+	ipvsadm -S -n | sort > /tmp/ipvs.set.$who
 	walk $ROOT.4.1.7 > /tmp/walk.set.$who
 	traps set
 	kill $(cat /tmp/r3b.pid)

@@ -222,7 +222,7 @@ func services(in Input) []Service {
 		svc := service(es.Key, t, inTable, stats[es.Key])
 		svc.Configured, svc.Quorum = true, es.Quorum
 		for _, rs := range es.RealServers {
-			svc.RealServers = append(svc.RealServers, realServer(rs, t, stats[es.Key], checks[es.Key][rs.Addr]))
+			svc.RealServers = append(svc.RealServers, realServer(rs, t, stats[es.Key], checks[rs.CheckedVS][rs.CheckedAddr]))
 		}
 		out = append(out, svc)
 	}

@@ -39,12 +39,12 @@ func fixture() Input {
 		Engine: engine.Status{
 			Services: []engine.ServiceStatus{
 				{Key: web, Quorum: true, RealServers: []engine.RealServerStatus{
-					{Addr: ap("10.0.0.1:8080"), Up: true, Weight: 3, TableWeight: 3, Reason: "initial state", Since: t0.Add(-90 * time.Minute)},
-					{Addr: ap("10.0.0.2:8080"), Up: false, Weight: 2, TableWeight: -1, Reason: "HTTP_GET: status 503", Since: t0.Add(-2 * time.Minute)},
-					{Addr: ap("10.0.0.3:8080"), Up: true, Weight: 1, TableWeight: 0, Reason: "initial state", Since: t0.Add(-90 * time.Minute)},
+					{Addr: ap("10.0.0.1:8080"), CheckedVS: web, CheckedAddr: ap("10.0.0.1:8080"), Up: true, Weight: 3, TableWeight: 3, Reason: "initial state", Since: t0.Add(-90 * time.Minute)},
+					{Addr: ap("10.0.0.2:8080"), CheckedVS: web, CheckedAddr: ap("10.0.0.2:8080"), Up: false, Weight: 2, TableWeight: -1, Reason: "HTTP_GET: status 503", Since: t0.Add(-2 * time.Minute)},
+					{Addr: ap("10.0.0.3:8080"), CheckedVS: web, CheckedAddr: ap("10.0.0.3:8080"), Up: true, Weight: 1, TableWeight: 0, Reason: "initial state", Since: t0.Add(-90 * time.Minute)},
 				}},
 				{Key: dns, Quorum: false, RealServers: []engine.RealServerStatus{
-					{Addr: ap("[2001:db8::1]:53"), Up: false, Weight: 1, TableWeight: -1, Reason: "DNS_CHECK: timeout", Since: t0.Add(-time.Minute)},
+					{Addr: ap("[2001:db8::1]:53"), CheckedVS: dns, CheckedAddr: ap("[2001:db8::1]:53"), Up: false, Weight: 1, TableWeight: -1, Reason: "DNS_CHECK: timeout", Since: t0.Add(-time.Minute)},
 				}},
 			},
 			Events: []engine.Event{

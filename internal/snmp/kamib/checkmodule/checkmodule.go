@@ -177,7 +177,7 @@ func (m *MIB) rowsOf(cfg *config.Config, live Live) []vsRow {
 				if st.Up && st.TableWeight >= 0 {
 					row.weight = st.TableWeight
 				}
-				if c, ok := checks[r.live.Key][st.Addr]; ok {
+				if c, ok := checks[st.CheckedVS][st.CheckedAddr]; ok {
 					for _, ch := range c.Checkers {
 						if !ch.Up {
 							row.failed++

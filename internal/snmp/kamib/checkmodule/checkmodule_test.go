@@ -87,10 +87,10 @@ func fixture(t *testing.T) *MIB {
 	live := Live{
 		Services: []engine.ServiceStatus{
 			// The quorum down, the sorry server alone is in the table.
-			{Key: vs1, Quorum: false, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 2, EffectiveWeight: 2, TableWeight: -1},
-				{Addr: rs2, Weight: 1, EffectiveWeight: 1, TableWeight: -1}}},
-			{Key: fwm, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: rs1, Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
-			{Key: grp, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: netip.MustParseAddrPort("10.0.0.4:80"), Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
+			{Key: vs1, Quorum: false, RealServers: []engine.RealServerStatus{{Addr: rs1, CheckedVS: vs1, CheckedAddr: rs1, Up: true, Weight: 2, EffectiveWeight: 2, TableWeight: -1},
+				{Addr: rs2, CheckedVS: vs1, CheckedAddr: rs2, Weight: 1, EffectiveWeight: 1, TableWeight: -1}}},
+			{Key: fwm, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: rs1, CheckedVS: fwm, CheckedAddr: rs1, Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
+			{Key: grp, Quorum: true, RealServers: []engine.RealServerStatus{{Addr: netip.MustParseAddrPort("10.0.0.4:80"), CheckedVS: grp, CheckedAddr: netip.MustParseAddrPort("10.0.0.4:80"), Up: true, Weight: 1, EffectiveWeight: 1, TableWeight: 1}}},
 		},
 		Stats: table.Stats{Services: []table.ServiceStats{{Key: vs1, Counters: table.Counters{Conns: 7, InBytes: 1 << 40}, Rates: table.Rates{CPS: 5<<32 | 3},
 			Dests: []table.DestStats{{Addr: rs1, ActiveConn: 2, PersistConn: 1, Counters: table.Counters{InPkts: 1<<32 + 4}}}}}},

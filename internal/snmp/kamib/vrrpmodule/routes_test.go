@@ -2,7 +2,6 @@ package vrrpmodule
 
 import (
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/govs/govs/internal/config"
@@ -48,10 +47,7 @@ func TestRoutesAndRules(t *testing.T) {
 		},
 		status: []vrrp.InstanceStatus{{Name: "A", State: vrrp.StateMaster}, {Name: "B", State: vrrp.StateBackup}},
 	}
-	got := map[string]any{}
-	for _, v := range module(node, &config.Config{}).Variables() {
-		got[v.Name.String()] = v.Value
-	}
+	got := byName(module(node, &config.Config{}).Variables())
 	r := kamib.VRRPRoot.String() + "."
 	for _, tc := range []struct {
 		name string
@@ -157,21 +153,6 @@ func TestRoutesAndRules(t *testing.T) {
 		{"backup's rule: IPv6, not set", "8.1.7.2.1", int32(2)},
 		{"IPv6 source type", "8.1.12.2.1", int32(2)},
 	} {
-		v, ok := got[r+tc.oid]
-		switch {
-		case tc.want == nil && ok:
-			t.Errorf("%s (%s) = %v, want absent", tc.name, tc.oid, v)
-		case tc.want == nil:
-		case !ok:
-			t.Errorf("%s (%s) absent, want %v", tc.name, tc.oid, tc.want)
-		default:
-			if b, isBytes := tc.want.([]byte); isBytes {
-				if gb, _ := v.([]byte); !slices.Equal(gb, b) {
-					t.Errorf("%s (%s) = %q, want %q", tc.name, tc.oid, v, b)
-				}
-			} else if v != tc.want {
-				t.Errorf("%s (%s) = %#v, want %#v", tc.name, tc.oid, v, tc.want)
-			}
-		}
+		t.Run(tc.name, func(t *testing.T) { expectVar(t, got, r+tc.oid, tc.want) })
 	}
 }

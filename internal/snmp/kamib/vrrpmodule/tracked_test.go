@@ -1,12 +1,10 @@
 package vrrpmodule
 
 import (
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/govs/govs/internal/config"
-	"github.com/govs/govs/internal/snmp/agentx"
 	"github.com/govs/govs/internal/snmp/kamib"
 	"github.com/govs/govs/internal/vrrp"
 )
@@ -57,10 +55,7 @@ func trackedFixture() (*fakeNode, *config.Config) {
 
 func TestTrackedProcessAndBFDTables(t *testing.T) {
 	node, conf := trackedFixture()
-	got := map[string]agentx.Variable{}
-	for _, v := range module(node, conf).Variables() {
-		got[v.Name.String()] = v
-	}
+	got := byName(module(node, conf).Variables())
 	r := kamib.VRRPRoot.String() + "."
 	for _, tc := range []struct {
 		name string
@@ -128,23 +123,6 @@ func TestTrackedProcessAndBFDTables(t *testing.T) {
 		{"group keeps a weighted BFD", "19.1.2.1.2", []byte("bfd_a")},
 		{"group: BFD for checkers only dropped", "19.1.2.1.3", nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			v, ok := got[r+tc.oid]
-			switch {
-			case tc.want == nil && ok:
-				t.Errorf("%s = %v, want absent", tc.oid, v.Value)
-			case tc.want == nil:
-			case !ok:
-				t.Errorf("%s absent, want %v", tc.oid, tc.want)
-			default:
-				if b, isBytes := tc.want.([]byte); isBytes {
-					if gb, _ := v.Value.([]byte); !slices.Equal(gb, b) {
-						t.Errorf("%s = %q, want %q", tc.oid, v.Value, b)
-					}
-				} else if v.Value != tc.want {
-					t.Errorf("%s = %#v, want %#v", tc.oid, v.Value, tc.want)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectVar(t, got, r+tc.oid, tc.want) })
 	}
 }

@@ -85,11 +85,7 @@ func module(node Node, conf *config.Config) *Module {
 
 func TestVariables(t *testing.T) {
 	node, conf := fixture()
-	vars := module(node, conf).Variables()
-	got := map[string]agentx.Variable{}
-	for _, v := range vars {
-		got[v.Name.String()] = v
-	}
+	got := byName(module(node, conf).Variables())
 	r := kamib.VRRPRoot.String() + "."
 	for _, tc := range []struct {
 		name string
@@ -166,24 +162,7 @@ func TestVariables(t *testing.T) {
 		{"group tracked script: unknown one dropped", "15.1.2.1.1", []byte("chk")},
 		{"group tracked script reverse", "15.1.4.1.1", int32(1)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			v, ok := got[r+tc.oid]
-			switch {
-			case tc.want == nil && ok:
-				t.Errorf("%s = %v, want absent", tc.oid, v.Value)
-			case tc.want == nil:
-			case !ok:
-				t.Errorf("%s absent, want %v", tc.oid, tc.want)
-			default:
-				if b, isBytes := tc.want.([]byte); isBytes {
-					if gb, _ := v.Value.([]byte); !slices.Equal(gb, b) {
-						t.Errorf("%s = %q, want %q", tc.oid, v.Value, b)
-					}
-				} else if v.Value != tc.want {
-					t.Errorf("%s = %#v, want %#v", tc.oid, v.Value, tc.want)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectVar(t, got, r+tc.oid, tc.want) })
 	}
 }
 
@@ -288,5 +267,35 @@ func TestStateChanged(t *testing.T) {
 	m.Traps = false
 	if ns := m.StateChanged(vrrp.StateChange{Instance: "B", To: vrrp.StateBackup}); ns != nil {
 		t.Errorf("notifications without enable_traps: %v", ns)
+	}
+}
+
+// byName indexes variables by their OID's text.
+func byName(vars []agentx.Variable) map[string]any {
+	got := map[string]any{}
+	for _, v := range vars {
+		got[v.Name.String()] = v.Value
+	}
+	return got
+}
+
+// expectVar checks variable name in got: absent where want is nil, else of value want.
+func expectVar(t *testing.T, got map[string]any, name string, want any) {
+	t.Helper()
+	v, ok := got[name]
+	switch {
+	case want == nil && ok:
+		t.Errorf("%s = %v, want absent", name, v)
+	case want == nil:
+	case !ok:
+		t.Errorf("%s absent, want %v", name, want)
+	default:
+		if b, isBytes := want.([]byte); isBytes {
+			if gb, _ := v.([]byte); !slices.Equal(gb, b) {
+				t.Errorf("%s = %q, want %q", name, v, b)
+			}
+		} else if v != want {
+			t.Errorf("%s = %#v, want %#v", name, v, want)
+		}
 	}
 }

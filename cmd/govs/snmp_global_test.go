@@ -133,3 +133,20 @@ vrrp_instance VI_1 {
 		})
 	}
 }
+
+// startKeepalivedPeer runs keepalived -P with the configuration file conf on a host
+// "peer" of h's LAN at 10.61.0.2/24, its pid files beside conf. It is stopped when the
+// test ends, which fails if it does not stop.
+func startKeepalivedPeer(t *testing.T, h *testutil.Host, conf string) (*testutil.Host, *testutil.SyncBuffer) {
+	t.Helper()
+	dir := filepath.Dir(conf)
+	peer := h.LAN().AddHost("peer", "10.61.0.2/24")
+	cmd, logs := peer.Start("keepalived", "-n", "-l", "-D", "-P", "-f", conf, "-p", filepath.Join(dir, "pk.pid"), "-r", filepath.Join(dir, "pv.pid"))
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if !peer.WaitExit(cmd, 15*time.Second) {
+			t.Errorf("the peer did not stop:\n%s", logs.String())
+		}
+	})
+	return peer, logs
+}

@@ -107,14 +107,7 @@ func TestKeepalivedMIBRoutesAsKeepalived(t *testing.T) {
 	if err := os.WriteFile(peerConf, []byte(kaRoutesPeer), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	peer := h.LAN().AddHost("peer", "10.61.0.2/24")
-	peerCmd, peerLogs := peer.Start("keepalived", "-n", "-l", "-D", "-P", "-f", peerConf, "-p", filepath.Join(dir, "pk.pid"), "-r", filepath.Join(dir, "pv.pid"))
-	defer func() {
-		peerCmd.Process.Signal(syscall.SIGTERM)
-		if !peer.WaitExit(peerCmd, 15*time.Second) {
-			t.Errorf("the peer did not stop:\n%s", peerLogs.String())
-		}
-	}()
+	peer, peerLogs := startKeepalivedPeer(t, h, peerConf)
 	if !testutil.Eventually(20*time.Second, func() bool {
 		out, _ := peer.Exec("ip", "addr", "show", "dev", "eth0")
 		return strings.Contains(out, "10.61.0.111/24")

@@ -88,14 +88,7 @@ func TestKeepalivedMIBSetAsKeepalived(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	peer := h.LAN().AddHost("peer", "10.61.0.2/24")
-	peerCmd, peerLogs := peer.Start("keepalived", "-n", "-l", "-D", "-P", "-f", peerConf, "-p", filepath.Join(dir, "pk.pid"), "-r", filepath.Join(dir, "pv.pid"))
-	defer func() {
-		peerCmd.Process.Signal(syscall.SIGTERM)
-		if !peer.WaitExit(peerCmd, 15*time.Second) {
-			t.Errorf("the peer did not stop:\n%s", peerLogs.String())
-		}
-	}()
+	startKeepalivedPeer(t, h, peerConf)
 
 	const (
 		table = ".1.3.6.1.4.1.9586.100.5.2.3"

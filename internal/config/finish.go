@@ -929,7 +929,7 @@ func (f *finisher) virtualServers() {
 		if vs.SorryServer != nil && vs.SorryServer.Port() == 0 && vs.Port != 0 {
 			*vs.SorryServer = netip.AddrPortFrom(vs.SorryServer.Addr(), vs.Port)
 		}
-		if s := vs.SorryServer; s != nil && vs.SorryForwarding.Method != "NAT" && vs.GroupName == "" && s.Port() != vs.Port {
+		if s := vs.SorryServer; s != nil && vs.KeptAddr(*s, vs.SorryForwarding) != *s {
 			f.d.warnf(vs.Line("sorry_server"), "%s: sorry_server %s is not on the service's port; IPVS gets port %d for a %s server, as keepalived", who, s, vs.Port, vs.SorryForwarding.Method)
 		}
 		if vs.OnePacket && byAddress && vs.Protocol != "UDP" {
@@ -999,12 +999,10 @@ func (f *finisher) realServers(vs *VirtualServer, who string) {
 		if !inherit(&rs.Forwarding, &rs.Source, "lvs_method", vsForwarding) {
 			rs.Forwarding = vs.Forwarding
 		}
-		ap := netip.AddrPortFrom(rs.Addr, rs.Port)
-		if rs.Forwarding.Method != "NAT" && vs.GroupName == "" && rs.Port != vs.Port {
-			// A DR or TUN server forwards to the port the client asked for: keepalived
-			// gives IPVS the service's port (0 for fwmark), while its checkers still
-			// connect to the one configured.
-			ap = netip.AddrPortFrom(rs.Addr, vs.Port)
+		// keepalived gives IPVS a DR or TUN server at the service's port, while its
+		// checkers still connect to the one configured.
+		ap := vs.KeptAddr(netip.AddrPortFrom(rs.Addr, rs.Port), rs.Forwarding)
+		if ap.Port() != rs.Port {
 			if vs.FwMark != 0 {
 				f.d.warnf(rs.Pos, "%s: real_server %s has a port; IPVS gets port 0 for a %s server of a fwmark service, as keepalived (its checkers connect to %d)", who, rs.Addr, rs.Forwarding.Method, rs.Port)
 			} else {

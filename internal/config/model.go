@@ -665,6 +665,23 @@ type VirtualServer struct {
 	DynamicFeedback *DynamicFeedback `json:"dynamic_feedback,omitempty" kw:"dynamic_feedback"`
 }
 
+// KeptAddr is real server address a, forwarded by fwd, as keepalived keeps it once it
+// has checked the configuration (check_data.c): a NAT server without a port takes the
+// service's; a DR or TUN server takes the service's port, 0 for a fwmark service, as
+// IPVS forwards to the port the client asked for. A group's servers keep theirs.
+func (vs *VirtualServer) KeptAddr(a netip.AddrPort, fwd Forwarding) netip.AddrPort {
+	switch {
+	case vs.GroupName != "":
+		return a
+	case fwd.Method == "NAT" || fwd.Method == "":
+		if vs.FwMark == 0 && a.Port() == 0 {
+			return netip.AddrPortFrom(a.Addr(), vs.Port)
+		}
+		return a
+	}
+	return netip.AddrPortFrom(a.Addr(), vs.Port) // vs.Port is 0 for a fwmark service
+}
+
 // DynamicFeedback is a virtual server's dynamic_feedback block (a govs extension): real
 // server weights scaled from an agent's answers and check latency. The fields map one
 // to one onto check.Feedback, with one difference: a MinPercent of 0 here is 0 %

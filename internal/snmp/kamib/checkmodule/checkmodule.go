@@ -157,7 +157,7 @@ func (m *MIB) rowsOf(cfg *config.Config, live Live) []vsRow {
 			}
 		}
 		if vs.SorryServer != nil {
-			sorry := rsRow{addr: shownAddr(*vs.SorryServer, vs, vs.SorryForwarding), fwd: vs.SorryForwarding}
+			sorry := rsRow{addr: vs.KeptAddr(*vs.SorryServer, vs.SorryForwarding), fwd: vs.SorryForwarding}
 			sorry.stats = destStats(r.stats, *vs.SorryServer)
 			r.rss = append(r.rss, sorry)
 		}
@@ -165,7 +165,7 @@ func (m *MIB) rowsOf(cfg *config.Config, live Live) []vsRow {
 		known := len(r.live.RealServers) == len(vs.RealServers)
 		for j, rs := range vs.RealServers {
 			row := rsRow{rs: rs, fwd: rs.Forwarding, weight: rs.Weight}
-			row.addr = shownAddr(netip.AddrPortFrom(rs.Addr, rs.Port), vs, rs.Forwarding)
+			row.addr = vs.KeptAddr(netip.AddrPortFrom(rs.Addr, rs.Port), rs.Forwarding)
 			if known {
 				st := &r.live.RealServers[j]
 				row.up, row.live = st.Up, st
@@ -218,25 +218,6 @@ func addCounters(a, b table.Counters) table.Counters {
 
 func addRates(a, b table.Rates) table.Rates {
 	return table.Rates{CPS: a.CPS + b.CPS, InPPS: a.InPPS + b.InPPS, OutPPS: a.OutPPS + b.OutPPS, InBPS: a.InBPS + b.InBPS, OutBPS: a.OutBPS + b.OutBPS}
-}
-
-// shownAddr is a real server's address as keepalived keeps it after checking the
-// configuration: a NAT server without a port takes its virtual server's; a DR or TUN
-// server of a fwmark service loses its port, and one of an address service takes the
-// service's port (IPVS forwards to the port the client asked for). Groups keep theirs.
-func shownAddr(a netip.AddrPort, vs *config.VirtualServer, fwd config.Forwarding) netip.AddrPort {
-	switch {
-	case vs.Group != nil:
-		return a
-	case fwd.Method == "NAT" || fwd.Method == "":
-		if vs.FwMark == 0 && a.Port() == 0 {
-			return netip.AddrPortFrom(a.Addr(), vs.Port)
-		}
-		return a
-	case vs.FwMark != 0:
-		return netip.AddrPortFrom(a.Addr(), 0)
-	}
-	return netip.AddrPortFrom(a.Addr(), vs.Port)
 }
 
 // alive counts the real servers up: virtualServerRealUp.

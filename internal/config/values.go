@@ -288,29 +288,40 @@ func weightKind(lo, hi int) kind {
 	}}
 }
 
-// trackedKind is a track_* block entry: NAME [weight N] [reverse|noreverse].
+// trackedKind is a track_* block entry: NAME [weight N [reverse|noreverse]]. The order
+// is keepalived's (alloc_track_*): it reads reverse only after a weight and drops an
+// entry that starts with anything but weight, so "NAME reverse" is refused here rather
+// than tracked the other way round.
 func trackedKind(lo, hi int) kind {
-	return kind{doc: fmt.Sprintf("{ NAME [weight %d..%d] [reverse] … }", lo, hi), entry: func(t []Token) (any, error) {
+	return kind{doc: fmt.Sprintf("{ NAME [weight %d..%d [reverse|noreverse]] … }", lo, hi), entry: func(t []Token) (any, error) {
 		o := TrackedObject{Name: t[0].Text}
-		for i := 1; i < len(t); i++ {
-			switch t[i].Text {
-			case "weight":
-				if i+1 >= len(t) {
-					return nil, argErrorf(i, "weight needs a value")
-				}
-				n, err := parseIntRange(t[i+1].Text, i+1, lo, hi)
-				if err != nil {
-					return nil, err
-				}
-				o.Weight, o.WeightSet = n, true
-				i++
-			case "reverse":
-				o.Reverse, o.ReverseSet = true, true
-			case "noreverse", "no_reverse":
-				o.Reverse, o.ReverseSet = false, true
-			default:
-				return nil, argErrorf(i, "unexpected %q; expected weight N or reverse", t[i].Text)
-			}
+		if len(t) == 1 {
+			return o, nil
+		}
+		if t[1].Text != "weight" {
+			return nil, argErrorf(1, "unexpected %q; expected weight N [reverse|noreverse] after the name", t[1].Text)
+		}
+		if len(t) == 2 {
+			return nil, argErrorf(1, "weight needs a value")
+		}
+		n, err := parseIntRange(t[2].Text, 2, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		o.Weight, o.WeightSet = n, true
+		if len(t) == 3 {
+			return o, nil
+		}
+		switch t[3].Text {
+		case "reverse":
+			o.Reverse, o.ReverseSet = true, true
+		case "noreverse":
+			o.Reverse, o.ReverseSet = false, true
+		default:
+			return nil, argErrorf(3, "unexpected %q; expected reverse or noreverse after the weight", t[3].Text)
+		}
+		if len(t) > 4 {
+			return nil, argErrorf(4, "unexpected %q after %s", t[4].Text, t[3].Text)
 		}
 		return o, nil
 	}}

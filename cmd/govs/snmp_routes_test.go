@@ -14,7 +14,8 @@ import (
 
 // kaRoutesConf has static routes and rules, a MASTER instance whose virtual routes are
 // plain, via a gateway with metric, table, scope and src, IPv6, multipath, a lone next
-// hop, and unreachable without a device, with rules on from, to, not, goto, iif,
+// hop, unreachable without a device, and one the kernel refuses (its gateway is on no
+// network of the host), as is a static one; with rules on from, to, not, goto, iif,
 // fwmark, IPv6 and oif, and a BACKUP instance (its peer has the higher priority) with
 // a route and a rule. %s is the AgentX socket.
 const kaRoutesConf = `global_defs {
@@ -28,6 +29,7 @@ static_routes {
   10.70.3.0/24 dev eth0 scope link tos 0x10 realms 3/4
   blackhole 10.70.4.0/24
   10.70.7.0/24 via 10.61.0.254 dev eth0 no_track protocol bird
+  10.70.8.0/24 via 10.99.0.254 dev eth0
 }
 static_rules {
   from 10.71.0.0/16 table 100 priority 100
@@ -51,6 +53,7 @@ vrrp_instance VI_M {
     10.82.0.0/16 nexthop via 10.61.0.250 dev eth0 weight 2 nexthop via 10.62.0.250 dev eth1 onlink
     10.84.0.0/16 nexthop via 10.61.0.251 dev eth0
     unreachable 10.83.0.0/16
+    10.89.0.0/16 via 10.99.0.254 dev eth0
   }
   virtual_rules {
     from 10.85.0.0/16 to 10.86.0.0/16 table 100 priority 200
@@ -141,9 +144,10 @@ func TestKeepalivedMIBRoutesAsKeepalived(t *testing.T) {
 		t.Errorf("walks differ:\ngovs:\n%s\nkeepalived:\n%s", gv, ka)
 	}
 	// The rows compared are there: static ones (instance 0), VI_M's set, VI_B's not,
-	// the next hops, the rules.
+	// those the kernel refused not set, the next hops, the rules.
 	for _, row := range []string{
 		".5.2.7.1.3.0.5 = Hex-STRING", ".5.2.7.1.14.1.6 = INTEGER: 1", ".5.2.7.1.14.2.1 = INTEGER: 2",
+		".5.2.7.1.14.0.1 = INTEGER: 1", ".5.2.7.1.14.0.6 = INTEGER: 2", ".5.2.7.1.14.1.7 = INTEGER: 2",
 		".5.2.11.1.3.1.4.2 = Hex-STRING", ".5.2.11.1.3.1.5.1 = Hex-STRING",
 		".5.2.8.1.2.0.4 = STRING", ".5.2.8.1.7.1.5 = INTEGER: 1", ".5.2.8.1.7.2.1 = INTEGER: 2",
 	} {

@@ -125,13 +125,8 @@ func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error
 		}
 	}
 	if routes {
-		list, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: rtprotKeepalived},
-			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
-		if err != nil {
-			return nil, fmt.Errorf("listing routes: %w", err)
-		}
-		for i := range list {
-			ks.routes[routeKey(&list[i])] = true
+		if err := ks.readRoutes(h, rtprotKeepalived); err != nil {
+			return nil, err
 		}
 	}
 	if rules {
@@ -140,6 +135,19 @@ func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error
 		}
 	}
 	return ks, nil
+}
+
+// readRoutes adds the routes of every table marked with protocol proto.
+func (ks *kernelState) readRoutes(h *netlink.Handle, proto uint8) error {
+	list, err := h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: netlink.RouteProtocol(proto)},
+		netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+	if err != nil {
+		return fmt.Errorf("listing routes: %w", err)
+	}
+	for i := range list {
+		ks.routes[routeKey(&list[i])] = true
+	}
+	return nil
 }
 
 // hasIP says whether interface index has address a.

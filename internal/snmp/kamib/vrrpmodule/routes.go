@@ -14,21 +14,23 @@ import (
 // does not keep (a route's from, expires, pref and encap, a next hop's realms and
 // encap, a rule's l3mdev) are never there: govs refuses or ignores those words.
 
-// listed is one instance's routes or rules (instance 0: the static ones) and whether
-// they are in: static ones for the node's whole life, virtual ones while the instance
-// is master. keepalived's flag also says that adding them succeeded; the node does not
-// tell which entries failed to go in (it logs them).
+// listed is one instance's routes or rules (instance 0: the static ones), whether they
+// are meant to be in (static ones for the node's whole life, virtual ones while the
+// instance is master) and the device of a route that names none. An entry shows as set
+// when it is meant to be in and the kernel has it, as keepalived's flag, which says
+// that adding it succeeded.
 type listed[T any] struct {
 	instance uint32
 	entries  []T
-	set      bool
+	wanted   bool
+	dev      string
 }
 
 // lists are the static entries, then each instance's (of).
 func lists[T any](v view, static []T, of func(vrrp.InstanceConfig) []T) []listed[T] {
-	out := []listed[T]{{0, static, true}}
+	out := []listed[T]{{0, static, true, ""}}
 	for i, in := range v.run.Instances {
-		out = append(out, listed[T]{uint32(i + 1), of(in), v.isMaster(in.Name)})
+		out = append(out, listed[T]{uint32(i + 1), of(in), v.isMaster(in.Name), in.Interface})
 	}
 	return out
 }
@@ -52,7 +54,7 @@ func routes(v view) []agentx.Variable {
 	var vars []agentx.Variable
 	for _, l := range routeLists(v) {
 		for j, r := range l.entries {
-			vars = append(vars, routeVars(v, []uint32{l.instance, uint32(j + 1)}, r, l.set)...)
+			vars = append(vars, routeVars(v, []uint32{l.instance, uint32(j + 1)}, r, l.wanted && v.hasRoute(r, l.dev))...)
 		}
 	}
 	return vars
@@ -193,7 +195,7 @@ func rules(v view) []agentx.Variable {
 	var vars []agentx.Variable
 	for _, l := range lists(v, v.run.Static.Rules, func(in vrrp.InstanceConfig) []vrrp.Rule { return in.Rules }) {
 		for j, r := range l.entries {
-			vars = append(vars, ruleVars([]uint32{l.instance, uint32(j + 1)}, r, l.set)...)
+			vars = append(vars, ruleVars([]uint32{l.instance, uint32(j + 1)}, r, l.wanted && v.hasRule(r))...)
 		}
 	}
 	return vars

@@ -10,7 +10,9 @@ import (
 )
 
 // TestRoutesAndRules: the static routes and rules are instance 0, each instance's
-// virtual ones follow under its position; columns of what is not set are absent.
+// virtual ones follow under its position; columns of what is not set are absent. An
+// entry is set when it is meant to be in (static, or its instance master) and the
+// kernel has it.
 func TestRoutesAndRules(t *testing.T) {
 	addr := netip.MustParseAddr
 	node := &fakeNode{
@@ -91,6 +93,7 @@ func TestRoutesAndRules(t *testing.T) {
 		{"no ecn", "7.1.19.0.2", int32(2)},
 		{"no mtu", "7.1.22.0.2", nil},
 		{"no_track with a protocol", "7.1.18.0.3", int32(13)},
+		{"static, not in the kernel: not set", "7.1.14.0.3", int32(2)},
 		{"no advmss without hoplimit", "7.1.25.0.3", nil},
 		{"advmss: unlocked", "7.1.26.0.3", int32(2)},
 		{"no realms", "7.1.44.0.3", nil},
@@ -102,7 +105,8 @@ func TestRoutesAndRules(t *testing.T) {
 		{"multipath", "7.1.10.1.2", int32(2)},
 		{"no secondary gateway with two hops", "7.1.6.1.2", nil},
 		{"one hop: the secondary gateway", "7.1.6.1.3", []byte{10, 0, 0, 251}},
-		{"on backup: not set", "7.1.14.2.1", int32(2)},
+		{"on master, not in the kernel: not set", "7.1.14.1.3", int32(2)},
+		{"on backup: not set, though the kernel has it", "7.1.14.2.1", int32(2)},
 		{"next hop address type", "11.1.2.1.2.1", int32(1)},
 		{"next hop address", "11.1.3.1.2.2", []byte{10, 0, 1, 250}},
 		{"next hop ifindex", "11.1.4.1.2.1", int32(2)},
@@ -150,6 +154,8 @@ func TestRoutesAndRules(t *testing.T) {
 		{"neither from nor to", "8.1.2.1.2", []byte("")},
 		{"no obsolete address", "8.1.3.1.2", nil},
 		{"unreachable", "8.1.23.1.2", int32(7)},
+		{"master's rule in the kernel: set", "8.1.7.1.1", int32(1)},
+		{"master's rule not in the kernel: not set", "8.1.7.1.2", int32(2)},
 		{"backup's rule: IPv6, not set", "8.1.7.2.1", int32(2)},
 		{"IPv6 source type", "8.1.12.2.1", int32(2)},
 	} {

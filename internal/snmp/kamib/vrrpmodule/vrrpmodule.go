@@ -14,6 +14,7 @@ package vrrpmodule
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -48,6 +49,10 @@ type Module struct {
 	Link func(name string) (vrrpmib.Link, bool)
 	// HasAddress says whether device dev has address a; nil: the host's.
 	HasAddress func(dev string, a netip.Addr) bool
+	// HasRoute and HasRule say whether the kernel has a route (dev: the device of one
+	// that names none) or a rule; nil: this network namespace's, read once a request.
+	HasRoute func(r vrrp.Route, dev string) bool
+	HasRule  func(r vrrp.Rule) bool
 
 	// mu guards the states the notifications follow.
 	mu     sync.Mutex
@@ -85,6 +90,8 @@ type view struct {
 	fileValues map[string]int64
 	link       func(name string) (vrrpmib.Link, bool)
 	has        func(dev string, a netip.Addr) bool
+	hasRoute   func(r vrrp.Route, dev string) bool
+	hasRule    func(r vrrp.Rule) bool
 
 	// procs are the vrrp_track_processes' states, bfds the BFD sessions' (Up or
 	// not); one missing is zero, down.
@@ -104,6 +111,10 @@ func (m *Module) view() view {
 	}
 	if v.has == nil {
 		v.has = hostHasAddress
+	}
+	v.hasRoute, v.hasRule = m.HasRoute, m.HasRule
+	if v.hasRoute == nil || v.hasRule == nil {
+		v.hasRoute, v.hasRule = kernelEntries(v.run)
 	}
 	for _, st := range m.Node.Status() {
 		v.status[st.Name] = st
@@ -197,6 +208,27 @@ func addrType(a netip.Addr) int {
 }
 
 func addrBytes(a netip.Addr) []byte { return a.AsSlice() }
+
+// kernelEntries reads the routes and rules of this network namespace, when the
+// configuration has any; one that cannot be read shows as not set.
+func kernelEntries(run vrrp.Config) (hasRoute func(vrrp.Route, string) bool, hasRule func(vrrp.Rule) bool) {
+	routes, rules := slices.Clone(run.Static.Routes), len(run.Static.Rules) > 0
+	for _, in := range run.Instances {
+		routes = append(routes, in.Routes...)
+		rules = rules || len(in.Rules) > 0
+	}
+	none := func() (func(vrrp.Route, string) bool, func(vrrp.Rule) bool) {
+		return func(vrrp.Route, string) bool { return false }, func(vrrp.Rule) bool { return false }
+	}
+	if len(routes) == 0 && !rules {
+		return none()
+	}
+	installed, err := vrrp.ReadInstalled(routes, rules)
+	if err != nil {
+		return none()
+	}
+	return installed.HasRoute, installed.HasRule
+}
 
 // hostHasAddress says whether interface dev of this network namespace has address a.
 func hostHasAddress(dev string, a netip.Addr) bool {

@@ -80,6 +80,12 @@ func module(node Node, conf *config.Config) *Module {
 			return vrrpmib.Link{Index: i}, i != 0
 		},
 		HasAddress: func(dev string, a netip.Addr) bool { return a != netip.MustParseAddr("10.0.0.2") },
+		// The kernel lacks two routes and a rule; a route naming no device goes on
+		// its instance's interface (none for a static one).
+		HasRoute: func(r vrrp.Route, dev string) bool {
+			return r.Dst != prefix("10.3.0.0/16") && r.Dst != prefix("10.6.0.0/16") && (dev == "" || dev == "eth0")
+		},
+		HasRule: func(r vrrp.Rule) bool { return r.Priority != 201 },
 	}
 }
 

@@ -34,23 +34,18 @@ func dbusObjects(c vrrp.Config) []dbusapi.Object {
 }
 
 // startDBus connects the VRRP instances of c to the bus as keepalived's VRRP process
-// does; a bus that cannot be reached is logged and VRRP runs on, as under keepalived.
+// does; a bus that cannot be reached is logged and tried again, and VRRP runs on.
 func (d *Daemon) startDBus(s *dbusSettings, c vrrp.Config) {
 	if s == nil || d.node == nil {
 		return
 	}
-	svc, err := dbusapi.Start(dbusapi.Options{ServiceName: s.ServiceName, NetNamespace: d.opts.NetNamespace, Instance: s.Instance, Logger: d.log},
+	d.dbus.Store(dbusapi.Start(dbusapi.Options{ServiceName: s.ServiceName, NetNamespace: d.opts.NetNamespace, Instance: s.Instance, Logger: d.log},
 		dbusObjects(c), d.node, dbusapi.Actions{
 			PrintData:       func() { d.LogDump(context.Background(), "state", d.DumpData) },
 			PrintStats:      func() { d.LogDump(context.Background(), "statistics", d.DumpStats) },
 			PrintStatsClear: func() { d.LogDump(context.Background(), "statistics (then cleared)", d.DumpStatsAndClear) },
 			ReloadConfig:    d.requestReload,
-		})
-	if err != nil {
-		d.log.Error("enable_dbus: no D-Bus interface", "err", err)
-		return
-	}
-	d.dbus.Store(svc)
+		}))
 }
 
 // reloadDBus follows a reload: the objects of the new instances, or the interface

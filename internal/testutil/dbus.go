@@ -36,25 +36,60 @@ const busConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 // touched.
 func PrivateBus(t testing.TB) string {
 	t.Helper()
+	b := NewBus(t)
+	b.Start()
+	return b.Addr
+}
+
+// Bus is a dbus-daemon of the test's own that can be stopped and started again at the
+// same address, as a restart of the system bus; it is stopped at the test's end.
+type Bus struct {
+	Addr string // what DBUS_SYSTEM_BUS_ADDRESS takes
+
+	t          testing.TB
+	conf, sock string
+	cmd        *exec.Cmd
+}
+
+// NewBus prepares a bus; Start starts it.
+func NewBus(t testing.TB) *Bus {
+	t.Helper()
 	NeedCommand(t, "dbus-daemon")
 	dir := t.TempDir()
-	conf, sock := filepath.Join(dir, "bus.conf"), filepath.Join(dir, "bus")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, busConf, sock), 0o600); err != nil {
+	b := &Bus{t: t, conf: filepath.Join(dir, "bus.conf"), sock: filepath.Join(dir, "bus")}
+	b.Addr = "unix:path=" + b.sock
+	if err := os.WriteFile(b.conf, fmt.Appendf(nil, busConf, b.sock), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile")
-	if err := bus.Start(); err != nil {
-		t.Fatal(err)
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// Start starts the bus and waits until it accepts connections.
+func (b *Bus) Start() {
+	b.t.Helper()
+	b.cmd = exec.Command("dbus-daemon", "--config-file="+b.conf, "--nofork", "--nopidfile")
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatal(err)
 	}
-	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
 	if !Eventually(5*time.Second, func() bool {
-		c, err := net.Dial("unix", sock)
+		c, err := net.Dial("unix", b.sock)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
 	}) {
-		t.Fatal("the private D-Bus bus did not start")
+		b.t.Fatal("the private D-Bus bus did not start")
 	}
-	return "unix:path=" + sock
+}
+
+// Stop kills the bus, as a crash would; every connection to it ends.
+func (b *Bus) Stop() {
+	if b.cmd == nil {
+		return
+	}
+	b.cmd.Process.Kill()
+	b.cmd.Wait()
+	b.cmd = nil
+	os.Remove(b.sock)
 }

@@ -70,15 +70,18 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Service is a connection to the bus that serves the objects.
+// Service serves the objects on the bus. It reconnects when the bus goes away (a
+// restart of dbus-daemon, or a bus not up yet at start) and serves them again, with
+// VrrpStarted and each instance's state, as at start; VRRP is never disturbed.
 type Service struct {
-	conn *dbus.Conn
 	opts Options
 	vrrp Instances
 	act  Actions
 	log  *slog.Logger
 
-	mu sync.Mutex
+	mu   sync.Mutex
+	conn *dbus.Conn // nil while there is no connection
+	objs []Object   // the instances' objects, exported on every connection
 	// byPath and pathOf map the instances' objects to their names and back.
 	byPath map[dbus.ObjectPath]string
 	pathOf map[string]dbus.ObjectPath
@@ -87,55 +90,129 @@ type Service struct {
 	exported map[dbus.ObjectPath][]string
 	// sent is the time of the last state change sent for each instance.
 	sent map[string]time.Time
+
+	stop, done chan struct{} // Stop closes stop; keep closes done once it returns
 }
 
+// How long the service waits before connecting again, doubling from retryMin to
+// retryMax while the bus stays away.
+const (
+	retryMin = time.Second
+	retryMax = 30 * time.Second
+)
+
 // Start connects to the bus, exports the objects, sends VrrpStarted and each instance's
-// state, then asks for the bus name, in keepalived's order.
-func Start(opts Options, objs []Object, insts Instances, act Actions) (*Service, error) {
+// state, then asks for the bus name, in keepalived's order. A bus that cannot be
+// reached is logged and tried again until Stop.
+func Start(opts Options, objs []Object, insts Instances, act Actions) *Service {
 	if opts.ServiceName == "" {
 		opts.ServiceName = DefaultServiceName
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	s := &Service{opts: opts, vrrp: insts, act: act, log: opts.Logger.With("component", "dbus"), objs: objs,
+		exported: map[dbus.ObjectPath][]string{}, stop: make(chan struct{}), done: make(chan struct{})}
+	err := s.connect()
+	if err != nil {
+		s.log.Error("enable_dbus: no D-Bus interface yet; trying again until the bus answers", "err", err)
+	}
+	go s.keep(err == nil)
+	return s
+}
+
+// connect opens a connection and serves the objects on it.
+func (s *Service) connect() error {
 	var conn *dbus.Conn
 	var err error
-	if opts.Address != "" {
-		conn, err = dbus.Connect(opts.Address)
+	if s.opts.Address != "" {
+		conn, err = dbus.Connect(s.opts.Address)
 	} else {
 		conn, err = dbus.ConnectSystemBus()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the D-Bus system bus: %w", err)
+		return fmt.Errorf("connecting to the D-Bus system bus: %w", err)
 	}
-	s := &Service{conn: conn, opts: opts, vrrp: insts, act: act, log: opts.Logger.With("component", "dbus"), exported: map[dbus.ObjectPath][]string{}, sent: map[string]time.Time{}}
-	if err := s.export(objs); err != nil {
-		conn.Close()
-		return nil, err
+	s.mu.Lock()
+	s.conn, s.sent = conn, map[string]time.Time{} // a new connection hears every state again
+	err = s.exportLocked()
+	s.mu.Unlock()
+	if err != nil {
+		s.disconnect()
+		return err
 	}
 	s.emit(s.vrrpPath(), vrrpIface+".VrrpStarted")
-	for _, st := range insts.Status() {
+	for _, st := range s.vrrp.Status() {
 		if !st.LastTransition.IsZero() {
 			s.StateChanged(vrrp.StateChange{Instance: st.Name, To: st.State, Time: st.LastTransition})
 		}
 	}
-	reply, err := conn.RequestName(opts.ServiceName, 0)
+	reply, err := conn.RequestName(s.opts.ServiceName, 0)
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("D-Bus name %s: %w", opts.ServiceName, err)
+		s.disconnect()
+		return fmt.Errorf("D-Bus name %s: %w", s.opts.ServiceName, err)
 	}
 	if reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner {
-		s.log.Warn("another process owns the D-Bus name; waiting in its queue", "name", opts.ServiceName)
+		s.log.Warn("another process owns the D-Bus name; waiting in its queue", "name", s.opts.ServiceName)
 	} else {
-		s.log.Info("acquired the D-Bus name", "name", opts.ServiceName)
+		s.log.Info("acquired the D-Bus name", "name", s.opts.ServiceName)
 	}
-	return s, nil
+	return nil
+}
+
+// keep waits for the connection to end, and connects again, until Stop.
+func (s *Service) keep(connected bool) {
+	defer close(s.done)
+	delay := retryMin
+	for {
+		if connected {
+			s.mu.Lock()
+			closed := s.conn.Context().Done()
+			s.mu.Unlock()
+			select {
+			case <-s.stop:
+				return
+			case <-closed:
+			}
+			s.log.Warn("lost the D-Bus connection; connecting again")
+			s.disconnect()
+			delay = retryMin
+		}
+		wait := time.NewTimer(delay)
+		select {
+		case <-s.stop:
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+		if err := s.connect(); err != nil {
+			s.log.Debug("no D-Bus connection yet", "err", err, "next_try", min(2*delay, retryMax))
+			delay, connected = min(2*delay, retryMax), false
+			continue
+		}
+		s.log.Info("D-Bus interface back")
+		connected = true
+	}
+}
+
+// disconnect closes the connection, and with it everything exported on it.
+func (s *Service) disconnect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	s.conn, s.exported = nil, map[dbus.ObjectPath][]string{}
 }
 
 // Reload exports the objects of a reloaded configuration's instances and sends
 // VrrpReloaded.
 func (s *Service) Reload(objs []Object) error {
-	if err := s.export(objs); err != nil {
+	s.mu.Lock()
+	s.objs = objs
+	err := s.exportLocked()
+	s.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	s.emit(s.vrrpPath(), vrrpIface+".VrrpReloaded")
@@ -143,8 +220,8 @@ func (s *Service) Reload(objs []Object) error {
 }
 
 // StateChanged sends an instance's VrrpStatusChange with keepalived's number for its
-// new state, unless Start has sent that state or a later one already (the change was
-// still on its way to the caller when Start read the instances).
+// new state, unless the connection has heard that state or a later one already (the
+// change was still on its way to the caller when the service read the instances).
 func (s *Service) StateChanged(ch vrrp.StateChange) {
 	s.mu.Lock()
 	p, ok := s.pathOf[ch.Instance]
@@ -162,20 +239,24 @@ func (s *Service) StateChanged(ch vrrp.StateChange) {
 
 // Stop sends VrrpStopped, removes the objects and leaves the bus.
 func (s *Service) Stop() {
+	close(s.stop)
+	<-s.done
 	s.emit(s.vrrpPath(), vrrpIface+".VrrpStopped")
 	s.mu.Lock()
-	for p, ifaces := range s.exported {
-		for _, iface := range ifaces {
-			_ = s.conn.Export(nil, p, iface)
-		}
-	}
-	s.exported = map[dbus.ObjectPath][]string{}
+	s.unexportLocked()
 	s.mu.Unlock()
-	s.conn.Close()
+	s.disconnect()
 }
 
+// emit sends a signal; without a connection there is no one to send it to.
 func (s *Service) emit(p dbus.ObjectPath, name string, values ...any) {
-	if err := s.conn.Emit(p, name, values...); err != nil {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	if err := conn.Emit(p, name, values...); err != nil && conn.Connected() {
 		s.log.Warn("sending a D-Bus signal", "path", p, "signal", name, "err", err)
 	}
 }
@@ -217,26 +298,14 @@ func validPath(name string) string {
 	}, name)
 }
 
-// export replaces what is exported with the Vrrp object, one object per instance, and
-// the introspection data of every node on the way to them.
-func (s *Service) export(objs []Object) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for p, ifaces := range s.exported {
-		for _, iface := range ifaces {
-			_ = s.conn.Export(nil, p, iface)
-		}
-	}
-	s.exported = map[dbus.ObjectPath][]string{}
+// exportLocked replaces what is exported with the Vrrp object, one object per
+// instance of objs, and the introspection data of every node on the way to them; with
+// no connection it only maps the objects, which the next connection exports.
+func (s *Service) exportLocked() error {
+	s.unexportLocked()
 	s.byPath, s.pathOf = map[dbus.ObjectPath]string{}, map[string]dbus.ObjectPath{}
 	objects := map[dbus.ObjectPath]introspect.Interface{s.vrrpPath(): vrrpIntrospection}
-	if err := s.exportOn(s.vrrpPath(), s.vrrpMethods(), vrrpIface); err != nil {
-		return err
-	}
-	if err := s.exportOn(s.vrrpPath(), propsObject{s, s.vrrpPath()}, propsIface); err != nil {
-		return err
-	}
-	for _, o := range objs {
+	for _, o := range s.objs {
 		p := s.instancePath(o)
 		if _, dup := s.byPath[p]; dup {
 			s.log.Warn("two VRRP instances share a D-Bus object path; the first has it", "path", p, "instance", o.Name)
@@ -244,6 +313,17 @@ func (s *Service) export(objs []Object) error {
 		}
 		s.byPath[p], s.pathOf[o.Name] = o.Name, p
 		objects[p] = instanceIntrospection
+	}
+	if s.conn == nil {
+		return nil
+	}
+	if err := s.exportOn(s.vrrpPath(), s.vrrpMethods(), vrrpIface); err != nil {
+		return err
+	}
+	if err := s.exportOn(s.vrrpPath(), propsObject{s, s.vrrpPath()}, propsIface); err != nil {
+		return err
+	}
+	for p := range s.byPath {
 		if err := s.exportOn(p, instanceObject{s, p}, instanceIface); err != nil {
 			return err
 		}
@@ -252,6 +332,16 @@ func (s *Service) export(objs []Object) error {
 		}
 	}
 	return s.exportNodes(objects)
+}
+
+// unexportLocked removes everything exported.
+func (s *Service) unexportLocked() {
+	for p, ifaces := range s.exported {
+		for _, iface := range ifaces {
+			_ = s.conn.Export(nil, p, iface)
+		}
+	}
+	s.exported = map[dbus.ObjectPath][]string{}
 }
 
 // exportOn exports v's methods, or a table of methods, as iface on p.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,12 +104,9 @@ func TestServiceOnABus(t *testing.T) {
 		return func() { mu.Lock(); calls = append(calls, name); mu.Unlock() }
 	}
 	const name = "org.example.Govs1"
-	svc, err := Start(Options{Address: addr, ServiceName: name, Instance: "lb1"},
+	svc := Start(Options{Address: addr, ServiceName: name, Instance: "lb1"},
 		[]Object{{Name: "VI_1", Interface: "eth0", VRID: 51}, {Name: "VI_2", Interface: "eth0", VRID: 52}}, fake,
 		Actions{PrintData: act("data"), PrintStats: act("stats"), PrintStatsClear: act("clear"), ReloadConfig: act("reload")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const prefix = "/org/keepalived/Vrrp1/lb1"
 	next := func() string {
 		t.Helper()
@@ -194,4 +192,67 @@ func TestServiceOnABus(t *testing.T) {
 	if err := client.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&owned); err != nil || owned {
 		t.Errorf("the name is still owned after Stop: %v %v", owned, err)
 	}
+}
+
+// TestServiceReconnects: a bus that is not up at start, and one that restarts, get the
+// objects once it answers: VrrpStarted, the instances' states (a reload made while
+// the bus was away included), the name, and objects that answer.
+func TestServiceReconnects(t *testing.T) {
+	testutil.Integration(t)
+	bus := testutil.NewBus(t)
+	t0 := time.Now()
+	fake := &fakeVRRP{insts: []vrrp.InstanceStatus{{Name: "VI_1", Interface: "eth0", VRID: 51, State: vrrp.StateMaster, LastTransition: t0}}}
+	const name = "org.example.Govs2"
+	svc := Start(Options{Address: bus.Addr, ServiceName: name}, []Object{{Name: "VI_1", Interface: "eth0", VRID: 51}}, fake, Actions{})
+	defer svc.Stop()
+
+	// served waits for the service on a freshly started bus: its signals, then its
+	// name and the instance's object, which path names.
+	served := func(when, path string) {
+		t.Helper()
+		client, err := dbus.Connect(bus.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		if err := client.AddMatchSignal(dbus.WithMatchPathNamespace("/org/keepalived")); err != nil {
+			t.Fatal(err)
+		}
+		signals := make(chan *dbus.Signal, 16)
+		client.Signal(signals)
+		var got []string
+		for len(got) < 2 {
+			select {
+			case s := <-signals:
+				got = append(got, fmt.Sprint(s.Path, " ", s.Name[strings.LastIndexByte(s.Name, '.')+1:], s.Body))
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: signals %q, then nothing", when, got)
+			}
+		}
+		want := []string{"/org/keepalived/Vrrp1/Vrrp VrrpStarted[]", path + " VrrpStatusChange[2]"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: signals %q, want %q", when, got, want)
+		}
+		if !testutil.Eventually(5*time.Second, func() bool {
+			var owned bool
+			return client.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&owned) == nil && owned
+		}) {
+			t.Fatalf("%s: the name is not owned", when)
+		}
+		var st dbus.Variant
+		if err := client.Object(name, dbus.ObjectPath(path)).Call("org.freedesktop.DBus.Properties.Get", 0, instanceIface, "State").Store(&st); err != nil || fmt.Sprint(st.Value()) != "[2 Master]" {
+			t.Errorf("%s: State %v %v", when, st, err)
+		}
+	}
+
+	// The client subscribes before the service's next try: a second after Start, and
+	// after it lost the bus.
+	bus.Start()
+	served("bus up after start", "/org/keepalived/Vrrp1/Instance/eth0/51/IPv4")
+	bus.Stop()
+	if err := svc.Reload([]Object{{Name: "VI_1", Interface: "eth1", VRID: 51}}); err != nil {
+		t.Fatalf("reload without a bus: %v", err)
+	}
+	bus.Start()
+	served("bus restarted", "/org/keepalived/Vrrp1/Instance/eth1/51/IPv4")
 }

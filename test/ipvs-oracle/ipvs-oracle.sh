@@ -55,8 +55,8 @@ done
 
 # Modules loaded at boot (dependencies come from modules.dep). twos does not exist in 6.1.
 # xfrm_user and nfnetlink: the netlink families a netlink handle opens besides route
-# (govs's VRRP), which a Debian host autoloads.
-MODULES="veth dummy xfrm_user nfnetlink ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_sh
+# (govs's VRRP), which a Debian host autoloads. nf_tables: nftables_ipvs's marks.
+MODULES="veth dummy xfrm_user nfnetlink nf_tables ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_sh
 ip_vs_dh ip_vs_mh ip_vs_lblc ip_vs_lblcr ip_vs_fo ip_vs_ovf ip_vs_ftp ip_vs_pe_sip
 sch_ingress cls_matchall cls_u32 act_skbedit"
 # Shipped but not loaded at boot (available to modprobe / kernel autoload).
@@ -74,6 +74,7 @@ install_host_packages() {
 	[ -x /usr/sbin/keepalived ] || pk+=(keepalived)
 	[ -x /usr/sbin/snmpd ] || pk+=(snmpd)
 	need_cmd snmpwalk || pk+=(snmp)
+	need_cmd nft || [ -x /usr/sbin/nft ] || pk+=(nftables)
 	need_cmd go || die "go toolchain needed to build the probe helper"
 	if [ ${#pk[@]} -gt 0 ]; then
 		log "installing ${pk[*]}"
@@ -143,7 +144,9 @@ build_base() {
 	cp /usr/sbin/snmpd "$R/usr/sbin/snmpd"
 	cp "$(command -v snmpwalk)" "$R/usr/bin/snmpwalk"
 	cp "$(command -v snmpset)" "$R/usr/bin/snmpset"
-	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" "$R/usr/sbin/snmpd" "$R/usr/bin/snmpwalk" "$R/usr/bin/snmpset" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
+	# nft, to read the nftables_ipvs tables keepalived and govs make
+	cp /usr/sbin/nft "$R/usr/sbin/nft"
+	copy_with_libs "$R" "$R/sbin/ip" "$R/sbin/ipvsadm" "$R/sbin/keepalived" "$R/usr/sbin/snmpd" "$R/usr/bin/snmpwalk" "$R/usr/bin/snmpset" "$R/usr/sbin/nft" $( [ -f "$R/sbin/tc" ] && echo "$R/sbin/tc")
 	# probe helper (static Go binary)
 	(cd "$HERE/probe" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$R/bin/probe" .)
 	# modules: closure over modules.dep
@@ -183,6 +186,7 @@ build_base() {
 		echo "iproute2: $(ip -V)"
 		echo "keepalived: $(/usr/sbin/keepalived --version 2>&1 | head -1)"
 		echo "snmpd: $(/usr/sbin/snmpd -v 2>&1 | grep -m1 version)"
+		echo "nft: $(/usr/sbin/nft -v 2>&1)"
 	} > "$R/etc/oracle-versions"
 	cp "$R/etc/oracle-versions" "$CACHE/versions"
 	(cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet | gzip -1) > "$CACHE/base.cpio.gz.tmp"

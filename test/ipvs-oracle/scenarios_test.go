@@ -59,7 +59,8 @@ func TestSyncDaemonFailoverSplit(t *testing.T) {
 }
 
 // TestIPVSInAnotherNamespace: net_namespace_ipvs programs IPVS in the named namespace,
-// or the default one, as keepalived does, and a reload cannot move it.
+// or the default one, as keepalived does, and a reload cannot move it; nftables_ipvs's
+// tables go there too, the same as keepalived's.
 func TestIPVSInAnotherNamespace(t *testing.T) {
 	h := setup(t)
 	t.Parallel()

@@ -2,7 +2,8 @@
 # runs in, as keepalived does it: NAME (ip netns add NAME), or without NAME the default
 # namespace (PID 1's) for a daemon that runs in a namespace of its own. The same table
 # as keepalived's lands there and nothing in the other; govs adm shows it; the services
-# leave it at stop; a reload that changes the namespace is refused.
+# leave it at stop; a reload that changes the namespace is refused. With nftables_ipvs,
+# the marking tables are made in that namespace too, as keepalived makes them.
 . /lib/oracle.sh
 . /extra/lib.sh
 ip netns add lvs
@@ -70,6 +71,7 @@ same "the same table as keepalived in namespace lvs" /tmp/ns.keepalived /tmp/ns.
 cat /tmp/ns.govs
 
 # Without NAME: the default namespace, for a daemon run in namespace director.
+in_director_none() { [ -z "$(ip netns pids director)" ]; }
 conf "net_namespace_ipvs"
 for who in keepalived govs; do
 	ipvsadm -C
@@ -83,7 +85,66 @@ for who in keepalived govs; do
 	sleep 1
 	{ ipvsadm -S -n; ipvsadm -L --timeout; } > /tmp/default.$who 2>&1
 	empty ip netns exec director && ok "$who: none in namespace director" || fail "$who: none in namespace director"
-	kill $PID; wait $PID
+	# ip netns exec runs the daemon as its child: stop what runs in namespace director.
+	kill $(ip netns pids director); wait $PID
+	wait_for in_director_none && ok "$who in namespace director: stopped" || fail "$who in namespace director: stopped"
 done
 same "without NAME: the same table as keepalived in the default namespace" /tmp/default.keepalived /tmp/default.govs
+
+# nftables_ipvs with net_namespace_ipvs: keepalived makes its nftables tables where IPVS
+# is, and so must govs: the same ruleset in namespace lvs, none in their own, and a
+# client's packets to a group address are marked there into the group's fwmark service.
+ip -n lvs link set lo up
+ip -n lvs addr add 192.0.2.10/32 dev lo
+ip -n lvs addr add 192.0.2.11/32 dev lo
+ip netns add cl
+ip link add cl0 netns lvs type veth peer name eth0 netns cl
+ip -n lvs addr add 10.9.0.1/24 dev cl0
+ip -n lvs link set cl0 up
+ip -n cl addr add 10.9.0.2/24 dev eth0
+ip -n cl link set eth0 up
+ip -n cl route add default via 10.9.0.1
+cat > /tmp/g.conf <<CONF
+net_namespace_ipvs lvs
+global_defs {
+    nftables_ipvs
+}
+virtual_server_group G {
+    192.0.2.10 80
+    192.0.2.11-12 8080
+}
+virtual_server group G {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.0.2.21 80 { weight 1 }
+}
+CONF
+# ruleset: nft's listing on one line; the marks' digits aside, which nft shows byte
+# swapped for govs's map (google/nftables cannot write the set's byte-order userdata;
+# internal/nftipvs compares them exactly).
+ruleset() { "$@" nft list ruleset | sed 's/: 0x[0-9a-f]*/: MARK/g' | tr -s ' \t\n' ' '; }
+has_marks() { "$@" nft list tables | grep -q keepalived_ipvs; }
+has_fwm() { "$@" ipvsadm -S -n | grep -q -- '-f '; }
+# The kernel's counters follow every two seconds (its estimator reads the CPUs' counts).
+fwm_scheduled_one() { [ "$(in_lvs ipvsadm -L -n --stats | awk '$1 == "FWM" {print $3}')" = 1 ]; }
+for who in keepalived govs; do
+	in_lvs ipvsadm -C
+	if [ $who = keepalived ]; then start_ka /tmp/g.conf; else start_govs /tmp/g.conf; fi
+	wait_for has_marks in_lvs && ok "$who: nftables_ipvs's tables are in namespace lvs" || { fail "$who: nftables_ipvs's tables are in namespace lvs"; cat /tmp/ka.log; tail -5 /tmp/govs.log; }
+	wait_for has_fwm in_lvs || { fail "$who: the group's fwmark service is in namespace lvs"; ps; tail -5 /tmp/govs.log; }
+	sleep 1
+	ruleset in_lvs > /tmp/nft.$who
+	in_lvs ipvsadm -S -n > /tmp/fwm.$who
+	[ -z "$(nft list ruleset)" ] && ok "$who: no nftables tables in its own namespace" || fail "$who: no nftables tables in its own namespace"
+	ip netns exec cl nc -w 1 192.0.2.11 8080 </dev/null >/dev/null 2>&1
+	wait_for fwm_scheduled_one && ok "$who: a client's connection is marked into the fwmark service" || { fail "$who: a client's connection is marked into the fwmark service"; in_lvs ipvsadm -L -n --stats; in_lvs ipvsadm -L -n -c; in_lvs nft list ruleset; tail -5 /tmp/govs.log; }
+	if [ $who = keepalived ]; then stop_ka; else stop_govs; fi
+	wait_for empty in_lvs
+	ruleset in_lvs > /tmp/nftstop.$who
+done
+same "nftables_ipvs: the same ruleset as keepalived in namespace lvs" /tmp/nft.keepalived /tmp/nft.govs
+same "nftables_ipvs: the same fwmark services as keepalived" /tmp/fwm.keepalived /tmp/fwm.govs
+same "nftables_ipvs: the same ruleset as keepalived after stop" /tmp/nftstop.keepalived /tmp/nftstop.govs
+cat /tmp/nft.govs /tmp/fwm.govs
 finish

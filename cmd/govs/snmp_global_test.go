@@ -32,10 +32,7 @@ func startSNMPMaster(t *testing.T, h *testutil.Host) *snmpMaster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Traps.Close() })
-	conf := filepath.Join(dir, "snmpd.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\nrwcommunity private 127.0.0.1\ntrap2sink %s public\n", m.Socket, m.Traps.LocalAddr()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeTestFile(t, dir, "snmpd.conf", fmt.Sprintf("master agentx\nagentXSocket %s\nagentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\nrwcommunity private 127.0.0.1\ntrap2sink %s public\n", m.Socket, m.Traps.LocalAddr()))
 	h.Start("snmpd", "-f", "-Lo", "-C", "-c", conf, "-I", "-smux,mteTrigger,mteTriggerConf")
 	if !testutil.Eventually(10*time.Second, func() bool { _, err := os.Stat(m.Socket); return err == nil }) {
 		t.Fatal("snmpd did not make its AgentX socket")
@@ -99,11 +96,7 @@ vrrp_instance VI_1 {
 `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conf := filepath.Join(t.TempDir(), "keepalived.conf")
-			text := fmt.Sprintf("global_defs {\n  enable_snmp_vrrp\n  snmp_socket %s\n%s}\n%s", m.Socket, tc.globals, instance)
-			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			conf := writeTestFile(t, t.TempDir(), "keepalived.conf", fmt.Sprintf("global_defs {\n  enable_snmp_vrrp\n  snmp_socket %s\n%s}\n%s", m.Socket, tc.globals, instance))
 			run := func(name string, argv ...string) string {
 				cmd, logs := h.Start(argv[0], argv[1:]...)
 				defer func() {
@@ -137,6 +130,16 @@ vrrp_instance VI_1 {
 // startKeepalivedPeer runs keepalived -P with the configuration file conf on a host
 // "peer" of h's LAN at 10.61.0.2/24, its pid files beside conf. It is stopped when the
 // test ends, which fails if it does not stop.
+// writeTestFile writes text to dir/name and returns the path.
+func writeTestFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func startKeepalivedPeer(t *testing.T, h *testutil.Host, conf string) (*testutil.Host, *testutil.SyncBuffer) {
 	t.Helper()
 	dir := filepath.Dir(conf)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -151,21 +150,15 @@ func TestKeepalivedMIBVRRPAsKeepalived(t *testing.T) {
 	h := keepalivedHost(t)
 	m := startSNMPMaster(t, h)
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, kaVRRPConf, m.Socket), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeTestFile(t, dir, "keepalived.conf", fmt.Sprintf(kaVRRPConf, m.Socket))
 	peer := h.LAN().AddHost("peer", "10.61.0.2/24", "2001:db8:61::2/64")
-	peerConf := filepath.Join(dir, "peer.conf")
 	pc := strings.NewReplacer(
 		"priority 150", "priority 250", "priority 100", "priority 250", "priority 120", "priority 250", "priority 90", "priority 250",
 		"  nopreempt\n", "", "  preempt_delay 2\n", "",
 		"unicast_src_ip 10.61.0.1", "unicast_src_ip 10.61.0.2", "    10.61.0.2\n", "    10.61.0.1\n",
 		"  enable_snmp_vrrp\n  enable_traps\n", "", "    eth1 weight -20\n", "", "    eth1\n", "    eth0\n", "dev eth1", "dev eth0", // the peer has no eth1
 	).Replace(fmt.Sprintf(kaVRRPConf, m.Socket))
-	if err := os.WriteFile(peerConf, []byte(pc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	peerConf := writeTestFile(t, dir, "peer.conf", pc)
 
 	const root = "1.3.6.1.4.1.9586.100.5.2"
 	states := regexp.MustCompile(`\.5\.2\.3\.1\.4\.[0-9]+ = INTEGER: ([0-9])`)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -71,10 +70,7 @@ func TestSNMPAsKeepalived(t *testing.T) {
 	m := startSNMPMaster(t, h)
 	socket, traps := m.Socket, m.Traps
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, snmpConf, socket), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeTestFile(t, dir, "keepalived.conf", fmt.Sprintf(snmpConf, socket))
 	walk := func() string { return m.Walk("1.3.6.1.2.1.207", "1.3.6.1.2.1.68") }
 	mastersShown := regexp.MustCompile(`207\.1\.1\.1\.1\.6\.[0-9]+\.(91\.1|92\.1|93\.2) = INTEGER: 3`)
 	uptimes := regexp.MustCompile(`(?m)^(\.1\.3\.6\.1\.2\.1\.(207\.1\.1\.1\.1\.12|68\.1\.3\.1\.13)\.[0-9.]+ = Timeticks: ).*$`)
@@ -119,11 +115,8 @@ func TestSNMPAsKeepalived(t *testing.T) {
 	// rows show the master heard, the state, no new-master reason, and the adverts
 	// counted (their number masked: it counts time).
 	peer := h.LAN().AddHost("peer", "10.61.0.2/24", "2001:db8:61::2/64")
-	peerConf := filepath.Join(dir, "peer.conf")
 	pc := strings.NewReplacer("priority 100", "priority 200", "priority 90", "priority 200", "  enable_snmp_rfc\n  enable_traps\n", "").Replace(fmt.Sprintf(snmpConf, socket))
-	if err := os.WriteFile(peerConf, []byte(pc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	peerConf := writeTestFile(t, dir, "peer.conf", pc)
 	peerCmd, peerLogs := peer.Start("keepalived", "-n", "-l", "-D", "-P", "-f", peerConf, "-p", filepath.Join(dir, "pk.pid"), "-r", filepath.Join(dir, "pv.pid"))
 	defer peerCmd.Process.Signal(syscall.SIGTERM)
 	if !testutil.Eventually(15*time.Second, func() bool {

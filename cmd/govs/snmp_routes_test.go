@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -102,14 +101,8 @@ func TestKeepalivedMIBRoutesAsKeepalived(t *testing.T) {
 	h := keepalivedHost(t)
 	m := startSNMPMaster(t, h)
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "keepalived.conf")
-	peerConf := filepath.Join(dir, "peer.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, kaRoutesConf, m.Socket), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(peerConf, []byte(kaRoutesPeer), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeTestFile(t, dir, "keepalived.conf", fmt.Sprintf(kaRoutesConf, m.Socket))
+	peerConf := writeTestFile(t, dir, "peer.conf", kaRoutesPeer)
 	peer, peerLogs := startKeepalivedPeer(t, h, peerConf)
 	if !testutil.Eventually(20*time.Second, func() bool {
 		out, _ := peer.Exec("ip", "addr", "show", "dev", "eth0")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -78,16 +77,9 @@ func TestKeepalivedMIBSetAsKeepalived(t *testing.T) {
 	h := keepalivedHost(t)
 	m := startSNMPMaster(t, h)
 	dir := t.TempDir()
-	track := filepath.Join(dir, "tf")
-	conf := filepath.Join(dir, "keepalived.conf")
-	peerConf := filepath.Join(dir, "peer.conf")
-	for _, f := range []struct{ path, text string }{
-		{track, "2\n"}, {conf, fmt.Sprintf(kaSetConf, m.Socket, track)}, {peerConf, kaSetPeerConf},
-	} {
-		if err := os.WriteFile(f.path, []byte(f.text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	track := writeTestFile(t, dir, "tf", "2\n")
+	conf := writeTestFile(t, dir, "keepalived.conf", fmt.Sprintf(kaSetConf, m.Socket, track))
+	peerConf := writeTestFile(t, dir, "peer.conf", kaSetPeerConf)
 	startKeepalivedPeer(t, h, peerConf)
 
 	const (

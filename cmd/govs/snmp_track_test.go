@@ -178,10 +178,7 @@ func TestKeepalivedMIBTrackProcessBFDAsKeepalived(t *testing.T) {
 	startHere(t, filepath.Join(dir, comm), "3600")
 	startHere(t, filepath.Join(dir, comm), "3601")
 	startHere(t, "/bin/sleep", param+"9") // param_match initial: param is a prefix
-	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, kaTrackConf, m.Socket, comm, param), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeTestFile(t, dir, "keepalived.conf", fmt.Sprintf(kaTrackConf, m.Socket, comm, param))
 
 	const root = "1.3.6.1.4.1.9586.100.5.2"
 	var tables []string

@@ -89,12 +89,7 @@ func routeVars(v view, idx []uint32, r vrrp.Route, set bool) []agentx.Variable {
 	if r.Src.IsValid() {
 		vars = append(vars, agentx.Octets(col(7), addrBytes(r.Src)))
 	}
-	if r.Dev != "" {
-		if l, ok := v.link(r.Dev); ok {
-			vars = append(vars, agentx.Int(col(11), l.Index))
-		}
-		vars = append(vars, agentx.String(col(12), r.Dev))
-	}
+	vars = append(vars, devVars(v, col(11), col(12), r.Dev)...)
 	if r.Tos != 0 {
 		vars = append(vars, agentx.Unsigned(col(17), uint64(r.Tos)))
 	}
@@ -147,6 +142,19 @@ func routeVars(v view, idx []uint32, r vrrp.Route, set bool) []agentx.Variable {
 	return vars
 }
 
+// devVars are the columns index and name of device dev, when one is named: its
+// ifindex only while it exists.
+func devVars(v view, index, name agentx.OID, dev string) []agentx.Variable {
+	if dev == "" {
+		return nil
+	}
+	var vars []agentx.Variable
+	if l, ok := v.link(dev); ok {
+		vars = append(vars, agentx.Int(index, l.Index))
+	}
+	return append(vars, agentx.String(name, dev))
+}
+
 // realmVars are the realm columns dst and src of realms FROM<<16 | TO, each there
 // when set (the destination when either is).
 func realmVars(dst, src agentx.OID, realms uint32) []agentx.Variable {
@@ -172,12 +180,7 @@ func nextHops(v view) []agentx.Variable {
 				if nh.Gateway.IsValid() {
 					vars = append(vars, agentx.Int(col(2), addrType(nh.Gateway)), agentx.Octets(col(3), addrBytes(nh.Gateway)))
 				}
-				if nh.Dev != "" {
-					if link, ok := v.link(nh.Dev); ok {
-						vars = append(vars, agentx.Int(col(4), link.Index))
-					}
-					vars = append(vars, agentx.String(col(5), nh.Dev))
-				}
+				vars = append(vars, devVars(v, col(4), col(5), nh.Dev)...)
 				if nh.Weight != 0 {
 					vars = append(vars, agentx.Unsigned(col(6), uint64(nh.Weight)))
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/govs/govs/internal/engine"
 	"github.com/govs/govs/internal/snmp/agentx"
+	"github.com/govs/govs/internal/snmp/agentx/agentxtest"
 	"github.com/govs/govs/internal/table"
 )
 
@@ -42,19 +43,7 @@ func TestSetWeight(t *testing.T) {
 				sets = append(sets, fmt.Sprintf("%s %s %d", key, rs, w))
 				return nil
 			}
-			if got := m.Test(tc.v); got != tc.want {
-				t.Fatalf("Test = %d, want %d", got, tc.want)
-			}
-			if tc.want != agentx.NoError {
-				return
-			}
-			undo, err := m.Commit(tc.v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := undo(); err != nil {
-				t.Fatal(err)
-			}
+			agentxtest.SetAndUndo(t, m, tc.v, tc.want)
 			if got := strings.Join(sets, ","); got != tc.commit {
 				t.Errorf("weights set %q, want %q", got, tc.commit)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/govs/govs/internal/snmp/agentx"
+	"github.com/govs/govs/internal/snmp/agentx/agentxtest"
 )
 
 // writingNode is a fakeNode that records the changes sets make.
@@ -72,19 +73,7 @@ func TestSet(t *testing.T) {
 			if tc.readOnly {
 				m = module(node, conf)
 			}
-			if got := m.Test(tc.v); got != tc.want {
-				t.Fatalf("Test = %d, want %d", got, tc.want)
-			}
-			if tc.want != agentx.NoError {
-				return
-			}
-			undo, err := m.Commit(tc.v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := undo(); err != nil {
-				t.Fatal(err)
-			}
+			agentxtest.SetAndUndo(t, m, tc.v, tc.want)
 			if got := strings.Join(w.calls, ","); got != tc.commit {
 				t.Errorf("changes %q, want %q", got, tc.commit)
 			}

@@ -17,10 +17,14 @@ type Installed struct {
 // ReadInstalled reads this network namespace's routes marked with the protocols of
 // routes (keepalived's unless they say) and, when rules is true, its rules.
 func ReadInstalled(routes []Route, rules bool) (*Installed, error) {
-	h := &netlink.Handle{} // a socket per request, in the calling thread's namespace
-	ks, err := readKernelState(h, false, rules)
-	if err != nil {
-		return nil, err
+	// A socket per request, in the calling thread's namespace; no addresses, which a
+	// plan of routes and rules does not hold.
+	h := &netlink.Handle{}
+	ks := &kernelState{routes: map[string]bool{}}
+	if rules {
+		if err := ks.readRules(h); err != nil {
+			return nil, err
+		}
 	}
 	read := map[uint8]bool{}
 	for _, r := range routes {

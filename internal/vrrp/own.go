@@ -130,11 +130,19 @@ func readKernelState(h *netlink.Handle, routes, rules bool) (*kernelState, error
 		}
 	}
 	if rules {
-		if ks.rules, err = h.RuleList(netlink.FAMILY_ALL); err != nil {
-			return nil, fmt.Errorf("listing rules: %w", err)
+		if err := ks.readRules(h); err != nil {
+			return nil, err
 		}
 	}
 	return ks, nil
+}
+
+// readRules lists every rule.
+func (ks *kernelState) readRules(h *netlink.Handle) (err error) {
+	if ks.rules, err = h.RuleList(netlink.FAMILY_ALL); err != nil {
+		return fmt.Errorf("listing rules: %w", err)
+	}
+	return nil
 }
 
 // readRoutes adds the routes of every table marked with protocol proto.
